@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+import projects from './vitest.workspace.ts';
+
+export default defineConfig({
+  test: {
+    projects,
+    reporters: ['default', 'json'],
+    outputFile: { json: '.tmp/vitest-results.json' },
+  },
+});

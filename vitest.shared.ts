@@ -1,0 +1,14 @@
+import { fileURLToPath } from 'node:url';
+
+const packages = ['core', 'testing', 'aws', 'gcp', 'azure', 'cli'];
+
+/**
+ * Tests import sibling packages by name; these aliases point them at the sources, so `npm test` needs no
+ * build. The packed-install test covers the built output.
+ */
+export const workspaceAliases = Object.fromEntries(
+  packages.map((name) => [
+    `@skyporten/${name}`,
+    fileURLToPath(new URL(`./packages/${name}/src/index.ts`, import.meta.url)),
+  ]),
+);
