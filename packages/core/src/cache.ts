@@ -1,0 +1,186 @@
+import type { Clock } from './clock.js';
+import { SkyportenError } from './errors.js';
+import { log, type Logger } from './logger.js';
+
+/** Anything with an expiry: a token, a set of cloud credentials. @public */
+export interface Expiring {
+  expiresAt: Date;
+  /** When it was obtained; defaults to when the cache stored it. */
+  issuedAt?: Date;
+}
+
+/**
+ * When a cached value is refreshed and when it stops being handed out. Both scale down for short-lived
+ * values, so a 4-s token is reused for most of its life just like a 120-s one.
+ *
+ * @public
+ */
+export interface RefreshPolicy {
+  /**
+   * Start refreshing in the background this long before expiry (callers keep getting the current value
+   * without waiting). Capped at a quarter of the value's lifetime.
+   * @default 30
+   */
+  refreshWindowSeconds?: number;
+  /**
+   * Never hand out a value this close to its expiry: wait for a fresh one instead. Capped at a tenth of the
+   * value's lifetime.
+   * @default 10
+   */
+  safetyMarginSeconds?: number;
+}
+
+/** @public */
+export interface RefreshingCacheOptions extends RefreshPolicy {
+  clock: Clock;
+  logger?: Logger | undefined;
+  /** Used in log lines, e.g. "Skyporten token" or "AWS credentials". */
+  name: string;
+}
+
+/** @public */
+export interface GetOptions {
+  /** Fetch a new value even when the cached one is still good. Concurrent callers still share one fetch. */
+  forceRefresh?: boolean;
+  /** Stops this caller's wait; a fetch shared with other callers goes on for them. */
+  signal?: AbortSignal;
+}
+
+/**
+ * A single-flight, refresh-ahead cache of one expiring value.
+ *
+ * @public
+ */
+export interface RefreshingCache<T extends Expiring> {
+  /** The cached value if usable, else the result of one shared fetch. */
+  get(options?: GetOptions): Promise<T>;
+  /** The cached value, if any, without fetching (it may be near or past expiry). */
+  peek(): T | undefined;
+  /** Drops the cached value; a fetch in flight still answers its waiters but is not stored. */
+  invalidate(): void;
+}
+
+interface Timing {
+  usableUntil: number;
+  refreshFrom: number;
+  retryCooldown: number;
+}
+
+/** @internal */
+export function timingOf(value: Expiring, storedAt: number, policy: Required<RefreshPolicy>): Timing {
+  const expiresAt = value.expiresAt.getTime();
+  const lifetime = Math.max(0, expiresAt - (value.issuedAt?.getTime() ?? storedAt));
+  const margin = Math.min(policy.safetyMarginSeconds * 1000, lifetime * 0.1);
+  const window = Math.max(margin, Math.min(policy.refreshWindowSeconds * 1000, lifetime * 0.25));
+  return {
+    usableUntil: expiresAt - margin,
+    refreshFrom: expiresAt - window,
+    retryCooldown: Math.min(5000, Math.max(50, lifetime * 0.05)),
+  };
+}
+
+/**
+ * Caches one expiring value, fetched by `load`:
+ * - concurrent callers share one pending fetch (also when it fails; failures are never cached);
+ * - inside the refresh window, callers get the current value at once while one background fetch runs;
+ *   a failed background fetch is logged and retried after a short cool-down;
+ * - within the safety margin of expiry the value is no longer handed out: callers wait for a fresh one,
+ *   and get the error if that fails.
+ *
+ * Core uses it for tokens; the adapters use it for cloud credentials.
+ *
+ * @example
+ * ```ts
+ * const cache = createRefreshingCache(() => fetchCredentials(), { clock: Date.now, name: 'credentials' });
+ * const credentials = await cache.get();
+ * ```
+ * @public
+ */
+export function createRefreshingCache<T extends Expiring>(
+  load: () => Promise<T>,
+  options: RefreshingCacheOptions,
+): RefreshingCache<T> {
+  const policy: Required<RefreshPolicy> = {
+    refreshWindowSeconds: options.refreshWindowSeconds ?? 30,
+    safetyMarginSeconds: options.safetyMarginSeconds ?? 10,
+  };
+  const { clock, logger, name } = options;
+  let current: { value: T; timing: Timing } | undefined;
+  let pending: Promise<T> | undefined;
+  let generation = 0;
+  let nextBackgroundAttempt = 0;
+
+  function fetchShared(): Promise<T> {
+    if (pending) return pending;
+    const started = generation;
+    const attempt: Promise<T> = load().then(
+      (value) => {
+        if (started === generation) current = { value, timing: timingOf(value, clock(), policy) };
+        if (pending === attempt) pending = undefined;
+        return value;
+      },
+      (error: unknown) => {
+        if (pending === attempt) pending = undefined;
+        throw error;
+      },
+    );
+    pending = attempt;
+    return attempt;
+  }
+
+  return {
+    async get(getOptions = {}) {
+      const { signal } = getOptions;
+      if (signal?.aborted) throw abortError(signal);
+      if (!getOptions.forceRefresh && current) {
+        const now = clock();
+        const { value, timing } = current;
+        if (now < timing.usableUntil) {
+          if (now >= timing.refreshFrom && !pending && now >= nextBackgroundAttempt) {
+            log(logger, 'debug', `refreshing ${name} in the background`, { expiresAt: value.expiresAt.toISOString() });
+            fetchShared().catch((error: unknown) => {
+              nextBackgroundAttempt = clock() + timing.retryCooldown;
+              log(logger, 'warn', `background refresh of ${name} failed; the current one stays in use until its safety margin`, {
+                code: SkyportenError.isInstance(error) ? error.code : undefined,
+                error: error instanceof Error ? error.message : String(error),
+              });
+            });
+          } else {
+            log(logger, 'debug', `${name} cache hit`);
+          }
+          return value;
+        }
+      }
+      return waitFor(fetchShared(), signal);
+    },
+    peek: () => current?.value,
+    invalidate() {
+      generation++;
+      current = undefined;
+      nextBackgroundAttempt = 0;
+    },
+  };
+}
+
+function waitFor<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+function abortError(signal: AbortSignal): SkyportenError {
+  return new SkyportenError('ABORTED', 'Stopped waiting: the caller\'s signal was aborted.', { cause: signal.reason });
+}

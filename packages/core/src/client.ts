@@ -1,0 +1,349 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { z } from 'zod';
+import { createRefreshingCache, type GetOptions, type RefreshPolicy } from './cache.js';
+import { systemClock, type Clock } from './clock.js';
+import { fetchIssuerMetadata, type IssuerMetadata } from './discovery.js';
+import { maskinportenOptionsFromEnv, type Environment } from './env.js';
+import { ConfigError, SkyportenError } from './errors.js';
+import { buildGrantTemplate, grantClaims, signGrant } from './grant.js';
+import { createHttpClient, defaultRetry, type HttpAnswer, type RetryOptions } from './http.js';
+import { SKYPORTEN_ISSUERS, validateIssuer, type SkyportenEnvironment } from './issuers.js';
+import { prepareSigner, prepareSignerSync, type GrantSigner, type KeyInput } from './keys.js';
+import { log, type Logger } from './logger.js';
+import type { SkyportenToken } from './token.js';
+import { processTokenResponse, tokenRequest } from './token-request.js';
+
+const inspectCustom = Symbol.for('nodejs.util.inspect.custom');
+
+/**
+ * Options of {@link createMaskinportenClient}. Every option left out falls back to its environment
+ * variable (see `ENVIRONMENT_VARIABLES`), unless `env: false`.
+ *
+ * @public
+ */
+export interface MaskinportenClientOptions extends RefreshPolicy {
+  /** `'test'` or `'prod'`: the Skyporten issuer of that environment. Env: `SKYPORTEN_ENV`. */
+  environment?: SkyportenEnvironment;
+  /** An issuer URL, exactly as the server spells it (instead of `environment`). Env: `SKYPORTEN_ISSUER`. */
+  issuer?: string;
+  /** The token endpoint; skips discovery. Env: `SKYPORTEN_TOKEN_ENDPOINT`. @default from the issuer's metadata */
+  tokenEndpoint?: string;
+  /** The Maskinporten client (integration) id. Env: `MASKINPORTEN_CLIENT_ID`. */
+  clientId?: string;
+  /** Scopes, as an array or space-separated. Env: `MASKINPORTEN_SCOPE`. */
+  scope?: string | readonly string[];
+  /** The audience the cloud expects (required by every cloud adapter). Env: `SKYPORTEN_RESOURCE`. */
+  resource?: string | readonly string[];
+  /** Organisation number of the consumer a supplier acts for. Env: `MASKINPORTEN_CONSUMER_ORG`. */
+  consumerOrg?: string;
+  /** The signing key. Env: `MASKINPORTEN_PRIVATE_KEY[_FILE]`, `MASKINPORTEN_KID`, `MASKINPORTEN_CERTIFICATE_FILE`. */
+  key?: KeyInput;
+  /** Per-request timeout in milliseconds. @default 10000 */
+  timeout?: number;
+  /** Retry settings, a retry count, or `false` for no retries. @default { limit: 3, baseDelayMs: 200, maxDelayMs: 5000 } */
+  retry?: RetryOptions | number | false;
+  /** Seconds between a grant's `iat` and `exp` (at most 120). @default 60 */
+  grantLifetimeSeconds?: number;
+  /** A fetch implementation (e.g. for msw or a custom agent). @default globalThis.fetch, through HTTPS_PROXY when set */
+  fetch?: typeof globalThis.fetch;
+  /** Current time in ms. @default Date.now */
+  clock?: Clock;
+  /** Source of each grant's `jti`. @default crypto.randomUUID */
+  generateId?: () => string;
+  /** Receives debug/info/warn events; never a secret. */
+  logger?: Logger;
+  /** Where left-out options are read from; `false` reads nothing. @default process.env */
+  env?: Environment | false;
+}
+
+/**
+ * A Maskinporten / Skyporten client: one cached token, refreshed ahead of expiry.
+ *
+ * @public
+ */
+export interface MaskinportenClient {
+  /** The current token, fetching or refreshing as needed. Concurrent callers share one request. */
+  getToken(options?: GetOptions): Promise<SkyportenToken>;
+  /** Shorthand for `(await getToken(options)).accessToken`. */
+  getAccessToken(options?: GetOptions): Promise<string>;
+  /** Drops the cached token, e.g. after a cloud rejected it. */
+  invalidate(): void;
+  /** The cached token, if any, without fetching. */
+  peekToken(): SkyportenToken | undefined;
+  /** The token endpoint, from options or the issuer's metadata. */
+  getTokenEndpoint(options?: { signal?: AbortSignal }): Promise<string>;
+  readonly issuer: string;
+  readonly clientId: string;
+  /** The scopes asked for, space-separated. */
+  readonly scope: string;
+  readonly resource: string | string[] | undefined;
+  readonly consumerOrg: string | undefined;
+}
+
+const numberOptions = z.object({
+  timeout: z.number().int().min(1).max(300_000).optional(),
+  refreshWindowSeconds: z.number().min(0).max(3600).optional(),
+  safetyMarginSeconds: z.number().min(0).max(3600).optional(),
+  grantLifetimeSeconds: z.number().int().min(1).max(120).optional(),
+  retry: z
+    .union([
+      z.literal(false),
+      z.number().int().min(0).max(10),
+      z.object({
+        limit: z.number().int().min(0).max(10).optional(),
+        baseDelayMs: z.number().min(0).max(60_000).optional(),
+        maxDelayMs: z.number().min(0).max(300_000).optional(),
+        maxRetryAfterMs: z.number().min(0).max(300_000).optional(),
+      }),
+    ])
+    .optional(),
+  fetch: z.function().optional(),
+  clock: z.function().optional(),
+  generateId: z.function().optional(),
+});
+
+function checkNumbers(options: MaskinportenClientOptions): void {
+  const parsed = numberOptions.safeParse(options);
+  if (parsed.success) return;
+  const issue = parsed.error.issues[0]!;
+  const field = issue.path.join('.') || 'options';
+  throw new ConfigError(field, `${field} is invalid: ${issue.message}.`);
+}
+
+function resolveRetry(retry: MaskinportenClientOptions['retry']): Required<RetryOptions> {
+  if (retry === false) return { ...defaultRetry, limit: 0 };
+  if (typeof retry === 'number') return { ...defaultRetry, limit: retry };
+  return { ...defaultRetry, ...retry };
+}
+
+function resolveIssuer(options: MaskinportenClientOptions, fromEnv: { issuer?: string }): string {
+  if (options.environment !== undefined && options.issuer !== undefined) {
+    throw new ConfigError('environment', 'Give environment or issuer, not both.');
+  }
+  if (options.environment !== undefined) {
+    const issuer = SKYPORTEN_ISSUERS[options.environment];
+    if (issuer === undefined) {
+      throw new ConfigError('environment', `environment "${String(options.environment)}" is unknown: use "test" or "prod".`);
+    }
+    return issuer;
+  }
+  if (options.issuer !== undefined) return validateIssuer(options.issuer);
+  if (fromEnv.issuer !== undefined) return fromEnv.issuer;
+  throw new ConfigError(
+    'environment',
+    'No issuer: set environment: "test" or "prod" (or SKYPORTEN_ENV), or issuer (SKYPORTEN_ISSUER). There is no default, so a test key never reaches production by accident.',
+  );
+}
+
+function retryAfterMs(answer: HttpAnswer, clock: Clock): number | undefined {
+  const header = answer.headers.get('retry-after');
+  if (!header) return undefined;
+  const seconds = Number(header);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(header);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - clock());
+}
+
+function isTransientStatus(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
+
+/**
+ * Creates a client that gets Skyporten / Maskinporten access tokens with a signed JWT grant and caches
+ * them: one token per client, shared by concurrent callers, refreshed in the background before it expires,
+ * never handed out within the safety margin of its expiry. Token requests are retried on network errors,
+ * timeouts, 408, 429 (honouring Retry-After) and 5xx with exponential backoff and full jitter, each attempt
+ * with a fresh grant (new `jti`); OAuth errors are never retried.
+ *
+ * Options are validated here: a ConfigError or KeyError names the option and the fix.
+ *
+ * @example
+ * ```ts
+ * import { readFileSync } from 'node:fs';
+ * import { createMaskinportenClient } from '@skyporten/core';
+ *
+ * const client = createMaskinportenClient({
+ *   environment: 'test',
+ *   clientId: 'my-integration-id',
+ *   scope: 'entur:skyporten.demo',
+ *   resource: 'https://skyporten.entur.org',
+ *   key: { privateKey: readFileSync('maskinporten.pem', 'utf8'), kid: 'my-kid' },
+ * });
+ * const { accessToken, expiresAt } = await client.getToken();
+ * ```
+ * @public
+ */
+export function createMaskinportenClient(options: MaskinportenClientOptions = {}): MaskinportenClient {
+  if (typeof options !== 'object' || options === null) {
+    throw new ConfigError('options', 'createMaskinportenClient takes an options object.');
+  }
+  checkNumbers(options);
+  const fromEnv = options.env === false ? {} : maskinportenOptionsFromEnv(options.env ?? process.env);
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger;
+  const generateId = options.generateId ?? randomUUID;
+  const issuer = resolveIssuer(options, fromEnv);
+  const clientId = options.clientId ?? fromEnv.clientId;
+  const scope = options.scope ?? fromEnv.scope;
+  if (clientId === undefined) {
+    throw new ConfigError('clientId', 'clientId is required (or MASKINPORTEN_CLIENT_ID): the Maskinporten client (integration) id.');
+  }
+  if (scope === undefined) {
+    throw new ConfigError('scope', 'scope is required (or MASKINPORTEN_SCOPE): the scope(s) registered on the client, e.g. "entur:skyporten.demo".');
+  }
+  const template = buildGrantTemplate({
+    issuer,
+    clientId,
+    scope,
+    resource: options.resource ?? fromEnv.resource,
+    consumerOrg: options.consumerOrg ?? fromEnv.consumerOrg,
+    lifetimeSeconds: options.grantLifetimeSeconds,
+  });
+  const key = options.key ?? fromEnv.key;
+  if (typeof key !== 'object' || key === null) {
+    throw new ConfigError(
+      'key',
+      'key is required: { privateKey, kid }, { privateKey, certificateChain }, { pkcs12 } or { sign } (or MASKINPORTEN_PRIVATE_KEY[_FILE] with MASKINPORTEN_KID).',
+    );
+  }
+  // Local keys are read now, so a bad key fails here rather than on the first request.
+  const signer: Promise<GrantSigner> | GrantSigner = 'pkcs12' in key ? prepareSigner(key, clock) : prepareSignerSync(key, clock);
+  if (signer instanceof Promise) signer.catch(() => undefined);
+
+  const explicitEndpoint = options.tokenEndpoint ?? fromEnv.tokenEndpoint;
+  if (explicitEndpoint !== undefined) validateIssuer(explicitEndpoint, 'tokenEndpoint');
+  const retry = resolveRetry(options.retry);
+  const timeoutMs = options.timeout ?? 10_000;
+  const http = createHttpClient({ fetch: options.fetch, timeoutMs, retry, logger });
+  const tokenHttp = createHttpClient({ fetch: options.fetch, timeoutMs, retry: { ...retry, limit: 0 }, logger });
+
+  let metadata: Promise<IssuerMetadata> | undefined;
+  async function getTokenEndpoint(endpointOptions: { signal?: AbortSignal } = {}): Promise<string> {
+    if (explicitEndpoint !== undefined) return explicitEndpoint;
+    metadata ??= fetchIssuerMetadata(http, issuer, endpointOptions.signal).catch((error: unknown) => {
+      metadata = undefined;
+      throw error;
+    });
+    const document = await metadata;
+    validateIssuer(document.token_endpoint, 'token_endpoint (from the issuer metadata)');
+    return document.token_endpoint;
+  }
+
+  async function requestToken(): Promise<SkyportenToken> {
+    const endpoint = await getTokenEndpoint();
+    const ready = await signer;
+    for (let attempt = 0; ; attempt++) {
+      // A fresh grant per attempt: a retried grant would carry a used jti (MP-012) and an aging iat.
+      const grant = await signGrant(ready, grantClaims(template, clock, generateId));
+      const sentAt = clock();
+      log(logger, 'debug', 'requesting token', { endpoint, scope: template.scope, attempt: attempt + 1 });
+      let answer: HttpAnswer;
+      try {
+        answer = await tokenRequest(tokenHttp, endpoint, grant);
+      } catch (error) {
+        if (SkyportenError.isInstance(error) && error.isRetryable && attempt < retry.limit) {
+          await backoff(attempt, error.code);
+          continue;
+        }
+        throw error;
+      }
+      if (isTransientStatus(answer.status) && attempt < retry.limit) {
+        await backoff(attempt, `HTTP ${answer.status}`, retryAfterMs(answer, clock));
+        continue;
+      }
+      const token = processTokenResponse(answer, { clock, sentAt, requestedScope: template.scope, logger });
+      log(logger, 'info', 'token received', {
+        scope: token.scope,
+        expiresAt: token.expiresAt.toISOString(),
+        lifetimeSeconds: Math.round(token.lifetimeSeconds),
+      });
+      return token;
+    }
+  }
+
+  async function backoff(attempt: number, reason: string, retryAfter?: number): Promise<void> {
+    const exponential = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** attempt);
+    const delay = retryAfter !== undefined ? Math.min(retryAfter, retry.maxRetryAfterMs) : Math.random() * exponential;
+    log(logger, 'warn', 'retrying token request', { attempt: attempt + 2, reason, delayMs: Math.round(delay) });
+    await sleep(delay);
+  }
+
+  const cache = createRefreshingCache(requestToken, {
+    clock,
+    logger,
+    name: 'Skyporten token',
+    ...(options.refreshWindowSeconds !== undefined ? { refreshWindowSeconds: options.refreshWindowSeconds } : {}),
+    ...(options.safetyMarginSeconds !== undefined ? { safetyMarginSeconds: options.safetyMarginSeconds } : {}),
+  });
+
+  const client: MaskinportenClient = {
+    getToken: (getOptions) => cache.get(getOptions),
+    getAccessToken: async (getOptions) => (await cache.get(getOptions)).accessToken,
+    invalidate: () => cache.invalidate(),
+    peekToken: () => cache.peek(),
+    getTokenEndpoint,
+    issuer,
+    clientId: template.clientId,
+    scope: template.scope,
+    resource: template.resource,
+    consumerOrg: template.consumerOrg,
+  };
+  Object.defineProperty(client, inspectCustom, {
+    value: () => `MaskinportenClient { issuer: ${issuer}, clientId: ${template.clientId}, scope: ${template.scope} }`,
+  });
+  return client;
+}
+
+/**
+ * True for an object made by {@link createMaskinportenClient} (or anything with the same `getToken`).
+ *
+ * @public
+ */
+export function isMaskinportenClient(value: unknown): value is MaskinportenClient {
+  return typeof value === 'object' && value !== null && typeof (value as MaskinportenClient).getToken === 'function';
+}
+
+/**
+ * What adapters accept as `maskinporten`: a client (so several adapters share one token cache), the
+ * options of a new one, or nothing (a new client from the environment).
+ *
+ * @public
+ */
+export type MaskinportenClientOrOptions = MaskinportenClient | MaskinportenClientOptions;
+
+/**
+ * Returns the client given, or creates one from the options given (or the environment).
+ *
+ * @example
+ * ```ts
+ * const client = resolveMaskinportenClient(options.maskinporten);
+ * ```
+ * @public
+ */
+export function resolveMaskinportenClient(value?: MaskinportenClientOrOptions): MaskinportenClient {
+  return isMaskinportenClient(value) ? value : createMaskinportenClient(value ?? {});
+}
+
+/**
+ * Fetches and validates an issuer's `/.well-known/openid-configuration`: the `issuer` in it must equal the
+ * given one exactly.
+ *
+ * @example
+ * ```ts
+ * const { token_endpoint } = await discoverIssuer('https://test.sky.maskinporten.no');
+ * ```
+ * @public
+ */
+export function discoverIssuer(
+  issuer: string,
+  options: { fetch?: typeof globalThis.fetch; timeout?: number; signal?: AbortSignal; logger?: Logger } = {},
+): Promise<IssuerMetadata> {
+  const http = createHttpClient({
+    fetch: options.fetch,
+    timeoutMs: options.timeout ?? 10_000,
+    retry: defaultRetry,
+    logger: options.logger,
+  });
+  return fetchIssuerMetadata(http, validateIssuer(issuer), options.signal);
+}

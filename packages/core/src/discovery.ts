@@ -1,0 +1,94 @@
+import { z } from 'zod';
+import { DiscoveryError, SkyportenError } from './errors.js';
+import type { HttpClient } from './http.js';
+import { issuerUrl } from './issuers.js';
+
+const metadataSchema = z.looseObject({
+  issuer: z.string().min(1),
+  token_endpoint: z.url(),
+  jwks_uri: z.url().optional(),
+  token_endpoint_auth_methods_supported: z.array(z.string()).optional(),
+  grant_types_supported: z.array(z.string()).optional(),
+  token_endpoint_auth_signing_alg_values_supported: z.array(z.string()).optional(),
+});
+
+/**
+ * The parts of `/.well-known/openid-configuration` the SDK uses.
+ *
+ * @public
+ */
+export interface IssuerMetadata {
+  issuer: string;
+  token_endpoint: string;
+  jwks_uri?: string | undefined;
+  token_endpoint_auth_methods_supported?: string[] | undefined;
+  grant_types_supported?: string[] | undefined;
+  token_endpoint_auth_signing_alg_values_supported?: string[] | undefined;
+}
+
+/** Sends the metadata request. @internal */
+export function discoveryRequest(http: HttpClient, issuer: string, signal?: AbortSignal): ReturnType<HttpClient> {
+  return http(issuerUrl(issuer, '/.well-known/openid-configuration'), { method: 'get', signal });
+}
+
+/**
+ * Validates a metadata answer: 200, JSON, the expected fields, and an `issuer` equal to the configured one
+ * byte for byte (a mismatch means the configured issuer string is wrong, e.g. a trailing slash).
+ *
+ * @internal
+ */
+export function processDiscoveryResponse(
+  answer: { status: number; body: string },
+  issuer: string,
+): IssuerMetadata {
+  const where = issuerUrl(issuer, '/.well-known/openid-configuration');
+  if (answer.status !== 200) {
+    throw new DiscoveryError(`${where} answered HTTP ${answer.status}.`, {
+      isRetryable: answer.status >= 500 || answer.status === 429,
+      hint: 'Check the issuer URL (environment: "test" or "prod"), or set tokenEndpoint to skip discovery.',
+    });
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(answer.body);
+  } catch (error) {
+    throw new DiscoveryError(`${where} did not answer JSON.`, { cause: error });
+  }
+  const parsed = metadataSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new DiscoveryError(`${where} is not a valid metadata document (${issue?.path.join('.') || 'root'}: ${issue?.message}).`);
+  }
+  if (parsed.data.issuer !== issuer) {
+    throw new DiscoveryError(
+      `The metadata says the issuer is "${parsed.data.issuer}", but "${issuer}" is configured. They must match exactly.`,
+      { hint: `Set issuer to "${parsed.data.issuer}" (mind the trailing slash).` },
+    );
+  }
+  return parsed.data;
+}
+
+/**
+ * Fetches and validates the issuer's metadata.
+ *
+ * @example
+ * ```ts
+ * const metadata = await discoverIssuer(SKYPORTEN_TEST_ISSUER);
+ * metadata.token_endpoint; // "https://test.sky.maskinporten.no/token"
+ * ```
+ * @public
+ */
+export async function fetchIssuerMetadata(http: HttpClient, issuer: string, signal?: AbortSignal): Promise<IssuerMetadata> {
+  let answer;
+  try {
+    answer = await discoveryRequest(http, issuer, signal);
+  } catch (error) {
+    if (SkyportenError.isInstance(error) && error.code === 'ABORTED') throw error;
+    throw new DiscoveryError(`Could not fetch the metadata of ${issuer}: ${(error as Error).message}`, {
+      cause: error,
+      isRetryable: SkyportenError.isInstance(error) ? error.isRetryable : true,
+      hint: SkyportenError.isInstance(error) ? error.hint ?? 'Check network access to the issuer.' : 'Check network access to the issuer.',
+    });
+  }
+  return processDiscoveryResponse(answer, issuer);
+}

@@ -1,0 +1,229 @@
+import { redact } from './redact.js';
+
+const marker = Symbol.for('skyporten.error');
+const inspectCustom = Symbol.for('nodejs.util.inspect.custom');
+
+/**
+ * Every code a {@link SkyportenError} can carry. Branch on `error.code`, not on the message.
+ *
+ * @public
+ */
+export type SkyportenErrorCode =
+  /** An option or environment variable is missing or malformed. */
+  | 'CONFIG_INVALID'
+  /** The private key cannot be read, is too weak, or does not fit the algorithm. */
+  | 'KEY_INVALID'
+  /** The certificate chain cannot be read, has expired, or does not match the key. */
+  | 'CERTIFICATE_INVALID'
+  /** The issuer's `/.well-known/openid-configuration` could not be fetched or is wrong. */
+  | 'DISCOVERY_FAILED'
+  /** The token endpoint answered with an OAuth error (4xx): the request itself is wrong. */
+  | 'TOKEN_REQUEST_REJECTED'
+  /** The token endpoint kept failing (5xx, 429) after every retry. */
+  | 'TOKEN_REQUEST_FAILED'
+  /** The token endpoint answered 200 with something that is not a valid token response. */
+  | 'TOKEN_RESPONSE_INVALID'
+  /** A request got no answer within `timeout`. */
+  | 'TIMEOUT'
+  /** The connection failed (DNS, refused, reset) after every retry. */
+  | 'NETWORK_ERROR'
+  /** The caller's `signal` aborted the operation. */
+  | 'ABORTED'
+  /** A string given as a Skyporten access token is not a well-formed JWT, or fails verification. */
+  | 'TOKEN_INVALID'
+  /** A cloud (AWS STS, GCP STS, Entra ID) refused or failed the token exchange. */
+  | 'CLOUD_EXCHANGE_FAILED';
+
+interface SkyportenErrorOptions {
+  cause?: unknown;
+  hint?: string | undefined;
+  isRetryable?: boolean | undefined;
+}
+
+/**
+ * The one base class for every error the SDK throws. Messages and hints say what to do next, and never
+ * contain a private key, a grant or an access token.
+ *
+ * Use {@link SkyportenError.isInstance} rather than `instanceof`: it also recognises errors thrown by a
+ * second copy of the package (duplicate installs, CommonJS and ESM side by side).
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await client.getToken();
+ * } catch (error) {
+ *   if (SkyportenError.isInstance(error) && error.code === 'TOKEN_REQUEST_REJECTED') console.error(error.hint);
+ *   throw error;
+ * }
+ * ```
+ * @public
+ */
+export class SkyportenError extends Error {
+  declare readonly [marker]: true;
+  override name = 'SkyportenError';
+  /** What went wrong, as a stable machine-readable code. */
+  readonly code: SkyportenErrorCode;
+  /** True when trying again later may succeed (network failures, 5xx, 429, timeouts). */
+  readonly isRetryable: boolean;
+  /** One sentence on how to fix it, when the SDK knows. */
+  readonly hint: string | undefined;
+
+  constructor(code: SkyportenErrorCode, message: string, options: SkyportenErrorOptions = {}) {
+    super(redact(message), options.cause === undefined ? undefined : { cause: sanitizeCause(options.cause) });
+    Object.defineProperty(this, marker, { value: true });
+    this.code = code;
+    this.isRetryable = options.isRetryable ?? false;
+    this.hint = options.hint === undefined ? undefined : redact(options.hint);
+  }
+
+  /** True for any SkyportenError, also one from another copy of this package. */
+  static isInstance(value: unknown): value is SkyportenError {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[marker] === true;
+  }
+
+  /** A plain, secret-free object for structured logs. */
+  toJSON(): Record<string, unknown> {
+    const json: Record<string, unknown> = { name: this.name, code: this.code, message: this.message };
+    if (this.hint !== undefined) json.hint = this.hint;
+    json.isRetryable = this.isRetryable;
+    for (const key of Object.keys(this)) {
+      if (!(key in json) && key !== 'cause') json[key] = (this as unknown as Record<string, unknown>)[key];
+    }
+    return json;
+  }
+
+  override toString(): string {
+    return this.hint === undefined
+      ? `${this.name} [${this.code}]: ${this.message}`
+      : `${this.name} [${this.code}]: ${this.message}\nHint: ${this.hint}`;
+  }
+
+  [inspectCustom](): string {
+    const cause = this.cause instanceof Error ? `\n  [cause]: ${this.cause.name}: ${this.cause.message}` : '';
+    const stack = (this.stack ?? '').split('\n').slice(1).join('\n');
+    return `${this.toString()}\n${stack}${cause}`;
+  }
+}
+
+/**
+ * An option or environment variable is missing or malformed. The message names the option and the fix.
+ *
+ * @public
+ */
+export class ConfigError extends SkyportenError {
+  override name = 'ConfigError';
+  /** The option path or environment variable at fault, e.g. `scope` or `MASKINPORTEN_CLIENT_ID`. */
+  readonly field: string;
+  constructor(field: string, message: string, options: SkyportenErrorOptions = {}) {
+    super('CONFIG_INVALID', message, options);
+    this.field = field;
+  }
+}
+
+/**
+ * The private key or certificate chain cannot be used.
+ *
+ * @public
+ */
+export class KeyError extends SkyportenError {
+  override name = 'KeyError';
+  /** The option at fault, e.g. `key.privateKey` or `key.certificateChain`. */
+  readonly field: string;
+  constructor(
+    code: 'KEY_INVALID' | 'CERTIFICATE_INVALID',
+    field: string,
+    message: string,
+    options: SkyportenErrorOptions = {},
+  ) {
+    super(code, message, options);
+    this.field = field;
+  }
+}
+
+/**
+ * The issuer's metadata document could not be fetched or does not describe the configured issuer.
+ *
+ * @public
+ */
+export class DiscoveryError extends SkyportenError {
+  override name = 'DiscoveryError';
+  constructor(message: string, options: SkyportenErrorOptions = {}) {
+    super('DISCOVERY_FAILED', message, options);
+  }
+}
+
+/**
+ * The token endpoint refused the grant or kept failing. `error`, `errorDescription`, `mpCode` and `traceId`
+ * come from the OAuth error response; `hint` explains the Maskinporten code.
+ *
+ * @public
+ */
+export class TokenRequestError extends SkyportenError {
+  override name = 'TokenRequestError';
+  /** HTTP status of the last response, when there was one. */
+  readonly status: number | undefined;
+  /** OAuth `error`, e.g. `invalid_grant`. */
+  readonly error: string | undefined;
+  /** OAuth `error_description` as sent by the server. */
+  readonly errorDescription: string | undefined;
+  /** The Maskinporten code found in the description, e.g. `MP-110`. */
+  readonly mpCode: string | undefined;
+  /** The trace id found in the description; quote it when you contact Digdir. */
+  readonly traceId: string | undefined;
+
+  constructor(
+    code: 'TOKEN_REQUEST_REJECTED' | 'TOKEN_REQUEST_FAILED' | 'TOKEN_RESPONSE_INVALID',
+    message: string,
+    details: {
+      status?: number | undefined;
+      error?: string | undefined;
+      errorDescription?: string | undefined;
+      mpCode?: string | undefined;
+      traceId?: string | undefined;
+    } & SkyportenErrorOptions = {},
+  ) {
+    super(code, message, details);
+    this.status = details.status;
+    this.error = details.error;
+    this.errorDescription = details.errorDescription === undefined ? undefined : redact(details.errorDescription);
+    this.mpCode = details.mpCode;
+    this.traceId = details.traceId;
+  }
+}
+
+/**
+ * A request got no answer within the configured `timeout` (after every retry).
+ *
+ * @public
+ */
+export class TimeoutError extends SkyportenError {
+  override name = 'TimeoutError';
+  constructor(message: string, options: SkyportenErrorOptions = {}) {
+    super('TIMEOUT', message, { isRetryable: true, ...options });
+  }
+}
+
+/**
+ * The connection to the token endpoint failed (DNS, refused, reset) after every retry.
+ *
+ * @public
+ */
+export class NetworkError extends SkyportenError {
+  override name = 'NetworkError';
+  constructor(message: string, options: SkyportenErrorOptions = {}) {
+    super('NETWORK_ERROR', message, { isRetryable: true, ...options });
+  }
+}
+
+/** Keeps a cause's name and message (redacted) but drops objects such as requests that hold the grant. */
+function sanitizeCause(cause: unknown): unknown {
+  if (SkyportenError.isInstance(cause)) return cause;
+  if (cause instanceof Error) {
+    const copy = new Error(redact(cause.message));
+    copy.name = cause.name;
+    const code = (cause as { code?: unknown }).code;
+    if (typeof code === 'string') (copy as Error & { code?: string }).code = code;
+    return copy;
+  }
+  return undefined;
+}

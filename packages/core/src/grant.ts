@@ -1,0 +1,149 @@
+import { randomUUID } from 'node:crypto';
+import { CompactSign } from 'jose';
+import { epochSeconds, systemClock, type Clock } from './clock.js';
+import { ConfigError } from './errors.js';
+import { prepareSigner, type GrantSigner, type KeyInput } from './keys.js';
+import { validateIssuer } from './issuers.js';
+import { normalizeClientId, normalizeOrganisationNumber, normalizeResource, normalizeScope } from './validation.js';
+
+/** The longest grant lifetime Maskinporten accepts (`exp - iat`). @public */
+export const MAX_GRANT_LIFETIME_SECONDS = 120;
+
+/**
+ * What goes into an RFC 7523 JWT grant.
+ *
+ * @public
+ */
+export interface JwtGrantOptions {
+  /** The issuer, exactly: becomes `aud`. */
+  issuer: string;
+  /** The Maskinporten client (integration) id: becomes `iss`. */
+  clientId: string;
+  /** One or more scopes registered on the client. */
+  scope: string | readonly string[];
+  /** The audience the cloud expects; becomes the access token's `aud`. */
+  resource?: string | readonly string[];
+  /** Organisation number when a supplier acts for a consumer (delegation in Altinn). */
+  consumerOrg?: string;
+  /** The signing key. */
+  key: KeyInput;
+  /** Seconds between `iat` and `exp`. @default 60 (at most 120) */
+  lifetimeSeconds?: number;
+  /** Source of `iat`. @default Date.now */
+  clock?: Clock;
+  /** Source of `jti`. @default crypto.randomUUID */
+  generateId?: () => string;
+}
+
+/** The claims of a grant. @public */
+export interface JwtGrantClaims {
+  aud: string;
+  iss: string;
+  scope: string;
+  iat: number;
+  exp: number;
+  jti: string;
+  resource?: string | string[];
+  consumer_org?: string;
+}
+
+/** Validated, normalised claim inputs: computed once per client, reused for every grant. @internal */
+export interface GrantTemplate {
+  issuer: string;
+  clientId: string;
+  scope: string;
+  resource: string | string[] | undefined;
+  consumerOrg: string | undefined;
+  lifetimeSeconds: number;
+}
+
+/** @internal */
+export function buildGrantTemplate(options: {
+  issuer: string;
+  clientId: unknown;
+  scope: unknown;
+  resource?: unknown;
+  consumerOrg?: unknown;
+  lifetimeSeconds?: unknown;
+}): GrantTemplate {
+  const lifetime = options.lifetimeSeconds ?? 60;
+  if (typeof lifetime !== 'number' || !Number.isInteger(lifetime) || lifetime < 1 || lifetime > MAX_GRANT_LIFETIME_SECONDS) {
+    throw new ConfigError('grantLifetimeSeconds', `grantLifetimeSeconds must be a whole number from 1 to ${MAX_GRANT_LIFETIME_SECONDS} (Maskinporten rejects exp - iat > 120).`);
+  }
+  return {
+    issuer: validateIssuer(options.issuer),
+    clientId: normalizeClientId(options.clientId),
+    scope: normalizeScope(options.scope),
+    resource: normalizeResource(options.resource),
+    consumerOrg: options.consumerOrg === undefined ? undefined : normalizeOrganisationNumber(options.consumerOrg, 'consumerOrg'),
+    lifetimeSeconds: lifetime,
+  };
+}
+
+/** @internal */
+export function grantClaims(template: GrantTemplate, clock: Clock, generateId: () => string): JwtGrantClaims {
+  const iat = epochSeconds(clock);
+  const claims: JwtGrantClaims = {
+    aud: template.issuer,
+    iss: template.clientId,
+    scope: template.scope,
+    iat,
+    exp: iat + template.lifetimeSeconds,
+    jti: generateId(),
+  };
+  if (template.resource !== undefined) claims.resource = template.resource;
+  if (template.consumerOrg !== undefined) claims.consumer_org = template.consumerOrg;
+  return claims;
+}
+
+const encoder = new TextEncoder();
+
+/** Signs claims with a prepared signer: jose for local keys, the caller's function for remote ones. @internal */
+export async function signGrant(signer: GrantSigner, claims: JwtGrantClaims): Promise<string> {
+  const payload = encoder.encode(JSON.stringify(claims));
+  if (signer.privateKey !== undefined) {
+    return new CompactSign(payload).setProtectedHeader({ ...signer.header, typ: 'JWT' }).sign(signer.privateKey);
+  }
+  const header = Buffer.from(JSON.stringify({ ...signer.header, typ: 'JWT' })).toString('base64url');
+  const signingInput = `${header}.${Buffer.from(payload).toString('base64url')}`;
+  const signature = await signer.sign!(encoder.encode(signingInput));
+  return `${signingInput}.${Buffer.from(signature).toString('base64url')}`;
+}
+
+const signerCache = new WeakMap<object, Promise<GrantSigner>>();
+
+/**
+ * Creates a signed RFC 7523 JWT grant for the Maskinporten / Skyporten token endpoint: `aud` = issuer,
+ * `iss` = client id, `scope`, optional `resource` and `consumer_org`, `iat` from the clock, `exp` = iat +
+ * lifetime, and a fresh `jti` every time. The key is parsed once per key object and reused.
+ *
+ * Most users never call this: {@link createMaskinportenClient} does, and caches the token.
+ *
+ * @example
+ * ```ts
+ * const grant = await createJwtGrant({
+ *   issuer: SKYPORTEN_TEST_ISSUER,
+ *   clientId: 'my-integration-id',
+ *   scope: 'entur:skyporten.demo',
+ *   resource: 'https://skyporten.entur.org',
+ *   key: { privateKey: readFileSync('key.pem', 'utf8'), kid: 'my-kid' },
+ * });
+ * ```
+ * @throws ConfigError for bad claims, KeyError for an unusable key or certificate.
+ * @public
+ */
+export async function createJwtGrant(options: JwtGrantOptions): Promise<string> {
+  if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'createJwtGrant needs an options object.');
+  const clock = options.clock ?? systemClock;
+  const template = buildGrantTemplate({ ...options, lifetimeSeconds: options.lifetimeSeconds });
+  if (typeof options.key !== 'object' || options.key === null) {
+    throw new ConfigError('key', 'key is required: { privateKey, kid } or { privateKey, certificateChain }, { pkcs12 } or { sign }.');
+  }
+  let signer = signerCache.get(options.key);
+  if (signer === undefined) {
+    signer = prepareSigner(options.key, clock);
+    signerCache.set(options.key, signer);
+    signer.catch(() => signerCache.delete(options.key));
+  }
+  return signGrant(await signer, grantClaims(template, clock, options.generateId ?? randomUUID));
+}

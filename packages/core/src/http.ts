@@ -1,0 +1,166 @@
+import ky, { isHTTPError, isNetworkError, isTimeoutError, type KyInstance } from 'ky';
+import { NetworkError, SkyportenError, TimeoutError } from './errors.js';
+import { log, type Logger } from './logger.js';
+
+/**
+ * How failed requests are retried: exponential backoff with full jitter, on network errors, timeouts, 408,
+ * 429 (honouring `Retry-After`) and 5xx. Other 4xx answers are never retried: the request itself is wrong.
+ *
+ * @public
+ */
+export interface RetryOptions {
+  /** Retries after the first attempt. `0` disables retrying. @default 3 */
+  limit?: number;
+  /** Delay before the first retry; doubles each time, then full jitter picks a value below it. @default 200 */
+  baseDelayMs?: number;
+  /** Upper bound of one backoff delay. @default 5000 */
+  maxDelayMs?: number;
+  /** Upper bound of a server's `Retry-After`. @default 30000 */
+  maxRetryAfterMs?: number;
+}
+
+/** @internal */
+export interface HttpSettings {
+  fetch: typeof globalThis.fetch | undefined;
+  timeoutMs: number;
+  retry: Required<RetryOptions>;
+  logger: Logger | undefined;
+}
+
+/** @internal */
+export const defaultRetry: Required<RetryOptions> = {
+  limit: 3,
+  baseDelayMs: 200,
+  maxDelayMs: 5000,
+  maxRetryAfterMs: 30_000,
+};
+
+/** A plain view of an HTTP answer, read once. @internal */
+export interface HttpAnswer {
+  status: number;
+  headers: Headers;
+  body: string;
+}
+
+const retryStatusCodes = [408, 429, 500, 502, 503, 504];
+
+let proxyDispatcher: Promise<unknown> | undefined;
+
+/**
+ * Node's fetch ignores HTTPS_PROXY / NO_PROXY. When one of them is set (and no custom fetch is given),
+ * requests go through undici's EnvHttpProxyAgent, which reads HTTP_PROXY, HTTPS_PROXY and NO_PROXY.
+ */
+function proxyFromEnvironment(): Promise<unknown> | undefined {
+  const env = process.env;
+  const configured = env.HTTPS_PROXY ?? env.https_proxy ?? env.HTTP_PROXY ?? env.http_proxy;
+  if (!configured) return undefined;
+  proxyDispatcher ??= import('undici').then(({ EnvHttpProxyAgent }) => new EnvHttpProxyAgent());
+  return proxyDispatcher;
+}
+
+function createKy(settings: HttpSettings, dispatcher: unknown): KyInstance {
+  const { retry } = settings;
+  return ky.create({
+    timeout: settings.timeoutMs,
+    ...(settings.fetch ? { fetch: settings.fetch } : {}),
+    ...(dispatcher ? { dispatcher } : {}),
+    retry: {
+      limit: retry.limit,
+      methods: ['get', 'post'],
+      statusCodes: retryStatusCodes,
+      afterStatusCodes: [429, 503],
+      maxRetryAfter: retry.maxRetryAfterMs,
+      backoffLimit: retry.maxDelayMs,
+      delay: (attempt) => retry.baseDelayMs * 2 ** (attempt - 1),
+      jitter: true,
+      retryOnTimeout: true,
+    },
+    hooks: {
+      beforeRetry: [
+        ({ request, error, retryCount }) => {
+          const reason = isHTTPError(error) ? `HTTP ${error.response.status}` : error instanceof Error ? error.name : 'error';
+          log(settings.logger, 'warn', 'retrying request', { url: stripQuery(request.url), attempt: retryCount, reason });
+        },
+      ],
+    },
+  } as Parameters<typeof ky.create>[0]);
+}
+
+function stripQuery(url: string): string {
+  const index = url.indexOf('?');
+  return index === -1 ? url : url.slice(0, index);
+}
+
+/** @internal */
+export interface HttpRequestInit {
+  method: 'get' | 'post';
+  body?: URLSearchParams;
+  headers?: Record<string, string>;
+  signal?: AbortSignal | undefined;
+}
+
+/** @internal */
+export type HttpClient = (url: string, init: HttpRequestInit) => Promise<HttpAnswer>;
+
+/**
+ * A sender with retries that maps transport failures to typed errors. It resolves the final answer, whatever
+ * its status: callers decide what a 4xx or 5xx means. The ky instance is made once, on first use.
+ *
+ * @internal
+ */
+export function createHttpClient(settings: HttpSettings): HttpClient {
+  let instance: KyInstance | undefined;
+  return async (url, init) => {
+    if (instance === undefined) {
+      const dispatcher = settings.fetch ? undefined : await proxyFromEnvironment();
+      instance ??= createKy(settings, dispatcher);
+    }
+    return send(instance, settings, url, init);
+  };
+}
+
+async function send(client: KyInstance, settings: HttpSettings, url: string, init: HttpRequestInit): Promise<HttpAnswer> {
+  try {
+    const response = await client(url, {
+      method: init.method,
+      ...(init.body ? { body: init.body } : {}),
+      headers: { accept: 'application/json', ...init.headers },
+      ...(init.signal ? { signal: init.signal } : {}),
+    });
+    return { status: response.status, headers: response.headers, body: await response.text() };
+  } catch (error) {
+    if (isHTTPError(error)) {
+      const data = error.data;
+      const body = typeof data === 'string' ? data : data === undefined ? '' : JSON.stringify(data);
+      return { status: error.response.status, headers: error.response.headers, body };
+    }
+    throw transportError(error, url, settings, init.signal);
+  }
+}
+
+function transportError(error: unknown, url: string, settings: HttpSettings, signal: AbortSignal | undefined): SkyportenError {
+  const where = stripQuery(url);
+  if (signal?.aborted) {
+    return new SkyportenError('ABORTED', `The request to ${where} was aborted by the caller's signal.`, { cause: error });
+  }
+  if (isTimeoutError(error)) {
+    return new TimeoutError(
+      `No answer from ${where} within ${settings.timeoutMs} ms (${settings.retry.limit + 1} attempts).`,
+      { cause: error, hint: 'Check network access to the issuer (proxy: HTTPS_PROXY), or raise the `timeout` option.' },
+    );
+  }
+  if (isNetworkError(error) || error instanceof TypeError) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    const detail = cause?.code ?? cause?.message ?? (error as Error).message;
+    return new NetworkError(`Could not reach ${where} (${detail}) after ${settings.retry.limit + 1} attempts.`, {
+      cause: error,
+      hint: 'Check DNS and firewall access to the issuer; behind a corporate proxy set HTTPS_PROXY (and NO_PROXY).',
+    });
+  }
+  if (error instanceof Error && error.name === 'AbortError') {
+    return new SkyportenError('ABORTED', `The request to ${where} was aborted.`, { cause: error });
+  }
+  return new NetworkError(`The request to ${where} failed: ${error instanceof Error ? error.message : String(error)}`, {
+    cause: error,
+  });
+}

@@ -1,0 +1,61 @@
+export {
+  createMaskinportenClient,
+  discoverIssuer,
+  isMaskinportenClient,
+  resolveMaskinportenClient,
+  type MaskinportenClient,
+  type MaskinportenClientOptions,
+  type MaskinportenClientOrOptions,
+} from './client.js';
+export {
+  createRefreshingCache,
+  type Expiring,
+  type GetOptions,
+  type RefreshingCache,
+  type RefreshingCacheOptions,
+  type RefreshPolicy,
+} from './cache.js';
+export { systemClock, type Clock } from './clock.js';
+export type { IssuerMetadata } from './discovery.js';
+export { ENVIRONMENT_VARIABLES, maskinportenOptionsFromEnv, type Environment, type EnvironmentOptions } from './env.js';
+export {
+  ConfigError,
+  DiscoveryError,
+  KeyError,
+  NetworkError,
+  SkyportenError,
+  TimeoutError,
+  TokenRequestError,
+  type SkyportenErrorCode,
+} from './errors.js';
+export { createJwtGrant, MAX_GRANT_LIFETIME_SECONDS, type JwtGrantClaims, type JwtGrantOptions } from './grant.js';
+export type { RetryOptions } from './http.js';
+export {
+  isLoopbackHost,
+  MASKINPORTEN_PROD_ISSUER,
+  MASKINPORTEN_TEST_ISSUER,
+  SKYPORTEN_ISSUERS,
+  SKYPORTEN_PROD_ISSUER,
+  SKYPORTEN_TEST_ISSUER,
+  type SkyportenEnvironment,
+} from './issuers.js';
+export {
+  SIGNING_ALGORITHMS,
+  type KeyInput,
+  type Pkcs12KeyInput,
+  type PrivateKeyInput,
+  type RemoteSignerInput,
+  type SigningAlgorithm,
+} from './keys.js';
+export type { Logger } from './logger.js';
+export { redact } from './redact.js';
+export {
+  decodeSkyportenToken,
+  SkyportenToken,
+  verifySkyportenToken,
+  type DecodedSkyportenToken,
+  type SkyportenTokenClaims,
+  type VerifySkyportenTokenOptions,
+} from './token.js';
+export { JWT_BEARER_GRANT_TYPE, MASKINPORTEN_ERROR_HINTS } from './token-request.js';
+export { isValidOrganisationNumber } from './validation.js';

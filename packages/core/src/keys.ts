@@ -1,0 +1,332 @@
+import { createPrivateKey, createPublicKey, KeyObject, X509Certificate, type JsonWebKey as NodeJsonWebKey } from 'node:crypto';
+import type { JWK } from 'jose';
+import { KeyError } from './errors.js';
+import type { Clock } from './clock.js';
+
+/** The RSA signature algorithms Maskinporten accepts for grants. @public */
+export type SigningAlgorithm = 'RS256' | 'RS384' | 'RS512';
+
+/** @public */
+export const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ['RS256', 'RS384', 'RS512'];
+
+interface KeyIdentity {
+  /**
+   * The key id registered on the Maskinporten client (sent as the grant header's `kid`). When set, it wins
+   * over a certificate chain.
+   */
+  kid?: string;
+  /**
+   * The business certificate ("virksomhetssertifikat") chain, leaf first: a PEM bundle or an array of PEM
+   * certificates. Sent as the grant header's `x5c` array when there is no `kid`.
+   */
+  certificateChain?: string | readonly string[];
+  /** @default 'RS256' */
+  algorithm?: SigningAlgorithm;
+}
+
+/**
+ * A private key held by this process: PKCS#8 or PKCS#1 PEM (optionally encrypted, with `passphrase`), a JWK
+ * (object or JSON string) or a `KeyObject`.
+ *
+ * @public
+ */
+export interface PrivateKeyInput extends KeyIdentity {
+  privateKey: string | JWK | KeyObject;
+  /** Passphrase of an encrypted PEM key. */
+  passphrase?: string;
+}
+
+/**
+ * A PKCS#12 file (.p12 / .pfx), the way business certificates are delivered. The private key and the
+ * certificate chain are both taken from it.
+ *
+ * @public
+ */
+export interface Pkcs12KeyInput extends Omit<KeyIdentity, 'certificateChain'> {
+  pkcs12: Uint8Array;
+  passphrase?: string;
+}
+
+/**
+ * A key that never leaves a KMS, HSM or Key Vault: `sign` receives the JWS signing input and returns the
+ * raw RSASSA-PKCS1-v1_5 signature for `algorithm`.
+ *
+ * @public
+ */
+export interface RemoteSignerInput extends KeyIdentity {
+  sign(signingInput: Uint8Array): Promise<Uint8Array>;
+}
+
+/** Every way to give the SDK a signing key. @public */
+export type KeyInput = PrivateKeyInput | Pkcs12KeyInput | RemoteSignerInput;
+
+/** A key ready to sign grants: the JWS header and a signing function. @internal */
+export interface GrantSigner {
+  header: { alg: SigningAlgorithm; kid?: string; x5c?: string[] };
+  /** A local key, signed with jose (absent for remote signers). */
+  privateKey: KeyObject | undefined;
+  /** The remote signer (absent for local keys). */
+  sign: ((signingInput: Uint8Array) => Promise<Uint8Array>) | undefined;
+}
+
+const minimumModulusBits = 2048;
+
+function keyError(field: string, message: string, cause?: unknown): KeyError {
+  return new KeyError('KEY_INVALID', field, message, cause === undefined ? {} : { cause });
+}
+
+function certificateError(message: string, cause?: unknown): KeyError {
+  return new KeyError('CERTIFICATE_INVALID', 'key.certificateChain', message, cause === undefined ? {} : { cause });
+}
+
+/** Reads a private key from PEM, JWK or KeyObject and checks it can sign RS256/384/512. @internal */
+export function loadPrivateKey(input: string | JWK | KeyObject, passphrase?: string, field = 'key.privateKey'): KeyObject {
+  let key: KeyObject;
+  if (input instanceof KeyObject) {
+    if (input.type !== 'private') throw keyError(field, `${field} is a ${input.type} KeyObject; give the private key.`);
+    key = input;
+  } else if (typeof input === 'string') {
+    key = loadFromString(input, passphrase, field);
+  } else if (typeof input === 'object' && input !== null) {
+    key = loadJwk(input, field);
+  } else {
+    throw keyError(field, `${field} must be a PEM string, a JWK or a KeyObject.`);
+  }
+  checkRsaKey(key, field);
+  return key;
+}
+
+function loadFromString(text: string, passphrase: string | undefined, field: string): KeyObject {
+  const trimmed = text.trim();
+  if (trimmed.startsWith('{')) {
+    let jwk: JWK;
+    try {
+      jwk = JSON.parse(trimmed) as JWK;
+    } catch (error) {
+      throw keyError(field, `${field} looks like JSON but does not parse as a JWK.`, error);
+    }
+    return loadJwk(jwk, field);
+  }
+  if (!trimmed.includes('-----BEGIN')) {
+    throw keyError(field, `${field} is neither a PEM key ("-----BEGIN PRIVATE KEY-----") nor a JWK. For a .p12/.pfx file use key.pkcs12.`);
+  }
+  if (/-----BEGIN (RSA )?PUBLIC KEY-----/.test(trimmed) || trimmed.includes('-----BEGIN CERTIFICATE-----') && !trimmed.includes('PRIVATE KEY')) {
+    throw keyError(field, `${field} holds a public key or certificate; give the private key that belongs to it.`);
+  }
+  try {
+    return createPrivateKey(passphrase === undefined ? { key: trimmed, format: 'pem' } : { key: trimmed, format: 'pem', passphrase });
+  } catch (error) {
+    const code = (error as { code?: string }).code ?? '';
+    const message = (error as Error).message ?? '';
+    if (code === 'ERR_MISSING_PASSPHRASE' || /passphrase/i.test(message) && passphrase === undefined) {
+      throw keyError(field, `${field} is encrypted: set key.passphrase (or MASKINPORTEN_PRIVATE_KEY_PASSPHRASE).`, error);
+    }
+    if (passphrase !== undefined && /decrypt|bad decrypt|DECODER/i.test(`${code} ${message}`) && /ENCRYPTED/.test(trimmed)) {
+      throw keyError('key.passphrase', 'key.passphrase does not decrypt the private key: check the passphrase.', error);
+    }
+    throw keyError(field, `${field} is not a readable private key (${code || 'unreadable PEM'}).`, error);
+  }
+}
+
+function loadJwk(jwk: JWK, field: string): KeyObject {
+  if (jwk.kty !== 'RSA') throw keyError(field, `${field} is a ${jwk.kty ?? 'typeless'} JWK; Maskinporten grants need an RSA key (kty "RSA").`);
+  if (typeof jwk.d !== 'string') throw keyError(field, `${field} is a public JWK (no "d"); give the private JWK.`);
+  try {
+    return createPrivateKey({ key: jwk as NodeJsonWebKey, format: 'jwk' });
+  } catch (error) {
+    throw keyError(field, `${field} is not a valid RSA private JWK.`, error);
+  }
+}
+
+function checkRsaKey(key: KeyObject, field: string): void {
+  if (key.asymmetricKeyType !== 'rsa') {
+    throw keyError(
+      field,
+      `${field} is an ${key.asymmetricKeyType?.toUpperCase() ?? 'unknown'} key; RS256/RS384/RS512 need an RSA key of at least ${minimumModulusBits} bits.`,
+    );
+  }
+  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+  if (bits < minimumModulusBits) {
+    throw keyError(field, `${field} is a ${bits}-bit RSA key; Maskinporten needs at least ${minimumModulusBits} bits. Generate a new key.`);
+  }
+}
+
+/** Splits a PEM bundle (or array) into certificates, leaf first as given. @internal */
+export function parseCertificateChain(chain: string | readonly string[]): X509Certificate[] {
+  const texts = typeof chain === 'string' ? [chain] : chain;
+  const blocks = texts.flatMap((text) => text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []);
+  if (blocks.length === 0) {
+    throw certificateError('key.certificateChain holds no PEM certificate ("-----BEGIN CERTIFICATE-----").');
+  }
+  return blocks.map((block, index) => {
+    try {
+      return new X509Certificate(block);
+    } catch (error) {
+      throw certificateError(`Certificate ${index + 1} in key.certificateChain is not a readable X.509 certificate.`, error);
+    }
+  });
+}
+
+/**
+ * Checks the chain belongs to the key, is in order (leaf first) and is valid now, and returns the `x5c`
+ * array (base64 DER, no PEM armour).
+ *
+ * @internal
+ */
+export function certificateChainToX5c(certificates: X509Certificate[], privateKey: KeyObject | undefined, clock: Clock): string[] {
+  const [leaf] = certificates;
+  if (leaf === undefined) throw certificateError('key.certificateChain is empty.');
+  if (privateKey !== undefined && !leaf.checkPrivateKey(privateKey)) {
+    const matching = certificates.findIndex((certificate) => certificate.checkPrivateKey(privateKey));
+    throw certificateError(
+      matching > 0
+        ? `key.certificateChain is in the wrong order: certificate ${matching + 1} belongs to the private key, but the leaf must come first.`
+        : 'The first certificate in key.certificateChain does not belong to the private key: use the business certificate issued for this key.',
+    );
+  }
+  for (let index = 0; index + 1 < certificates.length; index++) {
+    const current = certificates[index]!;
+    const next = certificates[index + 1]!;
+    if (!current.checkIssued(next)) {
+      throw certificateError(
+        `key.certificateChain is not in order: certificate ${index + 2} did not issue certificate ${index + 1}. Put the leaf first, then its issuer, and so on.`,
+      );
+    }
+  }
+  const now = clock();
+  if (leaf.validToDate.getTime() <= now) {
+    throw certificateError(`The business certificate expired on ${leaf.validToDate.toISOString()}: renew it (and register the new one).`);
+  }
+  if (leaf.validFromDate.getTime() > now + 60_000) {
+    throw certificateError(`The business certificate is not valid before ${leaf.validFromDate.toISOString()}.`);
+  }
+  return certificates.map((certificate) => certificate.raw.toString('base64'));
+}
+
+function validateAlgorithm(algorithm: unknown): SigningAlgorithm {
+  if (algorithm === undefined) return 'RS256';
+  if (SIGNING_ALGORITHMS.includes(algorithm as SigningAlgorithm)) return algorithm as SigningAlgorithm;
+  throw keyError('key.algorithm', `key.algorithm "${String(algorithm)}" is not supported: use RS256, RS384 or RS512.`);
+}
+
+function buildHeader(
+  algorithm: SigningAlgorithm,
+  kid: string | undefined,
+  x5c: string[] | undefined,
+): GrantSigner['header'] {
+  if (kid !== undefined) return { alg: algorithm, kid };
+  if (x5c !== undefined) return { alg: algorithm, x5c };
+  throw keyError('key.kid', 'Set key.kid (the key id registered on the Maskinporten client) or key.certificateChain (business certificate).');
+}
+
+/**
+ * Turns any {@link KeyInput} into a ready signer. Synchronous for local keys, so bad keys fail where the
+ * client is created; PKCS#12 needs the (lazily loaded) parser, so it is async.
+ *
+ * @internal
+ */
+export async function prepareSigner(input: KeyInput, clock: Clock): Promise<GrantSigner> {
+  if ('pkcs12' in input) {
+    const { privateKey, certificates } = await readPkcs12(input.pkcs12, input.passphrase);
+    const algorithm = validateAlgorithm(input.algorithm);
+    const x5c = input.kid === undefined ? certificateChainToX5c(certificates, privateKey, clock) : undefined;
+    return { header: buildHeader(algorithm, input.kid, x5c), privateKey, sign: undefined };
+  }
+  return prepareSignerSync(input, clock);
+}
+
+/** @internal */
+export function prepareSignerSync(input: PrivateKeyInput | RemoteSignerInput, clock: Clock): GrantSigner {
+  const algorithm = validateAlgorithm(input.algorithm);
+  const kid = validateKid(input.kid);
+  if ('sign' in input && typeof input.sign === 'function') {
+    const x5c =
+      kid === undefined && input.certificateChain !== undefined
+        ? certificateChainToX5c(parseCertificateChain(input.certificateChain), undefined, clock)
+        : undefined;
+    const remote = input.sign.bind(input);
+    return {
+      header: buildHeader(algorithm, kid, x5c),
+      privateKey: undefined,
+      async sign(signingInput) {
+        const signature = await remote(signingInput);
+        if (!(signature instanceof Uint8Array) || signature.length === 0) {
+          throw keyError('key.sign', 'key.sign must resolve the raw RSA signature as a non-empty Uint8Array.');
+        }
+        return signature;
+      },
+    };
+  }
+  if (!('privateKey' in input)) {
+    throw keyError('key', 'key needs one of: privateKey (PEM, JWK or KeyObject), pkcs12 (a .p12/.pfx file) or sign (a remote signer).');
+  }
+  const privateKey = loadPrivateKey(input.privateKey, input.passphrase);
+  const jwkKid = typeof input.privateKey === 'object' && !(input.privateKey instanceof KeyObject) ? input.privateKey.kid : undefined;
+  const effectiveKid = kid ?? (typeof jwkKid === 'string' && input.certificateChain === undefined ? jwkKid : undefined);
+  const x5c =
+    effectiveKid === undefined && input.certificateChain !== undefined
+      ? certificateChainToX5c(parseCertificateChain(input.certificateChain), privateKey, clock)
+      : undefined;
+  return { header: buildHeader(algorithm, effectiveKid, x5c), privateKey, sign: undefined };
+}
+
+function validateKid(kid: unknown): string | undefined {
+  if (kid === undefined) return undefined;
+  if (typeof kid !== 'string' || kid.trim() === '' || kid !== kid.trim()) {
+    throw keyError('key.kid', 'key.kid must be a non-empty string without surrounding spaces: the key id registered on the client.');
+  }
+  return kid;
+}
+
+/** Reads key and chain from a PKCS#12 file with node-forge (Node cannot read PKCS#12 itself). @internal */
+export async function readPkcs12(data: Uint8Array, passphrase: string | undefined): Promise<{ privateKey: KeyObject; certificates: X509Certificate[] }> {
+  if (!(data instanceof Uint8Array) || data.length === 0) {
+    throw keyError('key.pkcs12', 'key.pkcs12 must be the bytes of a .p12/.pfx file (e.g. readFileSync("cert.p12")).');
+  }
+  const forge = (await import('node-forge')).default;
+  let bags: { key: string; certificates: string[] };
+  try {
+    const asn1 = forge.asn1.fromDer(forge.util.createBuffer(Buffer.from(data).toString('binary')));
+    const archive = forge.pkcs12.pkcs12FromAsn1(asn1, false, passphrase ?? '');
+    const keyBag =
+      archive.getBags({ bagType: forge.pki.oids.pkcs8ShroudedKeyBag! })[forge.pki.oids.pkcs8ShroudedKeyBag!]?.[0] ??
+      archive.getBags({ bagType: forge.pki.oids.keyBag! })[forge.pki.oids.keyBag!]?.[0];
+    if (!keyBag?.key) throw new Error('no private key in the file');
+    const certificateBags = archive.getBags({ bagType: forge.pki.oids.certBag! })[forge.pki.oids.certBag!] ?? [];
+    bags = {
+      key: forge.pki.privateKeyToPem(keyBag.key),
+      certificates: certificateBags.flatMap((bag) => (bag.cert ? [forge.pki.certificateToPem(bag.cert)] : [])),
+    };
+  } catch (error) {
+    const message = (error as Error).message ?? '';
+    if (/mac|password|decrypt|invalid/i.test(message)) {
+      throw keyError('key.passphrase', 'The PKCS#12 file could not be opened: check key.passphrase (MASKINPORTEN_PRIVATE_KEY_PASSPHRASE).', error);
+    }
+    throw keyError('key.pkcs12', `key.pkcs12 is not a readable PKCS#12 file (${message}).`, error);
+  }
+  const privateKey = loadPrivateKey(bags.key, undefined, 'key.pkcs12');
+  if (bags.certificates.length === 0) {
+    throw certificateError('The PKCS#12 file holds no certificate: export it with its certificate chain.');
+  }
+  return { privateKey, certificates: orderChain(bags.certificates.map((pem) => new X509Certificate(pem)), privateKey) };
+}
+
+/** PKCS#12 files do not promise an order: put the key's certificate first, then each issuer. */
+function orderChain(certificates: X509Certificate[], privateKey: KeyObject): X509Certificate[] {
+  const leaf = certificates.find((certificate) => certificate.checkPrivateKey(privateKey));
+  if (!leaf) throw certificateError('No certificate in the PKCS#12 file belongs to its private key.');
+  const ordered = [leaf];
+  const rest = certificates.filter((certificate) => certificate !== leaf);
+  for (;;) {
+    const last = ordered[ordered.length - 1]!;
+    const issuer = rest.find((certificate) => last.checkIssued(certificate) && certificate !== last);
+    if (!issuer || ordered.includes(issuer)) break;
+    ordered.push(issuer);
+  }
+  return ordered;
+}
+
+/** The public JWK of a local private key, e.g. to register it on a client. @internal */
+export function publicJwkOf(privateKey: KeyObject): JWK {
+  return createPublicKey(privateKey).export({ format: 'jwk' }) as JWK;
+}

@@ -1,0 +1,35 @@
+/**
+ * A console- or pino-style logger. Every method is optional; the SDK never passes a secret to it.
+ *
+ * @example
+ * ```ts
+ * createMaskinportenClient({ ..., logger: console });
+ * createMaskinportenClient({ ..., logger: pino() });
+ * ```
+ * @public
+ */
+export interface Logger {
+  debug?(message: string, details?: Record<string, unknown>): void;
+  info?(message: string, details?: Record<string, unknown>): void;
+  warn?(message: string, details?: Record<string, unknown>): void;
+  error?(message: string, details?: Record<string, unknown>): void;
+}
+
+type Level = 'debug' | 'info' | 'warn' | 'error';
+
+/**
+ * Calls `logger[level]` when it exists. pino wants `(object, message)`, console wants `(message, object)`:
+ * we pass the message first, which both print readably.
+ *
+ * @internal
+ */
+export function log(logger: Logger | undefined, level: Level, message: string, details?: Record<string, unknown>): void {
+  const method = logger?.[level];
+  if (typeof method !== 'function') return;
+  try {
+    if (details === undefined) method.call(logger, `[skyporten] ${message}`);
+    else method.call(logger, `[skyporten] ${message}`, details);
+  } catch {
+    // A failing logger must never break token acquisition.
+  }
+}

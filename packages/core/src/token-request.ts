@@ -1,0 +1,178 @@
+import { decodeJwt } from 'jose';
+import { z } from 'zod';
+import type { Clock } from './clock.js';
+import { TokenRequestError } from './errors.js';
+import type { HttpAnswer, HttpClient } from './http.js';
+import { log, type Logger } from './logger.js';
+import { SkyportenToken } from './token.js';
+
+/** The grant type of RFC 7523. @public */
+export const JWT_BEARER_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
+
+/** Longest `expires_in` we believe: anything above is a broken server, not a long-lived token. */
+const maxExpiresInSeconds = 24 * 60 * 60;
+
+const tokenResponseSchema = z.looseObject({
+  access_token: z.string().min(1),
+  token_type: z.string(),
+  expires_in: z.number().finite(),
+  scope: z.string().optional(),
+});
+
+const errorResponseSchema = z.looseObject({
+  error: z.string(),
+  error_description: z.string().optional(),
+  error_uri: z.string().optional(),
+});
+
+/**
+ * What each Maskinporten error code means and what to do. From Digdir's public documentation.
+ *
+ * @public
+ */
+export const MASKINPORTEN_ERROR_HINTS: Readonly<Record<string, string>> = Object.freeze({
+  'MP-012': 'The grant\'s jti was used before: every grant needs a fresh jti (the SDK makes one; do not replay grants).',
+  'MP-100': 'The client was not found or failed to authenticate: check clientId (the integration id) and that the key (kid) is registered on it.',
+  'MP-110': 'Wrong aud: it must equal the issuer exactly. Skyporten has no trailing slash ("https://test.sky.maskinporten.no"); plain Maskinporten has one.',
+  'MP-120': 'The certificate or signature was not accepted: check the key belongs to the registered kid or business certificate.',
+  'MP-121': 'The key or certificate has expired: register a new key on the client.',
+  'MP-122': 'The business certificate belongs to another organisation than the client.',
+  'MP-123': 'Bad x5c: it must be an array of base64 DER certificates, leaf first.',
+  'MP-124': 'The signature was not accepted: check the key belongs to the registered kid or business certificate.',
+  'MP-130': 'The grant is expired or from the future: check this machine\'s clock (NTP); iat must be within 10 s of the server\'s time.',
+  'MP-200': 'A scope is not valid for this client: check the scopes registered on it.',
+  'MP-201': 'A scope is not valid for this client: check the scopes registered on it.',
+  'MP-250': 'The organisation has not been granted access to the scope: ask the data provider to grant it to your organisation number.',
+  'MP-251': 'No delegation in Altinn lets this supplier act for consumerOrg: the consumer must delegate the scope to you.',
+});
+
+/**
+ * Sends the grant to the token endpoint (retrying transient failures). Resolves the raw answer.
+ *
+ * @internal
+ */
+export function tokenRequest(http: HttpClient, tokenEndpoint: string, grant: string, signal?: AbortSignal): Promise<HttpAnswer> {
+  const body = new URLSearchParams({ grant_type: JWT_BEARER_GRANT_TYPE, assertion: grant });
+  return http(tokenEndpoint, {
+    method: 'post',
+    body,
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    signal,
+  });
+}
+
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads MP-xxx and a trace id out of an `error_description`. @internal */
+export function parseErrorDescription(description: string | undefined): { mpCode?: string; traceId?: string } {
+  if (!description) return {};
+  const mpCode = /\bMP-\d{3}\b/.exec(description)?.[0];
+  const traceId = /trace(?:[ _-]?id)?["']?\s*[:=]?\s*["']?([A-Za-z0-9-]{8,})/i.exec(description)?.[1];
+  return { ...(mpCode ? { mpCode } : {}), ...(traceId ? { traceId } : {}) };
+}
+
+function errorFromAnswer(answer: HttpAnswer): TokenRequestError {
+  const parsed = errorResponseSchema.safeParse(parseJson(answer.body));
+  const transient = answer.status >= 500 || answer.status === 429 || answer.status === 408;
+  if (!parsed.success) {
+    return new TokenRequestError(
+      transient ? 'TOKEN_REQUEST_FAILED' : 'TOKEN_REQUEST_REJECTED',
+      `The token endpoint answered HTTP ${answer.status} without an OAuth error body.`,
+      {
+        status: answer.status,
+        isRetryable: transient,
+        hint: transient ? 'The token service is unavailable; the SDK retried. Try again later.' : 'Check tokenEndpoint / issuer.',
+      },
+    );
+  }
+  const { error, error_description: errorDescription } = parsed.data;
+  const { mpCode, traceId } = parseErrorDescription(errorDescription);
+  const hint = (mpCode && MASKINPORTEN_ERROR_HINTS[mpCode]) ?? hintForOAuthError(error);
+  return new TokenRequestError(
+    transient ? 'TOKEN_REQUEST_FAILED' : 'TOKEN_REQUEST_REJECTED',
+    `The token endpoint refused the grant: ${error}${errorDescription ? ` (${errorDescription})` : ''}.`,
+    { status: answer.status, error, errorDescription, mpCode, traceId, isRetryable: transient, hint },
+  );
+}
+
+function hintForOAuthError(error: string): string | undefined {
+  switch (error) {
+    case 'invalid_scope':
+      return 'A scope is not registered on the client, or not granted to your organisation.';
+    case 'invalid_client':
+    case 'unauthorized_client':
+      return 'Check clientId and that the key (kid or business certificate) is registered on the client.';
+    case 'invalid_grant':
+      return 'The grant was not accepted: check clientId, kid / certificate, scope, and this machine\'s clock.';
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Validates a token endpoint answer and turns it into a {@link SkyportenToken}. A non-200 becomes a
+ * {@link TokenRequestError} with the OAuth error, the MP code, trace id and a hint; a 200 that is not JSON,
+ * lacks `access_token`, has a `token_type` other than Bearer or an absurd `expires_in` becomes
+ * `TOKEN_RESPONSE_INVALID`. The expiry is `expires_in` from the moment the request was sent, capped by the
+ * token's own `exp` when it is a JWT.
+ *
+ * @internal
+ */
+export function processTokenResponse(
+  answer: HttpAnswer,
+  context: { clock: Clock; sentAt: number; requestedScope: string; logger?: Logger | undefined },
+): SkyportenToken {
+  if (answer.status !== 200) throw errorFromAnswer(answer);
+  const invalid = (message: string) =>
+    new TokenRequestError('TOKEN_RESPONSE_INVALID', `The token endpoint answered 200 but ${message}`, {
+      status: answer.status,
+      hint: 'Check that tokenEndpoint points to Maskinporten / Skyporten and not to a proxy or login page.',
+    });
+  const contentType = answer.headers.get('content-type') ?? '';
+  if (!/\bjson\b/i.test(contentType)) throw invalid(`with Content-Type "${contentType || 'none'}" instead of JSON.`);
+  const json = parseJson(answer.body);
+  if (json === undefined) throw invalid('with a body that is not valid JSON.');
+  const parsed = tokenResponseSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw invalid(`without a valid ${issue?.path.join('.') || 'body'} (${issue?.message}).`);
+  }
+  const { access_token: accessToken, token_type: tokenType, expires_in: expiresIn, scope } = parsed.data;
+  if (tokenType.toLowerCase() !== 'bearer') throw invalid(`with token_type "${tokenType}" instead of "Bearer".`);
+  if (expiresIn <= 0 || expiresIn > maxExpiresInSeconds) throw invalid(`with an impossible expires_in (${expiresIn}).`);
+
+  let expiresAt = context.sentAt + expiresIn * 1000;
+  const exp = readExp(accessToken);
+  if (exp !== undefined) {
+    const fromClaim = exp * 1000;
+    if (fromClaim <= context.clock()) {
+      log(context.logger, 'warn', 'the access token\'s exp is already past on this machine\'s clock; using expires_in (check the clock)', {
+        expiresIn,
+      });
+    } else if (fromClaim < expiresAt) {
+      expiresAt = fromClaim;
+    }
+  }
+  return new SkyportenToken({
+    accessToken,
+    tokenType: 'Bearer',
+    scope: scope ?? context.requestedScope,
+    expiresAt: new Date(expiresAt),
+    issuedAt: new Date(context.sentAt),
+  });
+}
+
+function readExp(token: string): number | undefined {
+  try {
+    const { exp } = decodeJwt(token);
+    return typeof exp === 'number' && Number.isFinite(exp) ? exp : undefined;
+  } catch {
+    return undefined;
+  }
+}

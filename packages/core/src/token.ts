@@ -1,0 +1,196 @@
+import { createRemoteJWKSet, decodeJwt, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { SkyportenError } from './errors.js';
+import { issuerUrl } from './issuers.js';
+
+const inspectCustom = Symbol.for('nodejs.util.inspect.custom');
+
+/**
+ * An access token and what is known about it. `accessToken` is a getter, so `JSON.stringify`,
+ * `String()` and `util.inspect` of the object never show the token; read the property explicitly.
+ *
+ * @public
+ */
+export class SkyportenToken {
+  readonly #accessToken: string;
+  /** Always `Bearer`. */
+  readonly tokenType: 'Bearer';
+  /** The scopes granted, space-separated. */
+  readonly scope: string;
+  /** When the token stops being valid (from `expires_in`, capped by the token's `exp`). */
+  readonly expiresAt: Date;
+  /** When the token was requested, on the client's clock. */
+  readonly issuedAt: Date;
+
+  constructor(fields: { accessToken: string; tokenType: 'Bearer'; scope: string; expiresAt: Date; issuedAt: Date }) {
+    this.#accessToken = fields.accessToken;
+    this.tokenType = fields.tokenType;
+    this.scope = fields.scope;
+    this.expiresAt = fields.expiresAt;
+    this.issuedAt = fields.issuedAt;
+  }
+
+  /** The access token (a JWT): send it as a Bearer token or hand it to a cloud STS. Keep it secret. */
+  get accessToken(): string {
+    return this.#accessToken;
+  }
+
+  /** Seconds from `issuedAt` to `expiresAt`. */
+  get lifetimeSeconds(): number {
+    return (this.expiresAt.getTime() - this.issuedAt.getTime()) / 1000;
+  }
+
+  toJSON(): Record<string, unknown> {
+    return {
+      accessToken: '[redacted]',
+      tokenType: this.tokenType,
+      scope: this.scope,
+      expiresAt: this.expiresAt.toISOString(),
+      issuedAt: this.issuedAt.toISOString(),
+    };
+  }
+
+  toString(): string {
+    return `SkyportenToken { scope: ${this.scope}, expiresAt: ${this.expiresAt.toISOString()} }`;
+  }
+
+  [inspectCustom](): string {
+    return this.toString();
+  }
+}
+
+/**
+ * The claims of a Skyporten access token, typed. See PROTOCOL.md for their meaning.
+ *
+ * @public
+ */
+export interface SkyportenTokenClaims {
+  iss: string;
+  /** The `resource` asked for: what the cloud checks as audience. Absent when no resource was asked for. */
+  aud?: string | string[];
+  /** `<consumer ID>;<scope>`, e.g. `0192:123456789;entur:skyporten.demo`: what AWS and Azure match. */
+  sub?: string;
+  scope?: string;
+  exp?: number;
+  iat?: number;
+  jti?: string;
+  client_id?: string;
+  client_amr?: string;
+  token_type?: string;
+  consumer?: { authority: string; ID: string };
+  supplier?: { authority: string; ID: string };
+  delegation_source?: string;
+  [claim: string]: unknown;
+}
+
+/**
+ * A decoded token: the raw claims plus the fields people look for.
+ *
+ * @public
+ */
+export interface DecodedSkyportenToken {
+  claims: SkyportenTokenClaims;
+  issuer: string;
+  /** Always an array (empty when the token has no `aud`). */
+  audience: string[];
+  subject: string | undefined;
+  scope: string | undefined;
+  /** ISO 6523 consumer id, e.g. `0192:123456789`. */
+  consumerId: string | undefined;
+  /** The nine-digit organisation number of the consumer. */
+  consumerOrg: string | undefined;
+  expiresAt: Date | undefined;
+  issuedAt: Date | undefined;
+}
+
+/**
+ * Reads the claims of a Skyporten access token WITHOUT verifying it. Use it to show or route on claims
+ * (the token is opaque in principle; its `exp`, `aud` and `sub` are stable in practice). To trust the
+ * claims, use {@link verifySkyportenToken}.
+ *
+ * @example
+ * ```ts
+ * const { consumerOrg, audience, expiresAt } = decodeSkyportenToken(await client.getAccessToken());
+ * ```
+ * @throws SkyportenError `TOKEN_INVALID` when the string is not a JWT.
+ * @public
+ */
+export function decodeSkyportenToken(token: string): DecodedSkyportenToken {
+  let claims: SkyportenTokenClaims;
+  try {
+    claims = decodeJwt(token) as SkyportenTokenClaims;
+  } catch (error) {
+    throw new SkyportenError('TOKEN_INVALID', 'The value is not a well-formed JWT access token.', { cause: error });
+  }
+  return describe(claims);
+}
+
+function describe(claims: SkyportenTokenClaims): DecodedSkyportenToken {
+  const audience = claims.aud === undefined ? [] : Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+  const consumerId = typeof claims.consumer?.ID === 'string' ? claims.consumer.ID : undefined;
+  return {
+    claims,
+    issuer: String(claims.iss ?? ''),
+    audience,
+    subject: claims.sub,
+    scope: claims.scope,
+    consumerId,
+    consumerOrg: consumerId?.replace(/^\d{4}:/, ''),
+    expiresAt: typeof claims.exp === 'number' ? new Date(claims.exp * 1000) : undefined,
+    issuedAt: typeof claims.iat === 'number' ? new Date(claims.iat * 1000) : undefined,
+  };
+}
+
+/**
+ * Options of {@link verifySkyportenToken}.
+ *
+ * @public
+ */
+export interface VerifySkyportenTokenOptions {
+  /** The issuer the token must come from, exactly. */
+  issuer: string;
+  /** The audience (resource) the token must carry. */
+  audience: string | string[];
+  /** JWKS location. @default `${issuer}/jwk` */
+  jwksUri?: string;
+  /** Tolerated clock difference, in seconds. @default 5 */
+  clockToleranceSeconds?: number;
+  /** Current time, for tests. @default Date.now */
+  clock?: () => number;
+}
+
+const remoteKeySets = new Map<string, JWTVerifyGetKey>();
+
+/**
+ * Verifies a Skyporten access token's signature against the issuer's JWKS (fetched and cached by jose),
+ * and its `iss`, `aud` and `exp` — what a data provider's own API would do.
+ *
+ * @example
+ * ```ts
+ * const verified = await verifySkyportenToken(token, { issuer: SKYPORTEN_TEST_ISSUER, audience: 'https://skyporten.example.org' });
+ * ```
+ * @throws SkyportenError `TOKEN_INVALID` with the reason.
+ * @public
+ */
+export async function verifySkyportenToken(token: string, options: VerifySkyportenTokenOptions): Promise<DecodedSkyportenToken> {
+  const jwksUri = options.jwksUri ?? issuerUrl(options.issuer, '/jwk');
+  let keySet = remoteKeySets.get(jwksUri);
+  if (keySet === undefined) {
+    keySet = createRemoteJWKSet(new URL(jwksUri));
+    remoteKeySets.set(jwksUri, keySet);
+  }
+  try {
+    const { payload } = await jwtVerify(token, keySet, {
+      issuer: options.issuer,
+      audience: options.audience,
+      algorithms: ['RS256', 'RS384', 'RS512'],
+      clockTolerance: options.clockToleranceSeconds ?? 5,
+      ...(options.clock ? { currentDate: new Date(options.clock()) } : {}),
+    });
+    return describe(payload as SkyportenTokenClaims);
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    throw new SkyportenError('TOKEN_INVALID', `The access token did not verify: ${(error as Error).message}${code ? ` (${code})` : ''}.`, {
+      cause: error,
+    });
+  }
+}
