@@ -1,0 +1,64 @@
+import { KeyObject, createHash, createPrivateKey, createPublicKey, generateKeyPairSync } from 'node:crypto';
+import type { JsonWebKey as NodeJsonWebKey } from 'node:crypto';
+import type { JWK } from 'jose';
+
+/** A public or private key in any of the forms tests usually hold: PEM text, a JWK, a `CryptoKey` or a `KeyObject`. */
+export type KeyInput = string | JWK | CryptoKey | KeyObject;
+
+/** The issuer's signing key pair and its public JWK (with `kid`, `alg`, `use`). */
+export interface IssuerSigningKey {
+  privateKey: KeyObject;
+  publicKey: KeyObject;
+  publicJwk: JWK;
+  kid: string;
+}
+
+/**
+ * Generates the issuer's RSA 2048 signing key.
+ *
+ * Synchronous on purpose: `createMockSkyportenHandlers` is synchronous so it can be called at module level
+ * next to `setupServer`. `node:crypto` keys are accepted by jose on Node.
+ */
+export function generateIssuerSigningKey(): IssuerSigningKey {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const kid = jwkThumbprint(publicKey);
+  return { privateKey, publicKey, publicJwk: toPublicJwk(publicKey, kid), kid };
+}
+
+/** RFC 7638 JWK thumbprint (SHA-256, base64url) of an RSA public key. */
+export function jwkThumbprint(publicKey: KeyObject): string {
+  const { e, n } = publicKey.export({ format: 'jwk' });
+  return createHash('sha256').update(JSON.stringify({ e, kty: 'RSA', n })).digest('base64url');
+}
+
+function isCryptoKey(value: unknown): value is CryptoKey {
+  return typeof CryptoKey !== 'undefined' && value instanceof CryptoKey;
+}
+
+/** Converts any {@link KeyInput} to a public `KeyObject` (a private key yields its public half). */
+export function toPublicKeyObject(input: KeyInput): KeyObject {
+  let key: KeyObject;
+  if (typeof input === 'string') key = createPublicKey(input);
+  else if (input instanceof KeyObject) key = input;
+  else if (isCryptoKey(input)) key = KeyObject.from(input);
+  else key = createPublicKey({ key: input as NodeJsonWebKey, format: 'jwk' });
+  return key.type === 'public' ? key : createPublicKey(key);
+}
+
+/** Converts any private {@link KeyInput} to a private `KeyObject`. */
+export function toPrivateKeyObject(input: KeyInput): KeyObject {
+  let key: KeyObject;
+  if (typeof input === 'string') key = createPrivateKey(input);
+  else if (input instanceof KeyObject) key = input;
+  else if (isCryptoKey(input)) key = KeyObject.from(input);
+  else key = createPrivateKey({ key: input as NodeJsonWebKey, format: 'jwk' });
+  if (key.type !== 'private') throw new TypeError('Expected a private key, got a public one.');
+  return key;
+}
+
+/** The public JWK (`kty`, `n`, `e`, plus `kid`/`alg`/`use`) of an RSA public key. */
+export function toPublicJwk(publicKey: KeyObject, kid: string): JWK {
+  const { e, n } = publicKey.export({ format: 'jwk' });
+  if (e === undefined || n === undefined) throw new TypeError('Expected an RSA public key.');
+  return { kty: 'RSA', e, n, kid, alg: 'RS256', use: 'sig' };
+}

@@ -1,0 +1,91 @@
+/**
+ * Options shared by {@link createMockSkyporten} (a loopback HTTP server) and `createMockSkyportenHandlers`
+ * (msw handlers).
+ */
+export interface MockSkyportenOptions {
+  /**
+   * Lifetime of issued access tokens: `expires_in` and `exp - iat`.
+   * @default 120
+   */
+  tokenLifetimeSeconds?: number;
+  /**
+   * Seconds added to the real clock (or `clock`) to get the server's clock, for clock-skew tests. The server
+   * validates `iat`/`exp`, stamps tokens and sends the `Date` header with the skewed clock.
+   * @default 0
+   */
+  clockOffsetSeconds?: number;
+  /**
+   * Milliseconds added before every response (token, metadata and JWKS).
+   * @default 0
+   */
+  latencyMs?: number;
+  /**
+   * The real clock, in milliseconds since the epoch; inject one to use fake time.
+   * @default Date.now
+   */
+  clock?: () => number;
+  /**
+   * Largest accepted `exp - iat` of a grant, in seconds.
+   * @default 120
+   */
+  maxGrantLifetimeSeconds?: number;
+  /**
+   * How far a grant's `iat` may be from the server's clock, in seconds.
+   * @default 10
+   */
+  allowedClockSkewSeconds?: number;
+  /**
+   * The issuer string; only used by `createMockSkyportenHandlers`. The server always uses `http://127.0.0.1:PORT`.
+   * @default "https://test.sky.maskinporten.no"
+   */
+  issuer?: string;
+  /**
+   * Whether the issuer ends with `/`, like plain Maskinporten (`https://test.maskinporten.no/`). Skyporten's does not.
+   * @default false
+   */
+  trailingSlash?: boolean;
+}
+
+/** Options with defaults applied; validated once. */
+export interface ResolvedSettings {
+  issuer: string;
+  tokenLifetimeSeconds: number;
+  clockOffsetSeconds: number;
+  latencyMs: number;
+  clock: () => number;
+  maxGrantLifetimeSeconds: number;
+  allowedClockSkewSeconds: number;
+}
+
+/** The issuer string with or without its trailing slash, as `trailingSlash` asks. */
+export function applyTrailingSlash(issuer: string, trailingSlash: boolean | undefined): string {
+  const bare = issuer.replace(/\/+$/, '');
+  return trailingSlash === true ? `${bare}/` : bare;
+}
+
+/** Throws a `TypeError` naming `name` unless `value` is a finite number of at least `minimum`. */
+export function assertNumberOption(name: string, value: number, minimum: number): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < minimum) {
+    throw new TypeError(`Option ${name} must be a finite number >= ${minimum}, got ${String(value)}.`);
+  }
+}
+
+/** Applies defaults to {@link MockSkyportenOptions} and validates them. */
+export function resolveSettings(options: MockSkyportenOptions, issuer: string): ResolvedSettings {
+  const settings: ResolvedSettings = {
+    issuer,
+    tokenLifetimeSeconds: options.tokenLifetimeSeconds ?? 120,
+    clockOffsetSeconds: options.clockOffsetSeconds ?? 0,
+    latencyMs: options.latencyMs ?? 0,
+    clock: options.clock ?? Date.now,
+    maxGrantLifetimeSeconds: options.maxGrantLifetimeSeconds ?? 120,
+    allowedClockSkewSeconds: options.allowedClockSkewSeconds ?? 10,
+  };
+  assertNumberOption('tokenLifetimeSeconds', settings.tokenLifetimeSeconds, 1);
+  assertNumberOption('clockOffsetSeconds', settings.clockOffsetSeconds, Number.NEGATIVE_INFINITY);
+  assertNumberOption('latencyMs', settings.latencyMs, 0);
+  assertNumberOption('maxGrantLifetimeSeconds', settings.maxGrantLifetimeSeconds, 1);
+  assertNumberOption('allowedClockSkewSeconds', settings.allowedClockSkewSeconds, 0);
+  if (typeof settings.clock !== 'function') throw new TypeError('Option clock must be a function returning milliseconds since the epoch.');
+  return settings;
+}
