@@ -3,4 +3,8 @@
 export default [
   'packages/core',
   'packages/testing',
+  'packages/aws',
+  'packages/gcp',
+  'packages/azure',
+  'packages/cli',
 ];

@@ -227,3 +227,33 @@ function sanitizeCause(cause: unknown): unknown {
   }
   return undefined;
 }
+
+/** The clouds the adapters talk to. @public */
+export type CloudName = 'aws' | 'gcp' | 'azure';
+
+/**
+ * A cloud refused or failed the exchange of the Skyporten token for cloud credentials (AWS STS, GCP STS or
+ * IAM Credentials, Entra ID). `hint` says which setting on the data provider's side or yours to check.
+ *
+ * @public
+ */
+export class CloudExchangeError extends SkyportenError {
+  override name = 'CloudExchangeError';
+  /** Which cloud answered. */
+  readonly cloud: CloudName;
+  /** HTTP status of the cloud's answer, when there was one. */
+  readonly status: number | undefined;
+  /** The cloud's own error code, e.g. `InvalidIdentityToken`, `invalid_grant`, `AADSTS70021`. */
+  readonly cloudCode: string | undefined;
+
+  constructor(
+    cloud: CloudName,
+    message: string,
+    details: { status?: number | undefined; cloudCode?: string | undefined; hint?: string | undefined; cause?: unknown; isRetryable?: boolean | undefined } = {},
+  ) {
+    super('CLOUD_EXCHANGE_FAILED', message, details);
+    this.cloud = cloud;
+    this.status = details.status;
+    this.cloudCode = details.cloudCode;
+  }
+}

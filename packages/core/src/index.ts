@@ -19,6 +19,7 @@ export { systemClock, type Clock } from './clock.js';
 export type { IssuerMetadata } from './discovery.js';
 export { ENVIRONMENT_VARIABLES, maskinportenOptionsFromEnv, type Environment, type EnvironmentOptions } from './env.js';
 export {
+  CloudExchangeError,
   ConfigError,
   DiscoveryError,
   KeyError,
@@ -26,6 +27,7 @@ export {
   SkyportenError,
   TimeoutError,
   TokenRequestError,
+  type CloudName,
   type SkyportenErrorCode,
 } from './errors.js';
 export { createJwtGrant, MAX_GRANT_LIFETIME_SECONDS, type JwtGrantClaims, type JwtGrantOptions } from './grant.js';
@@ -51,6 +53,7 @@ export type { Logger } from './logger.js';
 export { redact } from './redact.js';
 export {
   decodeSkyportenToken,
+  requireAudience,
   SkyportenToken,
   verifySkyportenToken,
   type DecodedSkyportenToken,

@@ -1,5 +1,5 @@
 import { createRemoteJWKSet, decodeJwt, jwtVerify, type JWTVerifyGetKey } from 'jose';
-import { SkyportenError } from './errors.js';
+import { ConfigError, SkyportenError } from './errors.js';
 import { issuerUrl } from './issuers.js';
 
 const inspectCustom = Symbol.for('nodejs.util.inspect.custom');
@@ -193,4 +193,26 @@ export async function verifySkyportenToken(token: string, options: VerifySkyport
       cause: error,
     });
   }
+}
+
+/**
+ * Checks that an access token carries an audience (`aud`, from the `resource` asked for) before it is
+ * presented to a cloud, which would otherwise answer with a vaguer error. Returns the decoded token.
+ *
+ * @example
+ * ```ts
+ * const { audience, subject } = requireAudience(await client.getAccessToken(), 'AWS STS');
+ * ```
+ * @throws ConfigError naming `resource` when the token has no `aud`.
+ * @public
+ */
+export function requireAudience(accessToken: string, cloud: string): DecodedSkyportenToken {
+  const decoded = decodeSkyportenToken(accessToken);
+  if (decoded.audience.length === 0) {
+    throw new ConfigError(
+      'resource',
+      `The Skyporten token has no aud, so ${cloud} cannot accept it: set resource (SKYPORTEN_RESOURCE) to the audience the data provider configured, e.g. "https://skyporten.example.org".`,
+    );
+  }
+  return decoded;
 }
