@@ -195,10 +195,10 @@ export function certificateChainToX5c(certificates: X509Certificate[], privateKe
   }
   const now = clock();
   if (leaf.validToDate.getTime() <= now) {
-    throw certificateError(`The business certificate expired on ${leaf.validToDate.toISOString()}: renew it (and register the new one).`);
+    throw certificateError(`The business certificate in key.certificateChain expired on ${leaf.validToDate.toISOString()}: renew it (and register the new one).`);
   }
   if (leaf.validFromDate.getTime() > now + 60_000) {
-    throw certificateError(`The business certificate is not valid before ${leaf.validFromDate.toISOString()}.`);
+    throw certificateError(`The business certificate in key.certificateChain is not valid before ${leaf.validFromDate.toISOString()}.`);
   }
   return certificates.map((certificate) => certificate.raw.toString('base64'));
 }
