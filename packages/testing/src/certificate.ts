@@ -5,7 +5,14 @@ import { toPrivateKeyObject } from './keys.js';
 import type { KeyInput } from './keys.js';
 import { normaliseOrganisationNumber } from './organisation-number.js';
 
-/** Options for {@link createTestCertificate}. */
+/**
+ * Options for {@link createTestCertificate}.
+ *
+ * @example
+ * ```ts
+ * createTestCertificate({ privateKey, orgNo: '991825827', notAfter: new Date(Date.now() - 1000) }); // expired
+ * ```
+ */
 export interface TestCertificateOptions {
   /**
    * The subject's private key (PEM, JWK, `CryptoKey` or `KeyObject`); the certificate carries its public half.

@@ -1,7 +1,14 @@
 import type { JWK, JWTPayload } from 'jose';
 import type { IssuerEngine, InjectedFailure, RecordedTokenRequest, RegisterClientOptions, RegisteredClient } from './engine.js';
 
-/** What a test can do with a mock issuer, whether it runs as a loopback server or as msw handlers. */
+/**
+ * What a test can do with a mock issuer, whether it runs as a loopback server or as msw handlers.
+ *
+ * @example
+ * ```ts
+ * const { issuer, tokenEndpoint, registerClient, requests } = await createMockSkyporten();
+ * ```
+ */
 export interface MockIssuerControls {
   /** The issuer string, exactly as in grants' `aud` and tokens' `iss`. */
   issuer: string;
@@ -37,8 +44,14 @@ export interface MockIssuerControls {
    */
   failNext(count: number, failure: InjectedFailure): void;
   /**
-   * The next `count` POSTs to the token endpoint are accepted and never answered, until `close()`.
-   * @param count - @default 1
+   * The next `count` (default 1) POSTs to the token endpoint are accepted and never answered, until `close()`:
+   * for timeout tests. Queued after earlier `failNext`/`hang` calls.
+   *
+   * @example
+   * ```ts
+   * issuer.hang();
+   * await expect(client.getToken({ signal: AbortSignal.timeout(100) })).rejects.toThrow();
+   * ```
    */
   hang(count?: number): void;
   /** Sets the latency added to every response, in milliseconds. */

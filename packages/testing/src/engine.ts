@@ -19,7 +19,16 @@ const DEFAULT_ORGANISATION_NUMBER = '991825827';
 const DEFAULT_DELEGATION_SOURCE = 'https://tt02.altinn.no/';
 const MAX_BODY_BYTES = 1024 * 1024;
 
-/** A consumer organisation's delegation (in Altinn) of scopes to the client's organisation, the supplier. */
+/**
+ * A consumer organisation's delegation (in Altinn) of scopes to the client's organisation, the supplier. A grant
+ * with `consumer_org` is accepted only when a delegation from that consumer covers all its scopes.
+ *
+ * @example
+ * ```ts
+ * await issuer.registerClient({ scopes: ['entur:skyporten.demo'], orgNo: '974760673',
+ *   delegations: [{ consumerOrg: '910753614', scopes: ['entur:skyporten.demo'] }] });
+ * ```
+ */
 export interface Delegation {
   /** The consumer's organisation number (the `consumer_org` of the grant); `0192:` prefix allowed. */
   consumerOrg: string;
@@ -32,7 +41,18 @@ export interface Delegation {
   delegationSource?: string;
 }
 
-/** Options for `registerClient`. */
+/**
+ * Options for `registerClient`.
+ *
+ * @example
+ * ```ts
+ * const client = await issuer.registerClient({
+ *   scopes: ['entur:skyporten.demo'],
+ *   orgNo: '991825827',
+ *   allowedResources: ['https://skyporten.example.org'],
+ * });
+ * ```
+ */
 export interface RegisterClientOptions {
   /**
    * Scopes registered on the client; a grant may ask for any subset.
@@ -78,24 +98,46 @@ export interface RegisterClientOptions {
   delegations?: Delegation[];
 }
 
-/** What `registerClient` returns: everything a test needs to sign grants for the client. */
+/**
+ * What `registerClient` returns: everything a test needs to sign grants for the client.
+ *
+ * @example
+ * ```ts
+ * const { clientId, kid, privateKey } = await issuer.registerClient({ scopes: ['entur:skyporten.demo'] });
+ * const grant = await new SignJWT({ scope: 'entur:skyporten.demo', jti: crypto.randomUUID() })
+ *   .setProtectedHeader({ alg: 'RS256', kid })
+ *   .setIssuer(clientId).setAudience(issuer.issuer).setIssuedAt().setExpirationTime('60s')
+ *   .sign(await importPKCS8(privateKey, 'RS256'));
+ * ```
+ */
 export interface RegisteredClient {
+  /** The client id (integration id): the `iss` of grants and `client_id` of tokens. */
   clientId: string;
+  /** The key id to put in the grant header. */
   kid: string;
   /**
    * PKCS#8 PEM of the client's private key, only when the mock generated the pair; an empty string when you
    * passed `publicKey` or `certificate`.
    */
   privateKey: string;
+  /** The registered public key as a JWK, with `kid`. */
   publicJwk: JWK;
   /** The bare 9-digit organisation number. */
   orgNo: string;
   /** `0192:<orgNo>`. */
   consumerId: string;
+  /** The scopes registered on the client. */
   scopes: string[];
 }
 
-/** A fault queued by `failNext`. */
+/**
+ * A fault queued by `failNext`.
+ *
+ * @example
+ * ```ts
+ * issuer.failNext(1, { status: 503, body: '<html>Service Unavailable</html>', delayMs: 50 });
+ * ```
+ */
 export interface InjectedFailure {
   /** HTTP status, 200–599. */
   status: number;
@@ -113,7 +155,15 @@ export interface InjectedFailure {
   delayMs?: number;
 }
 
-/** One request to the token endpoint, as the mock saw and answered it. */
+/**
+ * One request to the token endpoint, as the mock saw and answered it.
+ *
+ * @example
+ * ```ts
+ * expect(issuer.requests.map((request) => request.status)).toEqual([503, 200]);
+ * expect(issuer.requests[1]?.grantClaims?.aud).toBe(issuer.issuer);
+ * ```
+ */
 export interface RecordedTokenRequest {
   /** When it arrived, by the server's clock (offset included). */
   receivedAt: Date;

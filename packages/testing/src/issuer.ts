@@ -7,7 +7,15 @@ import { IssuerEngine } from './engine.js';
 import { applyTrailingSlash, resolveSettings } from './options.js';
 import type { MockSkyportenOptions } from './options.js';
 
-/** A mock Skyporten issuer listening on `http://127.0.0.1:<random port>`. */
+/**
+ * A mock Skyporten issuer listening on `http://127.0.0.1:<random port>`.
+ *
+ * @example
+ * ```ts
+ * const issuer: MockSkyporten = await createMockSkyporten();
+ * await issuer.close();
+ * ```
+ */
 export interface MockSkyporten extends MockIssuerControls {
   /** The issuer as a `URL`. */
   url: URL;

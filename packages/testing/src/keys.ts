@@ -2,7 +2,15 @@ import { KeyObject, createHash, createPrivateKey, createPublicKey, generateKeyPa
 import type { JsonWebKey as NodeJsonWebKey } from 'node:crypto';
 import type { JWK } from 'jose';
 
-/** A public or private key in any of the forms tests usually hold: PEM text, a JWK, a `CryptoKey` or a `KeyObject`. */
+/**
+ * A public or private key in any of the forms tests usually hold: PEM text, a JWK, a `CryptoKey` or a `KeyObject`.
+ *
+ * @example
+ * ```ts
+ * const { publicKey } = await generateKeyPair('RS256', { extractable: true });
+ * await issuer.registerClient({ scopes: ['entur:skyporten.demo'], publicKey }); // publicKey: KeyInput
+ * ```
+ */
 export type KeyInput = string | JWK | CryptoKey | KeyObject;
 
 /** The issuer's signing key pair and its public JWK (with `kid`, `alg`, `use`). */

@@ -6,10 +6,24 @@ import { IssuerEngine } from './engine.js';
 import { applyTrailingSlash, resolveSettings } from './options.js';
 import type { MockSkyportenOptions } from './options.js';
 
-/** The default issuer of {@link createMockSkyportenHandlers}: Skyporten's test environment. */
+/**
+ * The default issuer of {@link createMockSkyportenHandlers}: Skyporten's test environment.
+ *
+ * @example
+ * ```ts
+ * createMockSkyportenHandlers().issuer === DEFAULT_HANDLERS_ISSUER; // "https://test.sky.maskinporten.no"
+ * ```
+ */
 export const DEFAULT_HANDLERS_ISSUER = 'https://test.sky.maskinporten.no';
 
-/** The mock issuer as msw request handlers, for `setupServer(...handlers)`. */
+/**
+ * The mock issuer as msw request handlers, for `setupServer(...handlers)`.
+ *
+ * @example
+ * ```ts
+ * const { handlers, registerClient } = createMockSkyportenHandlers();
+ * ```
+ */
 export interface MockSkyportenHandlers extends MockIssuerControls {
   /** msw handlers answering every request to the issuer's origin. */
   handlers: RequestHandler[];

@@ -1,6 +1,12 @@
 /**
- * Options shared by {@link createMockSkyporten} (a loopback HTTP server) and `createMockSkyportenHandlers`
+ * Options shared by `createMockSkyporten` (a loopback HTTP server) and `createMockSkyportenHandlers`
  * (msw handlers).
+ *
+ * @example
+ * ```ts
+ * let now = Date.UTC(2030, 0, 1);
+ * const issuer = await createMockSkyporten({ clock: () => now, clockOffsetSeconds: 30, tokenLifetimeSeconds: 60 });
+ * ```
  */
 export interface MockSkyportenOptions {
   /**

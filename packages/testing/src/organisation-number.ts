@@ -5,6 +5,12 @@ const WEIGHTS = [3, 2, 7, 6, 5, 4, 3, 2] as const;
 
 /**
  * Whether `value` is a 9-digit Norwegian organisation number with a valid modulus-11 check digit.
+ *
+ * @example
+ * ```ts
+ * isValidOrganisationNumber('991825827'); // true
+ * isValidOrganisationNumber('123456789'); // false
+ * ```
  */
 export function isValidOrganisationNumber(value: string): boolean {
   if (!/^\d{9}$/.test(value)) return false;
