@@ -1,0 +1,552 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
+import type { JWTPayload, JWTVerifyGetKey } from 'jose';
+
+const TOKEN_EXCHANGE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
+const SUBJECT_TOKEN_TYPES = ['urn:ietf:params:oauth:token-type:jwt', 'urn:ietf:params:oauth:token-type:id_token'];
+const MAX_FEDERATED_TOKEN_SECONDS = 3600;
+const MAX_SERVICE_ACCOUNT_TOKEN_SECONDS = 3600;
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/** A service of the mock whose next answers can be replaced with `failNext`. */
+export type MockGcpService = 'sts' | 'iamcredentials' | 'storage';
+
+/**
+ * One IAM binding of the mock. `principalSet` is the member, written as in `gcloud ... --member`:
+ * `principalSet://iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/P/attribute.clientaccess/client::0192:123456789::entur:skyporten.demo`,
+ * `principal://iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/P/subject/0192:123456789`
+ * or `principalSet://iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/P/*`.
+ */
+export type MockGcpBinding =
+  | {
+      /** Grants `roles/iam.workloadIdentityUser` on this service account: the member may impersonate it. */
+      serviceAccountEmail: string;
+      principalSet: string;
+    }
+  | {
+      /** Grants `roles/storage.objectViewer` on this bucket to the federated member directly (no impersonation). */
+      bucket: string;
+      principalSet: string;
+    };
+
+/** The attributes a workload identity provider maps from a Skyporten token, keyed as in GCP (`google.subject`, `attribute.x`). */
+export type MockGcpAttributes = Record<string, string>;
+
+/** Options of {@link createMockGcp}. */
+export interface MockGcpOptions {
+  /** The Skyporten issuer the provider trusts: a `MockSkyporten`, or its `issuer` string and `jwksUri`. */
+  issuer: { issuer: string; jwksUri: string };
+  /** The project number of the pool. @default "123456789012" */
+  projectNumber?: string;
+  /** The workload identity pool id. @default "skyporten" */
+  poolId?: string;
+  /** The OIDC provider id in the pool. @default "maskinporten" */
+  providerId?: string;
+  /** The provider's allowed audiences: the `resource` consumers ask Maskinporten for. */
+  allowedAudiences: string[];
+  /**
+   * The provider's attribute condition. Real GCP takes a CEL expression; here it is a function of the mapped
+   * attributes (`google.subject`, `attribute.maskinportenscope`, `attribute.clientaccess`) and the token's claims.
+   * @default accept every token
+   */
+  attributeCondition?: (attributes: MockGcpAttributes, claims: JWTPayload) => boolean;
+  /** IAM bindings: who may impersonate which service account, and who may read which bucket directly. @default [] */
+  bindings?: MockGcpBinding[];
+  /** Objects served by the Storage JSON API, by bucket then object name. @default {} */
+  buckets?: Record<string, Record<string, string | Uint8Array>>;
+  /** Lifetime of service account tokens from `generateAccessToken`, capped by the `lifetime` asked for. @default 3600 */
+  accessTokenLifetimeSeconds?: number;
+  /** Current time in milliseconds, for the `exp` checks and token lifetimes. @default Date.now */
+  clock?: () => number;
+}
+
+/** Call counters of a {@link MockGcp}. Live: read them after the calls. */
+export interface MockGcpCounters {
+  /** POSTs to the STS token endpoint (including failed ones). */
+  readonly stsCalls: number;
+  /** POSTs to IAM Credentials `generateAccessToken` (including failed ones). */
+  readonly generateAccessTokenCalls: number;
+  /** Requests to the Storage JSON API. */
+  readonly storageCalls: number;
+}
+
+/** One request the mock answered. Tokens are never recorded. */
+export interface MockGcpRequest {
+  service: MockGcpService;
+  method: string;
+  /** Path and query. */
+  path: string;
+  status: number;
+  /** For STS, the parsed form fields except `subject_token`; for IAM Credentials, the email and JSON body. */
+  details?: Record<string, unknown>;
+}
+
+/** What a queued fault answers instead of the real handler. */
+export interface MockGcpFailure {
+  status: number;
+  /** A response body; a JSON string or object. @default Google's error JSON for the status */
+  body?: string | Record<string, unknown>;
+}
+
+/** A running mock of GCP STS, IAM Credentials and the Storage JSON API. */
+export interface MockGcp {
+  /** `http://127.0.0.1:<port>`: all three services share it. */
+  endpoint: string;
+  /** `${endpoint}/v1/token`: pass as `tokenUrl`. */
+  stsTokenUrl: string;
+  /** `${endpoint}/v1`: the IAM Credentials base; see {@link MockGcp.serviceAccountImpersonationUrl}. */
+  iamCredentialsUrl: string;
+  /** `${endpoint}`: pass as Storage `apiEndpoint` (with `useAuthWithCustomEndpoint: true`). */
+  storageEndpoint: string;
+  /** `//iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/P/providers/Q`. */
+  audience: string;
+  projectNumber: string;
+  poolId: string;
+  providerId: string;
+  /** `principalSet://iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/P`: prefix of members. */
+  poolPrincipalPrefix: string;
+  /** The impersonation URL for an email on this mock. */
+  serviceAccountImpersonationUrl(email: string): string;
+  counters: MockGcpCounters;
+  /** Every request answered, in order. Cleared by `reset()`. */
+  readonly requests: MockGcpRequest[];
+  /** The next `count` requests to `service` answer `failure` instead of being processed. */
+  failNext(service: MockGcpService, count: number, failure: MockGcpFailure): void;
+  /** Shifts the mock's clock by `seconds` (positive: ahead), e.g. to make tokens look expired. */
+  setClockOffset(seconds: number): void;
+  /** Adds or replaces an object. */
+  putObject(bucket: string, name: string, content: string | Uint8Array): void;
+  /** Clears counters, requests, queued faults and issued tokens. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+interface IssuedToken {
+  kind: 'federated' | 'service-account';
+  /** Federated tokens: the principal identifiers they carry. */
+  members: Set<string>;
+  serviceAccountEmail?: string;
+  expiresAtMs: number;
+}
+
+interface Answer {
+  status: number;
+  headers?: Record<string, string>;
+  body: string | Uint8Array;
+  details?: Record<string, unknown>;
+}
+
+/**
+ * Starts local GCP endpoints that behave like the real ones for Skyporten: STS (`/v1/token`) verifies the Skyporten
+ * token against the issuer's JWKS and the provider's issuer and allowed audiences, applies the attribute mapping
+ * `google.subject=assertion.consumer.ID`, `attribute.maskinportenscope=assertion.scope`,
+ * `attribute.clientaccess="client::"+consumer.ID+"::"+scope`; IAM Credentials `generateAccessToken` allows only
+ * bound principals; Storage serves objects to tokens the mock issued.
+ *
+ * @example
+ * ```ts
+ * const issuer = await createMockSkyporten();
+ * const gcp = await createMockGcp({
+ *   issuer,
+ *   allowedAudiences: ['https://skyporten.example.org'],
+ *   bindings: [{ serviceAccountEmail: 'reader@demo.iam.gserviceaccount.com',
+ *                principalSet: 'principalSet://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/skyporten/attribute.clientaccess/client::0192:991825827::entur:skyporten.demo' }],
+ *   buckets: { 'demo-bucket': { 'hello.txt': 'Hello' } },
+ * });
+ * ```
+ */
+export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
+  const projectNumber = options.projectNumber ?? '123456789012';
+  const poolId = options.poolId ?? 'skyporten';
+  const providerId = options.providerId ?? 'maskinporten';
+  if (!/^\d+$/.test(projectNumber)) throw new TypeError('createMockGcp: projectNumber must be digits, e.g. "123456789012".');
+  if (!Array.isArray(options.allowedAudiences) || options.allowedAudiences.length === 0) {
+    throw new TypeError('createMockGcp: allowedAudiences must list at least one audience, e.g. ["https://skyporten.example.org"].');
+  }
+  const poolName = `projects/${projectNumber}/locations/global/workloadIdentityPools/${poolId}`;
+  const audience = `//iam.googleapis.com/${poolName}/providers/${providerId}`;
+  const poolPrincipalPrefix = `principalSet://iam.googleapis.com/${poolName}`;
+  const principalPrefix = `principal://iam.googleapis.com/${poolName}`;
+  const bindings = options.bindings ?? [];
+  const buckets = new Map<string, Map<string, Uint8Array>>();
+  for (const [bucket, objects] of Object.entries(options.buckets ?? {})) {
+    for (const [name, content] of Object.entries(objects)) putObject(bucket, name, content);
+  }
+  const keySet: JWTVerifyGetKey = createRemoteJWKSet(new URL(options.issuer.jwksUri));
+  const systemClock = options.clock ?? Date.now;
+  let clockOffsetMs = 0;
+  const now = (): number => systemClock() + clockOffsetMs;
+
+  const tokens = new Map<string, IssuedToken>();
+  const faults: Record<MockGcpService, MockGcpFailure[]> = { sts: [], iamcredentials: [], storage: [] };
+  const counts = { stsCalls: 0, generateAccessTokenCalls: 0, storageCalls: 0 };
+  const requests: MockGcpRequest[] = [];
+
+  function putObject(bucket: string, name: string, content: string | Uint8Array): void {
+    let objects = buckets.get(bucket);
+    if (objects === undefined) buckets.set(bucket, (objects = new Map()));
+    objects.set(name, typeof content === 'string' ? new TextEncoder().encode(content) : content);
+  }
+
+  function issueToken(record: IssuedToken, prefix: string): string {
+    const token = `${prefix}.${randomBytes(32).toString('base64url')}`;
+    tokens.set(token, record);
+    return token;
+  }
+
+  function bearerToken(request: IncomingMessage): IssuedToken | undefined {
+    const match = /^Bearer (\S+)$/i.exec(request.headers.authorization ?? '');
+    const record = match?.[1] === undefined ? undefined : tokens.get(match[1]);
+    return record !== undefined && record.expiresAtMs > now() ? record : undefined;
+  }
+
+  async function exchangeToken(body: string, contentType: string): Promise<Answer> {
+    const fields = parseBody(body, contentType);
+    const details: Record<string, unknown> = { ...fields };
+    delete details.subject_token;
+    const fail = (error: string, description: string): Answer => ({ ...oauthError(400, error, description), details });
+    if (fields.grant_type !== TOKEN_EXCHANGE_GRANT_TYPE) {
+      return fail('invalid_request', `Invalid value for "grant_type". Expected "${TOKEN_EXCHANGE_GRANT_TYPE}".`);
+    }
+    if (fields.requested_token_type !== ACCESS_TOKEN_TYPE) {
+      return fail('invalid_request', `Invalid value for "requested_token_type". Expected "${ACCESS_TOKEN_TYPE}".`);
+    }
+    if (!SUBJECT_TOKEN_TYPES.includes(fields.subject_token_type ?? '')) {
+      return fail('invalid_request', 'Invalid value for "subject_token_type". Expected "urn:ietf:params:oauth:token-type:jwt".');
+    }
+    if (fields.audience !== audience) {
+      return fail(
+        'invalid_target',
+        'The target service indicated by the "audience" parameters is invalid. This might either be because the pool or provider is disabled or deleted or because it doesn\'t exist.',
+      );
+    }
+    const subjectToken = fields.subject_token ?? '';
+    let unverified: JWTPayload;
+    try {
+      unverified = decodeJwt(subjectToken);
+    } catch {
+      return fail('invalid_grant', 'Unable to parse the ID Token.');
+    }
+    if (unverified.iss !== options.issuer.issuer) {
+      return fail('invalid_grant', `The issuer in ID Token ${String(unverified.iss)} does not match the expected ones: ${options.issuer.issuer}.`);
+    }
+    let claims: JWTPayload;
+    try {
+      ({ payload: claims } = await jwtVerify(subjectToken, keySet, {
+        issuer: options.issuer.issuer,
+        algorithms: ['RS256', 'RS384', 'RS512'],
+        currentDate: new Date(now()),
+      }));
+    } catch (error) {
+      if (error instanceof joseErrors.JWTExpired) {
+        return fail('invalid_grant', `ID Token expired at ${String(unverified.exp)}; the current time is ${Math.floor(now() / 1000)}.`);
+      }
+      return fail('invalid_grant', 'Invalid ID Token: the signature could not be verified with the provider\'s JWKS.');
+    }
+    const tokenAudiences = claims.aud === undefined ? [] : Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+    if (!tokenAudiences.some((value) => options.allowedAudiences.includes(value))) {
+      return fail('invalid_grant', `The audience in ID Token [${tokenAudiences.join(', ')}] does not match the expected audience.`);
+    }
+    const attributes = mapAttributes(claims);
+    const subject = attributes['google.subject'];
+    if (subject === undefined || subject === '') {
+      return fail('invalid_grant', 'The mapped attribute google.subject must not be empty: the ID Token has no consumer.ID claim.');
+    }
+    if (Buffer.byteLength(subject) > 127) {
+      return fail('invalid_grant', 'The mapped attribute google.subject exceeds the 127 byte limit.');
+    }
+    if (options.attributeCondition !== undefined && !options.attributeCondition(attributes, claims)) {
+      return fail('unauthorized_client', 'The given credential is rejected by the attribute condition.');
+    }
+    const members = new Set<string>([`${principalPrefix}/subject/${subject}`, `${poolPrincipalPrefix}/*`]);
+    for (const [key, value] of Object.entries(attributes)) {
+      if (key.startsWith('attribute.')) members.add(`${poolPrincipalPrefix}/${key}/${value}`);
+    }
+    const remainingSeconds = Math.floor(((claims.exp ?? 0) * 1000 - now()) / 1000);
+    const expiresIn = Math.max(1, Math.min(MAX_FEDERATED_TOKEN_SECONDS, remainingSeconds));
+    const accessToken = issueToken({ kind: 'federated', members, expiresAtMs: now() + expiresIn * 1000 }, 'mock-federated');
+    details.principal = `${principalPrefix}/subject/${subject}`;
+    return {
+      ...json(200, { access_token: accessToken, issued_token_type: ACCESS_TOKEN_TYPE, token_type: 'Bearer', expires_in: expiresIn }),
+      details,
+    };
+  }
+
+  function generateAccessToken(request: IncomingMessage, email: string, body: string): Answer {
+    let parsed: { scope?: unknown; lifetime?: unknown } = {};
+    try {
+      parsed = body === '' ? {} : (JSON.parse(body) as typeof parsed);
+    } catch {
+      return googleError(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.');
+    }
+    const details = { serviceAccountEmail: email, scope: parsed.scope, lifetime: parsed.lifetime };
+    const caller = bearerToken(request);
+    if (caller === undefined) {
+      return { ...googleError(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.'), details };
+    }
+    const known = bindings.some((binding) => 'serviceAccountEmail' in binding && binding.serviceAccountEmail === email);
+    const allowed =
+      caller.kind === 'federated' &&
+      bindings.some((binding) => 'serviceAccountEmail' in binding && binding.serviceAccountEmail === email && caller.members.has(binding.principalSet));
+    if (!known || !allowed) {
+      return {
+        ...googleError(403, 'PERMISSION_DENIED', "Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist)."),
+        details,
+      };
+    }
+    if (!Array.isArray(parsed.scope) || parsed.scope.length === 0) {
+      return { ...googleError(400, 'INVALID_ARGUMENT', 'Scope required.'), details };
+    }
+    let lifetimeSeconds = options.accessTokenLifetimeSeconds ?? 3600;
+    if (parsed.lifetime !== undefined) {
+      const match = /^(\d+(?:\.\d+)?)s$/.exec(String(parsed.lifetime));
+      if (match?.[1] === undefined) return { ...googleError(400, 'INVALID_ARGUMENT', 'Invalid value at \'lifetime\'.'), details };
+      const asked = Number(match[1]);
+      if (asked > MAX_SERVICE_ACCOUNT_TOKEN_SECONDS) {
+        return { ...googleError(400, 'INVALID_ARGUMENT', 'The lifetime requested is more than the maximum of 3600s.'), details };
+      }
+      lifetimeSeconds = Math.min(lifetimeSeconds, asked);
+    }
+    const expiresAtMs = now() + lifetimeSeconds * 1000;
+    const accessToken = issueToken({ kind: 'service-account', members: new Set(), serviceAccountEmail: email, expiresAtMs }, 'mock-sa');
+    return { ...json(200, { accessToken, expireTime: new Date(expiresAtMs).toISOString() }), details };
+  }
+
+  function storage(request: IncomingMessage, url: URL): Answer {
+    const match = /^(?:\/download)?\/storage\/v1\/b\/([^/]+)\/o(?:\/(.+))?$/.exec(url.pathname);
+    if (request.method !== 'GET' || match?.[1] === undefined) {
+      return googleError(404, 'NOT_FOUND', `The mock serves GET of objects only, not ${request.method ?? ''} ${url.pathname}.`);
+    }
+    const caller = bearerToken(request);
+    if (caller === undefined) return storageError(401, 'Invalid Credentials', 'authError');
+    const bucket = decodeURIComponent(match[1]);
+    const objectName = match[2] === undefined ? undefined : decodeURIComponent(match[2]);
+    const mayRead =
+      caller.kind === 'service-account' ||
+      bindings.some((binding) => 'bucket' in binding && binding.bucket === bucket && caller.members.has(binding.principalSet));
+    const who = caller.serviceAccountEmail ?? 'The federated principal';
+    const objects = buckets.get(bucket);
+    if (objectName === undefined) {
+      if (!mayRead) return storageError(403, `${who} does not have storage.objects.list access to the Google Cloud Storage bucket. Permission 'storage.objects.list' denied on resource (or it may not exist).`, 'forbidden');
+      if (objects === undefined) return storageError(404, 'The specified bucket does not exist.', 'notFound');
+      const prefix = url.searchParams.get('prefix') ?? '';
+      const items = [...objects].filter(([name]) => name.startsWith(prefix)).map(([name, content]) => objectResource(bucket, name, content));
+      return json(200, { kind: 'storage#objects', items });
+    }
+    if (!mayRead) {
+      return storageError(403, `${who} does not have storage.objects.get access to the Google Cloud Storage object. Permission 'storage.objects.get' denied on resource (or it may not exist).`, 'forbidden');
+    }
+    const content = objects?.get(objectName);
+    if (content === undefined) return storageError(404, `No such object: ${bucket}/${objectName}`, 'notFound');
+    if (url.searchParams.get('alt') === 'media') {
+      return {
+        status: 200,
+        headers: {
+          'content-type': 'application/octet-stream',
+          'x-goog-hash': `crc32c=${crc32cBase64(content)},md5=${md5Base64(content)}`,
+          'x-goog-stored-content-length': String(content.byteLength),
+        },
+        body: content,
+      };
+    }
+    return json(200, objectResource(bucket, objectName, content));
+  }
+
+  async function route(request: IncomingMessage, url: URL, body: string): Promise<[MockGcpService, Answer]> {
+    const method = request.method ?? 'GET';
+    if (url.pathname === '/v1/token') {
+      counts.stsCalls += 1;
+      const fault = faults.sts.shift();
+      if (fault !== undefined) return ['sts', faultAnswer(fault)];
+      if (method !== 'POST') return ['sts', oauthError(405, 'invalid_request', 'Use POST.')];
+      return ['sts', await exchangeToken(body, request.headers['content-type'] ?? '')];
+    }
+    const impersonation = /^\/v1\/projects\/-\/serviceAccounts\/([^/:]+):generateAccessToken$/.exec(url.pathname);
+    if (impersonation?.[1] !== undefined) {
+      counts.generateAccessTokenCalls += 1;
+      const fault = faults.iamcredentials.shift();
+      if (fault !== undefined) return ['iamcredentials', faultAnswer(fault)];
+      if (method !== 'POST') return ['iamcredentials', googleError(405, 'INVALID_ARGUMENT', 'Use POST.')];
+      return ['iamcredentials', generateAccessToken(request, decodeURIComponent(impersonation[1]), body)];
+    }
+    counts.storageCalls += 1;
+    const fault = faults.storage.shift();
+    if (fault !== undefined) return ['storage', faultAnswer(fault)];
+    return ['storage', storage(request, url)];
+  }
+
+  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    void (async () => {
+      try {
+        const body = await readBody(request);
+        const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+        const [service, answer] = await route(request, url, body);
+        const record: MockGcpRequest = { service, method: request.method ?? 'GET', path: url.pathname + url.search, status: answer.status };
+        if (answer.details !== undefined) record.details = answer.details;
+        requests.push(record);
+        response.writeHead(answer.status, { 'content-length': String(Buffer.byteLength(answer.body)), ...answer.headers });
+        response.end(answer.body);
+      } catch (error) {
+        if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain' });
+        response.end(`Mock GCP failure: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    })();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  let closing: Promise<void> | undefined;
+  return {
+    endpoint,
+    stsTokenUrl: `${endpoint}/v1/token`,
+    iamCredentialsUrl: `${endpoint}/v1`,
+    storageEndpoint: endpoint,
+    audience,
+    projectNumber,
+    poolId,
+    providerId,
+    poolPrincipalPrefix,
+    serviceAccountImpersonationUrl: (email) => `${endpoint}/v1/projects/-/serviceAccounts/${email}:generateAccessToken`,
+    counters: {
+      get stsCalls() {
+        return counts.stsCalls;
+      },
+      get generateAccessTokenCalls() {
+        return counts.generateAccessTokenCalls;
+      },
+      get storageCalls() {
+        return counts.storageCalls;
+      },
+    },
+    requests,
+    failNext(service, count, failure) {
+      for (let index = 0; index < count; index += 1) faults[service].push(failure);
+    },
+    setClockOffset(seconds) {
+      clockOffsetMs = seconds * 1000;
+    },
+    putObject,
+    reset() {
+      counts.stsCalls = 0;
+      counts.generateAccessTokenCalls = 0;
+      counts.storageCalls = 0;
+      requests.length = 0;
+      tokens.clear();
+      for (const queue of Object.values(faults)) queue.length = 0;
+    },
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}
+
+/** The attribute mapping Skyporten's documentation gives for GCP providers. */
+function mapAttributes(claims: JWTPayload): MockGcpAttributes {
+  const consumer = claims.consumer as { ID?: unknown } | undefined;
+  const consumerId = typeof consumer?.ID === 'string' ? consumer.ID : undefined;
+  const scope = typeof claims.scope === 'string' ? claims.scope : undefined;
+  const attributes: MockGcpAttributes = {};
+  if (consumerId !== undefined) attributes['google.subject'] = consumerId;
+  if (scope !== undefined) attributes['attribute.maskinportenscope'] = scope;
+  if (consumerId !== undefined && scope !== undefined) attributes['attribute.clientaccess'] = `client::${consumerId}::${scope}`;
+  return attributes;
+}
+
+function parseBody(body: string, contentType: string): Record<string, string | undefined> {
+  if (contentType.includes('application/json')) {
+    try {
+      const parsed = JSON.parse(body) as Record<string, unknown>;
+      return Object.fromEntries(Object.entries(parsed).map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)]));
+    } catch {
+      return {};
+    }
+  }
+  return Object.fromEntries(new URLSearchParams(body));
+}
+
+function json(status: number, value: unknown): Answer {
+  return { status, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(value) };
+}
+
+function oauthError(status: number, error: string, description: string): Answer {
+  return json(status, { error, error_description: description });
+}
+
+function googleError(code: number, status: string, message: string): Answer {
+  return json(code, { error: { code, message, status } });
+}
+
+function storageError(code: number, message: string, reason: string): Answer {
+  return json(code, { error: { code, message, errors: [{ message, domain: 'global', reason }] } });
+}
+
+function faultAnswer(failure: MockGcpFailure): Answer {
+  if (failure.body === undefined) {
+    return googleError(failure.status, failure.status >= 500 ? 'UNAVAILABLE' : 'FAILED_PRECONDITION', `Injected failure (HTTP ${failure.status}).`);
+  }
+  return typeof failure.body === 'string'
+    ? { status: failure.status, headers: { 'content-type': 'application/json; charset=utf-8' }, body: failure.body }
+    : json(failure.status, failure.body);
+}
+
+function objectResource(bucket: string, name: string, content: Uint8Array): Record<string, unknown> {
+  return {
+    kind: 'storage#object',
+    id: `${bucket}/${name}/1`,
+    name,
+    bucket,
+    generation: '1',
+    metageneration: '1',
+    contentType: 'application/octet-stream',
+    size: String(content.byteLength),
+    md5Hash: md5Base64(content),
+    crc32c: crc32cBase64(content),
+  };
+}
+
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    request.on('data', (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size > MAX_BODY_BYTES) request.destroy(new Error('Request body too large.'));
+      else chunks.push(chunk);
+    });
+    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('error', reject);
+  });
+}
+
+function md5Base64(content: Uint8Array): string {
+  return createHash('md5').update(content).digest('base64');
+}
+
+const crc32cTable = Uint32Array.from({ length: 256 }, (_, index) => {
+  let value = index;
+  for (let bit = 0; bit < 8; bit += 1) value = value & 1 ? (value >>> 1) ^ 0x82f63b78 : value >>> 1;
+  return value >>> 0;
+});
+
+/** CRC32C (Castagnoli), big-endian, base64: the `crc32c` of GCS object metadata and `x-goog-hash`. */
+function crc32cBase64(content: Uint8Array): string {
+  let crc = 0xffffffff;
+  for (const byte of content) crc = (crc32cTable[(crc ^ byte) & 0xff] ?? 0) ^ (crc >>> 8);
+  const bytes = Buffer.alloc(4);
+  bytes.writeUInt32BE((crc ^ 0xffffffff) >>> 0);
+  return bytes.toString('base64');
+}
