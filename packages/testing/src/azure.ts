@@ -1,0 +1,440 @@
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
+import { createServer } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SignJWT, compactVerify, createRemoteJWKSet, decodeJwt, exportJWK } from 'jose';
+import type { JWK, JWTPayload, JWTVerifyGetKey } from 'jose';
+import { createLocalTlsCertificate } from './tls-certificate.js';
+import type { LocalTlsCertificate } from './tls-certificate.js';
+
+/** A federated identity credential on an application or user-assigned managed identity. */
+export interface MockFederatedCredential {
+  /** A name, for your own reading. @default "skyporten" */
+  name?: string;
+  /** Matched exactly against the assertion's `iss` (a trailing slash counts). */
+  issuer: string;
+  /** Matched exactly (case-sensitive) against the assertion's `sub`. */
+  subject: string;
+  /** The assertion's `aud` must contain one of these. */
+  audiences: string[];
+}
+
+/** An app registration or user-assigned managed identity known to the mock tenant. */
+export interface MockEntraApplication {
+  /** The client (application) id callers put in `client_id`. */
+  clientId: string;
+  /** The principal (object) id: not a client id; presenting it gets AADSTS700016. @default a random GUID */
+  principalId?: string;
+  federatedCredentials: MockFederatedCredential[];
+}
+
+/** Options of {@link createMockEntraId}. */
+export interface MockEntraIdOptions {
+  /**
+   * The Skyporten issuer whose tokens are accepted as assertions: a `MockSkyporten`, or its `issuer` and
+   * `jwksUri`. Signatures are checked against that JWKS; `iss` is checked against each federated credential.
+   */
+  issuer: { issuer: string; jwksUri: string };
+  /** The tenant (directory) id. @default a random GUID */
+  tenantId?: string;
+  applications: MockEntraApplication[];
+  /** Lifetime of the access tokens issued, in seconds. @default 3600 */
+  accessTokenLifetimeSeconds?: number;
+  /** TLS certificate and key (PEM) to serve with. @default a fresh self-signed one for 127.0.0.1 and localhost */
+  tls?: LocalTlsCertificate;
+  /** Tolerated clock difference when checking the assertion's `exp` and `nbf`, in seconds. @default 0 */
+  clockSkewSeconds?: number;
+  /** The current time in milliseconds. @default Date.now */
+  clock?: () => number;
+}
+
+/** An injected failure of the token endpoint. */
+export interface MockEntraFailure {
+  status: number;
+  /** OAuth `error`. @default "temporarily_unavailable" for 5xx, else "invalid_request" */
+  error?: string;
+  /** Full `error_description`; give an AADSTS code first, e.g. "AADSTS90002: Tenant not found." */
+  errorDescription?: string;
+  /** A `Retry-After` header value, in seconds. */
+  retryAfterSeconds?: number;
+}
+
+/** One request to the token endpoint, as the mock saw it. The assertion itself is not kept. */
+export interface MockEntraTokenRequest {
+  tenantId: string;
+  clientId: string | undefined;
+  scope: string | undefined;
+  /** The assertion's claims, decoded without verification; undefined when it was not a JWT. */
+  assertionClaims: JWTPayload | undefined;
+  status: number;
+  /** The AADSTS number of a rejection, e.g. 70021. */
+  errorCode: number | undefined;
+}
+
+/** A running mock Microsoft Entra ID. */
+export interface MockEntraId {
+  /** `https://127.0.0.1:PORT`: pass as `authorityHost` (with `disableInstanceDiscovery: true`). */
+  authorityHost: string;
+  tenantId: string;
+  /** The TLS certificate (PEM) the server presents; trust it on the client side. */
+  certificate: string;
+  /** The TLS certificate and key, to serve other local endpoints (Azurite) under the same trust. */
+  tls: LocalTlsCertificate;
+  /** Live request counts. */
+  readonly counters: { tokenRequests: number; metadataRequests: number; instanceDiscoveryRequests: number };
+  /** Every token request, in order. */
+  readonly requests: MockEntraTokenRequest[];
+  /** The JWKS the issued access tokens verify with (served at `/{tenant}/discovery/v2.0/keys`). */
+  jwks(): { keys: JWK[] };
+  /** The next `count` token requests answer `failure` without being processed. */
+  failNext(count: number, failure: MockEntraFailure): void;
+  /** Clears requests, counters and queued failures. */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+const DOCS = 'https://learn.microsoft.com/entra/workload-id/workload-identity-federation';
+
+class EntraRejection extends Error {
+  constructor(
+    readonly status: number,
+    readonly error: string,
+    readonly aadstsCode: number,
+    readonly description: string,
+  ) {
+    super(description);
+  }
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+}
+
+function errorBody(rejection: EntraRejection, now: number): string {
+  const traceId = randomUUID();
+  const correlationId = randomUUID();
+  const timestamp = iso(now);
+  return JSON.stringify({
+    error: rejection.error,
+    error_description: `AADSTS${rejection.aadstsCode}: ${rejection.description} Trace ID: ${traceId} Correlation ID: ${correlationId} Timestamp: ${timestamp}`,
+    error_codes: [rejection.aadstsCode],
+    timestamp,
+    trace_id: traceId,
+    correlation_id: correlationId,
+    error_uri: `https://login.microsoftonline.com/error?code=${rejection.aadstsCode}`,
+  });
+}
+
+function readBody(request: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    request.on('error', reject);
+  });
+}
+
+const GUID = /^[\da-f]{8}-[\da-f]{4}-[\da-f]{4}-[\da-f]{4}-[\da-f]{12}$/i;
+
+/**
+ * Starts a mock Microsoft Entra ID on `https://127.0.0.1:<random port>` with a self-signed certificate. It
+ * serves what MSAL Node (and so `@azure/identity`'s `ClientAssertionCredential`) asks for: tenant discovery
+ * (`/{tenant}/v2.0/.well-known/openid-configuration`), instance discovery, the keys, and the v2.0 token
+ * endpoint with `grant_type=client_credentials` and a client assertion.
+ *
+ * The assertion (a Skyporten token) is checked like Entra ID checks a federated identity credential: the
+ * application must exist (AADSTS700016), one of its federated credentials must have `issuer` equal to `iss`
+ * and `subject` equal to `sub` exactly, and list an audience in `aud` (AADSTS70021); `exp`/`nbf` must hold
+ * (AADSTS700024); the signature must verify with the issuer's JWKS (AADSTS50013). The scope must end in
+ * `/.default` (AADSTS1002012). The access token issued is a JWT with `aud` the scope's resource and `iss`
+ * `https://sts.windows.net/{tenant}/`, which Azurite's `--oauth basic` accepts.
+ *
+ * @example
+ * ```ts
+ * const entra = await createMockEntraId({
+ *   issuer: skyporten,
+ *   applications: [{ clientId, federatedCredentials: [{ issuer: skyporten.issuer, subject: `0192:${orgNo};${scope}`, audiences: [resource] }] }],
+ * });
+ * const credential = new ClientAssertionCredential(entra.tenantId, clientId, getAssertion, {
+ *   authorityHost: entra.authorityHost,
+ *   disableInstanceDiscovery: true,
+ * });
+ * ```
+ */
+export async function createMockEntraId(options: MockEntraIdOptions): Promise<MockEntraId> {
+  const tenantId = options.tenantId ?? randomUUID();
+  const clock = options.clock ?? Date.now;
+  const lifetimeSeconds = options.accessTokenLifetimeSeconds ?? 3600;
+  const clockSkewSeconds = options.clockSkewSeconds ?? 0;
+  if (!GUID.test(tenantId)) throw new TypeError(`createMockEntraId: tenantId "${tenantId}" is not a GUID.`);
+  if (!Number.isFinite(lifetimeSeconds) || lifetimeSeconds < 1) {
+    throw new TypeError('createMockEntraId: accessTokenLifetimeSeconds must be a number >= 1.');
+  }
+  const applications = options.applications.map((application) => ({
+    ...application,
+    principalId: application.principalId ?? randomUUID(),
+  }));
+  const tls = options.tls ?? createLocalTlsCertificate();
+  const signing = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const kid = randomUUID();
+  const publicJwk: JWK = { ...(await exportJWK(signing.publicKey)), kid, use: 'sig', alg: 'RS256' };
+  const issuerKeys: JWTVerifyGetKey = createRemoteJWKSet(new URL(options.issuer.jwksUri));
+
+  const counters = { tokenRequests: 0, metadataRequests: 0, instanceDiscoveryRequests: 0 };
+  const requests: MockEntraTokenRequest[] = [];
+  const failures: MockEntraFailure[] = [];
+
+  const server = createServer({ key: tls.key, cert: tls.cert });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const authorityHost = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  function metadata(): Record<string, unknown> {
+    const base = `${authorityHost}/${tenantId}`;
+    return {
+      issuer: `${base}/v2.0`,
+      token_endpoint: `${base}/oauth2/v2.0/token`,
+      authorization_endpoint: `${base}/oauth2/v2.0/authorize`,
+      device_authorization_endpoint: `${base}/oauth2/v2.0/devicecode`,
+      end_session_endpoint: `${base}/oauth2/v2.0/logout`,
+      jwks_uri: `${base}/discovery/v2.0/keys`,
+      token_endpoint_auth_methods_supported: ['client_secret_post', 'private_key_jwt', 'client_secret_basic'],
+      response_types_supported: ['code', 'id_token', 'code id_token', 'id_token token'],
+      scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
+      subject_types_supported: ['pairwise'],
+      id_token_signing_alg_values_supported: ['RS256'],
+      tenant_region_scope: 'EU',
+      cloud_instance_name: 'microsoftonline.com',
+    };
+  }
+
+  function tenantNotFound(tenant: string): EntraRejection {
+    return new EntraRejection(
+      400,
+      'invalid_tenant',
+      90002,
+      `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
+    );
+  }
+
+  async function issueToken(form: URLSearchParams, tenant: string): Promise<Record<string, unknown>> {
+    if (tenant !== tenantId) throw tenantNotFound(tenant);
+    const missing = (name: string) =>
+      new EntraRejection(400, 'invalid_request', 900144, `The request body must contain the following parameter: '${name}'.`);
+    if (form.get('grant_type') !== 'client_credentials') {
+      throw new EntraRejection(400, 'unsupported_grant_type', 70003, 'The app requested an unsupported grant type.');
+    }
+    const clientId = form.get('client_id');
+    if (!clientId) throw missing('client_id');
+    const application = applications.find((candidate) => candidate.clientId === clientId);
+    if (application === undefined) {
+      const byPrincipal = applications.find((candidate) => candidate.principalId === clientId);
+      const note = byPrincipal ? ` (Mock Entra ID: '${clientId}' is the principal (object) id of application '${byPrincipal.clientId}', not a client id.)` : '';
+      throw new EntraRejection(
+        400,
+        'unauthorized_client',
+        700016,
+        `Application with identifier '${clientId}' was not found in the directory '${tenantId}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.${note}`,
+      );
+    }
+    const scope = form.get('scope');
+    if (!scope) throw missing('scope');
+    const resource = scope.endsWith('/.default') ? scope.slice(0, -'/.default'.length) : undefined;
+    if (resource === undefined || scope.includes(' ')) {
+      throw new EntraRejection(
+        400,
+        'invalid_scope',
+        1002012,
+        `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
+      );
+    }
+    if (form.get('client_assertion_type') !== CLIENT_ASSERTION_TYPE || !form.get('client_assertion')) {
+      throw new EntraRejection(401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
+    }
+    const assertion = form.get('client_assertion') ?? '';
+    let claims: JWTPayload;
+    try {
+      claims = decodeJwt(assertion);
+    } catch {
+      throw new EntraRejection(400, 'invalid_request', 50027, 'JWT token is invalid or malformed.');
+    }
+    const audiences = claims.aud === undefined ? [] : Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+    const match = application.federatedCredentials.find(
+      (credential) =>
+        credential.issuer === claims.iss &&
+        credential.subject === claims.sub &&
+        credential.audiences.some((audience) => audiences.includes(audience)),
+    );
+    if (match === undefined) {
+      throw new EntraRejection(
+        400,
+        'invalid_request',
+        70021,
+        `No matching federated identity record found for presented assertion. Assertion Issuer: '${String(claims.iss)}'. Assertion Subject: '${String(claims.sub)}'. Assertion Audience: '${audiences.join(',')}'. ${DOCS}`,
+      );
+    }
+    const now = clock();
+    const nowSeconds = now / 1000;
+    const expired = typeof claims.exp !== 'number' || nowSeconds > claims.exp + clockSkewSeconds;
+    const notYet = typeof claims.nbf === 'number' && nowSeconds + clockSkewSeconds < claims.nbf;
+    if (expired || notYet) {
+      const from = typeof claims.nbf === 'number' ? claims.nbf : claims.iat;
+      throw new EntraRejection(
+        400,
+        'invalid_client',
+        700024,
+        `Client assertion is not within its valid time range. Current time: ${new Date(now).toISOString()}, assertion valid from ${typeof from === 'number' ? new Date(from * 1000).toISOString() : 'unknown'}, expiry time of assertion ${typeof claims.exp === 'number' ? new Date(claims.exp * 1000).toISOString() : 'unknown'}. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .`,
+      );
+    }
+    try {
+      await compactVerify(assertion, issuerKeys, { algorithms: ['RS256', 'RS384', 'RS512'] });
+    } catch {
+      throw new EntraRejection(401, 'invalid_client', 50013, 'Assertion failed signature validation.');
+    }
+    const issuedAt = Math.floor(now / 1000);
+    const accessToken = await new SignJWT({
+      aud: resource,
+      iss: `https://sts.windows.net/${tenantId}/`,
+      appid: application.clientId,
+      appidacr: '2',
+      idtyp: 'app',
+      oid: application.principalId,
+      sub: application.principalId,
+      tid: tenantId,
+      ver: '1.0',
+    })
+      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid })
+      .setIssuedAt(issuedAt)
+      .setNotBefore(issuedAt)
+      .setExpirationTime(issuedAt + lifetimeSeconds)
+      .setJti(randomUUID())
+      .sign(signing.privateKey);
+    return { token_type: 'Bearer', expires_in: lifetimeSeconds, ext_expires_in: lifetimeSeconds, access_token: accessToken };
+  }
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', authorityHost);
+    const segments = url.pathname.split('/').filter(Boolean);
+    const send = (status: number, body: string, headers: Record<string, string> = {}) => {
+      response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers });
+      response.end(body);
+    };
+    const body = await readBody(request);
+
+    if (request.method === 'GET' && url.pathname === '/common/discovery/instance') {
+      counters.instanceDiscoveryRequests++;
+      const host = url.host;
+      send(
+        200,
+        JSON.stringify({
+          tenant_discovery_endpoint: `${authorityHost}/${tenantId}/v2.0/.well-known/openid-configuration`,
+          'api-version': '1.1',
+          metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }],
+        }),
+      );
+      return;
+    }
+    const [tenant, ...rest] = segments;
+    const path = rest.join('/');
+    if (request.method === 'GET' && tenant !== undefined && path === 'v2.0/.well-known/openid-configuration') {
+      counters.metadataRequests++;
+      if (tenant !== tenantId) send(400, errorBody(tenantNotFound(tenant), clock()));
+      else send(200, JSON.stringify(metadata()));
+      return;
+    }
+    if (request.method === 'GET' && tenant === tenantId && path === 'discovery/v2.0/keys') {
+      send(200, JSON.stringify({ keys: [publicJwk] }));
+      return;
+    }
+    if (request.method === 'POST' && tenant !== undefined && path === 'oauth2/v2.0/token') {
+      counters.tokenRequests++;
+      const form = new URLSearchParams(body);
+      const record: MockEntraTokenRequest = {
+        tenantId: tenant,
+        clientId: form.get('client_id') ?? undefined,
+        scope: form.get('scope') ?? undefined,
+        assertionClaims: undefined,
+        status: 200,
+        errorCode: undefined,
+      };
+      try {
+        record.assertionClaims = decodeJwt(form.get('client_assertion') ?? '');
+      } catch {
+        // recorded as undefined; the token endpoint answers AADSTS50027
+      }
+      requests.push(record);
+      const failure = failures.shift();
+      if (failure !== undefined) {
+        record.status = failure.status;
+        const transient = failure.status >= 500;
+        const rejection = new EntraRejection(
+          failure.status,
+          failure.error ?? (transient ? 'temporarily_unavailable' : 'invalid_request'),
+          transient ? 50001 : 90000,
+          failure.errorDescription ?? (transient ? 'The service is temporarily unavailable.' : 'Injected failure.'),
+        );
+        const headers: Record<string, string> = failure.retryAfterSeconds === undefined ? {} : { 'retry-after': String(failure.retryAfterSeconds) };
+        if (failure.errorDescription !== undefined) {
+          const code = /^AADSTS(\d+)/.exec(failure.errorDescription)?.[1];
+          record.errorCode = code === undefined ? undefined : Number(code);
+          send(failure.status, JSON.stringify({ error: rejection.error, error_description: failure.errorDescription, error_codes: record.errorCode === undefined ? [] : [record.errorCode] }), headers);
+        } else {
+          record.errorCode = rejection.aadstsCode;
+          send(failure.status, errorBody(rejection, clock()), headers);
+        }
+        return;
+      }
+      try {
+        send(200, JSON.stringify(await issueToken(form, tenant)));
+      } catch (error) {
+        if (!(error instanceof EntraRejection)) throw error;
+        record.status = error.status;
+        record.errorCode = error.aadstsCode;
+        send(error.status, errorBody(error, clock()));
+      }
+      return;
+    }
+    send(404, JSON.stringify({ error: 'not_found', error_description: `Mock Entra ID does not serve ${request.method ?? 'GET'} ${url.pathname}.` }));
+  }
+
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
+    handle(request, response).catch((error: unknown) => {
+      if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain' });
+      response.end(`Mock Entra ID failure: ${error instanceof Error ? error.message : String(error)}`);
+    });
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    authorityHost,
+    tenantId,
+    certificate: tls.cert,
+    tls,
+    counters,
+    requests,
+    jwks: () => ({ keys: [publicJwk] }),
+    failNext(count, failure) {
+      for (let index = 0; index < count; index++) failures.push(failure);
+    },
+    reset() {
+      requests.length = 0;
+      failures.length = 0;
+      counters.tokenRequests = 0;
+      counters.metadataRequests = 0;
+      counters.instanceDiscoveryRequests = 0;
+    },
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}
