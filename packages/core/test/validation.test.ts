@@ -10,6 +10,8 @@ const valid: MaskinportenClientOptions = {
   env: false,
 };
 
+const { environment: _environment, ...withoutEnvironment } = valid;
+
 describe('organisation numbers', () => {
   it.each(['991825827', '974760673', '123456785'])('accepts %s', (value) => expect(isValidOrganisationNumber(value)).toBe(true));
   it.each(['991825828', '12345678', '1234567890', 'abcdefghi', '', '123456789'])('rejects %s', (value) =>
@@ -18,7 +20,7 @@ describe('organisation numbers', () => {
 });
 
 describe('createMaskinportenClient validates options once, naming the field', () => {
-  const cases: [string, Partial<MaskinportenClientOptions> & Record<string, unknown>, string][] = [
+  const cases: [string, Record<string, unknown>, string][] = [
     ['no issuer at all', { environment: undefined }, 'environment'],
     ['an unknown environment', { environment: 'staging' as never }, 'environment'],
     ['environment and issuer together', { issuer: 'https://sky.maskinporten.no' }, 'environment'],
@@ -55,14 +57,14 @@ describe('createMaskinportenClient validates options once, naming the field', ()
   });
 
   it('explains the trailing slash', () => {
-    const error = thrownBy(() => createMaskinportenClient({ ...valid, environment: undefined, issuer: 'https://test.sky.maskinporten.no/' }));
+    const error = thrownBy(() => createMaskinportenClient({ ...withoutEnvironment, issuer: 'https://test.sky.maskinporten.no/' }));
     expect(error.message).toMatch(/trailing slash/);
     expect(error.message).toContain('"https://test.sky.maskinporten.no"');
   });
 
   it('accepts loopback http issuers for tests', () => {
     for (const issuer of ['http://127.0.0.1:8080', 'http://localhost:1', 'http://[::1]:9']) {
-      expect(createMaskinportenClient({ ...valid, environment: undefined, issuer }).issuer).toBe(issuer);
+      expect(createMaskinportenClient({ ...withoutEnvironment, issuer }).issuer).toBe(issuer);
     }
   });
 
