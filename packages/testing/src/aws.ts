@@ -453,7 +453,7 @@ function sameText(left: string, right: string): boolean {
 }
 
 /** The IAM OIDC provider "URL" for an issuer: host and path, no scheme, as in trust-policy condition keys. */
-export function issuerHost(issuer: string): string {
+function issuerHost(issuer: string): string {
   return issuer.replace(/^https?:\/\//, '').replace(/\/$/, '');
 }
 

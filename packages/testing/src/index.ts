@@ -15,3 +15,5 @@ export { createTestCertificate, certificateToX5c } from './certificate.js';
 export type { TestCertificateOptions } from './certificate.js';
 export type { KeyInput } from './keys.js';
 export { isValidOrganisationNumber } from './organisation-number.js';
+export { createMockAws } from './aws.js';
+export type { MockAws, MockAwsFailure, MockAwsOptions, MockAwsRole, RecordedAwsRequest } from './aws.js';

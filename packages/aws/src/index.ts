@@ -1,0 +1,7 @@
+export {
+  createWebIdentityTokenProvider,
+  skyportenCredentials,
+  type SkyportenCredentialsOptions,
+  type SkyportenIdentityProperties,
+  type StsClientConfig,
+} from './credentials.js';
