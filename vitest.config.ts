@@ -5,6 +5,6 @@ export default defineConfig({
   test: {
     projects,
     reporters: ['default', 'json'],
-    outputFile: { json: '.tmp/vitest-results.json' },
+    outputFile: { json: process.env.VITEST_JSON_REPORT ?? '.tmp/vitest-results.json' },
   },
 });
