@@ -17,3 +17,5 @@ export type { KeyInput } from './keys.js';
 export { isValidOrganisationNumber } from './organisation-number.js';
 export { createMockAws } from './aws.js';
 export type { MockAws, MockAwsFailure, MockAwsOptions, MockAwsRole, RecordedAwsRequest } from './aws.js';
+export { createMockGcp } from './gcp.js';
+export type { MockGcp, MockGcpAttributes, MockGcpBinding, MockGcpCounters, MockGcpFailure, MockGcpOptions, MockGcpRequest, MockGcpService } from './gcp.js';

@@ -1,0 +1,155 @@
+import { ConfigError } from '@skyporten/core';
+import { resolveFederation, type GcpFederationOptions } from './options.js';
+
+/** The command gcloud and other-language SDKs run to get a Skyporten token. */
+export const DEFAULT_EXECUTABLE_COMMAND = 'npx skyporten gcp executable';
+
+/**
+ * Options of {@link gcpCredentialConfig}.
+ *
+ * @public
+ */
+export interface GcpCredentialConfigOptions extends GcpFederationOptions {
+  /**
+   * The command that prints a Skyporten token in the executable-sourced credential format. It runs without a
+   * shell, so use an absolute path or a command on PATH, with its arguments.
+   * @default "npx skyporten gcp executable"
+   */
+  command?: string;
+  /** How long the SDK waits for the command, in milliseconds (5000 to 120000). @default 30000 */
+  timeoutMillis?: number;
+  /**
+   * A file where the command also writes its response, so the SDKs can reuse an unexpired token instead of
+   * running the command again. It holds a token: keep it private.
+   * @default none
+   */
+  outputFile?: string;
+  /** Lifetime of impersonated service account tokens, in seconds (600 to 43200). @default 3600 (SDK default) */
+  tokenLifetimeSeconds?: number;
+}
+
+/**
+ * An `external_account` credential configuration with an executable credential source: the JSON that
+ * `gcloud iam workload-identity-pools create-cred-config --executable-command ...` writes. Save it to a file and
+ * point `GOOGLE_APPLICATION_CREDENTIALS` at it (and set `GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES=1`) to use
+ * Skyporten from gcloud, Python, Go or Java.
+ *
+ * @public
+ */
+export interface GcpExternalAccountConfig {
+  universe_domain: string;
+  type: 'external_account';
+  audience: string;
+  subject_token_type: 'urn:ietf:params:oauth:token-type:jwt';
+  token_url: string;
+  service_account_impersonation_url?: string;
+  service_account_impersonation?: { token_lifetime_seconds: number };
+  credential_source: {
+    executable: {
+      command: string;
+      timeout_millis: number;
+      output_file?: string;
+    };
+  };
+}
+
+/**
+ * Builds the `external_account` credential configuration that lets Google's own tools and SDKs in any language
+ * run the Skyporten CLI for a subject token. Pure: it reads options (and the environment for left-out ones) and
+ * returns an object to `JSON.stringify`.
+ *
+ * @example
+ * ```ts
+ * import { writeFile } from 'node:fs/promises';
+ * const config = gcpCredentialConfig({
+ *   audience: { projectNumber: '123456789012', poolId: 'skyporten', providerId: 'maskinporten' },
+ *   serviceAccountEmail: 'reader@data-provider.iam.gserviceaccount.com',
+ * });
+ * await writeFile('skyporten-gcp.json', JSON.stringify(config, null, 2));
+ * // GOOGLE_APPLICATION_CREDENTIALS=skyporten-gcp.json GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES=1 gcloud storage ls gs://bucket
+ * ```
+ * @throws ConfigError when an option is missing or malformed.
+ * @public
+ */
+export function gcpCredentialConfig(options: GcpCredentialConfigOptions = {}): GcpExternalAccountConfig {
+  const federation = resolveFederation(options);
+  const command = options.command ?? DEFAULT_EXECUTABLE_COMMAND;
+  if (typeof command !== 'string' || command.trim() === '') {
+    throw new ConfigError('command', 'command must be the command line that prints the executable response, e.g. "npx skyporten gcp executable".');
+  }
+  const timeoutMillis = options.timeoutMillis ?? 30_000;
+  if (!Number.isInteger(timeoutMillis) || timeoutMillis < 5_000 || timeoutMillis > 120_000) {
+    throw new ConfigError('timeoutMillis', `timeoutMillis must be a whole number from 5000 to 120000, got ${String(timeoutMillis)}.`);
+  }
+  const lifetime = options.tokenLifetimeSeconds;
+  if (lifetime !== undefined) {
+    if (federation.serviceAccountImpersonationUrl === undefined) {
+      throw new ConfigError('tokenLifetimeSeconds', 'tokenLifetimeSeconds applies only to service account impersonation: set serviceAccountEmail too.');
+    }
+    if (!Number.isInteger(lifetime) || lifetime < 600 || lifetime > 43_200) {
+      throw new ConfigError('tokenLifetimeSeconds', `tokenLifetimeSeconds must be a whole number from 600 to 43200, got ${String(lifetime)}.`);
+    }
+  }
+  const config: GcpExternalAccountConfig = {
+    universe_domain: federation.universeDomain,
+    type: 'external_account',
+    audience: federation.audience,
+    subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+    token_url: federation.tokenUrl,
+    credential_source: {
+      executable: {
+        command: command.trim(),
+        timeout_millis: timeoutMillis,
+        ...(options.outputFile === undefined ? {} : { output_file: options.outputFile }),
+      },
+    },
+  };
+  if (federation.serviceAccountImpersonationUrl !== undefined) {
+    config.service_account_impersonation_url = federation.serviceAccountImpersonationUrl;
+    if (lifetime !== undefined) config.service_account_impersonation = { token_lifetime_seconds: lifetime };
+  }
+  return config;
+}
+
+/**
+ * What an executable credential source prints on stdout (and writes to `output_file`): the format Google's SDKs
+ * read from the command in {@link gcpCredentialConfig}.
+ *
+ * @public
+ */
+export type GcpExecutableResponse =
+  | {
+      version: 1;
+      success: true;
+      token_type: 'urn:ietf:params:oauth:token-type:jwt';
+      id_token: string;
+      /** Unix seconds; required by the SDKs when `output_file` is used. */
+      expiration_time: number;
+    }
+  | { version: 1; success: false; code: string; message: string };
+
+/**
+ * Formats a Skyporten token, or a failure, as an executable credential source response. For the CLI command
+ * named in {@link gcpCredentialConfig}: print `JSON.stringify(...)` and nothing else on stdout.
+ *
+ * @example
+ * ```ts
+ * const token = await createMaskinportenClient().getToken();
+ * process.stdout.write(JSON.stringify(gcpExecutableResponse(token)));
+ * ```
+ * @public
+ */
+export function gcpExecutableResponse(
+  result: { accessToken: string; expiresAt: Date } | { code: string; message: string },
+): GcpExecutableResponse {
+  if ('accessToken' in result) {
+    return {
+      version: 1,
+      success: true,
+      token_type: 'urn:ietf:params:oauth:token-type:jwt',
+      id_token: result.accessToken,
+      expiration_time: Math.floor(result.expiresAt.getTime() / 1000),
+    };
+  }
+  return { version: 1, success: false, code: result.code, message: result.message };
+}

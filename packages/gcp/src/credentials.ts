@@ -1,0 +1,189 @@
+import {
+  ConfigError,
+  requireAudience,
+  resolveMaskinportenClient,
+  type DecodedSkyportenToken,
+  type Logger,
+  type MaskinportenClient,
+  type MaskinportenClientOrOptions,
+} from '@skyporten/core';
+import { IdentityPoolClient, type SubjectTokenSupplier } from 'google-auth-library';
+import { isExpiredSubjectToken, toCloudExchangeError, type ExchangeContext } from './errors.js';
+import { resolveFederation, type GcpFederationOptions, type ResolvedFederation } from './options.js';
+
+/** The scope google-auth-library asks for when none is given. */
+export const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
+const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
+
+/**
+ * Options of {@link skyportenCredentials}.
+ *
+ * @public
+ */
+export interface SkyportenCredentialsOptions extends GcpFederationOptions {
+  /**
+   * The Maskinporten client, or options to create one (its `resource` must be an audience the pool provider
+   * allows). Left out, it is configured from the environment (`MASKINPORTEN_CLIENT_ID`, ...).
+   * @default createMaskinportenClient() from the environment
+   */
+  maskinporten?: MaskinportenClientOrOptions;
+  /** OAuth scopes of the Google access token. @default ["https://www.googleapis.com/auth/cloud-platform"] */
+  scopes?: string[];
+  /**
+   * Lifetime asked for impersonated service account tokens, in seconds (at most 3600 unless the organisation
+   * policy allows more). Ignored without `serviceAccountEmail`.
+   * @default 3600
+   */
+  tokenLifetimeSeconds?: number;
+  /** Receives debug/warn events; never a token. */
+  logger?: Logger;
+}
+
+/**
+ * The `getSubjectToken` that google-auth-library calls before each STS exchange: the Skyporten access token
+ * from the (caching) Maskinporten client, checked to carry an audience.
+ *
+ * @example
+ * ```ts
+ * const client = new IdentityPoolClient({
+ *   audience, subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+ *   subject_token_supplier: createSubjectTokenSupplier(createMaskinportenClient({ ... })),
+ * });
+ * ```
+ * @public
+ */
+export function createSubjectTokenSupplier(
+  maskinporten: MaskinportenClient,
+  onToken?: (decoded: DecodedSkyportenToken) => void,
+): SubjectTokenSupplier {
+  return {
+    async getSubjectToken() {
+      const accessToken = await maskinporten.getAccessToken();
+      const decoded = requireAudience(accessToken, 'GCP STS');
+      onToken?.(decoded);
+      return accessToken;
+    },
+  };
+}
+
+/**
+ * An `IdentityPoolClient` that fetches its subject token from Maskinporten, translates GCP failures into
+ * `CloudExchangeError`s with hints, shares one refresh between concurrent callers, and retries once with a
+ * fresh Skyporten token when STS says the token has expired.
+ *
+ * @public
+ */
+export class SkyportenIdentityPoolClient extends IdentityPoolClient {
+  /** The Maskinporten client that supplies subject tokens. */
+  readonly maskinporten: MaskinportenClient;
+  /** The validated federation settings (audience, endpoints, service account). */
+  readonly federation: Readonly<ResolvedFederation>;
+  readonly #context: ExchangeContext;
+  readonly #logger: Logger | undefined;
+  #pendingRefresh: ReturnType<IdentityPoolClient['refreshAccessTokenAsync']> | undefined;
+
+  /** Prefer {@link skyportenCredentials}, which validates options and reads the environment. */
+  constructor(maskinporten: MaskinportenClient, federation: ResolvedFederation, options: { scopes?: string[]; tokenLifetimeSeconds?: number; logger?: Logger } = {}) {
+    const context: ExchangeContext = { federation, subject: undefined };
+    super({
+      type: 'external_account',
+      audience: federation.audience,
+      subject_token_type: JWT_TOKEN_TYPE,
+      token_url: federation.tokenUrl,
+      universe_domain: federation.universeDomain,
+      scopes: options.scopes ?? [CLOUD_PLATFORM_SCOPE],
+      ...(federation.serviceAccountImpersonationUrl === undefined
+        ? {}
+        : {
+            service_account_impersonation_url: federation.serviceAccountImpersonationUrl,
+            ...(options.tokenLifetimeSeconds === undefined ? {} : { service_account_impersonation: { token_lifetime_seconds: options.tokenLifetimeSeconds } }),
+          }),
+      subject_token_supplier: createSubjectTokenSupplier(maskinporten, (decoded) => {
+        context.subject = decoded;
+      }),
+    });
+    this.maskinporten = maskinporten;
+    this.federation = federation;
+    this.#context = context;
+    this.#logger = options.logger;
+  }
+
+  protected override refreshAccessTokenAsync(): ReturnType<IdentityPoolClient['refreshAccessTokenAsync']> {
+    this.#pendingRefresh ??= this.#refresh().finally(() => {
+      this.#pendingRefresh = undefined;
+    });
+    return this.#pendingRefresh;
+  }
+
+  async #refresh(): ReturnType<IdentityPoolClient['refreshAccessTokenAsync']> {
+    try {
+      return await this.#exchange();
+    } catch (error) {
+      if (!isExpiredSubjectToken(error)) throw error;
+      this.#logger?.warn?.('[skyporten] GCP STS says the Skyporten token has expired; retrying once with a fresh token.');
+      this.maskinporten.invalidate();
+      return await this.#exchange();
+    }
+  }
+
+  async #exchange(): ReturnType<IdentityPoolClient['refreshAccessTokenAsync']> {
+    this.#logger?.debug?.('[skyporten] exchanging the Skyporten token at GCP STS', {
+      audience: this.federation.audience,
+      serviceAccountEmail: this.federation.serviceAccountEmail,
+    });
+    try {
+      return await super.refreshAccessTokenAsync();
+    } catch (error) {
+      throw toCloudExchangeError(error, this.#context);
+    }
+  }
+}
+
+/**
+ * Google Cloud credentials from Skyporten: an external-account `AuthClient` (google-auth-library's
+ * `IdentityPoolClient`) for any `@google-cloud/*` client. Each refresh takes the cached Skyporten token from
+ * Maskinporten, exchanges it at GCP STS for a federated token, and (with `serviceAccountEmail`) impersonates
+ * the data provider's service account. google-auth-library caches the resulting access token until shortly
+ * before it expires; concurrent requests share one refresh.
+ *
+ * Without `serviceAccountEmail` the federated token is used directly: it expires with the Skyporten token
+ * (about 120 seconds), so long downloads can outlive it, and the resource must grant the federated principal.
+ *
+ * @example
+ * ```ts
+ * import { Storage } from '@google-cloud/storage';
+ * import { skyportenCredentials } from '@skyporten/gcp';
+ *
+ * const storage = new Storage({
+ *   authClient: skyportenCredentials({
+ *     maskinporten: { environment: 'test', clientId, scope: 'entur:skyporten.demo', resource: 'https://skyporten.entur.org', key },
+ *     audience: '//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/skyporten/providers/maskinporten',
+ *     serviceAccountEmail: 'reader@data-provider.iam.gserviceaccount.com',
+ *   }),
+ * });
+ * const [content] = await storage.bucket('skyporten-public-demo').file('hello.txt').download();
+ * ```
+ * @throws ConfigError when an option is missing or malformed (checked here, before any request).
+ * @public
+ */
+export function skyportenCredentials(options: SkyportenCredentialsOptions = {}): SkyportenIdentityPoolClient {
+  const federation = resolveFederation(options);
+  if (options.scopes !== undefined && (!Array.isArray(options.scopes) || options.scopes.length === 0 || !options.scopes.every((scope) => typeof scope === 'string' && /^\S+$/.test(scope)))) {
+    throw new ConfigError('scopes', 'scopes must be a non-empty array of OAuth scope URLs, e.g. ["https://www.googleapis.com/auth/devstorage.read_only"].');
+  }
+  const lifetime = options.tokenLifetimeSeconds;
+  if (lifetime !== undefined && (!Number.isInteger(lifetime) || lifetime < 600 || lifetime > 43200)) {
+    throw new ConfigError('tokenLifetimeSeconds', `tokenLifetimeSeconds must be a whole number of seconds from 600 to 43200 (above 3600 needs an organisation policy), got ${String(lifetime)}.`);
+  }
+  const maskinporten = resolveMaskinportenClient(options.maskinporten);
+  if (federation.serviceAccountEmail === undefined) {
+    options.logger?.warn?.(
+      '[skyporten] No serviceAccountEmail: the federated token from GCP STS is used directly and expires with the Skyporten token (about 120 s).',
+    );
+  }
+  return new SkyportenIdentityPoolClient(maskinporten, federation, {
+    ...(options.scopes === undefined ? {} : { scopes: options.scopes }),
+    ...(options.tokenLifetimeSeconds === undefined ? {} : { tokenLifetimeSeconds: options.tokenLifetimeSeconds }),
+    ...(options.logger === undefined ? {} : { logger: options.logger }),
+  });
+}
