@@ -376,8 +376,8 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
         const rejection = new EntraRejection(
           failure.status,
           failure.error ?? (transient ? 'temporarily_unavailable' : 'invalid_request'),
-          transient ? 50001 : 90000,
-          failure.errorDescription ?? (transient ? 'The service is temporarily unavailable.' : 'Injected failure.'),
+          transient ? 90033 : 90000,
+          failure.errorDescription ?? (transient ? 'A transient error has occurred. Please try again.' : 'Injected failure.'),
         );
         const headers: Record<string, string> = failure.retryAfterSeconds === undefined ? {} : { 'retry-after': String(failure.retryAfterSeconds) };
         if (failure.errorDescription !== undefined) {

@@ -19,3 +19,16 @@ export { createMockAws } from './aws.js';
 export type { MockAws, MockAwsFailure, MockAwsOptions, MockAwsRole, RecordedAwsRequest } from './aws.js';
 export { createMockGcp } from './gcp.js';
 export type { MockGcp, MockGcpAttributes, MockGcpBinding, MockGcpCounters, MockGcpFailure, MockGcpOptions, MockGcpRequest, MockGcpService } from './gcp.js';
+export { createMockEntraId } from './azure.js';
+export type {
+  MockEntraApplication,
+  MockEntraFailure,
+  MockEntraId,
+  MockEntraIdOptions,
+  MockEntraTokenRequest,
+  MockFederatedCredential,
+} from './azure.js';
+export { AZURITE_ACCOUNT_KEY, AZURITE_ACCOUNT_NAME, startAzurite } from './azurite.js';
+export type { RunningAzurite, StartAzuriteOptions } from './azurite.js';
+export { createLocalTlsCertificate } from './tls-certificate.js';
+export type { LocalTlsCertificate, LocalTlsCertificateOptions } from './tls-certificate.js';

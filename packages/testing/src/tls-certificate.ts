@@ -1,4 +1,4 @@
-import { createPublicKey, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import forge from 'node-forge';
 
 /** A self-signed server certificate and its key, both PEM. */
@@ -41,7 +41,7 @@ export function createLocalTlsCertificate(options: LocalTlsCertificateOptions = 
   const validDays = options.validDays ?? 7;
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const certificate = forge.pki.createCertificate();
-  certificate.publicKey = forge.pki.publicKeyFromPem(createPublicKey(publicKey).export({ type: 'spki', format: 'pem' }).toString());
+  certificate.publicKey = forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString());
   // A positive serial: DER integers are signed, so keep the top bit clear.
   certificate.serialNumber = `01${randomBytes(15).toString('hex')}`;
   const now = Date.now();

@@ -1,0 +1,259 @@
+import {
+  ClientAssertionCredential,
+  type AccessToken,
+  type ClientAssertionCredentialOptions,
+  type GetTokenOptions,
+  type TokenCredential,
+} from '@azure/identity';
+import {
+  ConfigError,
+  SkyportenError,
+  requireAudience,
+  resolveMaskinportenClient,
+  type DecodedSkyportenToken,
+  type Logger,
+  type MaskinportenClient,
+  type MaskinportenClientOrOptions,
+} from '@skyporten/core';
+import { correlationIdOf, translateEntraError } from './errors.js';
+import { createFailureRecorder } from './failure-recorder.js';
+
+/** The public Azure cloud's Entra ID. @public */
+export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
+
+/**
+ * Options of {@link skyportenCredentials}. Besides its own, it takes every option of `@azure/identity`'s
+ * `ClientAssertionCredential` (`disableInstanceDiscovery`, `additionallyAllowedTenants`, `httpClient`,
+ * `additionalPolicies`, `tlsOptions`, `retryOptions`, `proxyOptions`, `loggingOptions`, ...) and passes them on.
+ *
+ * @public
+ */
+export interface SkyportenCredentialsOptions extends Omit<ClientAssertionCredentialOptions, 'authorityHost'> {
+  /**
+   * A Maskinporten client, or options for one (`resource` is required: the audience in the federated
+   * credential). @default options from the environment (SKYPORTEN_ENV, MASKINPORTEN_CLIENT_ID, ...)
+   */
+  maskinporten?: MaskinportenClientOrOptions;
+  /** The Entra ID tenant (directory) id, a GUID, or a verified domain. Env: `AZURE_TENANT_ID`. */
+  tenantId?: string;
+  /**
+   * The client id of the user-assigned managed identity or app registration that carries the federated
+   * identity credential (not its principal/object id). Env: `AZURE_CLIENT_ID`.
+   */
+  clientId?: string;
+  /**
+   * Entra ID's host, for sovereign clouds or a local mock; must be https. Env: `AZURE_AUTHORITY_HOST`.
+   * @default "https://login.microsoftonline.com"
+   */
+  authorityHost?: string;
+  /** Receives debug and warn events; never a token. */
+  logger?: Logger;
+  /** Where left-out options are read from; `false` reads nothing. @default process.env */
+  env?: Record<string, string | undefined> | false;
+}
+
+/**
+ * A `TokenCredential` that signs in to Entra ID with a Skyporten token. Use it with any `@azure/*` client.
+ *
+ * @public
+ */
+export interface SkyportenTokenCredential extends TokenCredential {
+  getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken>;
+  readonly tenantId: string;
+  readonly clientId: string;
+  readonly authorityHost: string;
+  /** The Maskinporten client whose cached token is the client assertion. */
+  readonly maskinporten: MaskinportenClient;
+}
+
+const GUID = /^[\da-f]{8}-[\da-f]{4}-[\da-f]{4}-[\da-f]{4}-[\da-f]{12}$/i;
+const DOMAIN = /^(?=.{1,253}$)([a-z\d]([a-z\d-]{0,61}[a-z\d])?\.)+[a-z]{2,63}$/i;
+const MULTI_TENANT = new Set(['common', 'organizations', 'consumers']);
+
+function validateTenantId(value: string | undefined, source: string): string {
+  if (value === undefined || value.trim() === '') {
+    throw new ConfigError(source, 'tenantId is required (or AZURE_TENANT_ID): the directory (tenant) id of the data provider\'s Entra ID, a GUID.');
+  }
+  const tenantId = value.trim();
+  if (MULTI_TENANT.has(tenantId.toLowerCase())) {
+    throw new ConfigError(source, `tenantId "${tenantId}" is not a tenant: a federated credential lives in one tenant, so give its GUID.`);
+  }
+  if (!GUID.test(tenantId) && !DOMAIN.test(tenantId)) {
+    throw new ConfigError(source, `tenantId "${tenantId}" is neither a GUID nor a domain name: use the directory (tenant) id, e.g. "72f988bf-86f1-41af-91ab-2d7cd011db47".`);
+  }
+  return tenantId;
+}
+
+function validateClientId(value: string | undefined, source: string): string {
+  if (value === undefined || value.trim() === '') {
+    throw new ConfigError(
+      source,
+      'clientId is required (or AZURE_CLIENT_ID): the client id of the managed identity or app registration that has the federated credential.',
+    );
+  }
+  const clientId = value.trim();
+  if (!GUID.test(clientId)) {
+    throw new ConfigError(source, `clientId "${clientId}" is not a GUID: use the managed identity's client id (a GUID), not its name or resource id.`);
+  }
+  return clientId;
+}
+
+function validateAuthorityHost(value: string, source: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(source, `authorityHost "${value}" is not a URL: use e.g. "${DEFAULT_AUTHORITY_HOST}".`);
+  }
+  if (url.protocol !== 'https:') {
+    throw new ConfigError(source, `authorityHost must use https (got "${value}"): @azure/identity refuses anything else.`, {
+      hint: 'For a local mock, serve it over https and trust its certificate (see the @skyporten/azure README).',
+    });
+  }
+  return value.replace(/\/+$/, '');
+}
+
+function log(logger: Logger | undefined, level: keyof Logger, message: string, fields?: Record<string, unknown>): void {
+  try {
+    logger?.[level]?.(message, fields);
+  } catch {
+    // a failing logger must not break authentication
+  }
+}
+
+function waitFor<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new SkyportenError('ABORTED', 'Stopped waiting for the Entra ID token: the caller\'s signal was aborted.', { cause: signal.reason }));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(value);
+      },
+      (error: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+/**
+ * The `getAssertion` callback for `ClientAssertionCredential`: the current Skyporten access token from the
+ * client's cache (fetched or refreshed only when needed), after checking it has an audience.
+ * `@azure/identity` calls it on every `getToken`, even when its own cache answers, so it must be cheap.
+ *
+ * @example
+ * ```ts
+ * const credential = new ClientAssertionCredential(tenantId, clientId, createAssertionSupplier(maskinporten));
+ * ```
+ * @throws ConfigError naming `resource` when the token has no `aud`; the client's errors otherwise.
+ * @public
+ */
+export function createAssertionSupplier(maskinporten: MaskinportenClient): () => Promise<string> {
+  return async () => {
+    const accessToken = await maskinporten.getAccessToken();
+    requireAudience(accessToken, 'Entra ID');
+    return accessToken;
+  };
+}
+
+/**
+ * Creates an `@azure/identity` `TokenCredential` that signs in to Entra ID as a user-assigned managed identity
+ * (or app registration) through its federated identity credential, presenting the Skyporten token as the
+ * client assertion (`ClientAssertionCredential`). Hand it to any `@azure/*` client.
+ *
+ * - Tokens: `@azure/identity` (MSAL) caches the Entra ID token and refreshes it 5 minutes before expiry; the
+ *   Skyporten token comes from the Maskinporten client's cache, so a cached Entra token costs no
+ *   Maskinporten request.
+ * - Concurrency: concurrent `getToken` calls for the same scopes share one request (MSAL alone would send
+ *   one per caller on a cold cache).
+ * - Errors: a {@link CloudExchangeError} with the AADSTS code as `cloudCode` and a hint; problems getting
+ *   the Skyporten token keep their own error (e.g. `ConfigError` for a missing `resource`), thrown before
+ *   Entra ID is called.
+ *
+ * Options are validated here; a `ConfigError` names the option.
+ *
+ * @example
+ * ```ts
+ * import { BlobServiceClient } from '@azure/storage-blob';
+ * import { skyportenCredentials } from '@skyporten/azure';
+ *
+ * const credential = skyportenCredentials({
+ *   tenantId: '00000000-0000-0000-0000-000000000000',
+ *   clientId: '11111111-1111-1111-1111-111111111111', // the managed identity's client id
+ *   maskinporten: { environment: 'test', clientId: 'my-integration', scope: 'entur:skyporten.demo', resource: 'https://skyporten.example.org', key },
+ * });
+ * const blobs = new BlobServiceClient('https://account.blob.core.windows.net', credential);
+ * ```
+ * @public
+ */
+export function skyportenCredentials(options: SkyportenCredentialsOptions = {}): SkyportenTokenCredential {
+  if (typeof options !== 'object' || options === null) {
+    throw new ConfigError('options', 'skyportenCredentials takes an options object.');
+  }
+  const { maskinporten: maskinportenOption, tenantId: tenantOption, clientId: clientOption, authorityHost: hostOption, logger, env: envOption, ...identityOptions } =
+    options;
+  const env = envOption === false ? {} : (envOption ?? process.env);
+  const tenantId = validateTenantId(tenantOption ?? env.AZURE_TENANT_ID, tenantOption === undefined && env.AZURE_TENANT_ID !== undefined ? 'AZURE_TENANT_ID' : 'tenantId');
+  const clientId = validateClientId(clientOption ?? env.AZURE_CLIENT_ID, clientOption === undefined && env.AZURE_CLIENT_ID !== undefined ? 'AZURE_CLIENT_ID' : 'clientId');
+  const authorityHost = validateAuthorityHost(
+    hostOption ?? env.AZURE_AUTHORITY_HOST ?? DEFAULT_AUTHORITY_HOST,
+    hostOption === undefined && env.AZURE_AUTHORITY_HOST !== undefined ? 'AZURE_AUTHORITY_HOST' : 'authorityHost',
+  );
+  const maskinporten = resolveMaskinportenClient(maskinportenOption);
+  const supplyAssertion = createAssertionSupplier(maskinporten);
+  const recorder = createFailureRecorder();
+  const inner = new ClientAssertionCredential(tenantId, clientId, supplyAssertion, {
+    ...identityOptions,
+    authorityHost,
+    additionalPolicies: [...(identityOptions.additionalPolicies ?? []), recorder.policy],
+  });
+  const pending = new Map<string, Promise<AccessToken>>();
+
+  async function requestToken(scopes: string[], getTokenOptions: GetTokenOptions): Promise<AccessToken> {
+    const since = recorder.nextSequence();
+    // Get (and check) the Skyporten token first: its errors then keep their type, and a missing resource
+    // fails before Entra ID is called. MSAL asks again right after, which the client's cache answers.
+    let assertion: DecodedSkyportenToken | undefined;
+    try {
+      assertion = requireAudience(await maskinporten.getAccessToken(), 'Entra ID');
+      const token = await inner.getToken(scopes, getTokenOptions);
+      log(logger, 'debug', 'Entra ID token ready', { tenantId, clientId, scopes, expiresOn: new Date(token.expiresOnTimestamp).toISOString() });
+      return token;
+    } catch (error) {
+      const translated = translateEntraError(error, {
+        tenantId,
+        clientId,
+        assertion,
+        failure: recorder.find(since, correlationIdOf(error)),
+      });
+      log(logger, 'warn', 'Entra ID token request failed', { code: translated.code, cloudCode: (translated as { cloudCode?: string }).cloudCode, isRetryable: translated.isRetryable });
+      throw translated;
+    }
+  }
+
+  return {
+    tenantId,
+    clientId,
+    authorityHost,
+    maskinporten,
+    getToken(scopes, getTokenOptions = {}) {
+      const scopeList = (Array.isArray(scopes) ? scopes : [scopes]).slice().sort();
+      const key = JSON.stringify([scopeList, getTokenOptions.tenantId ?? '', getTokenOptions.claims ?? '', getTokenOptions.enableCae === true]);
+      let shared = pending.get(key);
+      if (shared === undefined) {
+        // The caller's abort signal only stops its own wait; the shared request goes on for the others.
+        const { abortSignal: _abortSignal, ...sharedOptions } = getTokenOptions;
+        const request: Promise<AccessToken> = requestToken(scopeList, sharedOptions).finally(() => {
+          if (pending.get(key) === request) pending.delete(key);
+        });
+        shared = request;
+        pending.set(key, request);
+      }
+      return waitFor(shared, getTokenOptions.abortSignal as AbortSignal | undefined);
+    },
+  };
+}

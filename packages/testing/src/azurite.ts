@@ -1,0 +1,144 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { LocalTlsCertificate } from './tls-certificate.js';
+
+/** Azurite's well-known development account. */
+export const AZURITE_ACCOUNT_NAME = 'devstoreaccount1';
+/** The well-known (public) key of Azurite's development account. Not a secret. */
+export const AZURITE_ACCOUNT_KEY = 'Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==';
+
+/** Options of {@link startAzurite}. */
+export interface StartAzuriteOptions {
+  /** The certificate and key Azurite serves HTTPS with (Bearer tokens need HTTPS), e.g. `entra.tls`. */
+  tls: LocalTlsCertificate;
+  /** Port for the Blob service. @default a free port */
+  blobPort?: number;
+  /**
+   * The path of Azurite's `azurite-blob` script.
+   * @default resolved from the `azurite` package installed next to your project
+   */
+  azuriteBlobScript?: string;
+  /** How long to wait for Azurite to listen, in milliseconds. @default 30000 */
+  startTimeoutMs?: number;
+}
+
+/** A running Azurite Blob service. */
+export interface RunningAzurite {
+  /** `https://127.0.0.1:PORT/devstoreaccount1`: the account URL for `BlobServiceClient`. */
+  blobEndpoint: string;
+  accountName: string;
+  /** The public development key, for seeding data with `StorageSharedKeyCredential`. */
+  accountKey: string;
+  /** Stops Azurite and removes its working folder. */
+  stop(): Promise<void>;
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function resolveBlobScript(): string {
+  const require = createRequire(pathToFileURL(join(process.cwd(), 'index.js')));
+  let packageJson: string;
+  try {
+    packageJson = require.resolve('azurite/package.json');
+  } catch {
+    throw new Error('startAzurite: the "azurite" package is not installed. Run `npm i -D azurite`, or pass azuriteBlobScript.');
+  }
+  return join(dirname(packageJson), 'dist', 'src', 'blob', 'main.js');
+}
+
+/**
+ * Starts Azurite's Blob service (from the `azurite` npm package, as a child process of this Node) on
+ * `https://127.0.0.1:<port>` with `--oauth basic`, in-memory storage and no API-version check. With
+ * `--oauth basic` Azurite accepts a Bearer token whose `iss` starts with `https://sts.windows.net/` and whose
+ * `aud` is `https://storage.azure.com` (or the account's blob URL) and that is inside `nbf`..`exp`; it does
+ * not check the signature. Tokens from `createMockEntraId` qualify.
+ *
+ * @example
+ * ```ts
+ * const azurite = await startAzurite({ tls: entra.tls });
+ * afterAll(() => azurite.stop());
+ * const seed = new BlobServiceClient(azurite.blobEndpoint, new StorageSharedKeyCredential(azurite.accountName, azurite.accountKey));
+ * ```
+ */
+export async function startAzurite(options: StartAzuriteOptions): Promise<RunningAzurite> {
+  const script = options.azuriteBlobScript ?? resolveBlobScript();
+  const port = options.blobPort ?? (await freePort());
+  const workFolder = mkdtempSync(join(tmpdir(), 'skyporten-azurite-'));
+  const certPath = join(workFolder, 'cert.pem');
+  const keyPath = join(workFolder, 'key.pem');
+  writeFileSync(certPath, options.tls.cert);
+  writeFileSync(keyPath, options.tls.key, { mode: 0o600 });
+  const child = spawn(
+    process.execPath,
+    [
+      script,
+      '--oauth', 'basic',
+      '--cert', certPath,
+      '--key', keyPath,
+      '--inMemoryPersistence',
+      '--skipApiVersionCheck',
+      '--disableProductStyleUrl',
+      '--blobHost', '127.0.0.1',
+      '--blobPort', String(port),
+      '--silent',
+    ],
+    { cwd: workFolder, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AZURITE_ACCOUNTS: undefined } },
+  );
+  let output = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`startAzurite: Azurite did not start within ${options.startTimeoutMs ?? 30_000} ms.\n${output}`)), options.startTimeoutMs ?? 30_000);
+      const onData = (chunk: Buffer) => {
+        output += chunk.toString('utf8');
+        if (/successfully listens on https?:\/\//.test(output)) {
+          clearTimeout(timer);
+          resolve();
+        }
+      };
+      child.stdout.on('data', onData);
+      child.stderr.on('data', onData);
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`startAzurite: Azurite exited (code ${String(code)}) before listening.\n${output}`));
+      });
+    });
+  } catch (error) {
+    child.kill();
+    rmSync(workFolder, { recursive: true, force: true });
+    throw error;
+  }
+  let stopping: Promise<void> | undefined;
+  return {
+    blobEndpoint: `https://127.0.0.1:${port}/${AZURITE_ACCOUNT_NAME}`,
+    accountName: AZURITE_ACCOUNT_NAME,
+    accountKey: AZURITE_ACCOUNT_KEY,
+    stop() {
+      stopping ??= (async () => {
+        if (child.exitCode === null && child.signalCode === null) {
+          child.kill('SIGTERM');
+          const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+          await exited;
+          clearTimeout(timer);
+        }
+        rmSync(workFolder, { recursive: true, force: true });
+      })();
+      return stopping;
+    },
+  };
+}
