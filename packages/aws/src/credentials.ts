@@ -190,7 +190,8 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
       },
     });
     log(logger, 'debug', 'calling AWS STS AssumeRoleWithWebIdentity', { roleArn, roleSessionName, subject: decoded.subject });
-    return provider(properties);
+    // The SDK's own type wants the resolved (function) form of callerClientConfig; ours also takes a string region.
+    return provider(properties as Parameters<typeof provider>[0]);
   }
 
   async function load(properties: SkyportenIdentityProperties): Promise<CachedCredentials> {

@@ -1,4 +1,5 @@
 import { S3Client } from '@aws-sdk/client-s3';
+import { skyportenCredentials, type SkyportenCredentialsOptions } from '@skyporten/aws';
 import { createMaskinportenClient, type MaskinportenClient } from '@skyporten/core';
 import { createMockAws, createMockSkyporten, type MockAws, type MockAwsOptions, type MockSkyporten, type RegisteredClient } from '@skyporten/testing';
 
@@ -21,9 +22,12 @@ export interface World {
   close(): Promise<void>;
 }
 
-/** A mock issuer and mock AWS (one role trusting SUBJECT, one bucket), on loopback. */
-export async function startWorld(overrides: Partial<MockAwsOptions> & { clock?: () => number } = {}): Promise<World> {
-  const issuer = await createMockSkyporten(overrides.clock ? { clock: overrides.clock } : {});
+/**
+ * A mock issuer and mock AWS (one role trusting SUBJECT, one bucket), on loopback. `overrides.clock` is
+ * AWS's clock, and the issuer's too unless `issuerOnRealClock`.
+ */
+export async function startWorld(overrides: Partial<MockAwsOptions> = {}, { issuerOnRealClock = false } = {}): Promise<World> {
+  const issuer = await createMockSkyporten(overrides.clock && !issuerOnRealClock ? { clock: overrides.clock } : {});
   const registered = await issuer.registerClient({ scopes: [SCOPE], orgNo: ORG });
   const aws = await createMockAws({
     issuer,
@@ -58,4 +62,15 @@ export async function startWorld(overrides: Partial<MockAwsOptions> & { clock?: 
       await issuer.close();
     },
   };
+}
+
+/** `skyportenCredentials` for the world's role, Maskinporten client and STS endpoint; `options` override. */
+export function credentialsFor(current: World, options: SkyportenCredentialsOptions = {}) {
+  return skyportenCredentials({
+    roleArn: ROLE_ARN,
+    maskinporten: current.maskinporten(),
+    clientConfig: { endpoint: current.aws.stsEndpoint },
+    env: false,
+    ...options,
+  });
 }
