@@ -76,6 +76,23 @@ describe('skyportenCredentials with the real S3Client', () => {
   });
 });
 
+describe('the mock S3 checks what the SDK signed', () => {
+  it('refuses a request changed after signing with SignatureDoesNotMatch', async () => {
+    world = await startWorld();
+    const s3 = world.s3(credentialsFor(world));
+    s3.middlewareStack.add(
+      (next) => async (args) => {
+        const request = args.request as { headers: Record<string, string> };
+        request.headers['x-amz-date'] = '20200101T000000Z';
+        return next(args);
+      },
+      { step: 'deserialize', name: 'tamperAfterSigning' },
+    );
+    await expect(s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'hello.txt' }))).rejects.toMatchObject({ name: 'SignatureDoesNotMatch' });
+    expect(world.aws.requests.at(-1)).toMatchObject({ service: 's3', status: 403, errorCode: 'SignatureDoesNotMatch' });
+  });
+});
+
 describe('refresh ahead of expiry', () => {
   it('serves cached credentials, refreshes them in the background 10 minutes before expiry, and waits inside the last 5', async () => {
     let now = Date.parse('2026-01-05T08:00:00Z');

@@ -438,7 +438,7 @@ function s3Error(status: number, code: string, message: string, headOnly = false
 }
 
 function xml(value: unknown): string {
-  return String(value).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+  return String(value).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 function header(request: IncomingMessage, name: string): string | undefined {
