@@ -1,0 +1,47 @@
+// Packaging gates for every built package: publint --strict, @arethetypeswrong/cli on the packed tarball,
+// and a size budget for core's bundle (minified and gzipped with esbuild, dependencies external).
+// Writes .tmp/package-results.json for the CI summary.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { build } from 'esbuild';
+
+const root = resolve(import.meta.dirname, '..');
+const budget = { minifiedBytes: 40_000, gzipBytes: 14_000 }; // measured 35.5 kB / 12.7 kB at 0.1.0
+const results: { name: string; passed: boolean }[] = [];
+
+function check(name: string, command: string[], cwd = root): void {
+  const run = spawnSync('npx', command, { cwd, encoding: 'utf8' });
+  const passed = run.status === 0;
+  const output = `${run.stdout}${run.stderr}`.trim().split('\n');
+  console.log(`${passed ? '✓' : '✗'} ${name}${passed ? '' : `\n${output.slice(-30).join('\n')}`}`);
+  results.push({ name, passed });
+}
+
+const packages = readdirSync(join(root, 'packages')).filter((name) => existsSync(join(root, 'packages', name, 'dist')));
+for (const name of packages) {
+  check(`publint --strict @skyporten/${name}`, ['publint', '--strict', `packages/${name}`]);
+  check(`attw @skyporten/${name}`, ['attw', '--pack', `packages/${name}`, ...(name === 'cli' ? ['--entrypoints', '.', '--ignore-rules', 'cjs-resolves-to-esm'] : [])]);
+}
+
+const core = JSON.parse(readFileSync(join(root, 'packages/core/package.json'), 'utf8')) as { dependencies: Record<string, string> };
+const bundle = await build({
+  entryPoints: [join(root, 'packages/core/dist/index.js')],
+  bundle: true,
+  minify: true,
+  write: false,
+  platform: 'node',
+  format: 'esm',
+  external: Object.keys(core.dependencies),
+});
+const minified = bundle.outputFiles[0]!.contents;
+const gzip = gzipSync(minified).length;
+const withinBudget = minified.length <= budget.minifiedBytes && gzip <= budget.gzipBytes;
+console.log(
+  `${withinBudget ? '✓' : '✗'} core bundle: ${minified.length} bytes minified (budget ${budget.minifiedBytes}), ${gzip} gzipped (budget ${budget.gzipBytes})`,
+);
+results.push({ name: 'core size budget', passed: withinBudget });
+writeFileSync(join(root, '.tmp', 'package-results.json'), JSON.stringify(results));
+writeFileSync(join(root, '.tmp', 'core-size.json'), JSON.stringify({ minified: minified.length, gzip, budget }));
+process.exit(results.every((result) => result.passed) ? 0 : 1);
