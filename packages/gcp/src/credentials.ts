@@ -1,6 +1,8 @@
 import {
   ConfigError,
   requireAudience,
+  systemClock,
+  type Clock,
   resolveMaskinportenClient,
   type DecodedSkyportenToken,
   type Logger,
@@ -14,6 +16,10 @@ import { resolveFederation, type GcpFederationOptions, type ResolvedFederation }
 /** The scope google-auth-library asks for when none is given. */
 export const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
 const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
+/** Refresh a federated (not impersonated) token this long before it expires. */
+const FEDERATED_EAGER_REFRESH_MS = 15_000;
+/** Exchange only Skyporten tokens with at least this long left when the federated token is used directly. */
+const FEDERATED_MINIMUM_SUBJECT_SECONDS = 45;
 
 /**
  * Options of {@link skyportenCredentials}.
@@ -37,6 +43,27 @@ export interface SkyportenCredentialsOptions extends GcpFederationOptions {
   tokenLifetimeSeconds?: number;
   /** Receives debug/warn events; never a token. */
   logger?: Logger;
+  /** Current time in milliseconds, for the subject token's remaining lifetime. @default Date.now */
+  clock?: Clock;
+}
+
+/**
+ * Options of {@link createSubjectTokenSupplier}.
+ *
+ * @public
+ */
+export interface SubjectTokenSupplierOptions {
+  /**
+   * Fetch a new Skyporten token instead of the cached one when the cached one has less than this many seconds
+   * left. Without impersonation the federated token dies with the subject token, so a nearly expired one is
+   * worth little.
+   * @default 0
+   */
+  minimumLifetimeSeconds?: number;
+  /** Current time in milliseconds. @default Date.now */
+  clock?: Clock;
+  /** Called with the decoded claims (never the token) of each subject token handed out, e.g. for error hints. */
+  onToken?: (decoded: DecodedSkyportenToken) => void;
 }
 
 /**
@@ -50,18 +77,19 @@ export interface SkyportenCredentialsOptions extends GcpFederationOptions {
  *   subject_token_supplier: createSubjectTokenSupplier(createMaskinportenClient({ ... })),
  * });
  * ```
+ * @throws ConfigError naming `resource` when the token has no `aud`.
  * @public
  */
-export function createSubjectTokenSupplier(
-  maskinporten: MaskinportenClient,
-  onToken?: (decoded: DecodedSkyportenToken) => void,
-): SubjectTokenSupplier {
+export function createSubjectTokenSupplier(maskinporten: MaskinportenClient, options: SubjectTokenSupplierOptions = {}): SubjectTokenSupplier {
+  const clock = options.clock ?? systemClock;
+  const minimumMs = (options.minimumLifetimeSeconds ?? 0) * 1000;
   return {
     async getSubjectToken() {
-      const accessToken = await maskinporten.getAccessToken();
-      const decoded = requireAudience(accessToken, 'GCP STS');
-      onToken?.(decoded);
-      return accessToken;
+      let token = await maskinporten.getToken();
+      if (minimumMs > 0 && token.expiresAt.getTime() - clock() < minimumMs) token = await maskinporten.getToken({ forceRefresh: true });
+      const decoded = requireAudience(token.accessToken, 'GCP STS');
+      options.onToken?.(decoded);
+      return token.accessToken;
     },
   };
 }
@@ -83,7 +111,7 @@ export class SkyportenIdentityPoolClient extends IdentityPoolClient {
   #pendingRefresh: ReturnType<IdentityPoolClient['refreshAccessTokenAsync']> | undefined;
 
   /** Prefer {@link skyportenCredentials}, which validates options and reads the environment. */
-  constructor(maskinporten: MaskinportenClient, federation: ResolvedFederation, options: { scopes?: string[]; tokenLifetimeSeconds?: number; logger?: Logger } = {}) {
+  constructor(maskinporten: MaskinportenClient, federation: ResolvedFederation, options: { scopes?: string[]; tokenLifetimeSeconds?: number; logger?: Logger; clock?: Clock } = {}) {
     const context: ExchangeContext = { federation, subject: undefined };
     super({
       type: 'external_account',
@@ -98,8 +126,15 @@ export class SkyportenIdentityPoolClient extends IdentityPoolClient {
             service_account_impersonation_url: federation.serviceAccountImpersonationUrl,
             ...(options.tokenLifetimeSeconds === undefined ? {} : { service_account_impersonation: { token_lifetime_seconds: options.tokenLifetimeSeconds } }),
           }),
-      subject_token_supplier: createSubjectTokenSupplier(maskinporten, (decoded) => {
-        context.subject = decoded;
+      // Without impersonation the federated token lives only as long as the Skyporten token (about 120 s):
+      // google-auth-library's default eager refresh (5 minutes before expiry) would exchange on every request.
+      ...(federation.serviceAccountImpersonationUrl === undefined ? { eagerRefreshThresholdMillis: FEDERATED_EAGER_REFRESH_MS } : {}),
+      subject_token_supplier: createSubjectTokenSupplier(maskinporten, {
+        ...(federation.serviceAccountImpersonationUrl === undefined ? { minimumLifetimeSeconds: FEDERATED_MINIMUM_SUBJECT_SECONDS } : {}),
+        ...(options.clock === undefined ? {} : { clock: options.clock }),
+        onToken: (decoded) => {
+          context.subject = decoded;
+        },
       }),
     });
     this.maskinporten = maskinporten;
@@ -185,5 +220,6 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
     ...(options.scopes === undefined ? {} : { scopes: options.scopes }),
     ...(options.tokenLifetimeSeconds === undefined ? {} : { tokenLifetimeSeconds: options.tokenLifetimeSeconds }),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
 }

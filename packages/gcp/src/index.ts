@@ -4,6 +4,7 @@ export {
   skyportenCredentials,
   SkyportenIdentityPoolClient,
   type SkyportenCredentialsOptions,
+  type SubjectTokenSupplierOptions,
 } from './credentials.js';
 export {
   DEFAULT_EXECUTABLE_COMMAND,

@@ -80,6 +80,15 @@ describe('skyportenCredentials with @google-cloud/storage', () => {
     expect(sts?.details?.scope).toBe('https://www.googleapis.com/auth/cloud-platform');
   });
 
+  it('reuses the short-lived federated token across sequential reads without impersonation', async () => {
+    const { gcp, issuer, maskinporten } = await start({ bindings: (clientAccess) => [{ bucket: BUCKET, principalSet: clientAccess }] });
+    const credentials = skyportenCredentials({ maskinporten: maskinporten(), audience: gcp.audience, tokenUrl: gcp.stsTokenUrl });
+    const file = storageFor(credentials, gcp).bucket(BUCKET).file(OBJECT);
+    for (let read = 0; read < 5; read += 1) await file.download();
+    expect(gcp.counters.stsCalls).toBe(1);
+    expect(issuedTokens(issuer)).toBe(1);
+  });
+
   it('shares one Maskinporten client between credentials and reuses its cached token', async () => {
     const { gcp, issuer, maskinporten } = await start();
     const client = createMaskinportenClient(maskinporten());
