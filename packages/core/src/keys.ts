@@ -34,6 +34,8 @@ export interface PrivateKeyInput extends KeyIdentity {
   privateKey: string | JWK | KeyObject;
   /** Passphrase of an encrypted PEM key. */
   passphrase?: string;
+  pkcs12?: never;
+  sign?: never;
 }
 
 /**
@@ -45,6 +47,10 @@ export interface PrivateKeyInput extends KeyIdentity {
 export interface Pkcs12KeyInput extends Omit<KeyIdentity, 'certificateChain'> {
   pkcs12: Uint8Array;
   passphrase?: string;
+  /** The chain comes from the file. */
+  certificateChain?: never;
+  privateKey?: never;
+  sign?: never;
 }
 
 /**
@@ -55,6 +61,9 @@ export interface Pkcs12KeyInput extends Omit<KeyIdentity, 'certificateChain'> {
  */
 export interface RemoteSignerInput extends KeyIdentity {
   sign(signingInput: Uint8Array): Promise<Uint8Array>;
+  privateKey?: never;
+  pkcs12?: never;
+  passphrase?: never;
 }
 
 /** Every way to give the SDK a signing key. @public */

@@ -1,0 +1,52 @@
+import { describe, expectTypeOf, it } from 'vitest';
+import {
+  createJwtGrant,
+  createMaskinportenClient,
+  SkyportenError,
+  type KeyInput,
+  type MaskinportenClient,
+  type SkyportenErrorCode,
+  type SkyportenToken,
+} from '@skyporten/core';
+
+describe('public types', () => {
+  it('getToken resolves a SkyportenToken with Date fields', () => {
+    const client = createMaskinportenClient({ environment: 'test' });
+    expectTypeOf(client).toEqualTypeOf<MaskinportenClient>();
+    expectTypeOf(client.getToken).returns.resolves.toEqualTypeOf<SkyportenToken>();
+    expectTypeOf<SkyportenToken['expiresAt']>().toEqualTypeOf<Date>();
+    expectTypeOf<SkyportenToken['accessToken']>().toEqualTypeOf<string>();
+    expectTypeOf(client.getAccessToken).returns.resolves.toEqualTypeOf<string>();
+  });
+
+  it('accepts each key shape and rejects mixtures that make no sense', () => {
+    expectTypeOf<{ privateKey: string; kid: string }>().toExtend<KeyInput>();
+    expectTypeOf<{ pkcs12: Uint8Array; passphrase: string }>().toExtend<KeyInput>();
+    expectTypeOf<{ sign: (input: Uint8Array) => Promise<Uint8Array>; kid: string }>().toExtend<KeyInput>();
+    // @ts-expect-error a PKCS#12 file brings its own chain
+    createJwtGrant({ issuer: 'x', clientId: 'c', scope: 's:a', key: { pkcs12: new Uint8Array(), certificateChain: 'pem' } });
+    // @ts-expect-error only RSA algorithms
+    createJwtGrant({ issuer: 'x', clientId: 'c', scope: 's:a', key: { privateKey: 'pem', kid: 'k', algorithm: 'ES256' } });
+  });
+
+  it('rejects unknown environments and wrong option types at compile time', () => {
+    // @ts-expect-error only test and prod
+    createMaskinportenClient({ environment: 'staging' });
+    // @ts-expect-error timeout is milliseconds as a number
+    createMaskinportenClient({ timeout: '10s' });
+    // @ts-expect-error exactOptionalPropertyTypes: undefined is not a value
+    createMaskinportenClient({ clientId: undefined });
+  });
+
+  it('narrows errors with isInstance and exposes the code union', () => {
+    const error: unknown = new Error('x');
+    if (SkyportenError.isInstance(error)) {
+      expectTypeOf(error.code).toEqualTypeOf<SkyportenErrorCode>();
+      expectTypeOf(error.hint).toEqualTypeOf<string | undefined>();
+    }
+    expectTypeOf<'CONFIG_INVALID'>().toExtend<SkyportenErrorCode>();
+    // @ts-expect-error not a code
+    const code: SkyportenErrorCode = 'SOMETHING_ELSE';
+    void code;
+  });
+});
