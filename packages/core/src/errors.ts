@@ -34,7 +34,8 @@ export type SkyportenErrorCode =
   /** A cloud (AWS STS, GCP STS, Entra ID) refused or failed the token exchange. */
   | 'CLOUD_EXCHANGE_FAILED';
 
-interface SkyportenErrorOptions {
+/** Options every SkyportenError constructor takes. @public */
+export interface SkyportenErrorOptions {
   cause?: unknown;
   hint?: string | undefined;
   isRetryable?: boolean | undefined;

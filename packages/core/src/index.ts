@@ -29,6 +29,7 @@ export {
   TokenRequestError,
   type CloudName,
   type SkyportenErrorCode,
+  type SkyportenErrorOptions,
 } from './errors.js';
 export { createJwtGrant, MAX_GRANT_LIFETIME_SECONDS, type JwtGrantClaims, type JwtGrantOptions } from './grant.js';
 export type { RetryOptions } from './http.js';
