@@ -76,6 +76,22 @@ describe('skyportenCredentials with the real S3Client', () => {
   });
 });
 
+describe('logging', () => {
+  it('reports the exchange to the logger without the token or the AWS secrets', async () => {
+    world = await startWorld();
+    const lines: string[] = [];
+    const record = (message: string, details?: Record<string, unknown>) => void lines.push(`${message} ${JSON.stringify(details ?? {})}`);
+    const logger = { debug: record, info: record, warn: record, error: record };
+    const credentials = await credentialsFor(world, { logger })();
+
+    expect(lines.some((line) => line.includes('AWS credentials obtained'))).toBe(true);
+    const all = lines.join('\n');
+    expect(all).not.toMatch(/eyJ[\w-]+\.eyJ/); // no JWT
+    expect(all).not.toContain(credentials.secretAccessKey);
+    expect(all).not.toContain(credentials.sessionToken);
+  });
+});
+
 describe('the mock S3 checks what the SDK signed', () => {
   it('refuses a request changed after signing with SignatureDoesNotMatch', async () => {
     world = await startWorld();
