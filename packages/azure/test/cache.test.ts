@@ -1,0 +1,76 @@
+import { ClientAssertionCredential } from '@azure/identity';
+import { createAssertionSupplier } from '@skyporten/azure';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLIENT_ID, STORAGE_SCOPE, startAzureWorld, type AzureWorld } from './fixtures.ts';
+
+describe('token caching', () => {
+  let world: AzureWorld;
+  beforeAll(async () => {
+    // 60-s Entra tokens: MSAL treats a token within 5 minutes of expiry as expired, so every getToken
+    // goes to Entra ID again; that is how these tests force Entra refreshes.
+    world = await startAzureWorld({ accessTokenLifetimeSeconds: 60 });
+  });
+  afterAll(() => world?.close());
+
+  it('gets the client assertion from the Maskinporten client\'s cache on every Entra ID request', async () => {
+    world.entra.reset();
+    world.issuer.reset();
+    const maskinporten = world.maskinporten();
+    const credential = world.credential({ maskinporten });
+    for (let round = 0; round < 5; round++) await credential.getToken(STORAGE_SCOPE);
+    expect(world.entra.counters.tokenRequests).toBe(5);
+    // @azure/identity asks for the assertion twice per getToken and the adapter once more up front: all
+    // answered by one Skyporten token.
+    expect(maskinporten.assertionCalls).toBeGreaterThanOrEqual(10);
+    expect(world.maskinportenTokenRequests()).toBe(1);
+  });
+
+  it('lets @azure/identity cache the Entra ID token: a second getToken sends nothing', async () => {
+    const longLived = await startAzureWorld({ accessTokenLifetimeSeconds: 3600 });
+    try {
+      const credential = longLived.credential();
+      const first = await credential.getToken(STORAGE_SCOPE);
+      const second = await credential.getToken(STORAGE_SCOPE);
+      expect(second.token).toBe(first.token);
+      expect(first.expiresOnTimestamp).toBeGreaterThan(Date.now() + 3_000_000);
+      expect(longLived.entra.counters.tokenRequests).toBe(1);
+      expect(longLived.maskinportenTokenRequests()).toBe(1);
+    } finally {
+      await longLived.close();
+    }
+  });
+
+  it('shares one request between concurrent getToken calls (MSAL alone sends one per caller)', async () => {
+    world.entra.reset();
+    world.issuer.reset();
+    const credential = world.credential();
+    const tokens = await Promise.all(Array.from({ length: 50 }, () => credential.getToken(STORAGE_SCOPE)));
+    expect(new Set(tokens.map((token) => token.token)).size).toBe(1);
+    expect(world.entra.counters.tokenRequests).toBe(1);
+    expect(world.maskinportenTokenRequests()).toBe(1);
+  });
+
+  it('(why the adapter single-flights) a bare ClientAssertionCredential sends one Entra ID request per concurrent caller', async () => {
+    world.entra.reset();
+    world.issuer.reset();
+    const bare = new ClientAssertionCredential(world.entra.tenantId, CLIENT_ID, createAssertionSupplier(world.maskinporten()), {
+      authorityHost: world.entra.authorityHost,
+      disableInstanceDiscovery: true,
+    });
+    await Promise.all(Array.from({ length: 20 }, () => bare.getToken(STORAGE_SCOPE)));
+    expect(world.entra.counters.tokenRequests).toBeGreaterThan(1);
+    expect(world.maskinportenTokenRequests()).toBe(1);
+  });
+
+  it('lets an aborted caller stop waiting without failing the others', async () => {
+    world.entra.reset();
+    const credential = world.credential();
+    const controller = new AbortController();
+    const aborted = credential.getToken(STORAGE_SCOPE, { abortSignal: controller.signal });
+    const other = credential.getToken(STORAGE_SCOPE);
+    controller.abort();
+    await expect(aborted).rejects.toMatchObject({ code: 'ABORTED' });
+    await expect(other).resolves.toMatchObject({ tokenType: 'Bearer' });
+    expect(world.entra.counters.tokenRequests).toBe(1);
+  });
+});
