@@ -36,6 +36,8 @@ export interface RefreshingCacheOptions extends RefreshPolicy {
   logger?: Logger | undefined;
   /** Used in log lines, e.g. "Skyporten token" or "AWS credentials". */
   name: string;
+  /** Called on each cache hit and each background refresh started (for metrics). */
+  onEvent?: ((event: 'hit' | 'refresh') => void) | undefined;
 }
 
 /** @public */
@@ -104,7 +106,7 @@ export function createRefreshingCache<T extends Expiring>(
     refreshWindowSeconds: options.refreshWindowSeconds ?? 30,
     safetyMarginSeconds: options.safetyMarginSeconds ?? 10,
   };
-  const { clock, logger, name } = options;
+  const { clock, logger, name, onEvent } = options;
   let current: { value: T; timing: Timing } | undefined;
   let pending: Promise<T> | undefined;
   let generation = 0;
@@ -138,6 +140,7 @@ export function createRefreshingCache<T extends Expiring>(
         if (now < timing.usableUntil) {
           if (now >= timing.refreshFrom && !pending && now >= nextBackgroundAttempt) {
             log(logger, 'debug', `refreshing ${name} in the background`, { expiresAt: value.expiresAt.toISOString() });
+            onEvent?.('refresh');
             fetchShared().catch((error: unknown) => {
               nextBackgroundAttempt = clock() + timing.retryCooldown;
               log(logger, 'warn', `background refresh of ${name} failed; the current one stays in use until its safety margin`, {
@@ -147,6 +150,7 @@ export function createRefreshingCache<T extends Expiring>(
             });
           } else {
             log(logger, 'debug', `${name} cache hit`);
+            onEvent?.('hit');
           }
           return value;
         }

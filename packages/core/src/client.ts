@@ -11,6 +11,7 @@ import { createHttpClient, defaultRetry, type HttpAnswer, type RetryOptions } fr
 import { SKYPORTEN_ISSUERS, validateIssuer, type SkyportenEnvironment } from './issuers.js';
 import { prepareSigner, prepareSignerSync, type GrantSigner, type KeyInput } from './keys.js';
 import { log, type Logger } from './logger.js';
+import { loadTelemetry, telemetry } from './telemetry.js';
 import type { SkyportenToken } from './token.js';
 import { processTokenResponse, tokenRequest } from './token-request.js';
 
@@ -231,6 +232,19 @@ export function createMaskinportenClient(options: MaskinportenClientOptions = {}
   }
 
   async function requestToken(): Promise<SkyportenToken> {
+    const hooks = await loadTelemetry();
+    const attributes = { 'skyporten.issuer': issuer, 'skyporten.scope': template.scope };
+    try {
+      const token = await hooks.span('skyporten.token_request', attributes, requestTokenWithRetries);
+      hooks.secondsToExpiry((token.expiresAt.getTime() - clock()) / 1000, attributes);
+      return token;
+    } catch (error) {
+      hooks.count('failures', attributes);
+      throw error;
+    }
+  }
+
+  async function requestTokenWithRetries(): Promise<SkyportenToken> {
     const endpoint = await getTokenEndpoint();
     const ready = await signer;
     for (let attempt = 0; ; attempt++) {
@@ -238,6 +252,7 @@ export function createMaskinportenClient(options: MaskinportenClientOptions = {}
       const grant = await signGrant(ready, grantClaims(template, clock, generateId));
       const sentAt = clock();
       log(logger, 'debug', 'requesting token', { endpoint, scope: template.scope, attempt: attempt + 1 });
+      telemetry().count('token_requests', { 'skyporten.issuer': issuer });
       let answer: HttpAnswer;
       try {
         answer = await tokenRequest(tokenHttp, endpoint, grant);
@@ -273,6 +288,7 @@ export function createMaskinportenClient(options: MaskinportenClientOptions = {}
     clock,
     logger,
     name: 'Skyporten token',
+    onEvent: (event) => telemetry().count(event === 'hit' ? 'cache_hits' : 'refreshes', { 'skyporten.issuer': issuer }),
     ...(options.refreshWindowSeconds !== undefined ? { refreshWindowSeconds: options.refreshWindowSeconds } : {}),
     ...(options.safetyMarginSeconds !== undefined ? { safetyMarginSeconds: options.safetyMarginSeconds } : {}),
   });

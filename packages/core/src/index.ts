@@ -61,5 +61,6 @@ export {
   type SkyportenTokenClaims,
   type VerifySkyportenTokenOptions,
 } from './token.js';
+export { traceCloudExchange } from './telemetry.js';
 export { JWT_BEARER_GRANT_TYPE, MASKINPORTEN_ERROR_HINTS } from './token-request.js';
 export { isValidOrganisationNumber } from './validation.js';

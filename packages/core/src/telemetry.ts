@@ -1,0 +1,131 @@
+/**
+ * Optional OpenTelemetry support. When `@opentelemetry/api` is installed (users who trace already have
+ * it), the SDK records spans for token requests and cloud exchanges and metrics for cache hits, refreshes,
+ * failures and seconds to expiry. When it is not installed, every call here is a no-op: there is no hard
+ * dependency. Attributes never hold a secret.
+ */
+
+import { redact } from './redact.js';
+
+type Attributes = Record<string, string | number | boolean | undefined>;
+
+interface SpanLike {
+  setAttribute(key: string, value: string | number | boolean): unknown;
+  recordException(exception: Error): unknown;
+  setStatus(status: { code: number; message?: string }): unknown;
+  end(): void;
+}
+
+interface OpenTelemetryApi {
+  trace: { getTracer(name: string, version?: string): { startActiveSpan<T>(name: string, options: { attributes?: Attributes }, fn: (span: SpanLike) => T): T } };
+  metrics: {
+    getMeter(name: string, version?: string): {
+      createCounter(name: string, options?: { description?: string; unit?: string }): { add(value: number, attributes?: Attributes): void };
+      createHistogram(name: string, options?: { description?: string; unit?: string }): { record(value: number, attributes?: Attributes): void };
+    };
+  };
+  SpanStatusCode: { OK: number; ERROR: number };
+}
+
+/** Counters the SDK reports. @internal */
+export type SkyportenMetric = 'cache_hits' | 'refreshes' | 'failures' | 'token_requests';
+
+interface Telemetry {
+  span<T>(name: string, attributes: Attributes, run: () => Promise<T>): Promise<T>;
+  count(metric: SkyportenMetric, attributes?: Attributes): void;
+  secondsToExpiry(seconds: number, attributes?: Attributes): void;
+}
+
+const noop: Telemetry = {
+  span: (_name, _attributes, run) => run(),
+  count: () => undefined,
+  secondsToExpiry: () => undefined,
+};
+
+let current: Telemetry = noop;
+let loading: Promise<Telemetry> | undefined;
+
+function clean(attributes: Attributes | undefined): Attributes | undefined {
+  if (!attributes) return undefined;
+  const result: Attributes = {};
+  for (const [key, value] of Object.entries(attributes)) if (value !== undefined) result[key] = value;
+  return result;
+}
+
+function fromApi(api: OpenTelemetryApi): Telemetry {
+  const tracer = api.trace.getTracer('@skyporten/core');
+  const meter = api.metrics.getMeter('@skyporten/core');
+  const counters = {
+    cache_hits: meter.createCounter('skyporten.token.cache_hits', { description: 'getToken calls served from the cache' }),
+    refreshes: meter.createCounter('skyporten.token.refreshes', { description: 'background refreshes started' }),
+    failures: meter.createCounter('skyporten.token.failures', { description: 'token or cloud requests that failed' }),
+    token_requests: meter.createCounter('skyporten.token.requests', { description: 'token requests sent' }),
+  };
+  const expiry = meter.createHistogram('skyporten.token.seconds_to_expiry', {
+    description: 'seconds left on a token when it was obtained',
+    unit: 's',
+  });
+  return {
+    span(name, attributes, run) {
+      const options = { attributes: clean(attributes) ?? {} };
+      return tracer.startActiveSpan(name, options, async (span) => {
+        try {
+          const result = await run();
+          span.setStatus({ code: api.SpanStatusCode.OK });
+          return result;
+        } catch (error) {
+          const code = (error as { code?: unknown }).code;
+          if (typeof code === 'string') span.setAttribute('skyporten.error.code', code);
+          // Our errors carry no secrets; anything else is reduced to its name.
+          span.recordException({ name: error instanceof Error ? error.name : 'Error', message: redact(error instanceof Error ? error.message : String(error)) });
+          span.setStatus({ code: api.SpanStatusCode.ERROR, message: typeof code === 'string' ? code : 'error' });
+          throw error;
+        } finally {
+          span.end();
+        }
+      });
+    },
+    count: (metric, attributes) => counters[metric].add(1, clean(attributes)),
+    secondsToExpiry: (seconds, attributes) => expiry.record(seconds, clean(attributes)),
+  };
+}
+
+/**
+ * Resolves the telemetry hooks, loading `@opentelemetry/api` once if it is installed.
+ *
+ * @internal
+ */
+export function loadTelemetry(): Promise<Telemetry> {
+  loading ??= import('@opentelemetry/api' as string)
+    .then((api: OpenTelemetryApi) => {
+      current = fromApi(api);
+      return current;
+    })
+    .catch(() => noop);
+  return loading;
+}
+
+/** The hooks as loaded so far (no-ops until {@link loadTelemetry} has resolved). @internal */
+export function telemetry(): Telemetry {
+  return current;
+}
+
+/**
+ * Runs `exchange` inside an OpenTelemetry span named `skyporten.<cloud>.exchange` when
+ * `@opentelemetry/api` is installed, counting failures; a plain call otherwise. For adapters.
+ *
+ * @example
+ * ```ts
+ * const credentials = await traceCloudExchange('aws', { role: roleArn }, () => callSts());
+ * ```
+ * @public
+ */
+export async function traceCloudExchange<T>(cloud: string, attributes: Record<string, string | number | boolean | undefined>, exchange: () => Promise<T>): Promise<T> {
+  const hooks = await loadTelemetry();
+  try {
+    return await hooks.span(`skyporten.${cloud}.exchange`, { 'skyporten.cloud': cloud, ...attributes }, exchange);
+  } catch (error) {
+    hooks.count('failures', { 'skyporten.cloud': cloud });
+    throw error;
+  }
+}
