@@ -19,5 +19,6 @@ export {
   GCP_ENVIRONMENT_VARIABLES,
   workloadIdentityAudience,
   type GcpFederationOptions,
+  type ResolvedFederation,
   type WorkloadIdentityProvider,
 } from './options.js';

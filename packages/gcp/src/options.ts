@@ -60,7 +60,7 @@ export const GCP_ENVIRONMENT_VARIABLES = {
   serviceAccountEmail: 'SKYPORTEN_GCP_SERVICE_ACCOUNT_EMAIL',
 } as const;
 
-/** Options after validation, with defaults applied. @internal */
+/** The federation options after validation, with defaults applied (`SkyportenIdentityPoolClient.federation`). @public */
 export interface ResolvedFederation {
   audience: string;
   provider: WorkloadIdentityProvider;

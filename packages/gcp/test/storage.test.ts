@@ -212,4 +212,25 @@ describe('failures', () => {
     expect(String(error)).not.toContain(token);
     expect((error as Error).message).not.toContain(token);
   });
+
+  it('logs no token on success or failure', async () => {
+    const { gcp, issuer, maskinporten } = await start();
+    const lines: string[] = [];
+    const record = (message: string, details?: Record<string, unknown>) => lines.push(`${message} ${JSON.stringify(details ?? {})}`);
+    const logger = { debug: record, info: record, warn: record, error: record };
+    gcp.failNext('sts', 1, { status: 400, body: { error: 'invalid_grant', error_description: 'ID Token expired at 1700000000.' } });
+    const credentials = skyportenCredentials({
+      maskinporten: maskinporten({ logger }),
+      audience: gcp.audience,
+      tokenUrl: gcp.stsTokenUrl,
+      serviceAccountImpersonationUrl: gcp.serviceAccountImpersonationUrl(SERVICE_ACCOUNT),
+      logger,
+    });
+    const [content] = await storageFor(credentials, gcp).bucket(BUCKET).file(OBJECT).download();
+    expect(content.toString('utf8')).toBe(CONTENT);
+    expect(lines.some((line) => line.includes('retrying once'))).toBe(true);
+    const tokens = issuer.requests.map((request) => request.accessToken).filter((token): token is string => token !== null);
+    expect(tokens).toHaveLength(2);
+    for (const token of tokens) expect(lines.join('\n')).not.toContain(token);
+  });
 });
