@@ -77,6 +77,8 @@ export function parseErrorDescription(description: string | undefined): { mpCode
   return { ...(mpCode ? { mpCode } : {}), ...(traceId ? { traceId } : {}) };
 }
 
+const unavailableHint = 'The token service is unavailable; the SDK retried. Try again later.';
+
 function errorFromAnswer(answer: HttpAnswer): TokenRequestError {
   const parsed = errorResponseSchema.safeParse(parseJson(answer.body));
   const transient = answer.status >= 500 || answer.status === 429 || answer.status === 408;
@@ -87,13 +89,16 @@ function errorFromAnswer(answer: HttpAnswer): TokenRequestError {
       {
         status: answer.status,
         isRetryable: transient,
-        hint: transient ? 'The token service is unavailable; the SDK retried. Try again later.' : 'Check tokenEndpoint / issuer.',
+        hint: transient ? unavailableHint : 'Check tokenEndpoint / issuer.',
       },
     );
   }
   const { error, error_description: errorDescription } = parsed.data;
   const { mpCode, traceId } = parseErrorDescription(errorDescription);
-  const hint = (mpCode && MASKINPORTEN_ERROR_HINTS[mpCode]) ?? hintForOAuthError(error);
+  const hint =
+    (mpCode && MASKINPORTEN_ERROR_HINTS[mpCode]) ??
+    hintForOAuthError(error) ??
+    (transient ? unavailableHint : undefined);
   return new TokenRequestError(
     transient ? 'TOKEN_REQUEST_FAILED' : 'TOKEN_REQUEST_REJECTED',
     `The token endpoint refused the grant: ${error}${errorDescription ? ` (${errorDescription})` : ''}.`,
