@@ -18,7 +18,15 @@ import {
 import { correlationIdOf, translateEntraError } from './errors.js';
 import { createFailureRecorder } from './failure-recorder.js';
 
-/** The public Azure cloud's Entra ID. @public */
+/**
+ * The public Azure cloud's Entra ID, the default `authorityHost`.
+ *
+ * @example
+ * ```ts
+ * skyportenCredentials({ authorityHost: process.env.AZURE_AUTHORITY_HOST ?? DEFAULT_AUTHORITY_HOST });
+ * ```
+ * @public
+ */
 export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
 
 /**
@@ -26,6 +34,10 @@ export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
  * `ClientAssertionCredential` (`disableInstanceDiscovery`, `additionallyAllowedTenants`, `httpClient`,
  * `additionalPolicies`, `tlsOptions`, `retryOptions`, `proxyOptions`, `loggingOptions`, ...) and passes them on.
  *
+ * @example
+ * ```ts
+ * const options: SkyportenCredentialsOptions = { tenantId, clientId, maskinporten: sharedMaskinportenClient };
+ * ```
  * @public
  */
 export interface SkyportenCredentialsOptions extends Omit<ClientAssertionCredentialOptions, 'authorityHost'> {
@@ -55,6 +67,11 @@ export interface SkyportenCredentialsOptions extends Omit<ClientAssertionCredent
 /**
  * A `TokenCredential` that signs in to Entra ID with a Skyporten token. Use it with any `@azure/*` client.
  *
+ * @example
+ * ```ts
+ * const credential: SkyportenTokenCredential = skyportenCredentials();
+ * const { token, expiresOnTimestamp } = await credential.getToken('https://storage.azure.com/.default');
+ * ```
  * @public
  */
 export interface SkyportenTokenCredential extends TokenCredential {

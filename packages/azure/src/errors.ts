@@ -35,14 +35,18 @@ export const ENTRA_ERROR_HINTS: Readonly<Record<string, string>> = Object.freeze
 
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'UND_ERR_SOCKET', 'UND_ERR_CONNECT_TIMEOUT']);
 
-/** What the credential knows when a token request fails. */
+/**
+ * What is known when a token request fails, for {@link translateEntraError}.
+ *
+ * @public
+ */
 export interface EntraFailureContext {
   tenantId: string;
   clientId: string;
-  /** The recorded failed response of this call, if the recorder saw one. */
-  failure: EntraFailure | undefined;
-  /** The Skyporten token presented, decoded (its iss/sub/aud are not secret). */
-  assertion: DecodedSkyportenToken | undefined;
+  /** The recorded failed response of this call. @default none: the code is read from the error's message */
+  failure?: EntraFailure | undefined;
+  /** The Skyporten token presented, decoded (its iss/sub/aud are not secret), shown in mismatch hints. @default none */
+  assertion?: DecodedSkyportenToken | undefined;
 }
 
 function firstSentences(description: string): string {
@@ -62,8 +66,19 @@ function describeToken(assertion: DecodedSkyportenToken): string {
 /**
  * Turns what `@azure/identity` throws (`AuthenticationError`, `AuthenticationRequiredError`,
  * `CredentialUnavailableError`, network errors) into a {@link CloudExchangeError} with the AADSTS code as
- * `cloudCode`, the HTTP status and a hint. A {@link SkyportenError} (from getting the Skyporten token) passes
- * through unchanged.
+ * `cloudCode`, the HTTP status (when known) and a hint. A {@link SkyportenError} (from getting the Skyporten
+ * token) passes through unchanged. `skyportenCredentials` does this for you; use it with a
+ * `ClientAssertionCredential` of your own.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await credential.getToken('https://storage.azure.com/.default');
+ * } catch (error) {
+ *   throw translateEntraError(error, { tenantId, clientId });
+ * }
+ * ```
+ * @public
  */
 export function translateEntraError(error: unknown, context: EntraFailureContext): SkyportenError {
   if (SkyportenError.isInstance(error)) return error;

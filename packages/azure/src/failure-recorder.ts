@@ -2,7 +2,12 @@ import type { ClientAssertionCredentialOptions } from '@azure/identity';
 
 type AdditionalPolicy = NonNullable<ClientAssertionCredentialOptions['additionalPolicies']>[number];
 
-/** What Entra ID answered to a request that failed, read from the response before MSAL reduces it to a message. */
+/**
+ * What Entra ID answered to a request that failed, read from the response before MSAL reduces it to a
+ * message. `skyportenCredentials` records these itself.
+ *
+ * @public
+ */
 export interface EntraFailure {
   /** Increases with every failure recorded, so a call can pick only the failures that happened during it. */
   sequence: number;
