@@ -1,0 +1,103 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createMockSkyporten, type MockSkyporten, type RegisteredClient } from '@skyporten/testing';
+
+export const SCOPE = 'entur:skyporten.demo';
+export const RESOURCE = 'https://skyporten.example.org';
+/** A valid modulus-11 organisation number. */
+export const ORG = '991825827';
+
+/** The built bin: the tests run what users run. `npm test` builds first; run `npm run build -w @skyporten/cli` by hand. */
+export const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  env?: Record<string, string | undefined>;
+  input?: string;
+  cwd?: string;
+  timeoutMs?: number;
+}
+
+/** The minimal environment a spawned CLI sees: no SKYPORTEN_* or AWS_* from the machine running the tests. */
+export function baseEnv(home: string): Record<string, string> {
+  return { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: home, NO_COLOR: '1' };
+}
+
+/** Spawns the built bin with Node (the PATH's node may be older than the one running the tests). */
+export function runCli(args: readonly string[], options: RunOptions = {}): Promise<CliResult> {
+  if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run \`npm run build -w @skyporten/cli\` first.`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: options.env ?? baseEnv(tmpdir()),
+      cwd: options.cwd ?? tmpdir(),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 15_000);
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+/** A mock issuer, a registered client and its key on disk. */
+export interface Fixture {
+  issuer: MockSkyporten;
+  client: RegisteredClient;
+  directory: string;
+  keyFile: string;
+  env: Record<string, string>;
+  /** The Maskinporten flags that make the CLI use this fixture. */
+  flags: string[];
+  close(): Promise<void>;
+}
+
+export async function createFixture(options: { resource?: string | false } = {}): Promise<Fixture> {
+  const issuer = await createMockSkyporten();
+  const client = await issuer.registerClient({ scopes: [SCOPE], orgNo: ORG });
+  const directory = await mkdtemp(join(tmpdir(), 'skyporten-cli-test-'));
+  const keyFile = join(directory, 'maskinporten.pem');
+  await writeFile(keyFile, client.privateKey, { mode: 0o600 });
+  const resource = options.resource ?? RESOURCE;
+  const flags = [
+    '--issuer', issuer.issuer,
+    '--client-id', client.clientId,
+    '--kid', client.kid,
+    '--key-file', keyFile,
+    '--scope', SCOPE,
+    ...(resource === false ? [] : ['--resource', resource]),
+  ];
+  return {
+    issuer,
+    client,
+    directory,
+    keyFile,
+    env: baseEnv(directory),
+    flags,
+    async close() {
+      await issuer.close();
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The lines of a text, without the trailing empty one. */
+export function lines(text: string): string[] {
+  return text.split('\n').filter((line, index, all) => !(line === '' && index === all.length - 1));
+}
