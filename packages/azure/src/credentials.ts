@@ -187,7 +187,7 @@ export function createAssertionSupplier(maskinporten: MaskinportenClient): () =>
  *   Maskinporten request.
  * - Concurrency: concurrent `getToken` calls for the same scopes share one request (MSAL alone would send
  *   one per caller on a cold cache).
- * - Errors: a {@link CloudExchangeError} with the AADSTS code as `cloudCode` and a hint; problems getting
+ * - Errors: a `CloudExchangeError` with the AADSTS code as `cloudCode` and a hint; problems getting
  *   the Skyporten token keep their own error (e.g. `ConfigError` for a missing `resource`), thrown before
  *   Entra ID is called.
  *

@@ -65,8 +65,8 @@ function describeToken(assertion: DecodedSkyportenToken): string {
 
 /**
  * Turns what `@azure/identity` throws (`AuthenticationError`, `AuthenticationRequiredError`,
- * `CredentialUnavailableError`, network errors) into a {@link CloudExchangeError} with the AADSTS code as
- * `cloudCode`, the HTTP status (when known) and a hint. A {@link SkyportenError} (from getting the Skyporten
+ * `CredentialUnavailableError`, network errors) into a `CloudExchangeError` with the AADSTS code as
+ * `cloudCode`, the HTTP status (when known) and a hint. A `SkyportenError` (from getting the Skyporten
  * token) passes through unchanged. `skyportenCredentials` does this for you; use it with a
  * `ClientAssertionCredential` of your own.
  *
