@@ -6,6 +6,7 @@ import {
   type TokenCredential,
 } from '@azure/identity';
 import {
+  CloudExchangeError,
   ConfigError,
   SkyportenError,
   requireAudience,
@@ -189,7 +190,8 @@ export function createAssertionSupplier(maskinporten: MaskinportenClient): () =>
  *   one per caller on a cold cache).
  * - Errors: a `CloudExchangeError` with the AADSTS code as `cloudCode` and a hint; problems getting
  *   the Skyporten token keep their own error (e.g. `ConfigError` for a missing `resource`), thrown before
- *   Entra ID is called.
+ *   Entra ID is called. When Entra ID finds the Skyporten token expired (AADSTS700024), the cached token is
+ *   dropped and the request tried once more with a fresh one.
  *
  * Options are validated here; a `ConfigError` names the option.
  *
@@ -230,7 +232,7 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
   });
   const pending = new Map<string, Promise<AccessToken>>();
 
-  async function requestToken(scopes: string[], getTokenOptions: GetTokenOptions): Promise<AccessToken> {
+  async function attempt(scopes: string[], getTokenOptions: GetTokenOptions): Promise<AccessToken> {
     const since = recorder.nextSequence();
     // Get (and check) the Skyporten token first: its errors then keep their type, and a missing resource
     // fails before Entra ID is called. MSAL asks again right after, which the client's cache answers.
@@ -241,15 +243,34 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
       log(logger, 'debug', 'Entra ID token ready', { tenantId, clientId, scopes, expiresOn: new Date(token.expiresOnTimestamp).toISOString() });
       return token;
     } catch (error) {
-      const translated = translateEntraError(error, {
-        tenantId,
-        clientId,
-        assertion,
-        failure: recorder.find(since, correlationIdOf(error)),
-      });
-      log(logger, 'warn', 'Entra ID token request failed', { code: translated.code, cloudCode: (translated as { cloudCode?: string }).cloudCode, isRetryable: translated.isRetryable });
-      throw translated;
+      throw translateEntraError(error, { tenantId, clientId, assertion, failure: recorder.find(since, correlationIdOf(error)) });
     }
+  }
+
+  async function requestToken(scopes: string[], getTokenOptions: GetTokenOptions): Promise<AccessToken> {
+    try {
+      return await attempt(scopes, getTokenOptions);
+    } catch (error) {
+      if (!(error instanceof CloudExchangeError) || error.cloudCode !== 'AADSTS700024') throw logFailure(error);
+      // Entra ID found the cached Skyporten token expired (clock skew, or a token held too long): drop it and
+      // try once more with a fresh one.
+      log(logger, 'warn', 'Entra ID found the Skyporten token outside its valid time range; retrying once with a fresh token', { cloudCode: error.cloudCode });
+      maskinporten.invalidate();
+      try {
+        return await attempt(scopes, getTokenOptions);
+      } catch (retryError) {
+        throw logFailure(retryError);
+      }
+    }
+  }
+
+  function logFailure(error: unknown): unknown {
+    log(logger, 'warn', 'Entra ID token request failed', {
+      code: SkyportenError.isInstance(error) ? error.code : undefined,
+      cloudCode: error instanceof CloudExchangeError ? error.cloudCode : undefined,
+      isRetryable: SkyportenError.isInstance(error) ? error.isRetryable : undefined,
+    });
+    return error;
   }
 
   return {

@@ -40,12 +40,16 @@ describe('Entra ID refusals become CloudExchangeError with the AADSTS code and a
     expect(error.hint).toContain(`aud "${RESOURCE}"`);
   });
 
-  it('never puts the Skyporten token in the error', async () => {
+  it('never puts the Skyporten token in the error or the log', async () => {
     const w = await start({}, { subject: 'someone-else' });
     const maskinporten = w.maskinporten();
-    const error = await failure(w.credential({ maskinporten }).getToken(STORAGE_SCOPE));
+    const logged: unknown[] = [];
+    const record = (...entry: unknown[]) => void logged.push(entry);
+    const logger = { debug: record, info: record, warn: record, error: record };
+    const error = await failure(w.credential({ maskinporten, logger }).getToken(STORAGE_SCOPE));
+    expect(logged.length).toBeGreaterThan(0);
     const token = await maskinporten.getAccessToken();
-    const everything = `${String(error)} ${JSON.stringify(error)} ${error.stack ?? ''}`;
+    const everything = `${String(error)} ${JSON.stringify(error)} ${error.stack ?? ''} ${JSON.stringify(logged)}`;
     expect(everything).not.toContain(token);
     expect(everything).not.toContain(token.split('.')[1]!);
   });
@@ -57,11 +61,21 @@ describe('Entra ID refusals become CloudExchangeError with the AADSTS code and a
     expect(error.hint).toMatch(/not its principal \(object\) id/);
   });
 
-  it('AADSTS700024 when the Skyporten token is expired by Entra ID\'s clock', async () => {
+  it('AADSTS700024 when the Skyporten token is expired by Entra ID\'s clock, after one retry with a fresh token', async () => {
     const w = await start({ clock: () => Date.now() + 60 * 60 * 1000 });
     const error = await failure(w.credential().getToken(STORAGE_SCOPE));
     expect(error).toMatchObject({ cloudCode: 'AADSTS700024', status: 400, isRetryable: false });
     expect(error.hint).toMatch(/clock/);
+    expect(w.entra.counters.tokenRequests).toBe(2);
+    expect(w.maskinportenTokenRequests()).toBe(2);
+  });
+
+  it('an AADSTS700024 once is healed by one retry with a fresh Skyporten token', async () => {
+    const w = await start();
+    w.entra.failNext(1, { status: 400, error: 'invalid_client', errorDescription: 'AADSTS700024: Client assertion is not within its valid time range.' });
+    await expect(w.credential().getToken(STORAGE_SCOPE)).resolves.toMatchObject({ tokenType: 'Bearer' });
+    expect(w.entra.counters.tokenRequests).toBe(2);
+    expect(w.maskinportenTokenRequests()).toBe(2);
   });
 
   it('AADSTS90002 when the tenant does not exist (read from the failed tenant discovery)', async () => {
