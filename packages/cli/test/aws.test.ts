@@ -1,0 +1,95 @@
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { fromProcess } from '@aws-sdk/credential-providers';
+import { createMockAws, type MockAws } from '@skyporten/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, createFixture, lines, ORG, RESOURCE, runCli, SCOPE, type Fixture } from './helpers.ts';
+
+const ROLE_ARN = 'arn:aws:iam::123456789012:role/skyporten-reader';
+const AWS_CLI = '/usr/bin/aws';
+
+let fixture: Fixture;
+let aws: MockAws;
+let awsFlags: string[];
+
+beforeAll(async () => {
+  fixture = await createFixture();
+  aws = await createMockAws({ issuer: fixture.issuer, clientIds: [RESOURCE], roles: [{ roleArn: ROLE_ARN, trustPolicy: { sub: `0192:${ORG};${SCOPE}` } }] });
+  awsFlags = ['--role-arn', ROLE_ARN, '--sts-endpoint', aws.stsEndpoint, '--region', 'eu-north-1', ...fixture.flags];
+});
+afterAll(async () => {
+  await aws.close();
+  await fixture.close();
+});
+
+/** A ~/.aws/config with a profile whose credential_process runs the built bin. */
+async function writeAwsConfig(): Promise<string> {
+  const command = [`"${process.execPath}"`, `"${BIN}"`, 'aws', 'credential-process', ...awsFlags].join(' ');
+  const path = join(fixture.directory, 'aws-config');
+  await writeFile(path, `[profile skyporten]\ncredential_process = ${command}\nregion = eu-north-1\n`);
+  return path;
+}
+
+describe('skyporten aws credential-process', () => {
+  it('prints credential_process JSON from STS', async () => {
+    const result = await runCli(['aws', 'credential-process', '--duration-seconds', '900', ...awsFlags], { env: fixture.env });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const output = JSON.parse(result.stdout) as Record<string, unknown>;
+    expect(Object.keys(output).sort()).toEqual(['AccessKeyId', 'Expiration', 'SecretAccessKey', 'SessionToken', 'Version']);
+    expect(output.Version).toBe(1);
+    expect(output.Expiration).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/);
+    const expiresIn = Date.parse(String(output.Expiration)) - Date.now();
+    expect(expiresIn).toBeGreaterThan(800_000);
+    expect(expiresIn).toBeLessThanOrEqual(900_000);
+    expect(aws.requests.at(-1)).toMatchObject({ action: 'AssumeRoleWithWebIdentity', status: 200, roleArn: ROLE_ARN });
+  });
+
+  it("feeds the AWS SDK's fromProcess through a credential_process profile", async () => {
+    const configFilepath = await writeAwsConfig();
+    const provider = fromProcess({ profile: 'skyporten', configFilepath, filepath: join(fixture.directory, 'no-credentials') });
+    const credentials = await provider();
+    expect(credentials.accessKeyId).toMatch(/^ASIA/);
+    expect(credentials.sessionToken).toBeTruthy();
+    expect(credentials.expiration!.getTime()).toBeGreaterThan(Date.now());
+  });
+
+  it.skipIf(!existsSync(AWS_CLI))(`feeds the aws CLI v2 (aws configure export-credentials)${existsSync(AWS_CLI) ? '' : ' — SKIPPED: /usr/bin/aws is not installed (apt-get install awscli)'}`, async () => {
+    const configFile = await writeAwsConfig();
+    const { stdout } = await promisify(execFile)(AWS_CLI, ['configure', 'export-credentials', '--profile', 'skyporten', '--format', 'process'], {
+      env: { ...fixture.env, AWS_CONFIG_FILE: configFile, AWS_SHARED_CREDENTIALS_FILE: join(fixture.directory, 'no-credentials') },
+      timeout: 30_000,
+    });
+    const exported = JSON.parse(stdout) as Record<string, unknown>;
+    expect(exported).toMatchObject({ Version: 1, AccessKeyId: expect.stringMatching(/^ASIA/) as unknown });
+    expect(exported.SessionToken).toBeTruthy();
+  }, 40_000);
+
+  it('names the missing role ARN in one line, exit code 2', async () => {
+    const result = await runCli(['aws', 'credential-process', ...fixture.flags], { env: fixture.env });
+    expect(result.code).toBe(2);
+    expect(lines(result.stderr)[0]).toBe('skyporten: The IAM role to assume is missing. [CONFIG_INVALID]');
+    expect(lines(result.stderr)[1]).toMatch(/--role-arn/);
+  });
+
+  it('reports a trust policy mismatch from STS, exit code 1', async () => {
+    const result = await runCli(['aws', 'credential-process', ...awsFlags.map((flag) => (flag === ROLE_ARN ? 'arn:aws:iam::123456789012:role/other' : flag))], { env: fixture.env });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/\[CLOUD_EXCHANGE_FAILED\]/);
+    expect(result.stdout).toBe('');
+  });
+});
+
+describe('skyporten exec --aws-role-arn', () => {
+  it('sets the AWS credential variables for the command and passes its exit code through', async () => {
+    const script = 'const e = process.env; console.log(JSON.stringify({ id: e.AWS_ACCESS_KEY_ID, secret: !!e.AWS_SECRET_ACCESS_KEY, session: !!e.AWS_SESSION_TOKEN, profile: e.AWS_PROFILE ?? null })); process.exit(7)';
+    const execFlags = ['--aws-role-arn', ROLE_ARN, '--aws-sts-endpoint', aws.stsEndpoint, ...fixture.flags];
+    const result = await runCli(['exec', ...execFlags, '--', process.execPath, '-e', script], { env: { ...fixture.env, AWS_PROFILE: 'other' } });
+    expect(result.code).toBe(7);
+    const seen = JSON.parse(result.stdout) as Record<string, unknown>;
+    expect(seen).toMatchObject({ id: expect.stringMatching(/^ASIA/) as unknown, secret: true, session: true, profile: null });
+  });
+});

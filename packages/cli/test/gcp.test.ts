@@ -1,0 +1,102 @@
+import { existsSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { GoogleAuth } from 'google-auth-library';
+import { createMockGcp, type MockGcp } from '@skyporten/testing';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, createFixture, ORG, RESOURCE, runCli, SCOPE, type Fixture } from './helpers.ts';
+
+const SERVICE_ACCOUNT = 'reader@data-provider.iam.gserviceaccount.com';
+const JWT_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
+
+let fixture: Fixture;
+let gcp: MockGcp;
+beforeAll(async () => {
+  fixture = await createFixture();
+  gcp = await createMockGcp({
+    issuer: fixture.issuer,
+    allowedAudiences: [RESOURCE],
+    bindings: [{ serviceAccountEmail: SERVICE_ACCOUNT, principalSet: `principalSet://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/skyporten/attribute.clientaccess/client::0192:${ORG}::${SCOPE}` }],
+  });
+});
+afterAll(async () => {
+  await gcp.close();
+  await fixture.close();
+});
+afterEach(() => {
+  delete process.env.GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES;
+});
+
+describe('skyporten gcp executable', () => {
+  it("prints Google's executable response and writes GOOGLE_EXTERNAL_ACCOUNT_OUTPUT_FILE (mode 0600)", async () => {
+    const outputFile = join(fixture.directory, 'executable-output.json');
+    const env = { ...fixture.env, GOOGLE_EXTERNAL_ACCOUNT_AUDIENCE: gcp.audience, GOOGLE_EXTERNAL_ACCOUNT_TOKEN_TYPE: JWT_TYPE, GOOGLE_EXTERNAL_ACCOUNT_INTERACTIVE: '0', GOOGLE_EXTERNAL_ACCOUNT_OUTPUT_FILE: outputFile };
+    const result = await runCli(['gcp', 'executable', ...fixture.flags], { env });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const response = JSON.parse(result.stdout) as Record<string, unknown>;
+    expect(response).toMatchObject({ version: 1, success: true, token_type: JWT_TYPE });
+    expect(response.expiration_time).toBeGreaterThan(Date.now() / 1000);
+    await expect(fixture.issuer.verifyAccessToken(String(response.id_token), { audience: RESOURCE })).resolves.toBeDefined();
+    expect(JSON.parse(await readFile(outputFile, 'utf8'))).toEqual(response);
+    expect((await stat(outputFile)).mode & 0o777).toBe(0o600);
+  });
+
+  it('answers success:false with a code and message on stdout, exit code 1', async () => {
+    const result = await runCli(['gcp', 'executable', ...fixture.flags.map((flag) => (flag === fixture.client.kid ? 'unknown-kid' : flag))], { env: fixture.env });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toMatchObject({ version: 1, success: false, code: 'TOKEN_REQUEST_REJECTED', message: expect.stringContaining('invalid_grant') as unknown });
+  });
+
+  it('refuses a token type other than a JWT', async () => {
+    const result = await runCli(['gcp', 'executable', ...fixture.flags], { env: { ...fixture.env, GOOGLE_EXTERNAL_ACCOUNT_TOKEN_TYPE: 'urn:ietf:params:oauth:token-type:saml2' } });
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout)).toMatchObject({ success: false, code: 'UNSUPPORTED_TOKEN_TYPE' });
+  });
+});
+
+describe('skyporten gcp credential-config', () => {
+  it('writes an external_account file that google-auth-library uses to get a token from GCP STS', async () => {
+    const output = join(fixture.directory, 'skyporten-gcp.json');
+    const result = await runCli(
+      ['gcp', 'credential-config', '--audience', gcp.audience, '--service-account', SERVICE_ACCOUNT, '--token-url', gcp.stsTokenUrl,
+        '--service-account-impersonation-url', gcp.serviceAccountImpersonationUrl(SERVICE_ACCOUNT), '--output', output, ...fixture.flags],
+      { env: fixture.env },
+    );
+    expect(result.code).toBe(0);
+    expect((await stat(output)).mode & 0o777).toBe(0o600);
+    const config = JSON.parse(await readFile(output, 'utf8')) as { type: string; subject_token_type: string; credential_source: { executable: { command: string } } };
+    expect(config).toMatchObject({ type: 'external_account', audience: gcp.audience, subject_token_type: JWT_TYPE, token_url: gcp.stsTokenUrl });
+    expect(config.credential_source.executable.command).toContain(`${BIN} gcp executable --issuer`);
+
+    // What GOOGLE_APPLICATION_CREDENTIALS=<file> does in any Google library.
+    process.env.GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES = '1';
+    const auth = new GoogleAuth({ keyFilename: output, scopes: ['https://www.googleapis.com/auth/cloud-platform'] });
+    const token = await auth.getAccessToken();
+    expect(token).toBeTruthy();
+    expect(gcp.counters).toMatchObject({ stsCalls: 1, generateAccessTokenCalls: 1 });
+  }, 30_000);
+
+  it('prints the configuration to stdout without --output, and names a missing audience', async () => {
+    const printed = await runCli(['gcp', 'credential-config', '--audience', gcp.audience, '--command', 'npx skyporten gcp executable'], { env: fixture.env });
+    expect(printed.code).toBe(0);
+    expect(JSON.parse(printed.stdout)).toMatchObject({ credential_source: { executable: { command: 'npx skyporten gcp executable', timeout_millis: 30000 } } });
+
+    const missing = await runCli(['gcp', 'credential-config'], { env: fixture.env });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/^skyporten: The workload identity pool provider is missing\. \[CONFIG_INVALID\]\n {2}hint: .*--audience/);
+  });
+});
+
+describe('skyporten exec --gcp-audience', () => {
+  it('points GOOGLE_APPLICATION_CREDENTIALS at a temporary external_account file, removed afterwards', async () => {
+    const script = "const p = process.env.GOOGLE_APPLICATION_CREDENTIALS; console.log(JSON.stringify({ p, config: JSON.parse(require('fs').readFileSync(p, 'utf8')), allow: process.env.GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES }))";
+    const result = await runCli(['exec', '--gcp-audience', gcp.audience, '--gcp-token-url', gcp.stsTokenUrl, ...fixture.flags, '--', process.execPath, '-e', script], { env: fixture.env });
+    expect(result.code).toBe(0);
+    const seen = JSON.parse(result.stdout) as { p: string; config: { type: string; audience: string }; allow: string };
+    expect(seen.config).toMatchObject({ type: 'external_account', audience: gcp.audience });
+    expect(seen.allow).toBe('1');
+    expect(existsSync(seen.p)).toBe(false);
+  });
+});
