@@ -19,6 +19,17 @@ export { createMockAws } from './aws.js';
 export type { MockAws, MockAwsFailure, MockAwsOptions, MockAwsRole, RecordedAwsRequest } from './aws.js';
 export { createMockGcp } from './gcp.js';
 export type { MockGcp, MockGcpAttributes, MockGcpBinding, MockGcpCounters, MockGcpFailure, MockGcpOptions, MockGcpRequest, MockGcpService } from './gcp.js';
+export { createMockBigQuery } from './bigquery.js';
+export type {
+  MockBigQuery,
+  MockBigQueryCounters,
+  MockBigQueryFailure,
+  MockBigQueryOptions,
+  MockBigQueryRequest,
+  MockBigQueryRow,
+  MockBigQueryTokenVerifier,
+  MockBigQueryValue,
+} from './bigquery.js';
 export { createMockEntraId } from './azure.js';
 export type {
   MockEntraApplication,

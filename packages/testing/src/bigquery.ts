@@ -1,0 +1,433 @@
+import { randomUUID } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { MockGcp } from './gcp.js';
+
+const MAX_BODY_BYTES = 1024 * 1024;
+const DEFAULT_PAGE_SIZE = 100_000;
+/** A bucket name GCS would never accept (uppercase, underscores), so the probe can never read a real object. */
+const PROBE_PATH = '/storage/v1/b/SKYPORTEN_BIGQUERY_TOKEN_PROBE/o/probe';
+
+/** A cell value of a mock table. The column type is inferred from the values: see {@link createMockBigQuery}. */
+export type MockBigQueryValue = string | number | bigint | boolean | Date | Uint8Array | null;
+
+/** One row of a mock table: column name to value. */
+export type MockBigQueryRow = Record<string, MockBigQueryValue>;
+
+/**
+ * Decides whether a bearer token may call the mock: `true` for a Google access token it should accept.
+ *
+ * @example
+ * ```ts
+ * const verifyAccessToken: MockBigQueryTokenVerifier = (token) => token === 'test-token';
+ * ```
+ */
+export type MockBigQueryTokenVerifier = (accessToken: string) => boolean | Promise<boolean>;
+
+/** What a queued fault answers instead of the real handler. */
+export interface MockBigQueryFailure {
+  status: number;
+  /** A response body; a JSON string or object. @default Google's error JSON for the status */
+  body?: string | Record<string, unknown>;
+}
+
+/** Options of {@link createMockBigQuery}. */
+export interface MockBigQueryOptions {
+  /**
+   * Who issued the access tokens the mock accepts: a {@link MockGcp} (its Storage endpoint is asked whether it
+   * knows the token, see {@link createMockBigQuery}), or a function that decides.
+   */
+  gcp: Pick<MockGcp, 'storageEndpoint'> | MockBigQueryTokenVerifier;
+  /** Tables by full name, `project.dataset.table`, each a list of rows. @default {} */
+  datasets?: Record<string, MockBigQueryRow[]>;
+  /** The location jobs report when the request names none. @default "US" */
+  location?: string;
+  /** Current time in milliseconds, for job statistics. @default Date.now */
+  clock?: () => number;
+}
+
+/** One request the mock answered. Tokens are never recorded. */
+export interface MockBigQueryRequest {
+  method: string;
+  /** Path and query. */
+  path: string;
+  status: number;
+  /** The SQL of `jobs.query` and `jobs.insert` requests. */
+  query?: string;
+}
+
+/** Call counters of a {@link MockBigQuery}. Live: read them after the calls. */
+export interface MockBigQueryCounters {
+  /** Queries run (`jobs.query` and query jobs from `jobs.insert`), including refused ones. */
+  readonly queries: number;
+  /** Requests refused with 401 because the token was missing, unknown or expired. */
+  readonly unauthenticated: number;
+}
+
+/** A running simulation of the BigQuery REST API surface that `bigquery.query()` touches. */
+export interface MockBigQuery {
+  /** `http://127.0.0.1:<port>`: pass as the BigQuery client's `apiEndpoint`. */
+  endpoint: string;
+  counters: MockBigQueryCounters;
+  /** Every request answered, in order. */
+  readonly requests: MockBigQueryRequest[];
+  /** Adds or replaces a table, by full name `project.dataset.table`. */
+  putTable(name: string, rows: MockBigQueryRow[]): void;
+  /** The next `count` requests answer `failure` instead of being processed (after the token check). */
+  failNext(count: number, failure: MockBigQueryFailure): void;
+  close(): Promise<void>;
+}
+
+interface Column {
+  name: string;
+  type: 'STRING' | 'INTEGER' | 'FLOAT' | 'BOOLEAN' | 'TIMESTAMP' | 'BYTES';
+}
+
+interface Table {
+  columns: Column[];
+  rows: MockBigQueryRow[];
+}
+
+interface QueryResult {
+  columns: Column[];
+  rows: MockBigQueryRow[];
+}
+
+interface Job {
+  projectId: string;
+  jobId: string;
+  location: string;
+  query: string;
+  result: QueryResult;
+  createdAtMs: number;
+}
+
+interface Answer {
+  status: number;
+  body: string;
+  query?: string;
+}
+
+/** A query the mock cannot answer, with BigQuery's status and reason. */
+class QueryError extends Error {
+  readonly status: number;
+  readonly reason: string;
+  constructor(status: number, reason: string, message: string) {
+    super(message);
+    this.status = status;
+    this.reason = reason;
+  }
+}
+
+/**
+ * Starts a local simulation of the BigQuery REST API surface that `@google-cloud/bigquery`'s `query()` and
+ * `createQueryJob()` use: `jobs.query` (`POST /bigquery/v2/projects/{project}/queries`), `jobs.insert`,
+ * `jobs.get` and `jobs.getQueryResults` (with `maxResults`/`pageToken` paging). It understands one SQL shape:
+ * `SELECT * | column[, column...] FROM \`project.dataset.table\` [LIMIT n]` (`dataset.table` means the job's
+ * project). Column types are inferred from the rows: string STRING, safe integer or bigint INTEGER, other
+ * number FLOAT, boolean BOOLEAN, Date TIMESTAMP, Uint8Array BYTES.
+ *
+ * Every request must carry a bearer token that `options.gcp` accepts. Given a {@link MockGcp}, the mock asks
+ * its Storage API with the token (one GET of an object that cannot exist, which counts in
+ * `gcp.counters.storageCalls`): a 401 there means the GCP mock did not issue the token or it has expired. The
+ * mock models no dataset IAM: any token the GCP mock accepts may read every table.
+ *
+ * @example
+ * ```ts
+ * const bigQueryMock = await createMockBigQuery({
+ *   gcp, // from createMockGcp
+ *   datasets: { 'data-provider.shared.trips': [{ line: 'L1', passengers: 42 }] },
+ * });
+ * const bigquery = new BigQuery({ authClient, projectId: 'consumer', apiEndpoint: bigQueryMock.endpoint });
+ * const [rows] = await bigquery.query('SELECT * FROM `data-provider.shared.trips` LIMIT 10');
+ * ```
+ */
+export async function createMockBigQuery(options: MockBigQueryOptions): Promise<MockBigQuery> {
+  const verifyAccessToken = typeof options.gcp === 'function' ? options.gcp : probeStorage(options.gcp.storageEndpoint);
+  const defaultLocation = options.location ?? 'US';
+  const now = options.clock ?? Date.now;
+  const tables = new Map<string, Table>();
+  for (const [name, rows] of Object.entries(options.datasets ?? {})) putTable(name, rows);
+  const jobs = new Map<string, Job>();
+  const faults: MockBigQueryFailure[] = [];
+  const counts = { queries: 0, unauthenticated: 0 };
+  const requests: MockBigQueryRequest[] = [];
+
+  function putTable(name: string, rows: MockBigQueryRow[]): void {
+    if (!/^[^.`\s]+\.[^.`\s]+\.[^.`\s]+$/.test(name)) {
+      throw new TypeError(`createMockBigQuery: table names are "project.dataset.table"; got "${name}".`);
+    }
+    tables.set(name, { columns: inferColumns(name, rows), rows });
+  }
+
+  function runQuery(projectId: string, sql: string): QueryResult {
+    const match = /^\s*SELECT\s+(\*|[A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s+FROM\s+`([^`]+)`(?:\s+LIMIT\s+(\d+))?\s*;?\s*$/i.exec(sql);
+    if (match?.[1] === undefined || match[2] === undefined) {
+      throw new QueryError(
+        400,
+        'invalidQuery',
+        'The BigQuery mock understands only SELECT * | column[, column...] FROM `project.dataset.table` [LIMIT n].',
+      );
+    }
+    const parts = match[2].split('.');
+    const name = parts.length === 2 ? `${projectId}.${match[2]}` : match[2];
+    const table = tables.get(name);
+    if (table === undefined) {
+      const [project = '', dataset = '', tableName = ''] = name.split('.');
+      throw new QueryError(404, 'notFound', `Not found: Table ${project}:${dataset}.${tableName} was not found in location ${defaultLocation}`);
+    }
+    let columns = table.columns;
+    if (match[1] !== '*') {
+      columns = match[1].split(',').map((column) => {
+        const wanted = column.trim();
+        const found = table.columns.find((candidate) => candidate.name.toLowerCase() === wanted.toLowerCase());
+        if (found === undefined) throw new QueryError(400, 'invalidQuery', `Unrecognized name: ${wanted} at [1:8]`);
+        return found;
+      });
+    }
+    const limit = match[3] === undefined ? table.rows.length : Number(match[3]);
+    return { columns, rows: table.rows.slice(0, limit) };
+  }
+
+  function createJob(projectId: string, sql: string, location: string | undefined, jobId: string = `job_${randomUUID().replaceAll('-', '')}`): Job {
+    if (jobs.has(jobId)) throw new QueryError(409, 'duplicate', `Already Exists: Job ${projectId}:${location ?? defaultLocation}.${jobId}`);
+    const job: Job = { projectId, jobId, location: location ?? defaultLocation, query: sql, result: runQuery(projectId, sql), createdAtMs: now() };
+    jobs.set(jobId, job);
+    return job;
+  }
+
+  function findJob(projectId: string, jobId: string): Job {
+    const job = jobs.get(jobId);
+    if (job?.projectId !== projectId) throw new QueryError(404, 'notFound', `Not found: Job ${projectId}:${jobId}`);
+    return job;
+  }
+
+  function jobResource(job: Job): Record<string, unknown> {
+    const milliseconds = String(job.createdAtMs);
+    return {
+      kind: 'bigquery#job',
+      id: `${job.projectId}:${job.location}.${job.jobId}`,
+      jobReference: reference(job),
+      configuration: { jobType: 'QUERY', query: { query: job.query, useLegacySql: false } },
+      status: { state: 'DONE' },
+      statistics: { creationTime: milliseconds, startTime: milliseconds, endTime: milliseconds, query: { totalBytesProcessed: '0', cacheHit: false } },
+    };
+  }
+
+  /** One page of a job's rows, as `jobs.query` and `jobs.getQueryResults` return them. */
+  function resultPage(job: Job, kind: string, maxResults: number | undefined, offset: number): Record<string, unknown> {
+    const { columns, rows } = job.result;
+    const end = Math.min(rows.length, offset + (maxResults ?? DEFAULT_PAGE_SIZE));
+    const page: Record<string, unknown> = {
+      kind,
+      jobReference: reference(job),
+      schema: { fields: columns.map((column) => ({ name: column.name, type: column.type, mode: 'NULLABLE' })) },
+      rows: rows.slice(offset, end).map((row) => ({ f: columns.map((column) => ({ v: encodeValue(row[column.name]) })) })),
+      totalRows: String(rows.length),
+      totalBytesProcessed: '0',
+      jobComplete: true,
+      cacheHit: false,
+    };
+    if (end < rows.length) page.pageToken = String(end);
+    return page;
+  }
+
+  async function route(request: IncomingMessage, url: URL, body: string): Promise<Answer> {
+    const method = request.method ?? 'GET';
+    const accessToken = /^Bearer (\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+    if (accessToken === undefined || !(await verifyAccessToken(accessToken))) {
+      counts.unauthenticated += 1;
+      return googleError(401, 'UNAUTHENTICATED', 'authError', 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.');
+    }
+    const fault = faults.shift();
+    if (fault !== undefined) return faultAnswer(fault);
+    const match = /^\/bigquery\/v2\/projects\/([^/]+)\/(queries|jobs)(?:\/([^/]+))?$/.exec(url.pathname);
+    if (match?.[1] === undefined) {
+      return googleError(404, 'NOT_FOUND', 'notFound', `The BigQuery mock does not serve ${method} ${url.pathname}.`);
+    }
+    const projectId = decodeURIComponent(match[1]);
+    const collection = match[2];
+    const jobId = match[3] === undefined ? undefined : decodeURIComponent(match[3]);
+    const parameters = url.searchParams;
+    const maxResults = parameters.has('maxResults') ? Number(parameters.get('maxResults')) : undefined;
+    try {
+      if (collection === 'queries' && jobId === undefined && method === 'POST') {
+        const fields = parseJson(body) as { query?: unknown; maxResults?: unknown; location?: unknown; useLegacySql?: unknown };
+        const sql = typeof fields.query === 'string' ? fields.query : '';
+        counts.queries += 1;
+        if (fields.useLegacySql === true) return { ...legacySqlError(), query: sql };
+        const job = createJob(projectId, sql, typeof fields.location === 'string' ? fields.location : undefined);
+        return { ...json(200, resultPage(job, 'bigquery#queryResponse', typeof fields.maxResults === 'number' ? fields.maxResults : undefined, 0)), query: sql };
+      }
+      if (collection === 'queries' && jobId !== undefined && method === 'GET') {
+        const job = findJob(projectId, jobId);
+        const offset = Number(parameters.get('pageToken') ?? parameters.get('startIndex') ?? '0');
+        return json(200, resultPage(job, 'bigquery#getQueryResultsResponse', maxResults, Number.isSafeInteger(offset) ? offset : 0));
+      }
+      if (collection === 'jobs' && jobId === undefined && method === 'POST') {
+        const fields = parseJson(body) as {
+          configuration?: { query?: { query?: unknown; useLegacySql?: unknown } };
+          jobReference?: { jobId?: unknown; location?: unknown };
+        };
+        const queryConfiguration = fields.configuration?.query;
+        if (queryConfiguration === undefined) {
+          return googleError(400, 'INVALID_ARGUMENT', 'invalid', 'The BigQuery mock runs query jobs only: configuration.query is required.');
+        }
+        const sql = typeof queryConfiguration.query === 'string' ? queryConfiguration.query : '';
+        counts.queries += 1;
+        if (queryConfiguration.useLegacySql === true) return { ...legacySqlError(), query: sql };
+        const requested = fields.jobReference;
+        const job = createJob(
+          projectId,
+          sql,
+          typeof requested?.location === 'string' ? requested.location : undefined,
+          typeof requested?.jobId === 'string' ? requested.jobId : undefined,
+        );
+        return { ...json(200, jobResource(job)), query: sql };
+      }
+      if (collection === 'jobs' && jobId !== undefined && method === 'GET') return json(200, jobResource(findJob(projectId, jobId)));
+    } catch (error) {
+      if (error instanceof QueryError) {
+        return googleError(error.status, error.status === 404 ? 'NOT_FOUND' : error.status === 409 ? 'ALREADY_EXISTS' : 'INVALID_ARGUMENT', error.reason, error.message);
+      }
+      throw error;
+    }
+    return googleError(405, 'INVALID_ARGUMENT', 'invalid', `The BigQuery mock does not serve ${method} ${url.pathname}.`);
+  }
+
+  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+    void (async () => {
+      try {
+        const body = await readBody(request);
+        const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+        const answer = await route(request, url, body);
+        const record: MockBigQueryRequest = { method: request.method ?? 'GET', path: url.pathname + url.search, status: answer.status };
+        if (answer.query !== undefined) record.query = answer.query;
+        requests.push(record);
+        response.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(answer.body)) });
+        response.end(answer.body);
+      } catch (error) {
+        if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain' });
+        response.end(`Mock BigQuery failure: ${error instanceof Error ? error.message : String(error)}`);
+      }
+    })();
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+
+  let closing: Promise<void> | undefined;
+  return {
+    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    counters: {
+      get queries() {
+        return counts.queries;
+      },
+      get unauthenticated() {
+        return counts.unauthenticated;
+      },
+    },
+    requests,
+    putTable,
+    failNext(count, failure) {
+      for (let index = 0; index < count; index += 1) faults.push(failure);
+    },
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}
+
+/** Asks a mock GCP's Storage API whether it knows the token: only an unknown or expired one gets a 401. */
+function probeStorage(storageEndpoint: string): MockBigQueryTokenVerifier {
+  return async (accessToken) => {
+    const response = await fetch(new URL(PROBE_PATH, storageEndpoint), { headers: { authorization: `Bearer ${accessToken}` } });
+    await response.body?.cancel();
+    return response.status !== 401;
+  };
+}
+
+function reference(job: Job): Record<string, string> {
+  return { projectId: job.projectId, jobId: job.jobId, location: job.location };
+}
+
+function inferColumns(tableName: string, rows: MockBigQueryRow[]): Column[] {
+  const columns = new Map<string, Column['type'] | undefined>();
+  for (const row of rows) {
+    for (const [name, value] of Object.entries(row)) {
+      const type = valueType(tableName, name, value);
+      const known = columns.get(name);
+      if (known !== undefined && type !== undefined && known !== type) {
+        throw new TypeError(`createMockBigQuery: column ${name} of ${tableName} holds both ${known} and ${type} values.`);
+      }
+      columns.set(name, known ?? type);
+    }
+  }
+  return [...columns].map(([name, type]) => ({ name, type: type ?? 'STRING' }));
+}
+
+function valueType(tableName: string, column: string, value: MockBigQueryValue | undefined): Column['type'] | undefined {
+  if (value === null || value === undefined) return undefined;
+  if (typeof value === 'string') return 'STRING';
+  if (typeof value === 'bigint') return 'INTEGER';
+  if (typeof value === 'number') return Number.isSafeInteger(value) ? 'INTEGER' : 'FLOAT';
+  if (typeof value === 'boolean') return 'BOOLEAN';
+  if (value instanceof Date) return 'TIMESTAMP';
+  if (value instanceof Uint8Array) return 'BYTES';
+  throw new TypeError(`createMockBigQuery: column ${column} of ${tableName} has a value the mock cannot type; use string, number, bigint, boolean, Date, Uint8Array or null.`);
+}
+
+/** A cell as BigQuery's JSON carries it: strings, with TIMESTAMP as int64 microseconds (`formatOptions.useInt64Timestamp`). */
+function encodeValue(value: MockBigQueryValue | undefined): string | null {
+  if (value === null || value === undefined) return null;
+  if (value instanceof Date) return String(BigInt(value.getTime()) * 1000n);
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('base64');
+  return String(value);
+}
+
+function legacySqlError(): Answer {
+  return googleError(400, 'INVALID_ARGUMENT', 'invalidQuery', 'The BigQuery mock speaks standard SQL only: leave useLegacySql unset or false.');
+}
+
+function json(status: number, value: unknown): Answer {
+  return { status, body: JSON.stringify(value) };
+}
+
+function googleError(code: number, status: string, reason: string, message: string): Answer {
+  return json(code, { error: { code, message, errors: [{ message, domain: 'global', reason }], status } });
+}
+
+function faultAnswer(failure: MockBigQueryFailure): Answer {
+  if (failure.body === undefined) {
+    return googleError(failure.status, failure.status >= 500 ? 'UNAVAILABLE' : 'FAILED_PRECONDITION', failure.status >= 500 ? 'backendError' : 'invalid', `Injected failure (HTTP ${failure.status}).`);
+  }
+  return typeof failure.body === 'string' ? { status: failure.status, body: failure.body } : json(failure.status, failure.body);
+}
+
+function parseJson(body: string): unknown {
+  try {
+    return body === '' ? {} : (JSON.parse(body) as unknown);
+  } catch {
+    throw new QueryError(400, 'parseError', 'Invalid JSON payload received.');
+  }
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.byteLength;
+    if (size > MAX_BODY_BYTES) throw new Error('Request body too large.');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
