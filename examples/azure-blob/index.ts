@@ -79,8 +79,7 @@ async function runLocal(): Promise<void> {
     const credential = skyportenCredentials({
       tenantId: entra.tenantId,
       clientId: MANAGED_IDENTITY_CLIENT_ID,
-      authorityHost: entra.authorityHost,
-      disableInstanceDiscovery: true,
+      authorityHost: entra.authorityHost, // loopback: instance discovery is skipped by default
       maskinporten,
       env: false,
     });

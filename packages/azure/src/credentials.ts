@@ -9,6 +9,7 @@ import {
   CloudExchangeError,
   ConfigError,
   SkyportenError,
+  isLoopbackHost,
   requireAudience,
   resolveMaskinportenClient,
   type DecodedSkyportenToken,
@@ -59,6 +60,11 @@ export interface SkyportenCredentialsOptions extends Omit<ClientAssertionCredent
    * @default "https://login.microsoftonline.com"
    */
   authorityHost?: string;
+  /**
+   * Skip MSAL's instance discovery (a request to Microsoft that validates the authority host).
+   * @default true when `authorityHost` is a loopback address (a local mock), else false
+   */
+  disableInstanceDiscovery?: boolean;
   /** Receives debug and warn events; never a token. */
   logger?: Logger;
   /** Where left-out options are read from; `false` reads nothing. @default process.env */
@@ -227,6 +233,8 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
   const recorder = createFailureRecorder();
   const inner = new ClientAssertionCredential(tenantId, clientId, supplyAssertion, {
     ...identityOptions,
+    // A local mock cannot answer instance discovery, which MSAL would otherwise send to Microsoft.
+    disableInstanceDiscovery: identityOptions.disableInstanceDiscovery ?? isLoopbackHost(new URL(authorityHost).hostname),
     authorityHost,
     additionalPolicies: [...(identityOptions.additionalPolicies ?? []), recorder.policy],
   });

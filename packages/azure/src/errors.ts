@@ -96,6 +96,10 @@ export function translateEntraError(error: unknown, context: EntraFailureContext
     hint = `${hint} ${describeToken(context.assertion)}`;
   }
   if (hint === undefined && isRetryable) hint = 'Entra ID or the network failed; trying again later may succeed.';
+  if (hint === undefined && /endpoints_resolution_error/.test(message)) {
+    hint =
+      'Entra ID\'s metadata could not be fetched: check authorityHost, the network and proxy settings, and that its TLS certificate is trusted. Against anything but Microsoft\'s hosts, set disableInstanceDiscovery: true.';
+  }
 
   const reason =
     description !== undefined

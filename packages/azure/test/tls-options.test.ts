@@ -38,15 +38,15 @@ it('without trust in the certificate, the TLS failure surfaces as a CloudExchang
   const error: unknown = await credential.getToken('https://storage.azure.com/.default').catch((thrown: unknown) => thrown);
   expect(error).toBeInstanceOf(CloudExchangeError);
   expect(error).toMatchObject({ code: 'CLOUD_EXCHANGE_FAILED', cloud: 'azure' });
+  expect((error as CloudExchangeError).hint).toMatch(/TLS certificate is trusted/);
   expect(entra.counters.tokenRequests).toBe(0);
 });
 
-it('with tlsOptions.ca it gets a token', async () => {
+it('with tlsOptions.ca it gets a token (and, on a loopback authority host, needs no disableInstanceDiscovery)', async () => {
   const credential = skyportenCredentials({
     tenantId: entra.tenantId,
     clientId: CLIENT_ID,
     authorityHost: entra.authorityHost,
-    disableInstanceDiscovery: true,
     tlsOptions: { ca: entra.certificate },
     maskinporten,
     env: false,

@@ -73,7 +73,7 @@ export interface MockEntraTokenRequest {
 
 /** A running mock Microsoft Entra ID. */
 export interface MockEntraId {
-  /** `https://127.0.0.1:PORT`: pass as `authorityHost` (with `disableInstanceDiscovery: true`). */
+  /** `https://127.0.0.1:PORT`: pass as `authorityHost` (and `disableInstanceDiscovery: true` to a bare `@azure/identity` credential). */
   authorityHost: string;
   tenantId: string;
   /** The TLS certificate (PEM) the server presents; trust it on the client side. */
