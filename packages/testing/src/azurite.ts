@@ -39,6 +39,18 @@ export interface RunningAzurite {
   stop(): Promise<void>;
 }
 
+/**
+ * Runs Azurite's script in a process that exits when its stdin closes, i.e. when this process ends, even
+ * killed without calling stop(): Azurite is never left running, and its folder (the TLS key) is removed.
+ */
+const WATCHDOG = [
+  "const folder = process.env.SKYPORTEN_AZURITE_FOLDER;",
+  "process.on('exit', () => { try { require('node:fs').rmSync(folder, { recursive: true, force: true }); } catch {} });",
+  "process.on('SIGTERM', () => process.exit(0));",
+  "process.stdin.on('end', () => process.exit(0)).on('error', () => process.exit(0)).resume();",
+  'require(process.argv[1]);',
+].join('\n');
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -86,6 +98,9 @@ export async function startAzurite(options: StartAzuriteOptions): Promise<Runnin
   const child = spawn(
     process.execPath,
     [
+      '--input-type=commonjs',
+      '-e',
+      WATCHDOG,
       script,
       '--oauth', 'basic',
       '--cert', certPath,
@@ -97,7 +112,7 @@ export async function startAzurite(options: StartAzuriteOptions): Promise<Runnin
       '--blobPort', String(port),
       '--silent',
     ],
-    { cwd: workFolder, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AZURITE_ACCOUNTS: undefined } },
+    { cwd: workFolder, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, AZURITE_ACCOUNTS: undefined, SKYPORTEN_AZURITE_FOLDER: workFolder } },
   );
   let output = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
