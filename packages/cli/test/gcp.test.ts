@@ -100,3 +100,17 @@ describe('skyporten exec --gcp-audience', () => {
     expect(existsSync(seen.p)).toBe(false);
   });
 });
+
+describe('skyporten doctor --gcp-audience', () => {
+  it('exchanges the token with GCP STS and impersonates the service account', async () => {
+    const args = ['doctor', ...fixture.flags, '--gcp-audience', gcp.audience, '--gcp-token-url', gcp.stsTokenUrl, '--gcp-service-account', SERVICE_ACCOUNT,
+      '--gcp-service-account-impersonation-url', gcp.serviceAccountImpersonationUrl(SERVICE_ACCOUNT)];
+    const result = await runCli(args, { env: fixture.env });
+    expect(result.stdout).toMatch(/^✓ GCP STS exchange and impersonation: /m);
+    expect(result.code).toBe(0);
+
+    const denied = await runCli(args.map((arg) => (arg === SERVICE_ACCOUNT ? 'other@data-provider.iam.gserviceaccount.com' : arg.replace(SERVICE_ACCOUNT, 'other@data-provider.iam.gserviceaccount.com'))), { env: fixture.env });
+    expect(denied.code).toBe(3);
+    expect(denied.stdout).toMatch(/^✗ GCP STS exchange and impersonation: /m);
+  });
+});
