@@ -10,6 +10,7 @@ import { buildGrantTemplate, grantClaims, signGrant } from './grant.js';
 import { createHttpClient, defaultRetry, type HttpAnswer, type RetryOptions } from './http.js';
 import { SKYPORTEN_ISSUERS, validateIssuer, type SkyportenEnvironment } from './issuers.js';
 import { prepareSigner, prepareSignerSync, type GrantSigner, type KeyInput } from './keys.js';
+import { display } from './validation.js';
 import { log, type Logger } from './logger.js';
 import { loadTelemetry, telemetry } from './telemetry.js';
 import type { SkyportenToken } from './token.js';
@@ -125,7 +126,7 @@ function resolveIssuer(options: MaskinportenClientOptions, fromEnv: { issuer?: s
   if (options.environment !== undefined) {
     const issuer = SKYPORTEN_ISSUERS[options.environment];
     if (issuer === undefined) {
-      throw new ConfigError('environment', `environment "${String(options.environment)}" is unknown: use "test" or "prod".`);
+      throw new ConfigError('environment', `environment "${display(options.environment)}" is unknown: use "test" or "prod".`);
     }
     return issuer;
   }
@@ -219,6 +220,8 @@ export function createMaskinportenClient(options: MaskinportenClientOptions = {}
   const http = createHttpClient({ fetch: options.fetch, timeoutMs, retry, logger });
   const tokenHttp = createHttpClient({ fetch: options.fetch, timeoutMs, retry: { ...retry, limit: 0 }, logger });
 
+  // Built once: the cache-hit path runs per call and must not allocate.
+  const metricAttributes = { 'skyporten.issuer': issuer };
   let metadata: Promise<IssuerMetadata> | undefined;
   async function getTokenEndpoint(endpointOptions: { signal?: AbortSignal } = {}): Promise<string> {
     if (explicitEndpoint !== undefined) return explicitEndpoint;
@@ -252,7 +255,7 @@ export function createMaskinportenClient(options: MaskinportenClientOptions = {}
       const grant = await signGrant(ready, grantClaims(template, clock, generateId));
       const sentAt = clock();
       log(logger, 'debug', 'requesting token', { endpoint, scope: template.scope, attempt: attempt + 1 });
-      telemetry().count('token_requests', { 'skyporten.issuer': issuer });
+      telemetry().count('token_requests', metricAttributes);
       let answer: HttpAnswer;
       try {
         answer = await tokenRequest(tokenHttp, endpoint, grant);
@@ -288,7 +291,7 @@ export function createMaskinportenClient(options: MaskinportenClientOptions = {}
     clock,
     logger,
     name: 'Skyporten token',
-    onEvent: (event) => telemetry().count(event === 'hit' ? 'cache_hits' : 'refreshes', { 'skyporten.issuer': issuer }),
+    onEvent: (event) => telemetry().count(event === 'hit' ? 'cache_hits' : 'refreshes', metricAttributes),
     ...(options.refreshWindowSeconds !== undefined ? { refreshWindowSeconds: options.refreshWindowSeconds } : {}),
     ...(options.safetyMarginSeconds !== undefined ? { safetyMarginSeconds: options.safetyMarginSeconds } : {}),
   });

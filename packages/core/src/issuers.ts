@@ -1,4 +1,5 @@
 import { ConfigError } from './errors.js';
+import { display } from './validation.js';
 
 /** Skyporten's issuer in Digdir's test environment. No trailing slash: `aud` must match it exactly. @public */
 export const SKYPORTEN_TEST_ISSUER = 'https://test.sky.maskinporten.no';
@@ -34,6 +35,9 @@ export function isLoopbackHost(hostname: string): boolean {
  * @internal
  */
 export function validateIssuer(issuer: string, field = 'issuer'): string {
+  if (typeof issuer !== 'string') {
+    throw new ConfigError(field, `${field} must be a URL string, e.g. "${SKYPORTEN_TEST_ISSUER}"; got ${display(issuer)}.`);
+  }
   let url: URL;
   try {
     url = new URL(issuer);

@@ -2,6 +2,7 @@ import { createPrivateKey, createPublicKey, KeyObject, X509Certificate, type Jso
 import type { JWK } from 'jose';
 import { KeyError } from './errors.js';
 import type { Clock } from './clock.js';
+import { display } from './validation.js';
 
 /** The RSA signature algorithms Maskinporten accepts for grants. @public */
 export type SigningAlgorithm = 'RS256' | 'RS384' | 'RS512';
@@ -215,7 +216,7 @@ export function certificateChainToX5c(certificates: X509Certificate[], privateKe
 function validateAlgorithm(algorithm: unknown): SigningAlgorithm {
   if (algorithm === undefined) return 'RS256';
   if (SIGNING_ALGORITHMS.includes(algorithm as SigningAlgorithm)) return algorithm as SigningAlgorithm;
-  throw keyError('key.algorithm', `key.algorithm "${String(algorithm)}" is not supported: use RS256, RS384 or RS512.`);
+  throw keyError('key.algorithm', `key.algorithm "${display(algorithm)}" is not supported: use RS256, RS384 or RS512.`);
 }
 
 function buildHeader(

@@ -85,7 +85,8 @@ function fromApi(api: OpenTelemetryApi): Telemetry {
         }
       });
     },
-    count: (metric, attributes) => counters[metric].add(1, clean(attributes)),
+    // Callers pass attributes built once, without undefined values: this runs on every cache hit.
+    count: (metric, attributes) => counters[metric].add(1, attributes),
     secondsToExpiry: (seconds, attributes) => expiry.record(seconds, clean(attributes)),
   };
 }

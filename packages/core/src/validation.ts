@@ -1,5 +1,19 @@
 import { ConfigError } from './errors.js';
 
+/**
+ * A short, printable form of any value for error messages. Never throws, also not for objects without a
+ * prototype or with a throwing toString.
+ *
+ * @internal
+ */
+export function display(value: unknown): string {
+  if (typeof value === 'string') return value.length > 200 ? `${value.slice(0, 200)}…` : value;
+  if (value === null || value === undefined || typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (typeof value === 'function') return 'a function';
+  if (Array.isArray(value)) return 'an array';
+  return typeof value === 'object' ? 'an object' : typeof value;
+}
+
 const scopePattern = /^[a-z0-9][a-z0-9_.-]*:[A-Za-z0-9_.:/-]+$/;
 
 /**
@@ -48,7 +62,7 @@ export function normalizeResource(resource: unknown, field = 'resource'): string
   const checked = items.map((item, index) => {
     const label = items.length > 1 ? `${field}[${index}]` : field;
     if (typeof item !== 'string' || !isAbsoluteUri(item)) {
-      throw new ConfigError(field, `${label} "${String(item)}" is not an absolute URI: use the audience the cloud expects, e.g. "https://skyporten.example.org".`);
+      throw new ConfigError(field, `${label} "${display(item)}" is not an absolute URI: use the audience the cloud expects, e.g. "https://skyporten.example.org".`);
     }
     return item;
   });
@@ -91,7 +105,7 @@ export function isValidOrganisationNumber(value: string): boolean {
 export function normalizeOrganisationNumber(value: unknown, field: string): string {
   const text = typeof value === 'string' ? value.trim().replace(/^0192:/, '').replace(/\s/g, '') : '';
   if (!isValidOrganisationNumber(text)) {
-    throw new ConfigError(field, `${field} "${String(value)}" is not a valid Norwegian organisation number (nine digits with a modulus-11 check digit, optionally prefixed "0192:").`);
+    throw new ConfigError(field, `${field} "${display(value)}" is not a valid Norwegian organisation number (nine digits with a modulus-11 check digit, optionally prefixed "0192:").`);
   }
   return text;
 }
