@@ -4,9 +4,13 @@ import { formatDuration, formatTime, json } from '../output.js';
 import { awsSubjectConditionKey, clientAccess, clientAccessMember, isSkyportenSubject } from '../matching.js';
 import { examples, type Runtime } from '../runtime.js';
 
+function noToken(): ConfigError {
+  return new ConfigError('TOKEN', 'No token given.', { hint: 'Give the token as an argument, or pipe it: skyporten token | skyporten decode -' });
+}
+
 async function readStdin(runtime: Runtime): Promise<string> {
   if (runtime.context.stdin.isTTY === true) {
-    throw new ConfigError('TOKEN', 'No token given.', { hint: 'Give the token as an argument, or pipe it: skyporten token | skyporten decode -' });
+    throw noToken();
   }
   let text = '';
   for await (const chunk of runtime.context.stdin) text += String(chunk);
@@ -57,6 +61,9 @@ export function registerDecodeCommand(program: Command, runtime: Runtime): void 
     .addHelpText('after', examples('skyporten token --config skyporten.json | skyporten decode', 'skyporten decode eyJhbGciOi...'))
     .action(async (argument: string | undefined) => {
       const token = (argument === undefined || argument === '-' ? await readStdin(runtime) : argument).trim();
+      if (token === '') {
+        throw noToken();
+      }
       const decoded = decodeSkyportenToken(token);
       const now = runtime.context.clock();
       const secondsLeft = decoded.expiresAt === undefined ? undefined : (decoded.expiresAt.getTime() - now) / 1000;

@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError, requireAudience, SkyportenError } from '@skyporten/core';
 import type { GcpExternalAccountConfig } from '@skyporten/gcp';
@@ -147,7 +148,8 @@ export function registerGcpCommands(program: Command, runtime: Runtime): void {
         runtime.context.stdout.write(json(config));
         return;
       }
-      await writeFileAtomic(flags.output, json(config));
-      runtime.context.stderr.write(`Wrote ${flags.output}. Use it with GOOGLE_APPLICATION_CREDENTIALS=${flags.output} and GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES=1.\n`);
+      const output = resolve(runtime.context.cwd, flags.output);
+      await writeFileAtomic(output, json(config));
+      runtime.context.stderr.write(`Wrote ${output}. Use it with GOOGLE_APPLICATION_CREDENTIALS=${output} and GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES=1.\n`);
     });
 }
