@@ -5,6 +5,7 @@ import {
   CloudExchangeError,
   createRefreshingCache,
   isMaskinportenClient,
+  logEvent,
   requireAudience,
   resolveMaskinportenClient,
   systemClock,
@@ -189,7 +190,7 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
         ...(endpoint === undefined ? {} : { endpoint }),
       },
     });
-    log(logger, 'debug', 'calling AWS STS AssumeRoleWithWebIdentity', { roleArn, roleSessionName, subject: decoded.subject });
+    logEvent(logger, 'debug', 'calling AWS STS AssumeRoleWithWebIdentity', { roleArn, roleSessionName, subject: decoded.subject });
     // The SDK's own type wants the resolved (function) form of callerClientConfig; ours also takes a string region.
     return provider(properties as Parameters<typeof provider>[0]);
   }
@@ -202,7 +203,7 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
       credentials = await exchange(token, decoded, properties);
     } catch (error) {
       if (readStsCode(error) !== 'ExpiredTokenException') throw toCloudExchangeError(error, { roleArn, token: decoded });
-      log(logger, 'info', 'AWS STS found the Skyporten token expired; retrying once with a fresh token');
+      logEvent(logger, 'info', 'AWS STS found the Skyporten token expired; retrying once with a fresh token');
       client.invalidate();
       token = await client.getAccessToken({ forceRefresh: true });
       decoded = requireAudience(token, 'AWS STS');
@@ -215,7 +216,7 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
     if (!(credentials.expiration instanceof Date)) {
       throw new CloudExchangeError('aws', `AWS STS answered AssumeRoleWithWebIdentity for ${roleArn} without an expiration.`);
     }
-    log(logger, 'info', 'AWS credentials obtained with Skyporten', { roleArn, expiration: credentials.expiration.toISOString() });
+    logEvent(logger, 'info', 'AWS credentials obtained with Skyporten', { roleArn, expiration: credentials.expiration.toISOString() });
     return { credentials, expiresAt: credentials.expiration, issuedAt: new Date(clock()) };
   }
 
@@ -285,10 +286,3 @@ function readStsCode(error: unknown): string | undefined {
   return details?.$metadata?.httpStatusCode !== undefined && typeof details.name === 'string' ? details.name : undefined;
 }
 
-function log(logger: Logger | undefined, level: 'debug' | 'info', message: string, details?: Record<string, unknown>): void {
-  try {
-    logger?.[level]?.(`[skyporten] ${message}`, details);
-  } catch {
-    // A failing logger must never break credential loading.
-  }
-}

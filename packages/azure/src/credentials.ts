@@ -10,8 +10,10 @@ import {
   ConfigError,
   SkyportenError,
   isLoopbackHost,
+  logEvent,
   requireAudience,
   resolveMaskinportenClient,
+  waitWithSignal,
   type DecodedSkyportenToken,
   type Logger,
   type MaskinportenClient,
@@ -137,33 +139,6 @@ function validateAuthorityHost(value: string, source: string): string {
   return value.replace(/\/+$/, '');
 }
 
-function log(logger: Logger | undefined, level: keyof Logger, message: string, fields?: Record<string, unknown>): void {
-  try {
-    logger?.[level]?.(message, fields);
-  } catch {
-    // a failing logger must not break authentication
-  }
-}
-
-function waitFor<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(new SkyportenError('ABORTED', 'Stopped waiting for the Entra ID token: the caller\'s signal was aborted.', { cause: signal.reason }));
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
-  });
-}
-
 /**
  * The `getAssertion` callback for `ClientAssertionCredential`: the current Skyporten access token from the
  * client's cache (fetched or refreshed only when needed), after checking it has an audience.
@@ -248,7 +223,7 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
     try {
       assertion = requireAudience(await maskinporten.getAccessToken(), 'Entra ID');
       const token = await inner.getToken(scopes, getTokenOptions);
-      log(logger, 'debug', 'Entra ID token ready', { tenantId, clientId, scopes, expiresOn: new Date(token.expiresOnTimestamp).toISOString() });
+      logEvent(logger, 'debug', 'Entra ID token ready', { tenantId, clientId, scopes, expiresOn: new Date(token.expiresOnTimestamp).toISOString() });
       return token;
     } catch (error) {
       throw translateEntraError(error, { tenantId, clientId, assertion, failure: recorder.find(since, correlationIdOf(error)) });
@@ -262,7 +237,7 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
       if (!(error instanceof CloudExchangeError) || error.cloudCode !== 'AADSTS700024') throw logFailure(error);
       // Entra ID found the cached Skyporten token expired (clock skew, or a token held too long): drop it and
       // try once more with a fresh one.
-      log(logger, 'warn', 'Entra ID found the Skyporten token outside its valid time range; retrying once with a fresh token', { cloudCode: error.cloudCode });
+      logEvent(logger, 'warn', 'Entra ID found the Skyporten token outside its valid time range; retrying once with a fresh token', { cloudCode: error.cloudCode });
       maskinporten.invalidate();
       try {
         return await attempt(scopes, getTokenOptions);
@@ -273,7 +248,7 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
   }
 
   function logFailure(error: unknown): unknown {
-    log(logger, 'warn', 'Entra ID token request failed', {
+    logEvent(logger, 'warn', 'Entra ID token request failed', {
       code: SkyportenError.isInstance(error) ? error.code : undefined,
       cloudCode: error instanceof CloudExchangeError ? error.cloudCode : undefined,
       isRetryable: SkyportenError.isInstance(error) ? error.isRetryable : undefined,
@@ -299,7 +274,7 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
         shared = request;
         pending.set(key, request);
       }
-      return waitFor(shared, getTokenOptions.abortSignal as AbortSignal | undefined);
+      return waitWithSignal(shared, getTokenOptions.abortSignal as AbortSignal | undefined);
     },
   };
 }

@@ -155,7 +155,7 @@ export function createRefreshingCache<T extends Expiring>(
           return value;
         }
       }
-      return waitFor(fetchShared(), signal);
+      return waitWithSignal(fetchShared(), signal);
     },
     peek: () => current?.value,
     invalidate() {
@@ -166,7 +166,17 @@ export function createRefreshingCache<T extends Expiring>(
   };
 }
 
-function waitFor<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+/**
+ * Waits for a promise shared with other callers, or rejects with an `ABORTED` SkyportenError when this
+ * caller's signal fires; the shared work goes on for the others.
+ *
+ * @example
+ * ```ts
+ * return waitWithSignal(sharedRequest, options.abortSignal);
+ * ```
+ * @public
+ */
+export function waitWithSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return promise;
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(abortError(signal));

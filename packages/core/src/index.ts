@@ -14,6 +14,7 @@ export {
   type RefreshingCache,
   type RefreshingCacheOptions,
   type RefreshPolicy,
+  waitWithSignal,
 } from './cache.js';
 export { systemClock, type Clock } from './clock.js';
 export type { IssuerMetadata } from './discovery.js';
@@ -50,7 +51,7 @@ export {
   type RemoteSignerInput,
   type SigningAlgorithm,
 } from './keys.js';
-export type { Logger } from './logger.js';
+export { logEvent, type Logger } from './logger.js';
 export { redact } from './redact.js';
 export {
   decodeSkyportenToken,

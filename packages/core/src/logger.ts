@@ -18,12 +18,17 @@ export interface Logger {
 type Level = 'debug' | 'info' | 'warn' | 'error';
 
 /**
- * Calls `logger[level]` when it exists. pino wants `(object, message)`, console wants `(message, object)`:
- * we pass the message first, which both print readably.
+ * Calls `logger[level]` when it exists, prefixing `[skyporten]`; a throwing logger is ignored. pino wants
+ * `(object, message)`, console wants `(message, object)`: the message goes first, which both print
+ * readably. For adapters; never pass a secret in `details`.
  *
- * @internal
+ * @example
+ * ```ts
+ * logEvent(options.logger, 'info', 'AWS credentials obtained', { roleArn });
+ * ```
+ * @public
  */
-export function log(logger: Logger | undefined, level: Level, message: string, details?: Record<string, unknown>): void {
+export function logEvent(logger: Logger | undefined, level: Level, message: string, details?: Record<string, unknown>): void {
   const method = logger?.[level];
   if (typeof method !== 'function') return;
   try {
@@ -33,3 +38,6 @@ export function log(logger: Logger | undefined, level: Level, message: string, d
     // A failing logger must never break token acquisition.
   }
 }
+
+/** @internal */
+export const log = logEvent;
