@@ -1,7 +1,7 @@
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
+import { listenOnLoopback } from './loopback.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import type { JWTPayload } from 'jose';
 
@@ -370,15 +370,8 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
       );
     });
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  let closing: Promise<void> | undefined;
+  const listening = await listenOnLoopback(server);
+  const endpoint = `http://127.0.0.1:${listening.port}`;
 
   return {
     endpoint,
@@ -399,11 +392,7 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
       faults.length = 0;
     },
     close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closing;
+      return listening.close();
     },
   };
 }

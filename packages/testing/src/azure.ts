@@ -1,7 +1,7 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { createServer } from 'node:https';
+import { listenOnLoopback } from './loopback.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { SignJWT, compactVerify, createRemoteJWKSet, decodeJwt, exportJWK } from 'jose';
 import type { JWK, JWTPayload, JWTVerifyGetKey } from 'jose';
 import { createLocalTlsCertificate } from './tls-certificate.js';
@@ -186,14 +186,8 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
   const failures: MockEntraFailure[] = [];
 
   const server = createServer({ key: tls.key, cert: tls.cert });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const authorityHost = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const listening = await listenOnLoopback(server);
+  const authorityHost = `https://127.0.0.1:${listening.port}`;
 
   function metadata(): Record<string, unknown> {
     const base = `${authorityHost}/${tenantId}`;
@@ -410,7 +404,6 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
     });
   });
 
-  let closing: Promise<void> | undefined;
   return {
     authorityHost,
     tenantId,
@@ -430,11 +423,7 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
       counters.instanceDiscoveryRequests = 0;
     },
     close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closing;
+      return listening.close();
     },
   };
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
+import { listenOnLoopback } from './loopback.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { MockGcp } from './gcp.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -313,17 +313,10 @@ export async function createMockBigQuery(options: MockBigQueryOptions): Promise<
       }
     })();
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  const listening = await listenOnLoopback(server);
 
-  let closing: Promise<void> | undefined;
   return {
-    endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    endpoint: `http://127.0.0.1:${listening.port}`,
     counters: {
       get queries() {
         return counts.queries;
@@ -338,11 +331,7 @@ export async function createMockBigQuery(options: MockBigQueryOptions): Promise<
       for (let index = 0; index < count; index += 1) faults.push(failure);
     },
     close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closing;
+      return listening.close();
     },
   };
 }

@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
+import { listenOnLoopback } from './loopback.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
 
@@ -396,16 +396,9 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
       }
     })();
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const listening = await listenOnLoopback(server);
+  const endpoint = `http://127.0.0.1:${listening.port}`;
 
-  let closing: Promise<void> | undefined;
   return {
     endpoint,
     stsTokenUrl: `${endpoint}/v1/token`,
@@ -445,11 +438,7 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
       for (const queue of Object.values(faults)) queue.length = 0;
     },
     close() {
-      closing ??= new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closing;
+      return listening.close();
     },
   };
 }

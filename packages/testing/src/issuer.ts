@@ -1,6 +1,6 @@
 import { createServer } from 'node:http';
+import { listenOnLoopback } from './loopback.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { createControls } from './controls.js';
 import type { MockIssuerControls } from './controls.js';
 import { IssuerEngine } from './engine.js';
@@ -57,14 +57,8 @@ export async function createMockSkyporten(options: MockSkyportenOptions = {}): P
   // Validate before opening a port, so bad options do not leak a server.
   resolveSettings(options, 'http://127.0.0.1');
   const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const { port } = server.address() as AddressInfo;
+  const listening = await listenOnLoopback(server);
+  const { port } = listening;
   const issuer = applyTrailingSlash(`http://127.0.0.1:${port}`, options.trailingSlash);
   const engine = new IssuerEngine(resolveSettings(options, issuer));
 
@@ -86,17 +80,12 @@ export async function createMockSkyporten(options: MockSkyportenOptions = {}): P
     })();
   });
 
-  let closing: Promise<void> | undefined;
   return {
     ...createControls(engine),
     url: new URL(issuer),
     close() {
-      closing ??= new Promise<void>((resolve) => {
-        engine.close();
-        server.close(() => resolve());
-        server.closeAllConnections();
-      });
-      return closing;
+      engine.close();
+      return listening.close();
     },
   };
 }
