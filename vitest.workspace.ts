@@ -7,4 +7,5 @@ export default [
   'packages/gcp',
   'packages/azure',
   'packages/cli',
+  'examples/testing-your-code',
 ];
