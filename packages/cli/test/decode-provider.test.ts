@@ -17,8 +17,8 @@ describe('skyporten decode', () => {
       expect(result.code).toBe(0);
       expect(result.stdout).not.toContain(token);
       expect(result.stdout).toMatch(/^Issuer {6}http:\/\/127\.0\.0\.1:\d+$/m);
-      expect(result.stdout).toMatch(/^Expires at {2}\d{4}-.*Z \(in (1 min|\d+ s)/m);
-      expect(result.stdout).toMatch(/^Time left {3}(1 min \d+ s|\d+ s)$/m);
+      expect(result.stdout).toMatch(/^Expires at {2}\d{4}-.*Z \(in (2 min|1 min( \d+ s)?|\d+ s)\)$/m);
+      expect(result.stdout).toMatch(/^Time left {3}(2 min|1 min( \d+ s)?|\d+ s)$/m);
       expect(result.stdout).toContain(`StringEquals "127.0.0.1:${new URL(fixture.issuer.issuer).port}:sub": "${SUBJECT}"`);
       expect(result.stdout).toContain(`attribute.clientaccess=client::0192:${ORG}::${SCOPE}`);
       expect(result.stdout).toContain(`principalSet://iam.googleapis.com/projects/<PROJECT_NUMBER>/locations/global/workloadIdentityPools/<POOL>/attribute.clientaccess/client::0192:${ORG}::${SCOPE}`);

@@ -44,6 +44,15 @@ describe('skyporten token', () => {
     expect(claims.client_id).toBe(fixture.client.clientId);
   });
 
+  it('--debug logs SDK events to stderr, never the token', async () => {
+    const result = await runCli(['token', '--debug', ...fixture.flags], { env: fixture.env });
+    expect(result.code).toBe(0);
+    const token = result.stdout.trim();
+    expect(result.stderr).toMatch(/token received/);
+    expect(result.stderr).not.toContain(token);
+    expect(result.stderr).not.toMatch(/eyJ[\w-]+\.eyJ/);
+  });
+
   it('explains an MP error in one line plus a hint, exit code 1', async () => {
     const result = await runCli(['token', ...fixture.flags.map((flag) => (flag === fixture.client.kid ? 'unknown-kid' : flag))], { env: fixture.env });
     expect(result.code).toBe(1);
