@@ -57,5 +57,15 @@ for (const [name, project] of Object.entries(projects)) {
   console.log(`${passed ? '✓' : '✗'} ${name}: ${(run.stdout + run.stderr).trim()}`);
   results.push({ name, passed });
 }
+
+// The installed `skyporten` bin runs and answers --version and --help.
+const bin = join(work, 'esm', 'node_modules', '@skyporten', 'cli', 'dist', 'bin.js');
+if (existsSync(bin)) {
+  const version = spawnSync(process.execPath, [bin, '--version'], { encoding: 'utf8', timeout: 30_000 });
+  const help = spawnSync(process.execPath, [bin, '--help'], { encoding: 'utf8', timeout: 30_000 });
+  const passed = version.status === 0 && /^\d+\.\d+\.\d+/.test(version.stdout.trim()) && help.status === 0 && help.stdout.includes('doctor');
+  console.log(`${passed ? '✓' : '✗'} cli bin: skyporten --version -> ${version.stdout.trim() || version.stderr.trim()}`);
+  results.push({ name: 'cli bin', passed });
+}
 writeFileSync(join(root, '.tmp', 'pack-results.json'), JSON.stringify(results));
 process.exit(results.every((result) => result.passed) ? 0 : 1);

@@ -7,6 +7,6 @@ export default defineProject({
     name: 'core',
     include: ['test/**/*.test.ts'],
     testTimeout: 20_000,
-    typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.test.json' },
+    typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.typecheck.json' },
   },
 });
