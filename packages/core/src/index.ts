@@ -64,4 +64,4 @@ export {
 } from './token.js';
 export { traceCloudExchange } from './telemetry.js';
 export { JWT_BEARER_GRANT_TYPE, MASKINPORTEN_ERROR_HINTS } from './token-request.js';
-export { isValidOrganisationNumber } from './validation.js';
+export { isValidOrganisationNumber, isValidScope } from './validation.js';

@@ -17,6 +17,20 @@ export function display(value: unknown): string {
 const scopePattern = /^[a-z0-9][a-z0-9_.-]*:[A-Za-z0-9_.:/-]+$/;
 
 /**
+ * True when `scope` is one Maskinporten scope: `<prefix>:<name>`, e.g. `entur:skyporten.demo`.
+ *
+ * @example
+ * ```ts
+ * isValidScope('entur:skyporten.demo'); // true
+ * isValidScope('entur:a entur:b'); // false: two scopes
+ * ```
+ * @public
+ */
+export function isValidScope(scope: string): boolean {
+  return scopePattern.test(scope);
+}
+
+/**
  * Checks scopes and joins them with single spaces, the way the grant's `scope` claim wants them.
  * Accepts a space-separated string or an array of single scopes.
  *
@@ -41,7 +55,7 @@ export function normalizeScope(scope: unknown, field = 'scope'): string {
     throw new ConfigError(field, `${field} is empty: give at least one scope, e.g. "entur:skyporten.demo".`);
   }
   for (const item of items) {
-    if (!scopePattern.test(item)) {
+    if (!isValidScope(item)) {
       throw new ConfigError(field, `${field} "${item}" is not a Maskinporten scope: expected "<prefix>:<name>", e.g. "entur:skyporten.demo".`);
     }
   }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { ConfigError, isValidOrganisationNumber, SKYPORTEN_ISSUERS } from '@skyporten/core';
+import { ConfigError, isValidOrganisationNumber, isValidScope, SKYPORTEN_ISSUERS } from '@skyporten/core';
 import { json } from '../output.js';
 import {
   awsProviderUrl,
@@ -43,8 +43,6 @@ interface ProviderInput {
   flags: ProviderFlags;
 }
 
-const SCOPE = /^[a-z0-9][a-z0-9_.-]*:[A-Za-z0-9_.:/-]+$/;
-
 function shellQuote(value: string): string {
   return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
@@ -70,7 +68,7 @@ export function providerInput(flags: ProviderFlags): ProviderInput {
   if (/\s/.test(scope)) {
     throw new ConfigError('--scope', `--scope "${scope}" holds several scopes: the token's sub carries one scope, so set up one scope per trust relationship.`);
   }
-  if (!SCOPE.test(scope)) {
+  if (!isValidScope(scope)) {
     throw new ConfigError('--scope', `--scope "${scope}" is not a Maskinporten scope: expected <prefix>:<name>, e.g. entur:skyporten.demo.`);
   }
   let audienceUrl: URL | undefined;
