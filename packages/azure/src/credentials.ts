@@ -226,7 +226,10 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
       logEvent(logger, 'debug', 'Entra ID token ready', { tenantId, clientId, scopes, expiresOn: new Date(token.expiresOnTimestamp).toISOString() });
       return token;
     } catch (error) {
-      throw translateEntraError(error, { tenantId, clientId, assertion, failure: recorder.find(since, correlationIdOf(error)) });
+      const failure = recorder.find(since, correlationIdOf(error));
+      // No request failed during this call, yet Entra ID's answer came back: MSAL's throttling replayed an earlier 429/5xx.
+      const replayed = failure === undefined ? recorder.replayed(error instanceof Error ? error.message : String(error)) : undefined;
+      throw translateEntraError(error, { tenantId, clientId, assertion, failure: failure ?? replayed, throttled: replayed !== undefined });
     }
   }
 

@@ -47,6 +47,8 @@ export interface EntraFailureContext {
   failure?: EntraFailure | undefined;
   /** The Skyporten token presented, decoded (its iss/sub/aud are not secret), shown in mismatch hints. @default none */
   assertion?: DecodedSkyportenToken | undefined;
+  /** True when MSAL refused locally, replaying `failure` (a 429/5xx) during its throttle period. @default false */
+  throttled?: boolean | undefined;
 }
 
 function firstSentences(description: string): string {
@@ -94,6 +96,9 @@ export function translateEntraError(error: unknown, context: EntraFailureContext
   let hint = cloudCode === undefined ? undefined : ENTRA_ERROR_HINTS[cloudCode];
   if (hint !== undefined && context.assertion !== undefined && /^AADSTS(70021|70021\d|7002137|7002138)$/.test(cloudCode ?? '')) {
     hint = `${hint} ${describeToken(context.assertion)}`;
+  }
+  if (context.throttled === true) {
+    hint = `After Entra ID answered ${status ?? '429/5xx'}, MSAL repeats that answer without asking Entra ID again for a while (60 s by default); try again after that.`;
   }
   if (hint === undefined && isRetryable) hint = 'Entra ID or the network failed; trying again later may succeed.';
   if (hint === undefined && /endpoints_resolution_error/.test(message)) {

@@ -31,6 +31,11 @@ export interface FailureRecorder {
   nextSequence(): number;
   /** The newest failure with `sequence >= since`, preferring one with this correlation id. */
   find(since: number, correlationId: string | undefined): EntraFailure | undefined;
+  /**
+   * The newest 429/5xx failure whose description `message` repeats: MSAL's throttling replays the last such
+   * answer, without a request, for a while (60 s by default) after Entra ID gave it.
+   */
+  replayed(message: string): EntraFailure | undefined;
 }
 
 const KEEP = 20;
@@ -77,6 +82,11 @@ export function createFailureRecorder(): FailureRecorder {
         if (matching) return matching;
       }
       return recent.at(-1);
+    },
+    replayed(message) {
+      return failures.findLast(
+        (failure) => (failure.status === 429 || failure.status >= 500) && failure.description !== undefined && message.includes(failure.description),
+      );
     },
   };
 }

@@ -122,7 +122,9 @@ export function toCloudExchangeError(error: unknown, context: ExchangeContext): 
   }
 
   if (isOauthError(failure.body) || fromSts) {
-    const body = isOauthError(failure.body) ? failure.body : { error: undefined, error_description: undefined };
+    // STS answers OAuth errors; its front end answers Google's error JSON (e.g. a 503 with status UNAVAILABLE).
+    const googleError = isOauthError(failure.body) ? undefined : readGoogleError(failure.body);
+    const body = isOauthError(failure.body) ? failure.body : { error: googleError?.status, error_description: googleError?.message };
     const description = body.error_description ?? '';
     const retryable = isTransient(failure.status);
     return new CloudExchangeError(
