@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 
 const root = resolve(import.meta.dirname, '..');
-const budget = { minifiedBytes: 40_000, gzipBytes: 14_000 }; // measured 35.5 kB / 12.7 kB at 0.1.0
+const budget = { minifiedBytes: 40_000, gzipBytes: 14_000 }; // measured 38.0 kB / 13.6 kB at 0.1.0 (with the OpenTelemetry hooks)
 const results: { name: string; passed: boolean }[] = [];
 
 function check(name: string, command: string[], cwd = root): void {
@@ -25,7 +25,10 @@ for (const name of packages) {
   check(`attw @skyporten/${name}`, ['attw', '--pack', `packages/${name}`, ...(name === 'cli' ? ['--entrypoints', '.', '--ignore-rules', 'cjs-resolves-to-esm'] : [])]);
 }
 
-const core = JSON.parse(readFileSync(join(root, 'packages/core/package.json'), 'utf8')) as { dependencies: Record<string, string> };
+const core = JSON.parse(readFileSync(join(root, 'packages/core/package.json'), 'utf8')) as {
+  dependencies: Record<string, string>;
+  peerDependencies?: Record<string, string>;
+};
 const bundle = await build({
   entryPoints: [join(root, 'packages/core/dist/index.js')],
   bundle: true,
@@ -33,7 +36,7 @@ const bundle = await build({
   write: false,
   platform: 'node',
   format: 'esm',
-  external: Object.keys(core.dependencies),
+  external: [...Object.keys(core.dependencies), ...Object.keys(core.peerDependencies ?? {})],
 });
 const minified = bundle.outputFiles[0]!.contents;
 const gzip = gzipSync(minified).length;
