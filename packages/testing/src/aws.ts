@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
-import { listenOnLoopback } from './loopback.js';
+import { listenOnLoopback, readBody } from './loopback.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import type { JWTPayload } from 'jose';
@@ -355,10 +355,9 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
   }
 
   const server = createServer((request: IncomingMessage, response: ServerResponse) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      handle(request, Buffer.concat(chunks).toString('utf8')).then(
+    readBody(request)
+      .then((body) => handle(request, body))
+      .then(
         (answer) => {
           response.writeHead(answer.status, { 'x-amzn-requestid': randomUUID(), ...answer.headers });
           response.end(request.method === 'HEAD' ? undefined : answer.body);
@@ -368,7 +367,6 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
           response.end(`Mock AWS failure: ${error instanceof Error ? error.message : String(error)}`);
         },
       );
-    });
   });
   const listening = await listenOnLoopback(server);
   const endpoint = `http://127.0.0.1:${listening.port}`;

@@ -1,6 +1,6 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { createServer } from 'node:https';
-import { listenOnLoopback } from './loopback.js';
+import { listenOnLoopback, readBody } from './loopback.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SignJWT, compactVerify, createRemoteJWKSet, decodeJwt, exportJWK } from 'jose';
 import type { JWK, JWTPayload, JWTVerifyGetKey } from 'jose';
@@ -123,15 +123,6 @@ function errorBody(rejection: EntraRejection, now: number): string {
     trace_id: traceId,
     correlation_id: correlationId,
     error_uri: `https://login.microsoftonline.com/error?code=${rejection.aadstsCode}`,
-  });
-}
-
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
   });
 }
 

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
-import { listenOnLoopback } from './loopback.js';
+import { listenOnLoopback, readBody } from './loopback.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { MockGcp } from './gcp.js';
 
-const MAX_BODY_BYTES = 1024 * 1024;
 const DEFAULT_PAGE_SIZE = 100_000;
 /** A bucket name GCS would never accept (uppercase, underscores), so the probe can never read a real object. */
 const PROBE_PATH = '/storage/v1/b/SKYPORTEN_BIGQUERY_TOKEN_PROBE/o/probe';
@@ -410,13 +409,3 @@ function parseJson(body: string): unknown {
   }
 }
 
-async function readBody(request: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.byteLength;
-    if (size > MAX_BODY_BYTES) throw new Error('Request body too large.');
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks).toString('utf8');
-}

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
-import { listenOnLoopback } from './loopback.js';
+import { listenOnLoopback, readBody } from './loopback.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
@@ -10,7 +10,6 @@ const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 const SUBJECT_TOKEN_TYPES = ['urn:ietf:params:oauth:token-type:jwt', 'urn:ietf:params:oauth:token-type:id_token'];
 const MAX_FEDERATED_TOKEN_SECONDS = 3600;
 const MAX_SERVICE_ACCOUNT_TOKEN_SECONDS = 3600;
-const MAX_BODY_BYTES = 1024 * 1024;
 
 /** A service of the mock whose next answers can be replaced with `failNext`. */
 export type MockGcpService = 'sts' | 'iamcredentials' | 'storage';
@@ -507,19 +506,6 @@ function objectResource(bucket: string, name: string, content: Uint8Array): Reco
   };
 }
 
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    request.on('data', (chunk: Buffer) => {
-      size += chunk.byteLength;
-      if (size > MAX_BODY_BYTES) request.destroy(new Error('Request body too large.'));
-      else chunks.push(chunk);
-    });
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
-}
 
 function md5Base64(content: Uint8Array): string {
   return createHash('md5').update(content).digest('base64');

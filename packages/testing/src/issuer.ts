@@ -1,5 +1,5 @@
 import { createServer } from 'node:http';
-import { listenOnLoopback } from './loopback.js';
+import { listenOnLoopback, readBody } from './loopback.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createControls } from './controls.js';
 import type { MockIssuerControls } from './controls.js';
@@ -21,15 +21,6 @@ export interface MockSkyporten extends MockIssuerControls {
   url: URL;
   /** Stops the server: hung and delayed requests are dropped, open connections closed. */
   close(): Promise<void>;
-}
-
-function readBody(request: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-    request.on('error', reject);
-  });
 }
 
 function toHeaders(request: IncomingMessage): Headers {

@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /**
@@ -26,4 +26,16 @@ export async function listenOnLoopback(server: Server): Promise<{ port: number; 
       return closing;
     },
   };
+}
+
+/** Reads a whole request body as UTF-8, refusing bodies over `maxBytes` (a mock must not buffer without end). @internal */
+export async function readBody(request: IncomingMessage, maxBytes = 1024 * 1024): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.byteLength;
+    if (size > maxBytes) throw new Error('Request body too large.');
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
