@@ -4,6 +4,7 @@ import { log, type Logger } from './logger.js';
 
 /** Anything with an expiry: a token, a set of cloud credentials. @public */
 export interface Expiring {
+  /** When the value stops being valid. */
   expiresAt: Date;
   /** When it was obtained; defaults to when the cache stored it. */
   issuedAt?: Date;
@@ -32,7 +33,9 @@ export interface RefreshPolicy {
 
 /** @public */
 export interface RefreshingCacheOptions extends RefreshPolicy {
+  /** Current time in milliseconds, e.g. `systemClock`. */
   clock: Clock;
+  /** Receives debug/warn events about refreshes and failures; never the value itself. */
   logger?: Logger | undefined;
   /** Used in log lines, e.g. "Skyporten token" or "AWS credentials". */
   name: string;
@@ -40,7 +43,7 @@ export interface RefreshingCacheOptions extends RefreshPolicy {
   onEvent?: ((event: 'hit' | 'refresh') => void) | undefined;
 }
 
-/** @public */
+/** Options of a cache's or client's `get`/`getToken`. @public */
 export interface GetOptions {
   /** Fetch a new value even when the cached one is still good. Concurrent callers still share one fetch. */
   forceRefresh?: boolean;

@@ -75,11 +75,15 @@ export interface MaskinportenClient {
   peekToken(): SkyportenToken | undefined;
   /** The token endpoint, from options or the issuer's metadata. */
   getTokenEndpoint(options?: { signal?: AbortSignal }): Promise<string>;
+  /** The Skyporten issuer the tokens come from. */
   readonly issuer: string;
+  /** The Maskinporten client (integration) id. */
   readonly clientId: string;
   /** The scopes asked for, space-separated. */
   readonly scope: string;
+  /** The audience(s) asked for: what the cloud checks as `aud`. */
   readonly resource: string | string[] | undefined;
+  /** The consumer's organisation number, when a supplier acts for it. */
   readonly consumerOrg: string | undefined;
 }
 

@@ -18,11 +18,17 @@ const metadataSchema = z.looseObject({
  * @public
  */
 export interface IssuerMetadata {
+  /** The issuer URL; must equal the one asked for, exactly. */
   issuer: string;
+  /** Where the JWT grant is posted. */
   token_endpoint: string;
+  /** The issuer's public keys, for verifying its access tokens. */
   jwks_uri?: string | undefined;
+  /** Client authentication methods, e.g. `private_key_jwt`. */
   token_endpoint_auth_methods_supported?: string[] | undefined;
+  /** Grant types, e.g. `urn:ietf:params:oauth:grant-type:jwt-bearer`. */
   grant_types_supported?: string[] | undefined;
+  /** Algorithms accepted for the grant's signature, e.g. `RS256`. */
   token_endpoint_auth_signing_alg_values_supported?: string[] | undefined;
 }
 

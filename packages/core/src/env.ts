@@ -13,28 +13,47 @@ export type Environment = Readonly<Record<string, string | undefined>>;
  * @public
  */
 export const ENVIRONMENT_VARIABLES = Object.freeze({
+  /** Sets `issuer`. */
   SKYPORTEN_ENV: '`test` or `prod`: the Skyporten issuer of that environment',
+  /** Sets `issuer`. */
   SKYPORTEN_ISSUER: 'an issuer URL, exactly (instead of SKYPORTEN_ENV)',
+  /** Sets `tokenEndpoint`. */
   SKYPORTEN_TOKEN_ENDPOINT: 'the token endpoint, skipping discovery',
+  /** Sets `clientId`. */
   MASKINPORTEN_CLIENT_ID: 'the Maskinporten client (integration) id',
+  /** Sets `key.kid`. */
   MASKINPORTEN_KID: 'the key id registered on the client',
+  /** Sets `key.privateKey`. */
   MASKINPORTEN_PRIVATE_KEY: 'the private key: PEM or JWK JSON',
+  /** Sets `key.privateKey` or `key.pkcs12`. */
   MASKINPORTEN_PRIVATE_KEY_FILE: 'path to the private key: PEM, JWK JSON, or a .p12/.pfx file',
+  /** Sets `key.passphrase`. */
   MASKINPORTEN_PRIVATE_KEY_PASSPHRASE: 'passphrase of an encrypted PEM key or of a PKCS#12 file',
+  /** Sets `key.certificateChain`. */
   MASKINPORTEN_CERTIFICATE_FILE: 'path to the business certificate chain (PEM, leaf first), sent as x5c',
+  /** Sets `scope`. */
   MASKINPORTEN_SCOPE: 'scopes, space-separated',
+  /** Sets `resource`. */
   SKYPORTEN_RESOURCE: 'the audience(s) the cloud expects, comma-separated',
+  /** Sets `consumerOrg`. */
   MASKINPORTEN_CONSUMER_ORG: 'organisation number of the consumer a supplier acts for',
 } as const);
 
 /** Options read from the environment (only those that are set). @public */
 export interface EnvironmentOptions {
+  /** From `SKYPORTEN_ENV` (that environment's issuer) or `SKYPORTEN_ISSUER`. */
   issuer?: string;
+  /** From `SKYPORTEN_TOKEN_ENDPOINT`. */
   tokenEndpoint?: string;
+  /** From `MASKINPORTEN_CLIENT_ID`. */
   clientId?: string;
+  /** From `MASKINPORTEN_SCOPE`. */
   scope?: string;
+  /** From `SKYPORTEN_RESOURCE` (an array when it lists several, comma-separated). */
   resource?: string | string[];
+  /** From `MASKINPORTEN_CONSUMER_ORG`. */
   consumerOrg?: string;
+  /** From `MASKINPORTEN_PRIVATE_KEY` or `MASKINPORTEN_PRIVATE_KEY_FILE`, with `MASKINPORTEN_KID`, `MASKINPORTEN_PRIVATE_KEY_PASSPHRASE` and `MASKINPORTEN_CERTIFICATE_FILE`. */
   key?: KeyInput;
 }
 

@@ -36,8 +36,11 @@ export type SkyportenErrorCode =
 
 /** Options every SkyportenError constructor takes. @public */
 export interface SkyportenErrorOptions {
+  /** The underlying error; kept as its name and (redacted) message only, never objects that may hold a grant. */
   cause?: unknown;
+  /** One sentence on how to fix it; redacted like the message. @default undefined */
   hint?: string | undefined;
+  /** Whether trying again later may succeed. @default false */
   isRetryable?: boolean | undefined;
 }
 
@@ -60,7 +63,9 @@ export interface SkyportenErrorOptions {
  * @public
  */
 export class SkyportenError extends Error {
+  /** Brand that {@link SkyportenError.isInstance} looks for, so errors from another copy of this package are recognised. @internal */
   declare readonly [marker]: true;
+  /** The error's class name, `'SkyportenError'`. */
   override name = 'SkyportenError';
   /** What went wrong, as a stable machine-readable code. */
   readonly code: SkyportenErrorCode;
@@ -99,6 +104,7 @@ export class SkyportenError extends Error {
       : `${this.name} [${this.code}]: ${this.message}\nHint: ${this.hint}`;
   }
 
+  /** What `console.log` and `util.inspect` print: {@link SkyportenError.toString}, the stack and the cause's name and message (not the cause's other fields). */
   [inspectCustom](): string {
     const cause = this.cause instanceof Error ? `\n  [cause]: ${this.cause.name}: ${this.cause.message}` : '';
     const stack = (this.stack ?? '').split('\n').slice(1).join('\n');
@@ -112,6 +118,7 @@ export class SkyportenError extends Error {
  * @public
  */
 export class ConfigError extends SkyportenError {
+  /** The error's class name, `'ConfigError'`. */
   override name = 'ConfigError';
   /** The option path or environment variable at fault, e.g. `scope` or `MASKINPORTEN_CLIENT_ID`. */
   readonly field: string;
@@ -127,6 +134,7 @@ export class ConfigError extends SkyportenError {
  * @public
  */
 export class KeyError extends SkyportenError {
+  /** The error's class name, `'KeyError'`. */
   override name = 'KeyError';
   /** The option at fault, e.g. `key.privateKey` or `key.certificateChain`. */
   readonly field: string;
@@ -147,6 +155,7 @@ export class KeyError extends SkyportenError {
  * @public
  */
 export class DiscoveryError extends SkyportenError {
+  /** The error's class name, `'DiscoveryError'`. */
   override name = 'DiscoveryError';
   constructor(message: string, options: SkyportenErrorOptions = {}) {
     super('DISCOVERY_FAILED', message, options);
@@ -160,6 +169,7 @@ export class DiscoveryError extends SkyportenError {
  * @public
  */
 export class TokenRequestError extends SkyportenError {
+  /** The error's class name, `'TokenRequestError'`. */
   override name = 'TokenRequestError';
   /** HTTP status of the last response, when there was one. */
   readonly status: number | undefined;
@@ -198,6 +208,7 @@ export class TokenRequestError extends SkyportenError {
  * @public
  */
 export class TimeoutError extends SkyportenError {
+  /** The error's class name, `'TimeoutError'`. */
   override name = 'TimeoutError';
   constructor(message: string, options: SkyportenErrorOptions = {}) {
     super('TIMEOUT', message, { isRetryable: true, ...options });
@@ -210,6 +221,7 @@ export class TimeoutError extends SkyportenError {
  * @public
  */
 export class NetworkError extends SkyportenError {
+  /** The error's class name, `'NetworkError'`. */
   override name = 'NetworkError';
   constructor(message: string, options: SkyportenErrorOptions = {}) {
     super('NETWORK_ERROR', message, { isRetryable: true, ...options });
@@ -239,6 +251,7 @@ export type CloudName = 'aws' | 'gcp' | 'azure';
  * @public
  */
 export class CloudExchangeError extends SkyportenError {
+  /** The error's class name, `'CloudExchangeError'`. */
   override name = 'CloudExchangeError';
   /** Which cloud answered. */
   readonly cloud: CloudName;

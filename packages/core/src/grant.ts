@@ -37,13 +37,21 @@ export interface JwtGrantOptions {
 
 /** The claims of a grant. @public */
 export interface JwtGrantClaims {
+  /** The issuer (not the token endpoint). */
   aud: string;
+  /** The Maskinporten client id. */
   iss: string;
+  /** The scopes asked for, space-separated. */
   scope: string;
+  /** Issue time, in Unix seconds. */
   iat: number;
+  /** Expiry, in Unix seconds (at most 120 seconds after `iat`). */
   exp: number;
+  /** A unique id per grant, so it cannot be replayed. */
   jti: string;
+  /** The audience(s) asked for in the access token. */
   resource?: string | string[];
+  /** The organisation number of the consumer a supplier acts for. */
   consumer_org?: string;
 }
 

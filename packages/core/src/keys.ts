@@ -7,7 +7,7 @@ import { display } from './validation.js';
 /** The RSA signature algorithms Maskinporten accepts for grants. @public */
 export type SigningAlgorithm = 'RS256' | 'RS384' | 'RS512';
 
-/** @public */
+/** The values `algorithm` accepts, strongest last. @public */
 export const SIGNING_ALGORITHMS: readonly SigningAlgorithm[] = ['RS256', 'RS384', 'RS512'];
 
 interface KeyIdentity {
@@ -21,7 +21,7 @@ interface KeyIdentity {
    * certificates. Sent as the grant header's `x5c` array when there is no `kid`.
    */
   certificateChain?: string | readonly string[];
-  /** @default 'RS256' */
+  /** The grant's signature algorithm. @default 'RS256' */
   algorithm?: SigningAlgorithm;
 }
 
@@ -32,10 +32,13 @@ interface KeyIdentity {
  * @public
  */
 export interface PrivateKeyInput extends KeyIdentity {
+  /** The key: PEM, a JWK (object or JSON string) or a `KeyObject`. */
   privateKey: string | JWK | KeyObject;
   /** Passphrase of an encrypted PEM key. */
   passphrase?: string;
+  /** Not with `privateKey`: a PKCS#12 file is a {@link Pkcs12KeyInput}. */
   pkcs12?: never;
+  /** Not with `privateKey`: a remote signer is a {@link RemoteSignerInput}. */
   sign?: never;
 }
 
@@ -46,11 +49,15 @@ export interface PrivateKeyInput extends KeyIdentity {
  * @public
  */
 export interface Pkcs12KeyInput extends Omit<KeyIdentity, 'certificateChain'> {
+  /** The file's bytes, e.g. `await readFile('business-certificate.p12')`. */
   pkcs12: Uint8Array;
+  /** The file's password. */
   passphrase?: string;
   /** The chain comes from the file. */
   certificateChain?: never;
+  /** The key comes from the file. */
   privateKey?: never;
+  /** Not with `pkcs12`: a remote signer is a {@link RemoteSignerInput}. */
   sign?: never;
 }
 
@@ -61,9 +68,13 @@ export interface Pkcs12KeyInput extends Omit<KeyIdentity, 'certificateChain'> {
  * @public
  */
 export interface RemoteSignerInput extends KeyIdentity {
+  /** Signs the JWS signing input (`base64url(header).base64url(payload)` as bytes); returns the raw signature. */
   sign(signingInput: Uint8Array): Promise<Uint8Array>;
+  /** Not with `sign`: the key stays in the signer. */
   privateKey?: never;
+  /** Not with `sign`: the key stays in the signer. */
   pkcs12?: never;
+  /** Not with `sign`: the key stays in the signer. */
   passphrase?: never;
 }
 

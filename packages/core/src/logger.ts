@@ -9,9 +9,13 @@
  * @public
  */
 export interface Logger {
+  /** Each step: discovery, token requests, cache refreshes, cloud calls. */
   debug?(message: string, details?: Record<string, unknown>): void;
+  /** A token or cloud credentials obtained. */
   info?(message: string, details?: Record<string, unknown>): void;
+  /** Something recovered from: a retry, a failed background refresh, a suspicious clock. */
   warn?(message: string, details?: Record<string, unknown>): void;
+  /** Reserved for failures; the SDK throws its errors rather than logging them, so it does not call this today. */
   error?(message: string, details?: Record<string, unknown>): void;
 }
 

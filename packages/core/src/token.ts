@@ -39,6 +39,7 @@ export class SkyportenToken {
     return (this.expiresAt.getTime() - this.issuedAt.getTime()) / 1000;
   }
 
+  /** The fields for `JSON.stringify`, with `accessToken` as `'[redacted]'` and the dates as ISO strings. */
   toJSON(): Record<string, unknown> {
     return {
       accessToken: '[redacted]',
@@ -49,10 +50,12 @@ export class SkyportenToken {
     };
   }
 
+  /** Scope and expiry, never the token: `SkyportenToken { scope: ..., expiresAt: ... }`. */
   toString(): string {
     return `SkyportenToken { scope: ${this.scope}, expiresAt: ${this.expiresAt.toISOString()} }`;
   }
 
+  /** What `console.log` and `util.inspect` print: the same as {@link SkyportenToken.toString}, never the token. */
   [inspectCustom](): string {
     return this.toString();
   }
@@ -64,20 +67,41 @@ export class SkyportenToken {
  * @public
  */
 export interface SkyportenTokenClaims {
+  /** The issuer, e.g. `https://test.sky.maskinporten.no`. */
   iss: string;
   /** The `resource` asked for: what the cloud checks as audience. Absent when no resource was asked for. */
   aud?: string | string[];
   /** `<consumer ID>;<scope>`, e.g. `0192:123456789;entur:skyporten.demo`: what AWS and Azure match. */
   sub?: string;
+  /** The granted scopes, space-separated. */
   scope?: string;
+  /** Expiry, in Unix seconds. */
   exp?: number;
+  /** Issue time, in Unix seconds. */
   iat?: number;
+  /** The token's unique id. */
   jti?: string;
+  /** The Maskinporten client (integration) id that asked for the token. */
   client_id?: string;
+  /** How the client authenticated, e.g. `private_key_jwt` or `virksomhetssertifikat`. */
   client_amr?: string;
+  /** Always `Bearer`. */
   token_type?: string;
-  consumer?: { authority: string; ID: string };
-  supplier?: { authority: string; ID: string };
+  /** The organisation the token is for. */
+  consumer?: {
+    /** The identifier scheme, `iso6523-actorid-upis`. */
+    authority: string;
+    /** The ISO 6523 id, `0192:<organisation number>`. */
+    ID: string;
+  };
+  /** The organisation that acts on the consumer's behalf, when the access is delegated. */
+  supplier?: {
+    /** The identifier scheme, `iso6523-actorid-upis`. */
+    authority: string;
+    /** The ISO 6523 id, `0192:<organisation number>`. */
+    ID: string;
+  };
+  /** Where a delegation was registered (e.g. Altinn), when the access is delegated. */
   delegation_source?: string;
   [claim: string]: unknown;
 }
@@ -88,17 +112,23 @@ export interface SkyportenTokenClaims {
  * @public
  */
 export interface DecodedSkyportenToken {
+  /** Every claim, as in the token. */
   claims: SkyportenTokenClaims;
+  /** The `iss` claim. */
   issuer: string;
   /** Always an array (empty when the token has no `aud`). */
   audience: string[];
+  /** The `sub` claim, `<consumer ID>;<scope>`. */
   subject: string | undefined;
+  /** The `scope` claim, space-separated. */
   scope: string | undefined;
   /** ISO 6523 consumer id, e.g. `0192:123456789`. */
   consumerId: string | undefined;
   /** The nine-digit organisation number of the consumer. */
   consumerOrg: string | undefined;
+  /** The `exp` claim as a Date. */
   expiresAt: Date | undefined;
+  /** The `iat` claim as a Date. */
   issuedAt: Date | undefined;
 }
 
