@@ -12,6 +12,7 @@ import type { JWTPayload } from 'jose';
 export interface MockAwsRole {
   /** `arn:aws:iam::<12-digit account>:role/<name>`. */
   roleArn: string;
+  /** The role's trust policy: which Skyporten token subjects may assume it. */
   trustPolicy: {
     /** The allowed `sub` values, e.g. `0192:991825827;entur:skyporten.demo` (StringEquals: exact match). */
     sub: string | readonly string[];
@@ -29,7 +30,12 @@ export interface MockAwsOptions {
    * The OIDC issuer AWS trusts (an IAM OIDC identity provider): a `MockSkyporten`, or its `issuer` and `jwksUri`.
    * Tokens are verified against that JWKS, fetched over HTTP like AWS does.
    */
-  issuer: { issuer: string; jwksUri: string };
+  issuer: {
+    /** The issuer URL, compared with the token's `iss`. */
+    issuer: string;
+    /** Where its public keys are fetched. */
+    jwksUri: string;
+  };
   /** The roles in the account. */
   roles: readonly MockAwsRole[];
   /** The OIDC provider's client id list: the accepted token audiences (your `resource`). */
@@ -59,11 +65,15 @@ export interface MockAwsOptions {
 
 /** One request the mock received. Never holds a token or a secret. */
 export interface RecordedAwsRequest {
+  /** Which service answered. */
   service: 'sts' | 's3';
   /** `AssumeRoleWithWebIdentity`, `GetObject`, `HeadObject`, `ListObjectsV2`, or what was asked. */
   action: string;
+  /** The HTTP method. */
   method: string;
+  /** The URL path, without the query. */
   path: string;
+  /** The HTTP status of the answer. */
   status: number;
   /** The AWS error code of the answer, or `null` on success. */
   errorCode: string | null;

@@ -25,6 +25,7 @@ export interface MockEntraApplication {
   clientId: string;
   /** The principal (object) id: not a client id; presenting it gets AADSTS700016. @default a random GUID */
   principalId?: string;
+  /** Its federated identity credentials: which tokens it accepts as client assertions. */
   federatedCredentials: MockFederatedCredential[];
 }
 
@@ -34,9 +35,15 @@ export interface MockEntraIdOptions {
    * The Skyporten issuer whose tokens are accepted as assertions: a `MockSkyporten`, or its `issuer` and
    * `jwksUri`. Signatures are checked against that JWKS; `iss` is checked against each federated credential.
    */
-  issuer: { issuer: string; jwksUri: string };
+  issuer: {
+    /** The issuer URL, compared with the token's `iss`. */
+    issuer: string;
+    /** Where its public keys are fetched. */
+    jwksUri: string;
+  };
   /** The tenant (directory) id. @default a random GUID */
   tenantId?: string;
+  /** The app registrations and managed identities in the tenant. */
   applications: MockEntraApplication[];
   /** Lifetime of the access tokens issued, in seconds. @default 3600 */
   accessTokenLifetimeSeconds?: number;
@@ -50,6 +57,7 @@ export interface MockEntraIdOptions {
 
 /** An injected failure of the token endpoint. */
 export interface MockEntraFailure {
+  /** The HTTP status, e.g. 400, 429 or 503. */
   status: number;
   /** OAuth `error`. @default "temporarily_unavailable" for 5xx, else "invalid_request" */
   error?: string;
@@ -61,11 +69,15 @@ export interface MockEntraFailure {
 
 /** One request to the token endpoint, as the mock saw it. The assertion itself is not kept. */
 export interface MockEntraTokenRequest {
+  /** The tenant in the request path. */
   tenantId: string;
+  /** The `client_id` form field. */
   clientId: string | undefined;
+  /** The `scope` form field. */
   scope: string | undefined;
   /** The assertion's claims, decoded without verification; undefined when it was not a JWT. */
   assertionClaims: JWTPayload | undefined;
+  /** The HTTP status of the answer. */
   status: number;
   /** The AADSTS number of a rejection, e.g. 70021. */
   errorCode: number | undefined;
@@ -75,21 +87,33 @@ export interface MockEntraTokenRequest {
 export interface MockEntraId {
   /** `https://127.0.0.1:PORT`: pass as `authorityHost` (and `disableInstanceDiscovery: true` to a bare `@azure/identity` credential). */
   authorityHost: string;
+  /** The tenant (directory) id: pass as `tenantId`. */
   tenantId: string;
   /** The TLS certificate (PEM) the server presents; trust it on the client side. */
   certificate: string;
   /** The TLS certificate and key, to serve other local endpoints (Azurite) under the same trust. */
   tls: LocalTlsCertificate;
   /** Live request counts. */
-  readonly counters: { tokenRequests: number; metadataRequests: number; instanceDiscoveryRequests: number };
+  readonly counters: {
+    /** POSTs to the token endpoint. */
+    tokenRequests: number;
+    /** Requests for the tenant's OpenID metadata. */
+    metadataRequests: number;
+    /** Requests for instance discovery. */
+    instanceDiscoveryRequests: number;
+  };
   /** Every token request, in order. */
   readonly requests: MockEntraTokenRequest[];
   /** The JWKS the issued access tokens verify with (served at `/{tenant}/discovery/v2.0/keys`). */
-  jwks(): { keys: JWK[] };
+  jwks(): {
+    /** The public signing keys, as JWKs. */
+    keys: JWK[];
+  };
   /** The next `count` token requests answer `failure` without being processed. */
   failNext(count: number, failure: MockEntraFailure): void;
   /** Clears requests, counters and queued failures. */
   reset(): void;
+  /** Stops the server. */
   close(): Promise<void>;
 }
 

@@ -32,6 +32,7 @@ export interface StartAzuriteOptions {
 export interface RunningAzurite {
   /** `https://127.0.0.1:PORT/devstoreaccount1`: the account URL for `BlobServiceClient`. */
   blobEndpoint: string;
+  /** The development account's name, `devstoreaccount1`. */
   accountName: string;
   /** The public development key, for seeding data with `StorageSharedKeyCredential`. */
   accountKey: string;

@@ -26,6 +26,7 @@ export type MockBigQueryTokenVerifier = (accessToken: string) => boolean | Promi
 
 /** What a queued fault answers instead of the real handler. */
 export interface MockBigQueryFailure {
+  /** The HTTP status, e.g. 500 or 503. */
   status: number;
   /** A response body; a JSON string or object. @default Google's error JSON for the status */
   body?: string | Record<string, unknown>;
@@ -48,9 +49,11 @@ export interface MockBigQueryOptions {
 
 /** One request the mock answered. Tokens are never recorded. */
 export interface MockBigQueryRequest {
+  /** The HTTP method. */
   method: string;
   /** Path and query. */
   path: string;
+  /** The HTTP status of the answer. */
   status: number;
   /** The SQL of `jobs.query` and `jobs.insert` requests. */
   query?: string;
@@ -68,6 +71,7 @@ export interface MockBigQueryCounters {
 export interface MockBigQuery {
   /** `http://127.0.0.1:<port>`: pass as the BigQuery client's `apiEndpoint`. */
   endpoint: string;
+  /** Live call counters. */
   counters: MockBigQueryCounters;
   /** Every request answered, in order. */
   readonly requests: MockBigQueryRequest[];
@@ -75,6 +79,7 @@ export interface MockBigQuery {
   putTable(name: string, rows: MockBigQueryRow[]): void;
   /** The next `count` requests answer `failure` instead of being processed (after the token check). */
   failNext(count: number, failure: MockBigQueryFailure): void;
+  /** Stops the server. */
   close(): Promise<void>;
 }
 

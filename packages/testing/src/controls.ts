@@ -74,7 +74,10 @@ export interface MockIssuerControls {
   /** Verifies a token's signature, `iss`, `exp` (by the server's clock) and optionally `aud`; returns its claims. */
   verifyAccessToken(token: string, options?: { audience?: string | string[] }): Promise<JWTPayload>;
   /** The issuer's JWKS, as served at `jwksUri`. */
-  jwks(): { keys: JWK[] };
+  jwks(): {
+    /** The public signing keys, as JWKs. */
+    keys: JWK[];
+  };
   /** Clears recorded requests, queued faults and used `jti`s. Registered clients and settings stay. */
   reset(): void;
 }

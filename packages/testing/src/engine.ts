@@ -167,6 +167,7 @@ export interface InjectedFailure {
 export interface RecordedTokenRequest {
   /** When it arrived, by the server's clock (offset included). */
   receivedAt: Date;
+  /** The HTTP method. */
   method: string;
   /** The `Content-Type` request header, or `null`. */
   contentType: string | null;

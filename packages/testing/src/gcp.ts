@@ -24,11 +24,13 @@ export type MockGcpBinding =
   | {
       /** Grants `roles/iam.workloadIdentityUser` on this service account: the member may impersonate it. */
       serviceAccountEmail: string;
+      /** The member granted, a `principalSet://` or `principal://` identifier. */
       principalSet: string;
     }
   | {
       /** Grants `roles/storage.objectViewer` on this bucket to the federated member directly (no impersonation). */
       bucket: string;
+      /** The member granted, a `principalSet://` or `principal://` identifier. */
       principalSet: string;
     };
 
@@ -38,7 +40,12 @@ export type MockGcpAttributes = Record<string, string>;
 /** Options of {@link createMockGcp}. */
 export interface MockGcpOptions {
   /** The Skyporten issuer the provider trusts: a `MockSkyporten`, or its `issuer` string and `jwksUri`. */
-  issuer: { issuer: string; jwksUri: string };
+  issuer: {
+    /** The issuer URL, compared with the token's `iss`. */
+    issuer: string;
+    /** Where its public keys are fetched. */
+    jwksUri: string;
+  };
   /** The project number of the pool. @default "123456789012" */
   projectNumber?: string;
   /** The workload identity pool id. @default "skyporten" */
@@ -75,10 +82,13 @@ export interface MockGcpCounters {
 
 /** One request the mock answered. Tokens are never recorded. */
 export interface MockGcpRequest {
+  /** Which service answered. */
   service: MockGcpService;
+  /** The HTTP method. */
   method: string;
   /** Path and query. */
   path: string;
+  /** The HTTP status of the answer. */
   status: number;
   /** For STS, the parsed form fields except `subject_token`; for IAM Credentials, the email and JSON body. */
   details?: Record<string, unknown>;
@@ -86,6 +96,7 @@ export interface MockGcpRequest {
 
 /** What a queued fault answers instead of the real handler. */
 export interface MockGcpFailure {
+  /** The HTTP status, e.g. 400, 403 or 503. */
   status: number;
   /** A response body; a JSON string or object. @default Google's error JSON for the status */
   body?: string | Record<string, unknown>;
@@ -103,13 +114,17 @@ export interface MockGcp {
   storageEndpoint: string;
   /** `//iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/P/providers/Q`. */
   audience: string;
+  /** The project number in `audience`. */
   projectNumber: string;
+  /** The workload identity pool id in `audience`. */
   poolId: string;
+  /** The provider id in `audience`. */
   providerId: string;
   /** `principalSet://iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/P`: prefix of members. */
   poolPrincipalPrefix: string;
   /** The impersonation URL for an email on this mock. */
   serviceAccountImpersonationUrl(email: string): string;
+  /** Live call counters. */
   counters: MockGcpCounters;
   /** Every request answered, in order. Cleared by `reset()`. */
   readonly requests: MockGcpRequest[];
@@ -121,6 +136,7 @@ export interface MockGcp {
   putObject(bucket: string, name: string, content: string | Uint8Array): void;
   /** Clears counters, requests, queued faults and issued tokens. */
   reset(): void;
+  /** Stops the server. */
   close(): Promise<void>;
 }
 
