@@ -100,7 +100,11 @@ export interface SkyportenIdentityProperties {
   /** Skip the credential cache and call STS again (the Skyporten token is reused while valid; concurrent callers share the call). */
   forceRefresh?: boolean;
   /** The configuration of the AWS SDK client asking; its region is the STS region's fallback. */
-  callerClientConfig?: { region?: string | (() => Promise<string>); [option: string]: unknown };
+  callerClientConfig?: {
+    /** The asking client's region, or the SDK's function that resolves it. */
+    region?: string | (() => Promise<string>);
+    [option: string]: unknown;
+  };
   [property: string]: unknown;
 }
 
@@ -145,7 +149,7 @@ export function createWebIdentityTokenProvider(maskinporten?: MaskinportenClient
  *   STS must be called.
  * - Throttling, 5xx and network failures are retried by the STS client with the same token; an
  *   `ExpiredTokenException` is retried once with a fresh token.
- * - Failures are {@link CloudExchangeError}s (`code: 'CLOUD_EXCHANGE_FAILED'`, `cloudCode` = the STS code) with
+ * - Failures are `CloudExchangeError`s (`code: 'CLOUD_EXCHANGE_FAILED'`, `cloudCode` = the STS code) with
  *   a `hint`: the OIDC provider's client ID list for a wrong audience, the trust policy's `<host>:sub` (and this
  *   token's sub) for `AccessDenied`.
  *

@@ -84,9 +84,13 @@ export interface SkyportenCredentialsOptions extends Omit<ClientAssertionCredent
  * @public
  */
 export interface SkyportenTokenCredential extends TokenCredential {
+  /** An Entra ID access token for `scopes` (e.g. `https://storage.azure.com/.default`), cached by `@azure/identity`. */
   getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken>;
+  /** The tenant, validated (from the option or `AZURE_TENANT_ID`). */
   readonly tenantId: string;
+  /** The managed identity's or app registration's client id, validated (from the option or `AZURE_CLIENT_ID`). */
   readonly clientId: string;
+  /** Entra ID's host, without a trailing slash. */
   readonly authorityHost: string;
   /** The Maskinporten client whose cached token is the client assertion. */
   readonly maskinporten: MaskinportenClient;

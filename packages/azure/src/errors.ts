@@ -41,7 +41,9 @@ const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE
  * @public
  */
 export interface EntraFailureContext {
+  /** The tenant the request went to, named in hints. */
   tenantId: string;
+  /** The managed identity's or app registration's client id, named in hints. */
   clientId: string;
   /** The recorded failed response of this call. @default none: the code is read from the error's message */
   failure?: EntraFailure | undefined;

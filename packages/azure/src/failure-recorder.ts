@@ -11,6 +11,7 @@ type AdditionalPolicy = NonNullable<ClientAssertionCredentialOptions['additional
 export interface EntraFailure {
   /** Increases with every failure recorded, so a call can pick only the failures that happened during it. */
   sequence: number;
+  /** The HTTP status, e.g. 400 or 429. */
   status: number;
   /** The path of the request, e.g. `/{tenant}/oauth2/v2.0/token`. */
   path: string;

@@ -37,17 +37,32 @@ export interface GcpCredentialConfigOptions extends GcpFederationOptions {
  * @public
  */
 export interface GcpExternalAccountConfig {
+  /** The Google Cloud universe, e.g. `googleapis.com`. */
   universe_domain: string;
+  /** Always `external_account`: a workload identity federation credential. */
   type: 'external_account';
+  /** The workload identity pool provider's full resource name. */
   audience: string;
+  /** Always the JWT token type: the Skyporten token is a JWT. */
   subject_token_type: 'urn:ietf:params:oauth:token-type:jwt';
+  /** The STS token exchange endpoint. */
   token_url: string;
+  /** The `generateAccessToken` URL of the service account to impersonate; absent without impersonation. */
   service_account_impersonation_url?: string;
-  service_account_impersonation?: { token_lifetime_seconds: number };
+  /** Settings of the impersonated token; absent to use the SDKs' default lifetime. */
+  service_account_impersonation?: {
+    /** Lifetime of the impersonated access token, in seconds. */
+    token_lifetime_seconds: number;
+  };
+  /** Where the SDKs get the subject token: by running a command. */
   credential_source: {
+    /** The command that prints a {@link GcpExecutableResponse}. */
     executable: {
+      /** The command line, run without a shell. */
       command: string;
+      /** How long the SDKs wait for the command, in milliseconds. */
       timeout_millis: number;
+      /** Where the command also writes its response, for the SDKs to reuse while unexpired. */
       output_file?: string;
     };
   };
@@ -119,14 +134,27 @@ export function gcpCredentialConfig(options: GcpCredentialConfigOptions = {}): G
  */
 export type GcpExecutableResponse =
   | {
+      /** The format version, always 1. */
       version: 1;
+      /** A token follows. */
       success: true;
+      /** Always the JWT token type. */
       token_type: 'urn:ietf:params:oauth:token-type:jwt';
+      /** The Skyporten access token (the field is named `id_token` by the format). */
       id_token: string;
       /** Unix seconds; required by the SDKs when `output_file` is used. */
       expiration_time: number;
     }
-  | { version: 1; success: false; code: string; message: string };
+  | {
+      /** The format version, always 1. */
+      version: 1;
+      /** No token: the SDKs report `code` and `message`. */
+      success: false;
+      /** The error code, e.g. a `SkyportenError` code. */
+      code: string;
+      /** What went wrong; never a token. */
+      message: string;
+    };
 
 /**
  * Formats a Skyporten token, or a failure, as an executable credential source response. For the CLI command

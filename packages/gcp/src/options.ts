@@ -56,17 +56,25 @@ export interface GcpFederationOptions {
  * @public
  */
 export const GCP_ENVIRONMENT_VARIABLES = {
+  /** Read for the `audience` option. */
   audience: 'SKYPORTEN_GCP_AUDIENCE',
+  /** Read for the `serviceAccountEmail` option. */
   serviceAccountEmail: 'SKYPORTEN_GCP_SERVICE_ACCOUNT_EMAIL',
 } as const;
 
 /** The federation options after validation, with defaults applied (`SkyportenIdentityPoolClient.federation`). @public */
 export interface ResolvedFederation {
+  /** The workload identity pool provider's full resource name, the STS `audience`. */
   audience: string;
+  /** The parts of `audience`. */
   provider: WorkloadIdentityProvider;
+  /** The Google Cloud universe, e.g. `googleapis.com`. */
   universeDomain: string;
+  /** The STS token exchange endpoint. */
   tokenUrl: string;
+  /** The service account impersonated, if any. */
   serviceAccountEmail: string | undefined;
+  /** The `generateAccessToken` URL of that service account, if any. */
   serviceAccountImpersonationUrl: string | undefined;
 }
 
