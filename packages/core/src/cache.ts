@@ -6,7 +6,7 @@ import { log, type Logger } from './logger.js';
 export interface Expiring {
   /** When the value stops being valid. */
   expiresAt: Date;
-  /** When it was obtained; defaults to when the cache stored it. */
+  /** When it was obtained. @default when the cache stored it */
   issuedAt?: Date;
 }
 
@@ -45,7 +45,7 @@ export interface RefreshingCacheOptions extends RefreshPolicy {
 
 /** Options of a cache's or client's `get`/`getToken`. @public */
 export interface GetOptions {
-  /** Fetch a new value even when the cached one is still good. Concurrent callers still share one fetch. */
+  /** Fetch a new value even when the cached one is still good. Concurrent callers still share one fetch. @default false */
   forceRefresh?: boolean;
   /** Stops this caller's wait; a fetch shared with other callers goes on for them. */
   signal?: AbortSignal;

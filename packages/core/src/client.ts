@@ -25,21 +25,21 @@ const inspectCustom = Symbol.for('nodejs.util.inspect.custom');
  * @public
  */
 export interface MaskinportenClientOptions extends RefreshPolicy {
-  /** `'test'` or `'prod'`: the Skyporten issuer of that environment. Env: `SKYPORTEN_ENV`. */
+  /** `'test'` or `'prod'`: the Skyporten issuer of that environment. @default `SKYPORTEN_ENV` */
   environment?: SkyportenEnvironment;
-  /** An issuer URL, exactly as the server spells it (instead of `environment`). Env: `SKYPORTEN_ISSUER`. */
+  /** An issuer URL, exactly as the server spells it (instead of `environment`). @default `SKYPORTEN_ISSUER` */
   issuer?: string;
-  /** The token endpoint; skips discovery. Env: `SKYPORTEN_TOKEN_ENDPOINT`. @default from the issuer's metadata */
+  /** The token endpoint; skips discovery. @default `SKYPORTEN_TOKEN_ENDPOINT`, else from the issuer's metadata */
   tokenEndpoint?: string;
-  /** The Maskinporten client (integration) id. Env: `MASKINPORTEN_CLIENT_ID`. */
+  /** The Maskinporten client (integration) id. @default `MASKINPORTEN_CLIENT_ID` */
   clientId?: string;
-  /** Scopes, as an array or space-separated. Env: `MASKINPORTEN_SCOPE`. */
+  /** Scopes, as an array or space-separated. @default `MASKINPORTEN_SCOPE` */
   scope?: string | readonly string[];
-  /** The audience the cloud expects (required by every cloud adapter). Env: `SKYPORTEN_RESOURCE`. */
+  /** The audience the cloud expects (required by every cloud adapter). @default `SKYPORTEN_RESOURCE` */
   resource?: string | readonly string[];
-  /** Organisation number of the consumer a supplier acts for. Env: `MASKINPORTEN_CONSUMER_ORG`. */
+  /** Organisation number of the consumer a supplier acts for. @default `MASKINPORTEN_CONSUMER_ORG` */
   consumerOrg?: string;
-  /** The signing key. Env: `MASKINPORTEN_PRIVATE_KEY[_FILE]`, `MASKINPORTEN_KID`, `MASKINPORTEN_CERTIFICATE_FILE`. */
+  /** The signing key. @default `MASKINPORTEN_PRIVATE_KEY[_FILE]`, `MASKINPORTEN_KID`, `MASKINPORTEN_CERTIFICATE_FILE` */
   key?: KeyInput;
   /** Per-request timeout in milliseconds. @default 10000 */
   timeout?: number;
@@ -321,6 +321,10 @@ export function createMaskinportenClient(options: MaskinportenClientOptions = {}
 /**
  * True for an object made by {@link createMaskinportenClient} (or anything with the same `getToken`).
  *
+ * @example
+ * ```ts
+ * const client = isMaskinportenClient(options.maskinporten) ? options.maskinporten : createMaskinportenClient(options.maskinporten);
+ * ```
  * @public
  */
 export function isMaskinportenClient(value: unknown): value is MaskinportenClient {

@@ -115,6 +115,15 @@ export class SkyportenError extends Error {
 /**
  * An option or environment variable is missing or malformed. The message names the option and the fix.
  *
+ * @example
+ * ```ts
+ * try {
+ *   createMaskinportenClient({ environment: 'test', scope: 'entur:skyporten.demo', env: false });
+ * } catch (error) {
+ *   if (error instanceof ConfigError) console.error(`Fix ${error.field}: ${error.message}`); // clientId: clientId is required ...
+ *   throw error;
+ * }
+ * ```
  * @public
  */
 export class ConfigError extends SkyportenError {
@@ -131,6 +140,15 @@ export class ConfigError extends SkyportenError {
 /**
  * The private key or certificate chain cannot be used.
  *
+ * @example
+ * ```ts
+ * try {
+ *   await client.getToken();
+ * } catch (error) {
+ *   if (error instanceof KeyError) console.error(`${error.field}: ${error.message}`); // e.g. key.privateKey
+ *   throw error;
+ * }
+ * ```
  * @public
  */
 export class KeyError extends SkyportenError {
@@ -152,6 +170,15 @@ export class KeyError extends SkyportenError {
 /**
  * The issuer's metadata document could not be fetched or does not describe the configured issuer.
  *
+ * @example
+ * ```ts
+ * try {
+ *   await client.getToken();
+ * } catch (error) {
+ *   if (SkyportenError.isInstance(error) && error.code === 'DISCOVERY_FAILED') console.error(error.message, error.hint);
+ *   throw error;
+ * }
+ * ```
  * @public
  */
 export class DiscoveryError extends SkyportenError {
@@ -166,6 +193,15 @@ export class DiscoveryError extends SkyportenError {
  * The token endpoint refused the grant or kept failing. `error`, `errorDescription`, `mpCode` and `traceId`
  * come from the OAuth error response; `hint` explains the Maskinporten code.
  *
+ * @example
+ * ```ts
+ * try {
+ *   await client.getToken();
+ * } catch (error) {
+ *   if (error instanceof TokenRequestError) console.error(error.mpCode, error.hint, `trace id ${error.traceId}`);
+ *   throw error;
+ * }
+ * ```
  * @public
  */
 export class TokenRequestError extends SkyportenError {
@@ -205,6 +241,16 @@ export class TokenRequestError extends SkyportenError {
 /**
  * A request got no answer within the configured `timeout` (after every retry).
  *
+ * @example
+ * ```ts
+ * const client = createMaskinportenClient({ environment: 'test', timeout: 5_000 });
+ * try {
+ *   await client.getToken();
+ * } catch (error) {
+ *   if (SkyportenError.isInstance(error) && error.code === 'TIMEOUT') console.warn('Maskinporten is slow; try again later');
+ *   throw error;
+ * }
+ * ```
  * @public
  */
 export class TimeoutError extends SkyportenError {
@@ -218,6 +264,15 @@ export class TimeoutError extends SkyportenError {
 /**
  * The connection to the token endpoint failed (DNS, refused, reset) after every retry.
  *
+ * @example
+ * ```ts
+ * try {
+ *   await client.getToken();
+ * } catch (error) {
+ *   if (SkyportenError.isInstance(error) && error.code === 'NETWORK_ERROR' && error.isRetryable) console.warn(error.message);
+ *   throw error;
+ * }
+ * ```
  * @public
  */
 export class NetworkError extends SkyportenError {
@@ -248,6 +303,15 @@ export type CloudName = 'aws' | 'gcp' | 'azure';
  * A cloud refused or failed the exchange of the Skyporten token for cloud credentials (AWS STS, GCP STS or
  * IAM Credentials, Entra ID). `hint` says which setting on the data provider's side or yours to check.
  *
+ * @example
+ * ```ts
+ * try {
+ *   await s3.send(new GetObjectCommand({ Bucket: 'shared-data', Key: 'hello.txt' }));
+ * } catch (error) {
+ *   if (error instanceof CloudExchangeError) console.error(`${error.cloud} ${error.cloudCode}: ${error.hint}`);
+ *   throw error;
+ * }
+ * ```
  * @public
  */
 export class CloudExchangeError extends SkyportenError {

@@ -22,7 +22,15 @@ export const SKYPORTEN_ISSUERS: Readonly<Record<SkyportenEnvironment, string>> =
 const skyportenHosts = new Set(['test.sky.maskinporten.no', 'sky.maskinporten.no']);
 const maskinportenHosts = new Set(['test.maskinporten.no', 'maskinporten.no']);
 
-/** True for 127.0.0.0/8, ::1 and localhost: the only hosts where plain http is allowed (tests, mocks). */
+/**
+ * True for 127.0.0.0/8, ::1 and localhost: the only hosts where plain http is allowed (tests, mocks).
+ *
+ * @example
+ * ```ts
+ * isLoopbackHost(new URL('http://127.0.0.1:8080').hostname); // true
+ * isLoopbackHost('sky.maskinporten.no'); // false
+ * ```
+ */
 export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, '');
   return host === 'localhost' || host === '::1' || /^127(?:\.\d{1,3}){3}$/.test(host);

@@ -8,6 +8,12 @@ const inspectCustom = Symbol.for('nodejs.util.inspect.custom');
  * An access token and what is known about it. `accessToken` is a getter, so `JSON.stringify`,
  * `String()` and `util.inspect` of the object never show the token; read the property explicitly.
  *
+ * @example
+ * ```ts
+ * const token = await client.getToken();
+ * console.log(`${token}`); // SkyportenToken { scope: ..., expiresAt: ... }: no token
+ * await fetch(url, { headers: { authorization: `Bearer ${token.accessToken}` } });
+ * ```
  * @public
  */
 export class SkyportenToken {
