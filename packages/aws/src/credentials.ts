@@ -97,7 +97,7 @@ export interface SkyportenCredentialsOptions {
 
 /** Identity properties the AWS SDK passes to a credential provider, plus `forceRefresh`. @public */
 export interface SkyportenIdentityProperties {
-  /** Skip the credential cache and call STS again (the Skyporten token is reused while valid; concurrent callers share the call). */
+  /** Skip the credential cache and call STS again (the Skyporten token is reused while valid; concurrent callers share the call). @default false */
   forceRefresh?: boolean;
   /** The configuration of the AWS SDK client asking; its region is the STS region's fallback. */
   callerClientConfig?: {

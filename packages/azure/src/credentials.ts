@@ -50,16 +50,17 @@ export interface SkyportenCredentialsOptions extends Omit<ClientAssertionCredent
    * credential). @default options from the environment (SKYPORTEN_ENV, MASKINPORTEN_CLIENT_ID, ...)
    */
   maskinporten?: MaskinportenClientOrOptions;
-  /** The Entra ID tenant (directory) id, a GUID, or a verified domain. Env: `AZURE_TENANT_ID`. */
+  /** The Entra ID tenant (directory) id, a GUID, or a verified domain. @default `AZURE_TENANT_ID` */
   tenantId?: string;
   /**
    * The client id of the user-assigned managed identity or app registration that carries the federated
-   * identity credential (not its principal/object id). Env: `AZURE_CLIENT_ID`.
+   * identity credential (not its principal/object id).
+   * @default `AZURE_CLIENT_ID`
    */
   clientId?: string;
   /**
-   * Entra ID's host, for sovereign clouds or a local mock; must be https. Env: `AZURE_AUTHORITY_HOST`.
-   * @default "https://login.microsoftonline.com"
+   * Entra ID's host, for sovereign clouds or a local mock; must be https.
+   * @default `AZURE_AUTHORITY_HOST`, else "https://login.microsoftonline.com"
    */
   authorityHost?: string;
   /**

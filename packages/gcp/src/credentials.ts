@@ -99,6 +99,12 @@ export function createSubjectTokenSupplier(maskinporten: MaskinportenClient, opt
  * `CloudExchangeError`s with hints, shares one refresh between concurrent callers, and retries once with a
  * fresh Skyporten token when STS says the token has expired.
  *
+ * @example
+ * ```ts
+ * const authClient = skyportenCredentials({ audience, serviceAccountEmail }); // a SkyportenIdentityPoolClient
+ * console.log(authClient.federation.audience, authClient.federation.serviceAccountEmail);
+ * const { token } = await authClient.getAccessToken(); // a Google access token
+ * ```
  * @public
  */
 export class SkyportenIdentityPoolClient extends IdentityPoolClient {

@@ -25,7 +25,8 @@ export interface GcpFederationOptions {
   /**
    * The workload identity pool provider: the full
    * `//iam.googleapis.com/projects/<NUMBER>/locations/global/workloadIdentityPools/<POOL>/providers/<PROVIDER>`
-   * string, or its parts. Env: `SKYPORTEN_GCP_AUDIENCE`.
+   * string, or its parts.
+   * @default `SKYPORTEN_GCP_AUDIENCE`
    */
   audience?: string | WorkloadIdentityProvider;
   /**
@@ -34,7 +35,7 @@ export interface GcpFederationOptions {
    *
    * Without it, the federated token from STS is used directly; it lives only as long as the Skyporten token
    * (about 120 seconds), and only resources that grant the federated principal itself can be read.
-   * @default no impersonation
+   * @default `SKYPORTEN_GCP_SERVICE_ACCOUNT_EMAIL`, else no impersonation
    */
   serviceAccountEmail?: string;
   /** The STS token exchange endpoint. @default `https://sts.${universeDomain}/v1/token` */
