@@ -8,4 +8,8 @@ export default defineConfig({
   clean: true,
   target: 'node22',
   removeNodeProtocol: false,
+  esbuildOptions(options) {
+    // msw-handlers.ts reads `import.meta.url` only when `__filename` is absent, i.e. never in the CJS build.
+    options.logOverride = { ...options.logOverride, 'empty-import-meta': 'silent' };
+  },
 });
