@@ -8,7 +8,7 @@ import { maskinportenOptionsFromEnv, type Environment } from './env.js';
 import { ConfigError, SkyportenError } from './errors.js';
 import { buildGrantTemplate, grantClaims, signGrant } from './grant.js';
 import { createHttpClient, defaultRetry, type HttpAnswer, type RetryOptions } from './http.js';
-import { SKYPORTEN_ISSUERS, validateIssuer, type SkyportenEnvironment } from './issuers.js';
+import { SKYPORTEN_ISSUERS, validateEndpoint, validateIssuer, type SkyportenEnvironment } from './issuers.js';
 import { prepareSigner, prepareSignerSync, type GrantSigner, type KeyInput } from './keys.js';
 import { display } from './validation.js';
 import { log, type Logger } from './logger.js';
@@ -218,7 +218,7 @@ export function createMaskinportenClient(options: MaskinportenClientOptions = {}
   if (signer instanceof Promise) signer.catch(() => undefined);
 
   const explicitEndpoint = options.tokenEndpoint ?? fromEnv.tokenEndpoint;
-  if (explicitEndpoint !== undefined) validateIssuer(explicitEndpoint, 'tokenEndpoint');
+  if (explicitEndpoint !== undefined) validateEndpoint(explicitEndpoint, 'tokenEndpoint');
   const retry = resolveRetry(options.retry);
   const timeoutMs = options.timeout ?? 10_000;
   const http = createHttpClient({ fetch: options.fetch, timeoutMs, retry, logger });
@@ -234,7 +234,7 @@ export function createMaskinportenClient(options: MaskinportenClientOptions = {}
       throw error;
     });
     const document = await metadata;
-    validateIssuer(document.token_endpoint, 'token_endpoint (from the issuer metadata)');
+    validateEndpoint(document.token_endpoint, 'token_endpoint (from the issuer metadata)');
     return document.token_endpoint;
   }
 

@@ -43,21 +43,7 @@ export function isLoopbackHost(hostname: string): boolean {
  * @internal
  */
 export function validateIssuer(issuer: string, field = 'issuer'): string {
-  if (typeof issuer !== 'string') {
-    throw new ConfigError(field, `${field} must be a URL string, e.g. "${SKYPORTEN_TEST_ISSUER}"; got ${display(issuer)}.`);
-  }
-  let url: URL;
-  try {
-    url = new URL(issuer);
-  } catch {
-    throw new ConfigError(field, `${field} "${issuer}" is not a URL. Use environment: 'test' or 'prod', or e.g. "${SKYPORTEN_TEST_ISSUER}".`);
-  }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-    throw new ConfigError(
-      field,
-      `${field} "${issuer}" must use https:// (plain http is only accepted for loopback hosts such as 127.0.0.1, for tests).`,
-    );
-  }
+  const url = validateEndpoint(issuer, field);
   if (url.search || url.hash) {
     throw new ConfigError(field, `${field} "${issuer}" must not have a query or fragment.`);
   }
@@ -77,6 +63,30 @@ export function validateIssuer(issuer: string, field = 'issuer'): string {
     );
   }
   return issuer;
+}
+
+/**
+ * Checks an endpoint URL (issuer, token endpoint): a URL, https or a loopback http URL. Returns it parsed.
+ *
+ * @internal
+ */
+export function validateEndpoint(value: string, field: string): URL {
+  if (typeof value !== 'string') {
+    throw new ConfigError(field, `${field} must be a URL string, e.g. "${SKYPORTEN_TEST_ISSUER}"; got ${display(value)}.`);
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(field, `${field} "${value}" is not a URL. Use environment: 'test' or 'prod', or e.g. "${SKYPORTEN_TEST_ISSUER}".`);
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+    throw new ConfigError(
+      field,
+      `${field} "${value}" must use https:// (plain http is only accepted for loopback hosts such as 127.0.0.1, for tests).`,
+    );
+  }
+  return url;
 }
 
 /** The URL of a path under the issuer, whether or not the issuer ends with a slash. @internal */

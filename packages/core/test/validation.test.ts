@@ -62,6 +62,11 @@ describe('createMaskinportenClient validates options once, naming the field', ()
     expect(error.message).toContain('"https://test.sky.maskinporten.no"');
   });
 
+  it('accepts plain Maskinporten with its slash, and its token endpoint (which has no slash)', () => {
+    const client = createMaskinportenClient({ ...withoutEnvironment, issuer: 'https://test.maskinporten.no/', tokenEndpoint: 'https://test.maskinporten.no/token' });
+    expect(client.issuer).toBe('https://test.maskinporten.no/');
+  });
+
   it('accepts loopback http issuers for tests', () => {
     for (const issuer of ['http://127.0.0.1:8080', 'http://localhost:1', 'http://[::1]:9']) {
       expect(createMaskinportenClient({ ...withoutEnvironment, issuer }).issuer).toBe(issuer);
