@@ -127,7 +127,7 @@ async function send(client: KyInstance, settings: HttpSettings, url: string, ini
       headers: { accept: 'application/json', ...init.headers },
       ...(init.signal ? { signal: init.signal } : {}),
     });
-    return { status: response.status, headers: response.headers, body: await response.text() };
+    return { status: response.status, headers: response.headers, body: await readText(response, url, settings) };
   } catch (error) {
     if (isHTTPError(error)) {
       const data = error.data;
@@ -135,6 +135,24 @@ async function send(client: KyInstance, settings: HttpSettings, url: string, ini
       return { status: error.response.status, headers: error.response.headers, body };
     }
     throw transportError(error, url, settings, init.signal);
+  }
+}
+
+/** Reads the body within the timeout: a server that sends headers and then stalls must not hang us. */
+async function readText(response: Response, url: string, settings: HttpSettings): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  const stalled = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => {
+      void response.body?.cancel().catch(() => undefined);
+      reject(new TimeoutError(`${stripQuery(url)} sent headers but no complete body within ${settings.timeoutMs} ms.`, {
+        hint: 'Check network access to the issuer (proxy: HTTPS_PROXY), or raise the `timeout` option.',
+      }));
+    }, settings.timeoutMs);
+  });
+  try {
+    return await Promise.race([response.text(), stalled]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

@@ -214,3 +214,30 @@ describe('createMaskinportenClient against the mock issuer', () => {
     expect(decodeJwt(token.accessToken).aud).toBe(resource);
   });
 });
+
+describe('a server that sends headers and then stalls the body', () => {
+  it('fails with TIMEOUT within the configured timeout instead of hanging', async () => {
+    const { createServer } = await import('node:http');
+    const server = createServer((request, response) => {
+      if (request.url?.startsWith('/.well-known')) {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.write('{"issuer":');
+        return; // never ends
+      }
+      response.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as { port: number };
+    try {
+      const started = Date.now();
+      const client = createMaskinportenClient(options({ issuer: `http://127.0.0.1:${port}`, timeout: 300, retry: false }));
+      const error = await rejectionOf(client.getToken());
+      expect(error.code).toBe('DISCOVERY_FAILED');
+      expect(error.cause?.name).toBe('TimeoutError');
+      expect(Date.now() - started).toBeLessThan(3000);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});
