@@ -51,7 +51,7 @@ export {
   type RemoteSignerInput,
   type SigningAlgorithm,
 } from './keys.js';
-export { logEvent, type Logger } from './logger.js';
+export { logEvent, type Logger, type LogLevel } from './logger.js';
 export { redact } from './redact.js';
 export {
   decodeSkyportenToken,

@@ -19,7 +19,8 @@ export interface Logger {
   error?(message: string, details?: Record<string, unknown>): void;
 }
 
-type Level = 'debug' | 'info' | 'warn' | 'error';
+/** The levels a {@link Logger} may have. @public */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 /**
  * Calls `logger[level]` when it exists, prefixing `[skyporten]`; a throwing logger is ignored. pino wants
@@ -32,7 +33,7 @@ type Level = 'debug' | 'info' | 'warn' | 'error';
  * ```
  * @public
  */
-export function logEvent(logger: Logger | undefined, level: Level, message: string, details?: Record<string, unknown>): void {
+export function logEvent(logger: Logger | undefined, level: LogLevel, message: string, details?: Record<string, unknown>): void {
   const method = logger?.[level];
   if (typeof method !== 'function') return;
   try {

@@ -10,7 +10,7 @@ const jwkPrivatePattern = /"(d|p|q|dp|dq|qi)"\s*:\s*"[\w-]+"/g;
  * ```ts
  * logger.warn(redact(`upstream said: ${responseText}`)); // a JWT in it becomes "[redacted JWT]"
  * ```
- * @internal
+ * @public
  */
 export function redact(text: string): string {
   return text
