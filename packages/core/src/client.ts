@@ -247,6 +247,12 @@ export function createMaskinportenClient(options: MaskinportenClientOptions = {}
       return token;
     } catch (error) {
       hooks.count('failures', attributes);
+      log(logger, 'error', 'token request failed', {
+        code: SkyportenError.isInstance(error) ? error.code : 'UNKNOWN',
+        mpCode: (error as { mpCode?: string }).mpCode,
+        status: (error as { status?: number }).status,
+        isRetryable: SkyportenError.isInstance(error) ? error.isRetryable : undefined,
+      });
       throw error;
     }
   }

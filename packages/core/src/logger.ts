@@ -15,7 +15,7 @@ export interface Logger {
   info?(message: string, details?: Record<string, unknown>): void;
   /** Something recovered from: a retry, a failed background refresh, a suspicious clock. */
   warn?(message: string, details?: Record<string, unknown>): void;
-  /** Reserved for failures; the SDK throws its errors rather than logging them, so it does not call this today. */
+  /** A token request that failed for good (after retries), with the error code; the error is also thrown. */
   error?(message: string, details?: Record<string, unknown>): void;
 }
 
@@ -23,9 +23,10 @@ export interface Logger {
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 /**
- * Calls `logger[level]` when it exists, prefixing `[skyporten]`; a throwing logger is ignored. pino wants
- * `(object, message)`, console wants `(message, object)`: the message goes first, which both print
- * readably. For adapters; never pass a secret in `details`.
+ * Calls `logger[level]` when it exists, prefixing `[skyporten]`; a throwing logger is ignored. console and
+ * winston take `(message, details)`; pino and bunyan take `(details, message)` (and drop a trailing object),
+ * so for them — recognised by their `levels` — the details go first. For adapters; never pass a secret in
+ * `details`.
  *
  * @example
  * ```ts
@@ -38,10 +39,25 @@ export function logEvent(logger: Logger | undefined, level: LogLevel, message: s
   if (typeof method !== 'function') return;
   try {
     if (details === undefined) method.call(logger, `[skyporten] ${message}`);
+    else if (isObjectFirst(logger)) (method as unknown as (details: unknown, message: string) => void).call(logger, details, `[skyporten] ${message}`);
     else method.call(logger, `[skyporten] ${message}`, details);
   } catch {
     // A failing logger must never break token acquisition.
   }
+}
+
+const objectFirst = new WeakMap<object, boolean>();
+
+/** pino exposes `levels.values`, bunyan a `levels()` function; console and winston neither. */
+function isObjectFirst(logger: Logger | undefined): boolean {
+  if (typeof logger !== 'object' || logger === null) return false;
+  let known = objectFirst.get(logger);
+  if (known === undefined) {
+    const levels = (logger as { levels?: unknown }).levels;
+    known = typeof levels === 'function' || (typeof levels === 'object' && levels !== null && 'values' in levels);
+    objectFirst.set(logger, known);
+  }
+  return known;
 }
 
 /** @internal */
