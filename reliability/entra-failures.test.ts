@@ -25,7 +25,8 @@ afterAll(() => {
   if (process.env.SKYPORTEN_PRINT_COUNTS) console.log('Entra ID failures, measured:', measured);
 });
 
-async function entraWorld(context: TestContext, accessTokenLifetimeSeconds = 3600) {
+/** `clock` is the adapter's (its safety margin); MSAL itself reads Date.now. */
+async function entraWorld(context: TestContext, accessTokenLifetimeSeconds = 3600, clock?: () => number) {
   const world = await startWorld();
   const entra = await createMockEntraId({
     issuer: world.issuer,
@@ -44,6 +45,7 @@ async function entraWorld(context: TestContext, accessTokenLifetimeSeconds = 360
     maskinporten: world.client(),
     retryOptions: RETRY_OPTIONS,
     logger: recordingLogger(),
+    ...(clock === undefined ? {} : { clock }),
     env: false,
   });
   recordEmission(credential);
@@ -126,9 +128,11 @@ describe.skipIf(azure === undefined).concurrent('Entra ID failures', () => {
     expect(tokenRequests()).toBe(1);
   });
 
-  it('a total Entra ID outage while its token is cached: callers keep it while it is valid, then a clear retryable error', { timeout: 12_000 }, async (context) => {
-    // 302-s Entra tokens: MSAL treats them as fresh for 2-3 s (it refreshes 5 minutes before expiry).
-    const { entra, accessToken, tokenRequests, entraRequests } = await entraWorld(context, 302);
+  it('a total Entra ID outage while its token is cached: callers keep it through MSAL\'s refresh point until the safety margin, then a clear retryable error', { timeout: 12_000 }, async (context) => {
+    // 302-s Entra tokens: MSAL treats them as fresh for 2-3 s (it refreshes 5 minutes before expiry); the
+    // adapter's safety margin is min(60 s, 10 % of 302 s) = 30.2 s. The adapter's clock is moved to reach it.
+    let clockOffsetMs = 0;
+    const { entra, accessToken, tokenRequests, entraRequests } = await entraWorld(context, 302, () => Date.now() + clockOffsetMs);
     const cached = await accessToken();
     entra.failNext(1000, { status: 503 });
     const during = await Promise.all(Array.from({ length: 100 }, () => accessToken()));
@@ -136,9 +140,18 @@ describe.skipIf(azure === undefined).concurrent('Entra ID failures', () => {
     expect(entraRequests()).toBe(1);
     measured.cachedDuringOutage = { callers: 100, newEntraRequests: entraRequests() - 1 };
 
-    // Past MSAL's refresh point (it compares whole seconds, so 2-3 s here) the token is not handed out: a
-    // retryable error instead.
+    // Past MSAL's refresh point (it compares whole seconds, so 2-3 s here) MSAL asks Entra ID, which fails; the
+    // still-valid token is handed out instead of the error. Later calls get MSAL's replay of the 503 (no request)
+    // and the same token.
     await sleep(3100);
+    const inWindow = await Promise.all(Array.from({ length: 100 }, () => accessToken()));
+    expect(inWindow.every((token) => token === cached)).toBe(true);
+    expect(await accessToken()).toBe(cached);
+    expect(entraRequests()).toBe(2 + RETRY_OPTIONS.maxRetries);
+    measured.cachedInRefreshWindow = { callers: 101, newEntraRequests: entraRequests() - 1 };
+
+    // Within the safety margin (30.2 s before expiry) the token is not handed out: a retryable error instead.
+    clockOffsetMs = 272_000;
     const error = await failureOf(() => accessToken(), 8000);
     expect(cloudFields(error)).toMatchObject({ code: 'CLOUD_EXCHANGE_FAILED', isRetryable: true, status: 503 });
     expect(entraRequests()).toBe(2 + RETRY_OPTIONS.maxRetries);

@@ -24,6 +24,8 @@ interface GcpWorldOptions {
   impersonate?: boolean;
   /** Lifetime of impersonated tokens from the mock; google-auth-library refreshes them 5 minutes early. */
   accessTokenLifetimeSeconds?: number;
+  /** The adapter's clock (its safety margin); google-auth-library itself reads `new Date()`. */
+  clock?: () => number;
 }
 
 async function gcpWorld(context: TestContext, options: GcpWorldOptions = {}) {
@@ -47,6 +49,7 @@ async function gcpWorld(context: TestContext, options: GcpWorldOptions = {}) {
     tokenUrl: mock.stsTokenUrl,
     ...(impersonate ? { serviceAccountImpersonationUrl: mock.serviceAccountImpersonationUrl(SERVICE_ACCOUNT) } : {}),
     logger: recordingLogger(),
+    ...(options.clock === undefined ? {} : { clock: options.clock }),
     env: false,
   });
   recordEmission(credentials);
@@ -205,9 +208,11 @@ describe.skipIf(gcp === undefined).concurrent('GCP STS failures', () => {
     expect(tokenRequests()).toBe(1);
   });
 
-  it('a total STS outage while the Google token is cached: callers keep it while it is valid, then a clear error, then recovery', { timeout: 12_000 }, async (context) => {
-    // 302-s impersonated tokens: google-auth-library treats them as fresh for 2 s (it refreshes 5 minutes early).
-    const { mock, accessToken, download, tokenRequests } = await gcpWorld(context, { accessTokenLifetimeSeconds: 302 });
+  it('a total STS outage while the Google token is cached: callers keep it through google-auth-library\'s refresh point until the safety margin, then a clear error, then recovery', { timeout: 15_000 }, async (context) => {
+    // 302-s impersonated tokens: google-auth-library treats them as fresh for 2 s (it refreshes 5 minutes early);
+    // the adapter's safety margin is min(60 s, 10 % of 302 s) = 30.2 s. The adapter's clock is moved to reach it.
+    let clockOffsetMs = 0;
+    const { mock, accessToken, download, tokenRequests } = await gcpWorld(context, { accessTokenLifetimeSeconds: 302, clock: () => Date.now() + clockOffsetMs });
     const cached = await accessToken();
     mock.failNext('sts', 1000, { status: 503 });
     mock.failNext('iamcredentials', 1000, { status: 503 });
@@ -217,11 +222,23 @@ describe.skipIf(gcp === undefined).concurrent('GCP STS failures', () => {
     expect(mock.counters).toMatchObject({ stsCalls: 1, generateAccessTokenCalls: 1 });
     measured.cachedDuringOutage = { callers: 101, newStsCalls: mock.counters.stsCalls - 1 };
 
-    // Past google-auth-library's refresh point the token is not handed out: a retryable error instead.
+    // Past google-auth-library's refresh point: its refresh fails (1 + 3 STS calls), and the still-valid token is
+    // handed out instead of the error, to 100 concurrent callers and a download.
     await sleep(2100);
+    const started = Date.now();
+    const inWindow = await Promise.all(Array.from({ length: 100 }, () => accessToken()));
+    const elapsed = Date.now() - started;
+    expect(inWindow.every((token) => token === cached)).toBe(true);
+    expect(mock.counters).toMatchObject({ stsCalls: 5, generateAccessTokenCalls: 1 });
+    measured.cachedInRefreshWindow = { callers: 100, newStsCalls: mock.counters.stsCalls - 1, elapsedMs: elapsed };
+    // Each later call tries again (google-auth-library sees an expired token), and is answered the same way.
+    expect(await download()).toBe(CONTENT);
+    expect(mock.counters.stsCalls).toBe(9);
+
+    // Within the safety margin (30.2 s before expiry) the token is not handed out: a retryable error instead.
+    clockOffsetMs = 272_000;
     const error = await failureOf(() => accessToken(), 8000);
     expect(cloudFields(error)).toMatchObject({ code: 'CLOUD_EXCHANGE_FAILED', isRetryable: true, status: 503 });
-    expect(mock.counters.stsCalls).toBe(5);
     expect(tokenRequests()).toBe(1);
 
     mock.reset();
@@ -229,7 +246,7 @@ describe.skipIf(gcp === undefined).concurrent('GCP STS failures', () => {
     expect(tokenRequests()).toBe(1);
   });
 
-  it('a total STS outage without impersonation: the cached federated token is used until its refresh point', { timeout: 10_000 }, async (context) => {
+  it('a total STS outage without impersonation: the cached federated token is used during the outage', { timeout: 10_000 }, async (context) => {
     const { mock, accessToken, download, tokenRequests } = await gcpWorld(context, { impersonate: false });
     const cached = await accessToken();
     mock.failNext('sts', 1000, { status: 503 });

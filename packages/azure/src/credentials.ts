@@ -13,7 +13,9 @@ import {
   logEvent,
   requireAudience,
   resolveMaskinportenClient,
+  systemClock,
   waitWithSignal,
+  type Clock,
   type DecodedSkyportenToken,
   type Logger,
   type MaskinportenClient,
@@ -32,6 +34,9 @@ import { createFailureRecorder } from './failure-recorder.js';
  * @public
  */
 export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
+
+/** Default of `safetyMarginSeconds`. */
+const DEFAULT_SAFETY_MARGIN_SECONDS = 60;
 
 /**
  * Options of {@link skyportenCredentials}. Besides its own, it takes every option of `@azure/identity`'s
@@ -68,8 +73,19 @@ export interface SkyportenCredentialsOptions extends Omit<ClientAssertionCredent
    * @default true when `authorityHost` is a loopback address (a local mock), else false
    */
   disableInstanceDiscovery?: boolean;
+  /**
+   * When getting a token fails with a retryable error (Entra ID or Maskinporten unavailable, or MSAL replaying
+   * such a failure), keep handing out the last Entra ID token for the same scopes and tenant, with a warning,
+   * until this many seconds before it expires; closer to expiry the error is thrown. Capped at a tenth of the
+   * token's lifetime. MSAL refreshes 5 minutes before expiry, so this bridges an outage in that window.
+   * Non-retryable errors are thrown at once.
+   * @default 60
+   */
+  safetyMarginSeconds?: number;
   /** Receives debug and warn events; never a token. */
   logger?: Logger;
+  /** Current time in milliseconds, for the safety margin. @default Date.now */
+  clock?: Clock;
   /** Where left-out options are read from; `false` reads nothing. @default process.env */
   env?: Record<string, string | undefined> | false;
 }
@@ -171,7 +187,9 @@ export function createAssertionSupplier(maskinporten: MaskinportenClient): () =>
  *
  * - Tokens: `@azure/identity` (MSAL) caches the Entra ID token and refreshes it 5 minutes before expiry; the
  *   Skyporten token comes from the Maskinporten client's cache, so a cached Entra token costs no
- *   Maskinporten request.
+ *   Maskinporten request. When that refresh fails with a retryable error (an outage of Entra ID or
+ *   Maskinporten) while the last token is still valid, callers keep getting it (a warning is logged) until
+ *   `safetyMarginSeconds` before it expires.
  * - Concurrency: concurrent `getToken` calls for the same scopes share one request (MSAL alone would send
  *   one per caller on a cold cache).
  * - Errors: a `CloudExchangeError` with the AADSTS code as `cloudCode` and a hint; problems getting
@@ -199,8 +217,20 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
   if (typeof options !== 'object' || options === null) {
     throw new ConfigError('options', 'skyportenCredentials takes an options object.');
   }
-  const { maskinporten: maskinportenOption, tenantId: tenantOption, clientId: clientOption, authorityHost: hostOption, logger, env: envOption, ...identityOptions } =
-    options;
+  const {
+    maskinporten: maskinportenOption,
+    tenantId: tenantOption,
+    clientId: clientOption,
+    authorityHost: hostOption,
+    safetyMarginSeconds = DEFAULT_SAFETY_MARGIN_SECONDS,
+    logger,
+    clock = systemClock,
+    env: envOption,
+    ...identityOptions
+  } = options;
+  if (typeof safetyMarginSeconds !== 'number' || !Number.isFinite(safetyMarginSeconds) || safetyMarginSeconds < 0) {
+    throw new ConfigError('safetyMarginSeconds', `safetyMarginSeconds must be a number of seconds, 0 or more, got ${String(safetyMarginSeconds)}.`);
+  }
   const env = envOption === false ? {} : (envOption ?? process.env);
   const tenantId = validateTenantId(tenantOption ?? env.AZURE_TENANT_ID, tenantOption === undefined && env.AZURE_TENANT_ID !== undefined ? 'AZURE_TENANT_ID' : 'tenantId');
   const clientId = validateClientId(clientOption ?? env.AZURE_CLIENT_ID, clientOption === undefined && env.AZURE_CLIENT_ID !== undefined ? 'AZURE_CLIENT_ID' : 'clientId');
@@ -219,6 +249,8 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
     additionalPolicies: [...(identityOptions.additionalPolicies ?? []), recorder.policy],
   });
   const pending = new Map<string, Promise<AccessToken>>();
+  /** The last token per scopes/tenant key, and when it was first seen (for its lifetime). */
+  const lastTokens = new Map<string, { token: AccessToken; obtainedAt: number }>();
 
   async function attempt(scopes: string[], getTokenOptions: GetTokenOptions): Promise<AccessToken> {
     const since = recorder.nextSequence();
@@ -255,6 +287,34 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
     }
   }
 
+  async function requestOrKeep(key: string, scopes: string[], getTokenOptions: GetTokenOptions): Promise<AccessToken> {
+    try {
+      const token = await requestToken(scopes, getTokenOptions);
+      if (lastTokens.get(key)?.token.token !== token.token) lastTokens.set(key, { token, obtainedAt: clock() });
+      return token;
+    } catch (error) {
+      const kept = keptThrough(lastTokens.get(key), error);
+      if (kept === undefined) throw error;
+      return kept;
+    }
+  }
+
+  /** The last token, when `error` is retryable and that token is still valid beyond the safety margin. */
+  function keptThrough(last: { token: AccessToken; obtainedAt: number } | undefined, error: unknown): AccessToken | undefined {
+    if (last === undefined || !SkyportenError.isInstance(error) || !error.isRetryable) return undefined;
+    const expiresAt = last.token.expiresOnTimestamp;
+    const now = clock();
+    const margin = Math.min(safetyMarginSeconds * 1000, (expiresAt - last.obtainedAt) * 0.1);
+    if (now >= expiresAt - margin) return undefined;
+    logEvent(logger, 'warn', 'the Entra ID token could not be refreshed; the current one stays in use until its safety margin', {
+      code: error.code,
+      cloudCode: error instanceof CloudExchangeError ? error.cloudCode : undefined,
+      expiresOn: new Date(expiresAt).toISOString(),
+      usableForSeconds: Math.floor((expiresAt - margin - now) / 1000),
+    });
+    return last.token;
+  }
+
   function logFailure(error: unknown): unknown {
     logEvent(logger, 'warn', 'Entra ID token request failed', {
       code: SkyportenError.isInstance(error) ? error.code : undefined,
@@ -276,7 +336,7 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
       if (shared === undefined) {
         // The caller's abort signal only stops its own wait; the shared request goes on for the others.
         const { abortSignal: _abortSignal, ...sharedOptions } = getTokenOptions;
-        const request: Promise<AccessToken> = requestToken(scopeList, sharedOptions).finally(() => {
+        const request: Promise<AccessToken> = requestOrKeep(key, scopeList, sharedOptions).finally(() => {
           if (pending.get(key) === request) pending.delete(key);
         });
         shared = request;

@@ -1,6 +1,8 @@
 import {
   ConfigError,
+  logEvent,
   requireAudience,
+  SkyportenError,
   systemClock,
   type Clock,
   resolveMaskinportenClient,
@@ -20,6 +22,10 @@ const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
 const FEDERATED_EAGER_REFRESH_MS = 15_000;
 /** Exchange only Skyporten tokens with at least this long left when the federated token is used directly. */
 const FEDERATED_MINIMUM_SUBJECT_SECONDS = 45;
+/** Default of `safetyMarginSeconds`. */
+const DEFAULT_SAFETY_MARGIN_SECONDS = 60;
+
+type RefreshResult = Awaited<ReturnType<IdentityPoolClient['refreshAccessTokenAsync']>>;
 
 /**
  * Options of {@link skyportenCredentials}.
@@ -41,9 +47,18 @@ export interface SkyportenCredentialsOptions extends GcpFederationOptions {
    * @default 3600
    */
   tokenLifetimeSeconds?: number;
+  /**
+   * When a refresh fails with a retryable error (GCP STS, IAM Credentials or Maskinporten unavailable), keep
+   * handing out the current Google access token, with a warning, until this many seconds before it expires;
+   * closer to expiry the error is thrown. Capped at a tenth of the token's lifetime (12 s for a 120-s
+   * federated token). google-auth-library refreshes 5 minutes before expiry (15 s without impersonation), so
+   * this bridges an outage in that window. Non-retryable errors are thrown at once.
+   * @default 60
+   */
+  safetyMarginSeconds?: number;
   /** Receives debug/warn events; never a token. */
   logger?: Logger;
-  /** Current time in milliseconds, for the subject token's remaining lifetime. @default Date.now */
+  /** Current time in milliseconds, for the subject token's remaining lifetime and the safety margin. @default Date.now */
   clock?: Clock;
 }
 
@@ -96,8 +111,9 @@ export function createSubjectTokenSupplier(maskinporten: MaskinportenClient, opt
 
 /**
  * An `IdentityPoolClient` that fetches its subject token from Maskinporten, translates GCP failures into
- * `CloudExchangeError`s with hints, shares one refresh between concurrent callers, and retries once with a
- * fresh Skyporten token when STS says the token has expired.
+ * `CloudExchangeError`s with hints, shares one refresh between concurrent callers, retries once with a
+ * fresh Skyporten token when STS says the token has expired, and keeps handing out its current access token
+ * through a refresh that fails with a retryable error until the token is within its safety margin of expiry.
  *
  * @example
  * ```ts
@@ -114,10 +130,14 @@ export class SkyportenIdentityPoolClient extends IdentityPoolClient {
   readonly federation: Readonly<ResolvedFederation>;
   readonly #context: ExchangeContext;
   readonly #logger: Logger | undefined;
-  #pendingRefresh: ReturnType<IdentityPoolClient['refreshAccessTokenAsync']> | undefined;
+  readonly #clock: Clock;
+  readonly #safetyMarginMs: number;
+  #pendingRefresh: Promise<RefreshResult> | undefined;
+  /** The access token of the last successful refresh, and when it was obtained (for its lifetime). */
+  #lastRefresh: { result: RefreshResult; obtainedAt: number } | undefined;
 
   /** Prefer {@link skyportenCredentials}, which validates options and reads the environment. */
-  constructor(maskinporten: MaskinportenClient, federation: ResolvedFederation, options: { scopes?: string[]; tokenLifetimeSeconds?: number; logger?: Logger; clock?: Clock } = {}) {
+  constructor(maskinporten: MaskinportenClient, federation: ResolvedFederation, options: { scopes?: string[]; tokenLifetimeSeconds?: number; safetyMarginSeconds?: number; logger?: Logger; clock?: Clock } = {}) {
     const context: ExchangeContext = { federation, subject: undefined };
     super({
       type: 'external_account',
@@ -147,13 +167,49 @@ export class SkyportenIdentityPoolClient extends IdentityPoolClient {
     this.federation = federation;
     this.#context = context;
     this.#logger = options.logger;
+    this.#clock = options.clock ?? systemClock;
+    this.#safetyMarginMs = (options.safetyMarginSeconds ?? DEFAULT_SAFETY_MARGIN_SECONDS) * 1000;
   }
 
   protected override refreshAccessTokenAsync(): ReturnType<IdentityPoolClient['refreshAccessTokenAsync']> {
-    this.#pendingRefresh ??= this.#refresh().finally(() => {
+    this.#pendingRefresh ??= this.#refreshOrKeep().finally(() => {
       this.#pendingRefresh = undefined;
     });
     return this.#pendingRefresh;
+  }
+
+  async #refreshOrKeep(): Promise<RefreshResult> {
+    try {
+      const result = await this.#refresh();
+      this.#lastRefresh = { result, obtainedAt: this.#clock() };
+      return result;
+    } catch (error) {
+      const kept = this.#keptThrough(error);
+      if (kept === undefined) throw error;
+      // google-auth-library hands out its cached token, which a failed refresh left in place.
+      return kept;
+    }
+  }
+
+  /** The last token, when `error` is retryable and that token is still valid beyond the safety margin. */
+  #keptThrough(error: unknown): RefreshResult | undefined {
+    const last = this.#lastRefresh;
+    if (last === undefined || !SkyportenError.isInstance(error) || !error.isRetryable) return undefined;
+    const { access_token: accessToken, expiry_date: expiresAt } = last.result;
+    // Only the token google-auth-library still holds (setCredentials may have replaced it).
+    if (typeof expiresAt !== 'number' || accessToken !== this.credentials.access_token) return undefined;
+    const now = this.#clock();
+    const margin = Math.min(this.#safetyMarginMs, (expiresAt - last.obtainedAt) * 0.1);
+    if (now >= expiresAt - margin) return undefined;
+    const { status, cloudCode } = error as { status?: unknown; cloudCode?: unknown };
+    logEvent(this.#logger, 'warn', 'refreshing the Google access token failed; the current one stays in use until its safety margin', {
+      code: error.code,
+      status,
+      cloudCode,
+      expiresAt: new Date(expiresAt).toISOString(),
+      usableForSeconds: Math.floor((expiresAt - margin - now) / 1000),
+    });
+    return last.result;
   }
 
   async #refresh(): ReturnType<IdentityPoolClient['refreshAccessTokenAsync']> {
@@ -185,7 +241,9 @@ export class SkyportenIdentityPoolClient extends IdentityPoolClient {
  * `IdentityPoolClient`) for any `@google-cloud/*` client. Each refresh takes the cached Skyporten token from
  * Maskinporten, exchanges it at GCP STS for a federated token, and (with `serviceAccountEmail`) impersonates
  * the data provider's service account. google-auth-library caches the resulting access token until shortly
- * before it expires; concurrent requests share one refresh.
+ * before it expires; concurrent requests share one refresh. When that refresh fails with a retryable error
+ * (an outage of STS, IAM Credentials or Maskinporten) while the cached access token is still valid, callers
+ * keep getting the cached one (a warning is logged) until `safetyMarginSeconds` before it expires.
  *
  * Without `serviceAccountEmail` the federated token is used directly: it expires with the Skyporten token
  * (about 120 seconds), so long downloads can outlive it, and the resource must grant the federated principal.
@@ -212,6 +270,10 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
   if (options.scopes !== undefined && (!Array.isArray(options.scopes) || options.scopes.length === 0 || !options.scopes.every((scope) => typeof scope === 'string' && /^\S+$/.test(scope)))) {
     throw new ConfigError('scopes', 'scopes must be a non-empty array of OAuth scope URLs, e.g. ["https://www.googleapis.com/auth/devstorage.read_only"].');
   }
+  const margin = options.safetyMarginSeconds;
+  if (margin !== undefined && (typeof margin !== 'number' || !Number.isFinite(margin) || margin < 0)) {
+    throw new ConfigError('safetyMarginSeconds', `safetyMarginSeconds must be a number of seconds, 0 or more, got ${String(margin)}.`);
+  }
   const lifetime = options.tokenLifetimeSeconds;
   if (lifetime !== undefined && (!Number.isInteger(lifetime) || lifetime < 600 || lifetime > 43200)) {
     throw new ConfigError('tokenLifetimeSeconds', `tokenLifetimeSeconds must be a whole number of seconds from 600 to 43200 (above 3600 needs an organisation policy), got ${String(lifetime)}.`);
@@ -225,6 +287,7 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
   return new SkyportenIdentityPoolClient(maskinporten, federation, {
     ...(options.scopes === undefined ? {} : { scopes: options.scopes }),
     ...(options.tokenLifetimeSeconds === undefined ? {} : { tokenLifetimeSeconds: options.tokenLifetimeSeconds }),
+    ...(margin === undefined ? {} : { safetyMarginSeconds: margin }),
     ...(options.logger === undefined ? {} : { logger: options.logger }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
