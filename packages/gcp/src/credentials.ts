@@ -135,6 +135,8 @@ export class SkyportenIdentityPoolClient extends IdentityPoolClient {
   #pendingRefresh: Promise<RefreshResult> | undefined;
   /** The access token of the last successful refresh, and when it was obtained (for its lifetime). */
   #lastRefresh: { result: RefreshResult; obtainedAt: number } | undefined;
+  /** After a failed refresh kept the current token: no new attempt before this time (ms). */
+  #coolDownUntil = 0;
 
   /** Prefer {@link skyportenCredentials}, which validates options and reads the environment. */
   constructor(maskinporten: MaskinportenClient, federation: ResolvedFederation, options: { scopes?: string[]; tokenLifetimeSeconds?: number; safetyMarginSeconds?: number; logger?: Logger; clock?: Clock } = {}) {
@@ -172,6 +174,10 @@ export class SkyportenIdentityPoolClient extends IdentityPoolClient {
   }
 
   protected override refreshAccessTokenAsync(): ReturnType<IdentityPoolClient['refreshAccessTokenAsync']> {
+    // Right after a failed refresh, serve the kept token without trying again: otherwise, with
+    // google-auth-library's fixed retry backoff, every call during an outage would wait about 2 s.
+    const kept = this.#clock() < this.#coolDownUntil ? this.#usableLast() : undefined;
+    if (kept !== undefined) return Promise.resolve(kept);
     this.#pendingRefresh ??= this.#refreshOrKeep().finally(() => {
       this.#pendingRefresh = undefined;
     });
@@ -182,6 +188,7 @@ export class SkyportenIdentityPoolClient extends IdentityPoolClient {
     try {
       const result = await this.#refresh();
       this.#lastRefresh = { result, obtainedAt: this.#clock() };
+      this.#coolDownUntil = 0;
       return result;
     } catch (error) {
       const kept = this.#keptThrough(error);
@@ -191,16 +198,28 @@ export class SkyportenIdentityPoolClient extends IdentityPoolClient {
     }
   }
 
-  /** The last token, when `error` is retryable and that token is still valid beyond the safety margin. */
-  #keptThrough(error: unknown): RefreshResult | undefined {
+  /** The last token, if google-auth-library still holds it and it is valid beyond the safety margin. */
+  #usableLast(): RefreshResult | undefined {
     const last = this.#lastRefresh;
-    if (last === undefined || !SkyportenError.isInstance(error) || !error.isRetryable) return undefined;
+    if (last === undefined) return undefined;
     const { access_token: accessToken, expiry_date: expiresAt } = last.result;
     // Only the token google-auth-library still holds (setCredentials may have replaced it).
     if (typeof expiresAt !== 'number' || accessToken !== this.credentials.access_token) return undefined;
-    const now = this.#clock();
     const margin = Math.min(this.#safetyMarginMs, (expiresAt - last.obtainedAt) * 0.1);
-    if (now >= expiresAt - margin) return undefined;
+    return this.#clock() < expiresAt - margin ? last.result : undefined;
+  }
+
+  /** The last token, when `error` is retryable and that token is still valid beyond the safety margin. */
+  #keptThrough(error: unknown): RefreshResult | undefined {
+    if (!SkyportenError.isInstance(error) || !error.isRetryable) return undefined;
+    const kept = this.#usableLast();
+    if (kept === undefined) return undefined;
+    const last = this.#lastRefresh!;
+    const expiresAt = kept.expiry_date as number;
+    const now = this.#clock();
+    const lifetime = expiresAt - last.obtainedAt;
+    const margin = Math.min(this.#safetyMarginMs, lifetime * 0.1);
+    this.#coolDownUntil = now + Math.min(5_000, Math.max(50, lifetime * 0.05));
     const { status, cloudCode } = error as { status?: unknown; cloudCode?: unknown };
     logEvent(this.#logger, 'warn', 'refreshing the Google access token failed; the current one stays in use until its safety margin', {
       code: error.code,
@@ -208,8 +227,9 @@ export class SkyportenIdentityPoolClient extends IdentityPoolClient {
       cloudCode,
       expiresAt: new Date(expiresAt).toISOString(),
       usableForSeconds: Math.floor((expiresAt - margin - now) / 1000),
+      nextAttemptInMs: this.#coolDownUntil - now,
     });
-    return last.result;
+    return kept;
   }
 
   async #refresh(): ReturnType<IdentityPoolClient['refreshAccessTokenAsync']> {

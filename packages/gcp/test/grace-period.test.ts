@@ -163,10 +163,28 @@ describe('grace period: a failed refresh inside google-auth-library\'s refresh w
     expect(await accessToken()).toBe(cached);
 
     gcp.reset();
+    vi.setSystemTime(START + 315_001); // past the 5-s cool-down after the failed refresh
     const fresh = await accessToken();
     expect(fresh).not.toBe(cached);
     expect(await accessToken()).toBe(fresh);
     expect(gcp.counters).toMatchObject({ stsCalls: 1, generateAccessTokenCalls: 1 });
+  });
+
+  it('does not retry STS on every call during an outage: a cool-down of 5 s follows each failed refresh', async () => {
+    const { gcp, accessToken } = await start();
+    const cached = await accessToken();
+    gcp.failNext('sts', 1000, { status: 503 });
+    vi.setSystemTime(START + 310_000);
+    expect(await accessToken()).toBe(cached);
+    const afterFirst = gcp.counters.stsCalls;
+    vi.setSystemTime(START + 314_000);
+    const started = performance.now();
+    expect(await Promise.all([accessToken(), accessToken()])).toEqual([cached, cached]);
+    expect(performance.now() - started).toBeLessThan(500);
+    expect(gcp.counters.stsCalls).toBe(afterFirst);
+    vi.setSystemTime(START + 315_001);
+    expect(await accessToken()).toBe(cached);
+    expect(gcp.counters.stsCalls).toBeGreaterThan(afterFirst);
   });
 
   it('without impersonation: the federated token is kept from 15 s before expiry until its 12-s margin', async () => {
