@@ -81,9 +81,18 @@ export interface SkyportenCredentialsOptions {
    */
   refreshWindowSeconds?: number;
   /**
-   * Never hand out credentials this close to expiry (capped at a tenth of their lifetime). The default equals
-   * the AWS SDK's own 5-minute expiry window, so an SDK client never receives credentials it would consider
-   * expired already.
+   * Never hand out credentials this close to expiry: callers wait for new ones instead. Capped at a tenth of
+   * the credentials' lifetime, so the default 300 s holds for `durationSeconds` of 3000 and more; with 900 the
+   * margin is 90 s (and the refresh window, capped at a quarter of the lifetime, 225 s).
+   *
+   * The AWS SDK (`memoizeIdentityProvider` of `@smithy/core`, which every client wraps a credentials function
+   * in) treats credentials within 5 minutes of their `expiration` as expired: from then on the client calls
+   * this provider again before each request and signs with what it returns, even the same credentials. With
+   * `durationSeconds` of 1200 and more the default refresh window starts at least 300 s before expiry, so new
+   * credentials normally arrive before that. With less (900: the refresh starts 225 s before expiry) the client
+   * calls the provider on every request from 300 s to 225 s before expiry; the calls are answered from the
+   * cache, without an STS call or a wait. The same happens with any duration while background refreshes fail,
+   * until this margin, when callers wait for a new STS call (and get its error if it fails).
    * @default 300
    */
   safetyMarginSeconds?: number;
@@ -144,7 +153,8 @@ export function createWebIdentityTokenProvider(maskinporten?: MaskinportenClient
  * AWS SDK v3 credentials from Skyporten: a Maskinporten access token is exchanged for temporary credentials
  * of `roleArn` with STS `AssumeRoleWithWebIdentity`.
  *
- * - The credentials are cached and refreshed ahead of their `expiration` (10 minutes before, by default);
+ * - The credentials are cached and refreshed ahead of their `expiration` (by default 10 minutes before,
+ *   at most a quarter of their lifetime before);
  *   concurrent callers share one exchange, failures are not cached. A Skyporten token is fetched only when
  *   STS must be called.
  * - Throttling, 5xx and network failures are retried by the STS client with the same token; an
