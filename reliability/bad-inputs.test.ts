@@ -118,7 +118,7 @@ const configurationCases: Case[] = [
   { name: 'clock that is not a function', field: 'clock', options: { clock: 42 } },
   { name: 'options null', field: 'options', run: () => createMaskinportenClient(null as never) },
   { name: 'createJwtGrant with a trailing-slash Skyporten issuer', field: 'issuer', run: () => createJwtGrant({ ...grantOptions(), issuer: 'https://sky.maskinporten.no/' }) },
-  { name: 'createJwtGrant with lifetime 0', field: 'grantLifetimeSeconds', run: () => createJwtGrant({ ...grantOptions(), lifetimeSeconds: 0 }) },
+  { name: 'createJwtGrant with lifetime 0', field: 'lifetimeSeconds', run: () => createJwtGrant({ ...grantOptions(), lifetimeSeconds: 0 }) },
   { name: 'createJwtGrant without key', field: 'key', run: () => createJwtGrant({ ...grantOptions(), key: undefined as never }) },
 ];
 

@@ -142,6 +142,30 @@ function resolveIssuer(options: MaskinportenClientOptions, fromEnv: { issuer?: s
   );
 }
 
+/**
+ * The environment without the variables of options given explicitly: those are neither read (no key file
+ * is opened for a key already given) nor checked. A token endpoint from the environment only counts when the
+ * issuer comes from the environment too, so a leftover test endpoint never meets a prod issuer.
+ */
+function relevantEnvironment(env: Environment, options: MaskinportenClientOptions): Environment {
+  const drop = new Set<string>();
+  if (options.environment !== undefined || options.issuer !== undefined) {
+    drop.add('SKYPORTEN_ENV').add('SKYPORTEN_ISSUER').add('SKYPORTEN_TOKEN_ENDPOINT');
+  }
+  if (options.tokenEndpoint !== undefined) drop.add('SKYPORTEN_TOKEN_ENDPOINT');
+  if (options.clientId !== undefined) drop.add('MASKINPORTEN_CLIENT_ID');
+  if (options.scope !== undefined) drop.add('MASKINPORTEN_SCOPE');
+  if (options.resource !== undefined) drop.add('SKYPORTEN_RESOURCE');
+  if (options.consumerOrg !== undefined) drop.add('MASKINPORTEN_CONSUMER_ORG');
+  if (options.key !== undefined) {
+    for (const name of ['MASKINPORTEN_PRIVATE_KEY', 'MASKINPORTEN_PRIVATE_KEY_FILE', 'MASKINPORTEN_PRIVATE_KEY_PASSPHRASE', 'MASKINPORTEN_KID', 'MASKINPORTEN_CERTIFICATE_FILE']) {
+      drop.add(name);
+    }
+  }
+  if (drop.size === 0) return env;
+  return Object.fromEntries(Object.entries(env).filter(([name]) => !drop.has(name)));
+}
+
 function retryAfterMs(answer: HttpAnswer, clock: Clock): number | undefined {
   const header = answer.headers.get('retry-after');
   if (!header) return undefined;
@@ -185,7 +209,7 @@ export function createMaskinportenClient(options: MaskinportenClientOptions = {}
     throw new ConfigError('options', 'createMaskinportenClient takes an options object.');
   }
   checkNumbers(options);
-  const fromEnv = options.env === false ? {} : maskinportenOptionsFromEnv(options.env ?? process.env);
+  const fromEnv = options.env === false ? {} : maskinportenOptionsFromEnv(relevantEnvironment(options.env ?? process.env, options));
   const clock = options.clock ?? systemClock;
   const logger = options.logger;
   const generateId = options.generateId ?? randomUUID;
@@ -268,7 +292,7 @@ export function createMaskinportenClient(options: MaskinportenClientOptions = {}
       telemetry().count('token_requests', metricAttributes);
       let answer: HttpAnswer;
       try {
-        answer = await tokenRequest(tokenHttp, endpoint, grant);
+        answer = await tokenRequest(tokenHttp, endpoint, grant, attempt + 1);
       } catch (error) {
         if (SkyportenError.isInstance(error) && error.isRetryable && attempt < retry.limit) {
           await backoff(attempt, error.code);

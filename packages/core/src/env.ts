@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from './errors.js';
-import { SKYPORTEN_ISSUERS, validateIssuer, type SkyportenEnvironment } from './issuers.js';
+import { SKYPORTEN_ISSUERS, validateEndpoint, validateIssuer, type SkyportenEnvironment } from './issuers.js';
 import type { KeyInput } from './keys.js';
-import { normalizeOrganisationNumber, normalizeResource, normalizeScope } from './validation.js';
+import { normalizeClientId, normalizeOrganisationNumber, normalizeResource, normalizeScope } from './validation.js';
 
 /** The environment a process sees, e.g. `process.env`. @public */
 export type Environment = Readonly<Record<string, string | undefined>>;
@@ -96,9 +96,12 @@ export function maskinportenOptionsFromEnv(env: Environment = process.env): Envi
   }
   if (issuer !== undefined) options.issuer = validateIssuer(issuer, 'SKYPORTEN_ISSUER');
   const tokenEndpoint = value(env, 'SKYPORTEN_TOKEN_ENDPOINT');
-  if (tokenEndpoint !== undefined) options.tokenEndpoint = tokenEndpoint;
+  if (tokenEndpoint !== undefined) {
+    validateEndpoint(tokenEndpoint, 'SKYPORTEN_TOKEN_ENDPOINT');
+    options.tokenEndpoint = tokenEndpoint;
+  }
   const clientId = value(env, 'MASKINPORTEN_CLIENT_ID');
-  if (clientId !== undefined) options.clientId = clientId;
+  if (clientId !== undefined) options.clientId = normalizeClientId(clientId, 'MASKINPORTEN_CLIENT_ID');
   const scope = value(env, 'MASKINPORTEN_SCOPE');
   if (scope !== undefined) options.scope = normalizeScope(scope, 'MASKINPORTEN_SCOPE');
   const resource = value(env, 'SKYPORTEN_RESOURCE');

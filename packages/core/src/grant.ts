@@ -73,10 +73,10 @@ export function buildGrantTemplate(options: {
   resource?: unknown;
   consumerOrg?: unknown;
   lifetimeSeconds?: unknown;
-}): GrantTemplate {
+}, lifetimeField = 'grantLifetimeSeconds'): GrantTemplate {
   const lifetime = options.lifetimeSeconds ?? 60;
   if (typeof lifetime !== 'number' || !Number.isInteger(lifetime) || lifetime < 1 || lifetime > MAX_GRANT_LIFETIME_SECONDS) {
-    throw new ConfigError('grantLifetimeSeconds', `grantLifetimeSeconds must be a whole number from 1 to ${MAX_GRANT_LIFETIME_SECONDS} (Maskinporten rejects exp - iat > 120).`);
+    throw new ConfigError(lifetimeField, `${lifetimeField} must be a whole number from 1 to ${MAX_GRANT_LIFETIME_SECONDS} (Maskinporten rejects exp - iat > 120).`);
   }
   return {
     issuer: validateIssuer(options.issuer),
@@ -143,7 +143,7 @@ const signerCache = new WeakMap<object, Promise<GrantSigner>>();
 export async function createJwtGrant(options: JwtGrantOptions): Promise<string> {
   if (typeof options !== 'object' || options === null) throw new ConfigError('options', 'createJwtGrant needs an options object.');
   const clock = options.clock ?? systemClock;
-  const template = buildGrantTemplate({ ...options, lifetimeSeconds: options.lifetimeSeconds });
+  const template = buildGrantTemplate({ ...options, lifetimeSeconds: options.lifetimeSeconds }, 'lifetimeSeconds');
   if (typeof options.key !== 'object' || options.key === null) {
     throw new ConfigError('key', 'key is required: { privateKey, kid } or { privateKey, certificateChain }, { pkcs12 } or { sign }.');
   }

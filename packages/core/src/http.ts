@@ -97,6 +97,8 @@ export interface HttpRequestInit {
   body?: URLSearchParams;
   headers?: Record<string, string>;
   signal?: AbortSignal | undefined;
+  /** Attempts made so far including this one, when the caller retries itself (for error messages). */
+  attempt?: number;
 }
 
 /** @internal */
@@ -134,7 +136,7 @@ async function send(client: KyInstance, settings: HttpSettings, url: string, ini
       const body = typeof data === 'string' ? data : data === undefined ? '' : JSON.stringify(data);
       return { status: error.response.status, headers: error.response.headers, body };
     }
-    throw transportError(error, url, settings, init.signal);
+    throw transportError(error, url, settings, init.signal, init.attempt ?? settings.retry.limit + 1);
   }
 }
 
@@ -156,21 +158,22 @@ async function readText(response: Response, url: string, settings: HttpSettings)
   }
 }
 
-function transportError(error: unknown, url: string, settings: HttpSettings, signal: AbortSignal | undefined): SkyportenError {
+function transportError(error: unknown, url: string, settings: HttpSettings, signal: AbortSignal | undefined, attempts: number): SkyportenError {
+  const attemptText = `${attempts} attempt${attempts === 1 ? '' : 's'}`;
   const where = stripQuery(url);
   if (signal?.aborted) {
     return new SkyportenError('ABORTED', `The request to ${where} was aborted by the caller's signal.`, { cause: error });
   }
   if (isTimeoutError(error)) {
     return new TimeoutError(
-      `No answer from ${where} within ${settings.timeoutMs} ms (${settings.retry.limit + 1} attempts).`,
+      `No answer from ${where} within ${settings.timeoutMs} ms (${attemptText}).`,
       { cause: error, hint: 'Check network access to the issuer (proxy: HTTPS_PROXY), or raise the `timeout` option.' },
     );
   }
   if (isNetworkError(error) || error instanceof TypeError) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     const detail = cause?.code ?? cause?.message ?? (error as Error).message;
-    return new NetworkError(`Could not reach ${where} (${detail}) after ${settings.retry.limit + 1} attempts.`, {
+    return new NetworkError(`Could not reach ${where} (${detail}) after ${attemptText}.`, {
       cause: error,
       hint: 'Check DNS and firewall access to the issuer; behind a corporate proxy set HTTPS_PROXY (and NO_PROXY).',
     });

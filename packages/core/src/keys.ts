@@ -123,8 +123,9 @@ function loadFromString(text: string, passphrase: string | undefined, field: str
     let jwk: JWK;
     try {
       jwk = JSON.parse(trimmed) as JWK;
-    } catch (error) {
-      throw keyError(field, `${field} looks like JSON but does not parse as a JWK.`, error);
+    } catch {
+      // No cause: JSON.parse quotes a fragment of its input, which here is key material.
+      throw keyError(field, `${field} looks like JSON but does not parse as a JWK.`);
     }
     return loadJwk(jwk, field);
   }

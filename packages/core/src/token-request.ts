@@ -47,17 +47,17 @@ export const MASKINPORTEN_ERROR_HINTS: Readonly<Record<string, string>> = Object
 });
 
 /**
- * Sends the grant to the token endpoint (retrying transient failures). Resolves the raw answer.
+ * Sends the grant to the token endpoint once (the client retries with a fresh grant). Resolves the raw answer.
  *
  * @internal
  */
-export function tokenRequest(http: HttpClient, tokenEndpoint: string, grant: string, signal?: AbortSignal): Promise<HttpAnswer> {
+export function tokenRequest(http: HttpClient, tokenEndpoint: string, grant: string, attempt?: number): Promise<HttpAnswer> {
   const body = new URLSearchParams({ grant_type: JWT_BEARER_GRANT_TYPE, assertion: grant });
   return http(tokenEndpoint, {
     method: 'post',
     body,
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    signal,
+    ...(attempt === undefined ? {} : { attempt }),
   });
 }
 
@@ -101,7 +101,7 @@ function errorFromAnswer(answer: HttpAnswer): TokenRequestError {
     (transient ? unavailableHint : undefined);
   return new TokenRequestError(
     transient ? 'TOKEN_REQUEST_FAILED' : 'TOKEN_REQUEST_REJECTED',
-    `The token endpoint refused the grant: ${error}${errorDescription ? ` (${errorDescription})` : ''}.`,
+    `${transient ? 'The token endpoint failed' : 'The token endpoint refused the grant'}: ${error}${errorDescription ? ` (${errorDescription})` : ''}.`,
     { status: answer.status, error, errorDescription, mpCode, traceId, isRetryable: transient, hint },
   );
 }

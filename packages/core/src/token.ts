@@ -219,6 +219,8 @@ export async function verifySkyportenToken(token: string, options: VerifySkyport
       issuer: options.issuer,
       audience: options.audience,
       algorithms: ['RS256', 'RS384', 'RS512'],
+      // jose checks exp only when present; a token that never expires is not one we accept.
+      requiredClaims: ['exp', 'iat'],
       clockTolerance: options.clockToleranceSeconds ?? 5,
       ...(options.clock ? { currentDate: new Date(options.clock()) } : {}),
     });

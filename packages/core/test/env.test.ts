@@ -65,3 +65,49 @@ describe('maskinportenOptionsFromEnv', () => {
     expect(error.message).toContain('MASKINPORTEN_CLIENT_ID');
   });
 });
+
+describe('explicit options win over the environment without reading it', () => {
+  const pem = fixture('rsa-2048.pkcs8.pem');
+  const explicit = {
+    environment: 'prod' as const,
+    clientId: 'explicit',
+    scope: 'entur:a',
+    key: { privateKey: pem, kid: 'k' },
+  };
+
+  it('ignores broken variables for options that are given', () => {
+    const env = {
+      SKYPORTEN_ENV: 'staging',
+      SKYPORTEN_ISSUER: 'https://sky.maskinporten.no/',
+      MASKINPORTEN_PRIVATE_KEY_FILE: '/gone/key.pem',
+      MASKINPORTEN_KID: 'k2',
+      MASKINPORTEN_CLIENT_ID: 'has space',
+      MASKINPORTEN_SCOPE: 'noprefix',
+    };
+    const client = createMaskinportenClient({ ...explicit, env });
+    expect(client.clientId).toBe('explicit');
+    expect(client.issuer).toBe(SKYPORTEN_PROD_ISSUER);
+  });
+
+  it('never combines an environment token endpoint with an issuer given in options', async () => {
+    const client = createMaskinportenClient({ ...explicit, env: { SKYPORTEN_TOKEN_ENDPOINT: 'https://test.sky.maskinporten.no/token' } });
+    const seen: string[] = [];
+    const probing = createMaskinportenClient({
+      ...explicit,
+      env: { SKYPORTEN_TOKEN_ENDPOINT: 'https://test.sky.maskinporten.no/token' },
+      fetch: async (input) => {
+        seen.push(input instanceof Request ? input.url : String(input));
+        throw new TypeError('offline');
+      },
+      retry: false,
+    });
+    await probing.getTokenEndpoint().catch(() => undefined);
+    expect(seen).toEqual(['https://sky.maskinporten.no/.well-known/openid-configuration']);
+    expect(client.issuer).toBe(SKYPORTEN_PROD_ISSUER);
+  });
+
+  it('names the variable for a malformed client id or token endpoint', () => {
+    expect(thrownBy(() => maskinportenOptionsFromEnv({ MASKINPORTEN_CLIENT_ID: 'a b' })).field).toBe('MASKINPORTEN_CLIENT_ID');
+    expect(thrownBy(() => maskinportenOptionsFromEnv({ SKYPORTEN_TOKEN_ENDPOINT: 'http://example.org/token' })).field).toBe('SKYPORTEN_TOKEN_ENDPOINT');
+  });
+});

@@ -56,6 +56,7 @@ describe('createJwtGrant claims', () => {
     expect(exp! - iat!).toBe(120);
     const error = await rejectionOf(createJwtGrant({ ...base, lifetimeSeconds: 121, key: { privateKey: pkcs8, kid: 'k' } }));
     expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.field).toBe('lifetimeSeconds');
   });
 
   it.each(['RS256', 'RS384', 'RS512'] as const)('signs with %s', async (algorithm) => {

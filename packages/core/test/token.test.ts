@@ -61,6 +61,14 @@ describe('verifySkyportenToken', () => {
   });
 });
 
+it('verifySkyportenToken refuses a token without exp', async () => {
+  const token = await issuer.signAccessToken({ ...claims(), exp: undefined });
+  expect(decodeSkyportenToken(token).expiresAt).toBeUndefined();
+  const error = await rejectionOf(verifySkyportenToken(token, { issuer: issuer.issuer, audience: resource }));
+  expect(error.code).toBe('TOKEN_INVALID');
+  expect(error.message).toMatch(/exp/);
+});
+
 describe('requireAudience', () => {
   it('passes a token with aud and refuses one without, naming resource', async () => {
     expect(requireAudience(await issuer.signAccessToken(claims()), 'AWS STS').audience).toEqual([resource]);
