@@ -237,14 +237,14 @@ export class SkyportenIdentityPoolClient extends IdentityPoolClient {
       return await this.#exchange();
     } catch (error) {
       if (!isExpiredSubjectToken(error)) throw error;
-      this.#logger?.warn?.('[skyporten] GCP STS says the Skyporten token has expired; retrying once with a fresh token.');
+      logEvent(this.#logger, 'warn', 'GCP STS says the Skyporten token has expired; retrying once with a fresh token');
       this.maskinporten.invalidate();
       return await this.#exchange();
     }
   }
 
   async #exchange(): ReturnType<IdentityPoolClient['refreshAccessTokenAsync']> {
-    this.#logger?.debug?.('[skyporten] exchanging the Skyporten token at GCP STS', {
+    logEvent(this.#logger, 'debug', 'exchanging the Skyporten token at GCP STS', {
       audience: this.federation.audience,
       serviceAccountEmail: this.federation.serviceAccountEmail,
     });
@@ -300,8 +300,10 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
   }
   const maskinporten = resolveMaskinportenClient(options.maskinporten);
   if (federation.serviceAccountEmail === undefined) {
-    options.logger?.warn?.(
-      '[skyporten] No serviceAccountEmail: the federated token from GCP STS is used directly and expires with the Skyporten token (about 120 s).',
+    logEvent(
+      options.logger,
+      'warn',
+      'No serviceAccountEmail: the federated token from GCP STS is used directly and expires with the Skyporten token (about 120 s)',
     );
   }
   return new SkyportenIdentityPoolClient(maskinporten, federation, {
