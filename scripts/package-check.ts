@@ -8,7 +8,9 @@ import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 
 const root = resolve(import.meta.dirname, '..');
-const budget = { minifiedBytes: 40_000, gzipBytes: 14_000 }; // measured 38.0 kB / 13.6 kB at 0.1.0 (with the OpenTelemetry hooks)
+// Raised on purpose once, from 40 000 / 14 000: the OpenTelemetry hooks, pino support and the audit fixes
+// (body-read timeout, env filtering) took core to 39.6 kB / 14.1 kB. Growth past this is a decision, not drift.
+const budget = { minifiedBytes: 42_000, gzipBytes: 15_000 };
 const results: { name: string; passed: boolean }[] = [];
 
 function check(name: string, command: string[], cwd = root): void {
