@@ -6,10 +6,14 @@ import { formatDuration, writeFileAtomic } from '../output.js';
 import { formatError } from '../errors.js';
 import { addMaskinportenOptions, debugLogger, examples, flagsOf, settingsOf, type Runtime } from '../runtime.js';
 
-/** When to write the next token: half-way to expiry, and at least a minute before it when the token is long-lived. */
-export function refreshDelayMs(token: SkyportenToken, now: number): number {
+/**
+ * When to write the next token: half-way to expiry, so the delay scales with the token's lifetime (a
+ * 120-s token is rewritten after 60 s, a 20-s one after 10 s, an hour-long one after 30 min, always well
+ * before expiry), but not more often than once a second.
+ */
+export function refreshDelayMs(token: Pick<SkyportenToken, 'expiresAt'>, now: number): number {
   const remaining = token.expiresAt.getTime() - now;
-  return Math.max(1_000, Math.min(remaining / 2, remaining - 60_000));
+  return Math.max(1_000, remaining / 2);
 }
 
 /** Keeps a token file fresh until stopped. */
