@@ -46,6 +46,8 @@ const configFileSchema = z
     consumerOrg: z.string().optional(),
     kid: z.string().optional(),
     keyFile: z.string().optional(),
+    /** The key's passphrase; MASKINPORTEN_PRIVATE_KEY_PASSPHRASE wins. For files only the owner can read (exec writes one). */
+    keyPassphrase: z.string().optional(),
     certificateFile: z.string().optional(),
     aws: z
       .object({
@@ -203,8 +205,9 @@ export function loadSettings(flags: MaskinportenFlags & GlobalFlags, env: Enviro
   assign('consumerOrg', pick('consumerOrg', flags.consumerOrg, nonEmpty(env.MASKINPORTEN_CONSUMER_ORG), file.consumerOrg));
   assign('kid', pick('kid', flags.kid, nonEmpty(env.MASKINPORTEN_KID), file.kid));
   assign('certificateFile', pick('certificateFile', flags.certificateFile, nonEmpty(env.MASKINPORTEN_CERTIFICATE_FILE), file.certificateFile));
-  const passphrase = env.MASKINPORTEN_PRIVATE_KEY_PASSPHRASE;
-  if (passphrase !== undefined && passphrase !== '') settings.passphrase = passphrase;
+  // Never a flag (flags show in `ps`); not trimmed: spaces may belong to a passphrase.
+  const passphrase = firstOf(env.MASKINPORTEN_PRIVATE_KEY_PASSPHRASE, file.keyPassphrase);
+  if (passphrase !== undefined) settings.passphrase = passphrase;
 
   // The key: a --key-file flag, else the environment (inline key or file), else the config file.
   const envKeyFile = nonEmpty(env.MASKINPORTEN_PRIVATE_KEY_FILE);
@@ -263,6 +266,26 @@ export function readKey(settings: MaskinportenSettings): KeyInput | undefined {
   }
   const certificateChain = settings.certificateFile === undefined ? undefined : readSettingFile(settings.certificateFile, '--certificate-file').toString('utf8');
   return { privateKey, ...extras, ...(certificateChain !== undefined ? { certificateChain } : {}) };
+}
+
+/**
+ * The merged Maskinporten settings as a config file, for a child process that must mint tokens without the
+ * parent's environment (exec's GCP executable). `keyFile` must be set: an inline key is written to a file first.
+ */
+export function settingsAsConfigFile(settings: MaskinportenSettings, keyFile: string | undefined): ConfigFile {
+  const file: ConfigFile = {};
+  if (settings.environment !== undefined) file.environment = settings.environment;
+  if (settings.issuer !== undefined) file.issuer = settings.issuer;
+  if (settings.tokenEndpoint !== undefined) file.tokenEndpoint = settings.tokenEndpoint;
+  if (settings.clientId !== undefined) file.clientId = settings.clientId;
+  if (settings.scope !== undefined) file.scope = settings.scope;
+  if (settings.resource !== undefined) file.resource = settings.resource;
+  if (settings.consumerOrg !== undefined) file.consumerOrg = settings.consumerOrg;
+  if (settings.kid !== undefined) file.kid = settings.kid;
+  if (keyFile !== undefined) file.keyFile = keyFile;
+  if (settings.passphrase !== undefined) file.keyPassphrase = settings.passphrase;
+  if (settings.certificateFile !== undefined) file.certificateFile = settings.certificateFile;
+  return file;
 }
 
 /** The options of `createMaskinportenClient`, from the merged settings (environment reading switched off: it is done here). */

@@ -81,12 +81,16 @@ export function quoteArgument(argument: string): string {
   return `"${argument}"`;
 }
 
-/** The Maskinporten flags given on this command line, to repeat them in a command another tool runs. */
-export function explicitMaskinportenArguments(command: Command, cwd: string): string[] {
+/**
+ * The Maskinporten flags given on this command line, to repeat them in a command another tool runs;
+ * `configFile` replaces the `--config` given here.
+ */
+export function explicitMaskinportenArguments(command: Command, cwd: string, configFile?: string): string[] {
   const flags = flagsOf(command);
   const absolute = (path: string | undefined) => (path === undefined ? undefined : resolve(cwd, path));
   const result: string[] = [];
-  if (flags.config !== undefined) result.push('--config', resolve(cwd, flags.config));
+  const config = configFile ?? absolute(flags.config);
+  if (config !== undefined) result.push('--config', config);
   const pairs: Array<[string, string | undefined]> = [
     ['--env', flags.env],
     ['--issuer', flags.issuer],

@@ -1,5 +1,7 @@
+import { createPrivateKey } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { GoogleAuth } from 'google-auth-library';
 import { createMockGcp, type MockGcp } from '@skyporten/testing';
@@ -8,6 +10,7 @@ import { BIN, createFixture, ORG, RESOURCE, runCli, SCOPE, type Fixture } from '
 
 const SERVICE_ACCOUNT = 'reader@data-provider.iam.gserviceaccount.com';
 const JWT_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
+const OTHER_PROVIDER = '//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/skyporten/providers/other';
 
 let fixture: Fixture;
 let gcp: MockGcp;
@@ -17,6 +20,7 @@ beforeAll(async () => {
     issuer: fixture.issuer,
     allowedAudiences: [RESOURCE],
     bindings: [{ serviceAccountEmail: SERVICE_ACCOUNT, principalSet: `principalSet://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/skyporten/attribute.clientaccess/client::0192:${ORG}::${SCOPE}` }],
+    buckets: { 'shared-data': { 'report.csv': 'id,value\n1,42\n' } },
   });
 });
 afterAll(async () => {
@@ -49,6 +53,49 @@ describe('skyporten gcp executable', () => {
     expect(JSON.parse(result.stdout)).toMatchObject({ version: 1, success: false, code: 'TOKEN_REQUEST_REJECTED', message: expect.stringContaining('invalid_grant') as unknown });
   });
 
+  it('refuses a GOOGLE_EXTERNAL_ACCOUNT_AUDIENCE that is not a provider name, without asking for a token', async () => {
+    const before = fixture.issuer.requests.length;
+    const result = await runCli(['gcp', 'executable', ...fixture.flags], { env: { ...fixture.env, GOOGLE_EXTERNAL_ACCOUNT_AUDIENCE: RESOURCE } });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toMatchObject({ success: false, code: 'INVALID_AUDIENCE', message: expect.stringContaining('//iam.googleapis.com/projects/<NUMBER>') as unknown });
+    expect(fixture.issuer.requests.length).toBe(before);
+  });
+
+  it('refuses a GOOGLE_EXTERNAL_ACCOUNT_AUDIENCE other than the configured provider (--audience, SKYPORTEN_GCP_AUDIENCE, config file)', async () => {
+    const config = join(fixture.directory, 'other-provider.json');
+    await writeFile(config, JSON.stringify({ gcp: { audience: OTHER_PROVIDER } }));
+    const env = { ...fixture.env, GOOGLE_EXTERNAL_ACCOUNT_AUDIENCE: gcp.audience, GOOGLE_EXTERNAL_ACCOUNT_TOKEN_TYPE: JWT_TYPE };
+    for (const [args, extraEnv] of [
+      [['--config', config], {}],
+      [[], { SKYPORTEN_GCP_AUDIENCE: OTHER_PROVIDER }],
+      [['--audience', OTHER_PROVIDER], {}],
+    ] as const) {
+      const result = await runCli(['gcp', 'executable', ...args, ...fixture.flags], { env: { ...env, ...extraEnv } });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toBe('');
+      const answer = JSON.parse(result.stdout) as { success: boolean; code: string; message: string };
+      expect(answer).toMatchObject({ success: false, code: 'AUDIENCE_MISMATCH' });
+      expect(answer.message).toContain(OTHER_PROVIDER);
+    }
+    // The same provider, or a flag overriding the config file, is fine.
+    const same = await runCli(['gcp', 'executable', '--config', config, '--audience', gcp.audience, ...fixture.flags], { env });
+    expect(JSON.parse(same.stdout)).toMatchObject({ success: true });
+  });
+
+  it("refuses a token whose aud is another provider's default audience", async () => {
+    const flags = fixture.flags.map((flag) => (flag === RESOURCE ? `https:${OTHER_PROVIDER}` : flag));
+    const result = await runCli(['gcp', 'executable', ...flags], { env: { ...fixture.env, GOOGLE_EXTERNAL_ACCOUNT_AUDIENCE: gcp.audience } });
+    expect(result.code).toBe(1);
+    expect(JSON.parse(result.stdout)).toMatchObject({ success: false, code: 'AUDIENCE_MISMATCH', message: expect.stringContaining(`https:${OTHER_PROVIDER}`) as unknown });
+    expect(result.stdout).not.toMatch(/eyJ[\w-]+\.eyJ/);
+
+    const matching = await runCli(['gcp', 'executable', ...fixture.flags.map((flag) => (flag === RESOURCE ? `https:${gcp.audience}` : flag))], {
+      env: { ...fixture.env, GOOGLE_EXTERNAL_ACCOUNT_AUDIENCE: gcp.audience },
+    });
+    expect(JSON.parse(matching.stdout)).toMatchObject({ success: true });
+  });
+
   it('refuses a token type other than a JWT', async () => {
     const result = await runCli(['gcp', 'executable', ...fixture.flags], { env: { ...fixture.env, GOOGLE_EXTERNAL_ACCOUNT_TOKEN_TYPE: 'urn:ietf:params:oauth:token-type:saml2' } });
     expect(result.code).toBe(1);
@@ -69,13 +116,18 @@ describe('skyporten gcp credential-config', () => {
     const config = JSON.parse(await readFile(output, 'utf8')) as { type: string; subject_token_type: string; credential_source: { executable: { command: string } } };
     expect(config).toMatchObject({ type: 'external_account', audience: gcp.audience, subject_token_type: JWT_TYPE, token_url: gcp.stsTokenUrl });
     expect(config.credential_source.executable.command).toContain(`${BIN} gcp executable --issuer`);
+    expect(config.credential_source.executable.command).toMatch(new RegExp(` --audience ${gcp.audience.replace(/[./]/g, '\\$&')}$`));
 
     // What GOOGLE_APPLICATION_CREDENTIALS=<file> does in any Google library.
     process.env.GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES = '1';
     const auth = new GoogleAuth({ keyFilename: output, scopes: ['https://www.googleapis.com/auth/cloud-platform'] });
     const token = await auth.getAccessToken();
-    expect(token).toBeTruthy();
     expect(gcp.counters).toMatchObject({ stsCalls: 1, generateAccessTokenCalls: 1 });
+    // The service account token the mock's IAM Credentials issued: its Storage serves the object to it.
+    expect(token).toMatch(/^mock-sa\./);
+    const object = await fetch(`${gcp.storageEndpoint}/storage/v1/b/shared-data/o/report.csv?alt=media`, { headers: { authorization: `Bearer ${String(token)}` } });
+    expect(object.status).toBe(200);
+    expect(await object.text()).toBe('id,value\n1,42\n');
   }, 30_000);
 
   it('prints the configuration to stdout without --output, and names a missing audience', async () => {
@@ -101,7 +153,66 @@ describe('skyporten exec --gcp-audience', () => {
   });
 });
 
+describe('skyporten exec --gcp-audience with the key in the environment', () => {
+  it("keeps the key and its passphrase out of the child's environment; the executable still mints tokens", async () => {
+    const passphrase = 'exec secret passphrase';
+    const encryptedKey = createPrivateKey(fixture.client.privateKey).export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase }) as string;
+    const googleAuthLibrary = createRequire(import.meta.url).resolve('google-auth-library');
+    const script = join(fixture.directory, 'child.cjs');
+    await writeFile(
+      script,
+      `const { GoogleAuth } = require(${JSON.stringify(googleAuthLibrary)});
+const fs = require('fs');
+const credentials = JSON.parse(fs.readFileSync(process.env.GOOGLE_APPLICATION_CREDENTIALS, 'utf8'));
+const configFile = /--config (\\S+)/.exec(credentials.credential_source.executable.command)[1];
+new GoogleAuth({ keyFilename: process.env.GOOGLE_APPLICATION_CREDENTIALS, scopes: ['https://www.googleapis.com/auth/cloud-platform'] }).getAccessToken().then(
+  (token) => console.log(JSON.stringify({ env: process.env, token, configFile, configMode: fs.statSync(configFile).mode & 0o777 })),
+  (error) => console.log(JSON.stringify({ env: process.env, error: String(error) })),
+);
+`,
+    );
+    const env = {
+      ...fixture.env,
+      SKYPORTEN_ISSUER: fixture.issuer.issuer,
+      MASKINPORTEN_CLIENT_ID: fixture.client.clientId,
+      MASKINPORTEN_KID: fixture.client.kid,
+      MASKINPORTEN_SCOPE: SCOPE,
+      SKYPORTEN_RESOURCE: RESOURCE,
+      MASKINPORTEN_PRIVATE_KEY: encryptedKey.replace(/\n/g, '\\n'),
+      MASKINPORTEN_PRIVATE_KEY_PASSPHRASE: passphrase,
+    };
+    const before = gcp.counters.stsCalls;
+    const result = await runCli(
+      ['exec', '--gcp-audience', gcp.audience, '--gcp-token-url', gcp.stsTokenUrl, '--gcp-service-account', SERVICE_ACCOUNT,
+        '--gcp-service-account-impersonation-url', gcp.serviceAccountImpersonationUrl(SERVICE_ACCOUNT), '--', process.execPath, script],
+      { env, timeoutMs: 30_000 },
+    );
+    expect(result.code).toBe(0);
+    const seen = JSON.parse(result.stdout) as { env: Record<string, string>; token?: string; error?: string; configFile: string; configMode: number };
+    expect(seen.error).toBeUndefined();
+    expect(seen.token).toMatch(/^mock-sa\./);
+    expect(gcp.counters.stsCalls).toBe(before + 1);
+    expect(Object.keys(seen.env).filter((name) => name.startsWith('MASKINPORTEN_PRIVATE_KEY'))).toEqual([]);
+    const values = Object.values(seen.env).join('\n');
+    expect(values).not.toContain('PRIVATE KEY');
+    expect(values).not.toContain(passphrase);
+    expect(seen.env.MASKINPORTEN_CLIENT_ID).toBe(fixture.client.clientId);
+    expect(seen.configMode).toBe(0o600);
+    expect(existsSync(seen.configFile)).toBe(false);
+  }, 30_000);
+});
+
 describe('skyporten doctor --gcp-audience', () => {
+  it('takes the provider from SKYPORTEN_GCP_AUDIENCE and the config file', async () => {
+    const config = join(fixture.directory, 'doctor-gcp.json');
+    await writeFile(config, JSON.stringify({ gcp: { tokenUrl: gcp.stsTokenUrl, serviceAccountImpersonationUrl: gcp.serviceAccountImpersonationUrl(SERVICE_ACCOUNT) } }));
+    const result = await runCli(['doctor', '--config', config, ...fixture.flags], {
+      env: { ...fixture.env, SKYPORTEN_GCP_AUDIENCE: gcp.audience, SKYPORTEN_GCP_SERVICE_ACCOUNT_EMAIL: SERVICE_ACCOUNT },
+    });
+    expect(result.stdout).toMatch(/^✓ GCP STS exchange and impersonation: a Google access token for reader@/m);
+    expect(result.code).toBe(0);
+  });
+
   it('exchanges the token with GCP STS and impersonates the service account', async () => {
     const args = ['doctor', ...fixture.flags, '--gcp-audience', gcp.audience, '--gcp-token-url', gcp.stsTokenUrl, '--gcp-service-account', SERVICE_ACCOUNT,
       '--gcp-service-account-impersonation-url', gcp.serviceAccountImpersonationUrl(SERVICE_ACCOUNT)];

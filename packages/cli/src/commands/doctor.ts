@@ -12,11 +12,13 @@ import {
 } from '@skyporten/core';
 import { clientOptions, firstOf, readKey, type Settings } from '../config.js';
 import { EXIT_CODES } from '../errors.js';
+import { createProxiedFetch, type ProxiedFetch } from '../http.js';
 import { json } from '../output.js';
+import { readPkcs12 } from '../pkcs12.js';
 import { isSkyportenSubject, skyportenSubject } from '../matching.js';
 import { addMaskinportenOptions, debugLogger, examples, flagsOf, settingsOf, type Runtime } from '../runtime.js';
 import { addAwsOptions, getAwsCredentials, unprefixedAwsFlags } from './aws.js';
-import { addGcpOptions } from './gcp.js';
+import { addGcpOptions, resolveGcpSettings, unprefixedGcpFlags, type GcpSettings } from './gcp.js';
 
 /** One line of the doctor's checklist. */
 export interface Check {
@@ -69,6 +71,7 @@ async function diagnose(command: Command, runtime: Runtime): Promise<Check[]> {
   };
   const flags = flagsOf<DoctorFlags>(command);
   const { clock, env } = runtime.context;
+  const proxiedFetch = createProxiedFetch(env);
 
   // 1. Configuration.
   let settings: Settings;
@@ -109,8 +112,8 @@ async function diagnose(command: Command, runtime: Runtime): Promise<Check[]> {
   } catch (error) {
     add({ name: 'private key', status: 'fail', detail: message(error), ...(hint(error) ? { fix: hint(error)! } : {}) });
   }
-  let privateKey: KeyObject | undefined;
   if (key !== undefined && 'privateKey' in key) {
+    let privateKey: KeyObject | undefined;
     try {
       const text = key.privateKey as string;
       privateKey = text.trim().startsWith('{')
@@ -119,26 +122,25 @@ async function diagnose(command: Command, runtime: Runtime): Promise<Check[]> {
     } catch (error) {
       add({ name: 'private key', status: 'fail', detail: `The key does not parse (${(error as { code?: string }).code ?? 'unreadable'}).`, fix: 'Give the PKCS#8 or PKCS#1 PEM (or JWK) private key registered on the client; set MASKINPORTEN_PRIVATE_KEY_PASSPHRASE for an encrypted key.' });
     }
-    if (privateKey !== undefined) {
-      const bits = privateKey.asymmetricKeyDetails?.modulusLength ?? 0;
-      if (privateKey.asymmetricKeyType !== 'rsa') {
-        add({ name: 'private key', status: 'fail', detail: `The key is ${privateKey.asymmetricKeyType?.toUpperCase() ?? 'not RSA'}.`, fix: 'Maskinporten grants are signed RS256/384/512: use an RSA key of at least 2048 bits.' });
-      } else if (bits < 2048) {
-        add({ name: 'private key', status: 'fail', detail: `The key is a ${bits}-bit RSA key.`, fix: 'Generate an RSA key of at least 2048 bits and register it on the client.' });
-      } else {
-        keyOk = true;
-        add({ name: 'private key', status: 'pass', detail: `RSA ${bits} bits${mp.kid !== undefined ? `, kid ${mp.kid}` : ''}` });
-      }
-    }
+    if (privateKey !== undefined) keyOk = checkPrivateKey(privateKey, mp.kid, add);
     if (key.certificateChain !== undefined) checkCertificate(String(key.certificateChain), privateKey, clock(), mp.kid, add);
-  } else if (key !== undefined) {
-    keyOk = true;
-    add({ name: 'private key', status: 'skip', detail: 'PKCS#12 file: read when the token is requested below' });
+  } else if (key !== undefined && 'pkcs12' in key) {
+    try {
+      const { privateKey, certificates } = await readPkcs12(key.pkcs12, key.passphrase);
+      keyOk = checkPrivateKey(privateKey, mp.kid, add, 'PKCS#12, ');
+      if (certificates.length === 0) {
+        add({ name: 'certificate', status: mp.kid === undefined ? 'fail' : 'warn', detail: 'The PKCS#12 file holds no certificate.', fix: 'Export the .p12/.pfx with its certificate chain.' });
+        if (mp.kid === undefined) keyOk = false;
+      } else {
+        checkCertificate(certificates.join('\n'), privateKey, clock(), mp.kid, add);
+      }
+    } catch (error) {
+      add({ name: 'private key', status: 'fail', detail: message(error), ...(hint(error) ? { fix: hint(error)! } : {}) });
+    }
   }
 
   // 3. Issuer, metadata, clock.
-  let issuerOk = false;
-  if (issuer !== undefined) issuerOk = await checkIssuer(issuer, mp.tokenEndpoint, clock, add);
+  if (issuer !== undefined) await checkIssuer(issuer, mp.tokenEndpoint, clock, proxiedFetch, add);
 
   // 4. Token.
   let decoded: DecodedSkyportenToken | undefined;
@@ -181,7 +183,8 @@ async function diagnose(command: Command, runtime: Runtime): Promise<Check[]> {
 
   // 6. Optional cloud exchanges.
   if (client !== undefined && decoded !== undefined) {
-    const awsRoleArn = flags.awsRoleArn;
+    // The same precedence as exec and the credential commands: flag, environment variable, config file.
+    const awsRoleArn = firstOf(flags.awsRoleArn, env.AWS_ROLE_ARN, settings.file.aws?.roleArn);
     if (awsRoleArn !== undefined) {
       try {
         const credentials = await getAwsCredentials(
@@ -195,15 +198,32 @@ async function diagnose(command: Command, runtime: Runtime): Promise<Check[]> {
         add({ name: 'AWS STS AssumeRoleWithWebIdentity', status: 'fail', detail: message(error), fix: hint(error) ?? 'Check the role ARN and the trust policy.' });
       }
     }
-    if (flags.gcpAudience !== undefined) await checkGcp(flags, client, add);
-    const tenantId = flags.azureTenantId;
-    const azureClientId = flags.azureClientId;
+    const gcp = resolveGcpSettings(unprefixedGcpFlags(flags), settings, env);
+    if (gcp.audience !== undefined) await checkGcp({ ...gcp, audience: gcp.audience }, client, add);
+    const azureFile = settings.file.azure ?? {};
+    const tenantId = firstOf(flags.azureTenantId, env.AZURE_TENANT_ID, azureFile.tenantId);
+    const azureClientId = firstOf(flags.azureClientId, env.AZURE_CLIENT_ID, azureFile.clientId);
     if (tenantId !== undefined || azureClientId !== undefined) {
-      const authorityHost = firstOf(flags.azureAuthorityHost, env.AZURE_AUTHORITY_HOST, settings.file.azure?.authorityHost) ?? 'https://login.microsoftonline.com';
-      await checkAzure(tenantId, azureClientId, authorityHost, client, add);
+      const authorityHost = firstOf(flags.azureAuthorityHost, env.AZURE_AUTHORITY_HOST, azureFile.authorityHost) ?? 'https://login.microsoftonline.com';
+      await checkAzure(tenantId, azureClientId, authorityHost, client, proxiedFetch, add);
     }
   }
   return checks;
+}
+
+/** Key type and size; true when the key can sign a Maskinporten grant. */
+function checkPrivateKey(privateKey: KeyObject, kid: string | undefined, add: (check: Check) => Check, prefix = ''): boolean {
+  const bits = privateKey.asymmetricKeyDetails?.modulusLength ?? 0;
+  if (privateKey.asymmetricKeyType !== 'rsa') {
+    add({ name: 'private key', status: 'fail', detail: `The key is ${privateKey.asymmetricKeyType?.toUpperCase() ?? 'not RSA'}.`, fix: 'Maskinporten grants are signed RS256/384/512: use an RSA key of at least 2048 bits.' });
+    return false;
+  }
+  if (bits < 2048) {
+    add({ name: 'private key', status: 'fail', detail: `The key is a ${bits}-bit RSA key.`, fix: 'Generate an RSA key of at least 2048 bits and register it on the client.' });
+    return false;
+  }
+  add({ name: 'private key', status: 'pass', detail: `${prefix}RSA ${bits} bits${kid !== undefined ? `, kid ${kid}` : ''}` });
+  return true;
 }
 
 function checkCertificate(chain: string, privateKey: KeyObject | undefined, now: number, kid: string | undefined, add: (check: Check) => Check): void {
@@ -232,7 +252,7 @@ function checkCertificate(chain: string, privateKey: KeyObject | undefined, now:
   }
 }
 
-async function checkIssuer(issuer: string, tokenEndpoint: string | undefined, clock: () => number, add: (check: Check) => Check): Promise<boolean> {
+async function checkIssuer(issuer: string, tokenEndpoint: string | undefined, clock: () => number, fetch: ProxiedFetch, add: (check: Check) => Check): Promise<boolean> {
   const url = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`;
   let response: Response;
   const sentAt = clock();
@@ -291,27 +311,27 @@ async function checkIssuer(issuer: string, tokenEndpoint: string | undefined, cl
   return true;
 }
 
-async function checkGcp(flags: DoctorFlags, client: MaskinportenClient, add: (check: Check) => Check): Promise<void> {
-  const name = flags.gcpServiceAccount === undefined ? 'GCP STS token exchange' : 'GCP STS exchange and impersonation';
+async function checkGcp(settings: GcpSettings & { audience: string }, client: MaskinportenClient, add: (check: Check) => Check): Promise<void> {
+  const name = settings.serviceAccountEmail === undefined ? 'GCP STS token exchange' : 'GCP STS exchange and impersonation';
   try {
     const { skyportenCredentials } = await import('@skyporten/gcp');
     const authClient = skyportenCredentials({
       env: false,
       maskinporten: client,
-      audience: flags.gcpAudience!,
-      ...(flags.gcpServiceAccount !== undefined ? { serviceAccountEmail: flags.gcpServiceAccount } : {}),
-      ...(flags.gcpTokenUrl !== undefined ? { tokenUrl: flags.gcpTokenUrl } : {}),
-      ...(flags.gcpServiceAccountImpersonationUrl !== undefined ? { serviceAccountImpersonationUrl: flags.gcpServiceAccountImpersonationUrl } : {}),
+      audience: settings.audience,
+      ...(settings.serviceAccountEmail !== undefined ? { serviceAccountEmail: settings.serviceAccountEmail } : {}),
+      ...(settings.tokenUrl !== undefined ? { tokenUrl: settings.tokenUrl } : {}),
+      ...(settings.serviceAccountImpersonationUrl !== undefined ? { serviceAccountImpersonationUrl: settings.serviceAccountImpersonationUrl } : {}),
     });
     const { token } = await authClient.getAccessToken();
     if (typeof token !== 'string' || token === '') throw new Error('no access token in the answer');
-    add({ name, status: 'pass', detail: `a Google access token for ${flags.gcpServiceAccount ?? 'the federated principal'}` });
+    add({ name, status: 'pass', detail: `a Google access token for ${settings.serviceAccountEmail ?? 'the federated principal'}` });
   } catch (error) {
     add({ name, status: 'fail', detail: message(error), fix: hint(error) ?? 'Check the provider\'s issuer-uri, allowed audiences and the principalSet binding (skyporten provider gcp).' });
   }
 }
 
-async function checkAzure(tenantId: string | undefined, clientId: string | undefined, authorityHost: string, client: MaskinportenClient, add: (check: Check) => Check): Promise<void> {
+async function checkAzure(tenantId: string | undefined, clientId: string | undefined, authorityHost: string, client: MaskinportenClient, fetch: ProxiedFetch, add: (check: Check) => Check): Promise<void> {
   const name = 'Entra ID client assertion';
   if (tenantId === undefined || clientId === undefined) {
     add({ name, status: 'fail', detail: 'Both --azure-tenant-id and --azure-client-id are needed.', fix: 'Give the tenant id and the CLIENT id of the app or managed identity.' });
@@ -352,8 +372,8 @@ export function registerDoctorCommand(program: Command, runtime: Runtime): void 
   addAwsOptions(command, 'aws-');
   addGcpOptions(command, 'gcp-');
   command
-    .option('--azure-tenant-id <id>', 'Entra tenant id: try the client assertion exchange')
-    .option('--azure-client-id <id>', 'client id of the app or managed identity')
+    .option('--azure-tenant-id <id>', 'Entra tenant id: try the client assertion exchange (AZURE_TENANT_ID)')
+    .option('--azure-client-id <id>', 'client id of the app or managed identity (AZURE_CLIENT_ID)')
     .option('--azure-authority-host <url>', 'Entra authority host (AZURE_AUTHORITY_HOST)');
   addMaskinportenOptions(command)
     .addHelpText(

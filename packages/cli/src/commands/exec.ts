@@ -1,16 +1,15 @@
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { constants } from 'node:os';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError } from '@skyporten/core';
-import { createClient, firstOf } from '../config.js';
+import { createClient, firstOf, settingsAsConfigFile, type MaskinportenSettings } from '../config.js';
 import { json, writeFileAtomic } from '../output.js';
 import { addMaskinportenOptions, debugLogger, examples, flagsOf, settingsOf, type Runtime } from '../runtime.js';
 import { addAwsOptions, getAwsCredentials, unprefixedAwsFlags } from './aws.js';
 import { keepTokenFile, type TokenFileKeeper } from './azure.js';
-import { addGcpOptions, buildCredentialConfig, executableCommand } from './gcp.js';
+import { addGcpOptions, buildCredentialConfig, executableCommand, unprefixedGcpFlags } from './gcp.js';
 
 interface ExecFlags {
   aws?: boolean;
@@ -32,6 +31,24 @@ interface ExecFlags {
 
 /** Variables that would make a cloud SDK pick other credentials than the ones set here. */
 const AWS_CONFLICTS = ['AWS_PROFILE', 'AWS_DEFAULT_PROFILE', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_ROLE_ARN', 'AWS_ROLE_SESSION_NAME'];
+
+/** Variables that carry the Maskinporten key: the child gets cloud credentials, never the means to mint them. */
+const KEY_VARIABLES = ['MASKINPORTEN_PRIVATE_KEY', 'MASKINPORTEN_PRIVATE_KEY_FILE', 'MASKINPORTEN_PRIVATE_KEY_PASSPHRASE'];
+
+/**
+ * Writes what `gcp executable` needs into the temporary directory, mode 0600: the merged Maskinporten settings
+ * as a config file, and an inline key (MASKINPORTEN_PRIVATE_KEY) as a key file. Returns the config file's path.
+ */
+async function writeExecutableConfig(settings: MaskinportenSettings, directory: string): Promise<string> {
+  let keyFile = settings.keyFile;
+  if (keyFile === undefined && settings.inlineKey !== undefined) {
+    keyFile = join(directory, 'maskinporten-key');
+    await writeFileAtomic(keyFile, settings.inlineKey);
+  }
+  const path = join(directory, 'gcp-executable-config.json');
+  await writeFileAtomic(path, json(settingsAsConfigFile(settings, keyFile)));
+  return path;
+}
 
 /** `skyporten exec`. */
 export function registerExecCommand(program: Command, runtime: Runtime): void {
@@ -72,6 +89,7 @@ export function registerExecCommand(program: Command, runtime: Runtime): void {
       }
       const client = createClient(settings.maskinporten, debugLogger(command, runtime));
       const childEnv: Record<string, string | undefined> = { ...env };
+      for (const name of KEY_VARIABLES) delete childEnv[name];
       let temporaryDirectory: string | undefined;
       let keeper: TokenFileKeeper | undefined;
       const temporary = async () => (temporaryDirectory ??= await mkdtemp(join(tmpdir(), 'skyporten-exec-')));
@@ -92,15 +110,9 @@ export function registerExecCommand(program: Command, runtime: Runtime): void {
         if (useGcp) {
           const directory = await temporary();
           const config = await buildCredentialConfig(
-            {
-              ...(flags.gcpAudience !== undefined ? { audience: flags.gcpAudience } : {}),
-              ...(flags.gcpServiceAccount !== undefined ? { serviceAccount: flags.gcpServiceAccount } : {}),
-              ...(flags.gcpTokenUrl !== undefined ? { tokenUrl: flags.gcpTokenUrl } : {}),
-              ...(flags.gcpServiceAccountImpersonationUrl !== undefined ? { serviceAccountImpersonationUrl: flags.gcpServiceAccountImpersonationUrl } : {}),
-              executableOutputFile: join(directory, 'gcp-executable-response.json'),
-            },
+            { ...unprefixedGcpFlags(flags), executableOutputFile: join(directory, 'gcp-executable-response.json') },
             settings,
-            executableCommand(command, runtime),
+            executableCommand(command, runtime, await writeExecutableConfig(settings.maskinporten, directory)),
             runtime,
           );
           const path = join(directory, 'gcp-credentials.json');

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { ConfigError, requireAudience, SkyportenError } from '@skyporten/core';
+import { ConfigError, decodeSkyportenToken, requireAudience, SkyportenError, type Environment } from '@skyporten/core';
 import type { GcpExternalAccountConfig } from '@skyporten/gcp';
 import { createClient, firstOf, type Settings } from '../config.js';
 import { json, writeFileAtomic } from '../output.js';
@@ -15,6 +15,13 @@ import {
   type Runtime,
 } from '../runtime.js';
 
+/** A workload (or workforce) identity pool provider's resource name, as `audience` in the credential configuration. */
+const PROVIDER_AUDIENCE = /^\/\/iam\.googleapis\.com\/(?:projects\/[^/\s]+\/locations\/[^/\s]+\/workloadIdentityPools|locations\/[^/\s]+\/workforcePools)\/[^/\s]+\/providers\/[^/\s]+$/;
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
 const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
 const ID_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:id_token';
 
@@ -26,10 +33,36 @@ export interface GcpFlags {
   serviceAccountImpersonationUrl?: string;
 }
 
-/** The command line Google's libraries run: this CLI's `gcp executable` with the Maskinporten flags given here. */
-export function executableCommand(command: Command, runtime: Runtime): string {
-  const words = [...runtime.context.selfCommand, 'gcp', 'executable', ...explicitMaskinportenArguments(command, runtime.context.cwd)];
+/**
+ * The command line Google's libraries run: this CLI's `gcp executable` with the Maskinporten flags given here
+ * (`configFile` in place of the `--config` given here).
+ */
+export function executableCommand(command: Command, runtime: Runtime, configFile?: string): string {
+  const words = [...runtime.context.selfCommand, 'gcp', 'executable', ...explicitMaskinportenArguments(command, runtime.context.cwd, configFile)];
   return words.map(quoteArgument).join(' ');
+}
+
+/** The GCP settings after merging flags over SKYPORTEN_GCP_* variables over the config file's `gcp` section. */
+export interface GcpSettings {
+  audience?: string;
+  serviceAccountEmail?: string;
+  tokenUrl?: string;
+  serviceAccountImpersonationUrl?: string;
+}
+
+/** Flags over SKYPORTEN_GCP_* variables over the config file's `gcp` section (the URLs have no variables). */
+export function resolveGcpSettings(flags: GcpFlags, settings: Settings, env: Environment): GcpSettings {
+  const file = settings.file.gcp ?? {};
+  const resolved: GcpSettings = {};
+  const audience = firstOf(flags.audience, env.SKYPORTEN_GCP_AUDIENCE, file.audience);
+  const serviceAccountEmail = firstOf(flags.serviceAccount, env.SKYPORTEN_GCP_SERVICE_ACCOUNT_EMAIL, file.serviceAccountEmail);
+  const tokenUrl = firstOf(flags.tokenUrl, file.tokenUrl);
+  const serviceAccountImpersonationUrl = firstOf(flags.serviceAccountImpersonationUrl, file.serviceAccountImpersonationUrl);
+  if (audience !== undefined) resolved.audience = audience;
+  if (serviceAccountEmail !== undefined) resolved.serviceAccountEmail = serviceAccountEmail;
+  if (tokenUrl !== undefined) resolved.tokenUrl = tokenUrl;
+  if (serviceAccountImpersonationUrl !== undefined) resolved.serviceAccountImpersonationUrl = serviceAccountImpersonationUrl;
+  return resolved;
 }
 
 /** Builds the external_account configuration (flags over SKYPORTEN_GCP_* variables over the config file's `gcp` section). */
@@ -39,17 +72,12 @@ export async function buildCredentialConfig(
   defaultCommand: string,
   runtime: Runtime,
 ): Promise<GcpExternalAccountConfig> {
-  const { env } = runtime.context;
-  const file = settings.file.gcp ?? {};
-  const audience = firstOf(flags.audience, env.SKYPORTEN_GCP_AUDIENCE, file.audience);
+  const { audience, serviceAccountEmail, tokenUrl, serviceAccountImpersonationUrl: impersonationUrl } = resolveGcpSettings(flags, settings, runtime.context.env);
   if (audience === undefined) {
     throw new ConfigError('--audience', 'The workload identity pool provider is missing.', {
       hint: 'Give --audience //iam.googleapis.com/projects/<NUMBER>/locations/global/workloadIdentityPools/<POOL>/providers/<PROVIDER> (SKYPORTEN_GCP_AUDIENCE).',
     });
   }
-  const serviceAccountEmail = firstOf(flags.serviceAccount, env.SKYPORTEN_GCP_SERVICE_ACCOUNT_EMAIL, file.serviceAccountEmail);
-  const tokenUrl = firstOf(flags.tokenUrl, file.tokenUrl);
-  const impersonationUrl = firstOf(flags.serviceAccountImpersonationUrl, file.serviceAccountImpersonationUrl);
   let timeoutMillis: number | undefined;
   if (flags.timeoutMillis !== undefined) {
     timeoutMillis = Number(flags.timeoutMillis);
@@ -59,13 +87,29 @@ export async function buildCredentialConfig(
   return gcpCredentialConfig({
     env: false,
     audience,
-    command: flags.command ?? defaultCommand,
+    // The executable refuses a GOOGLE_EXTERNAL_ACCOUNT_AUDIENCE other than this one.
+    command: flags.command ?? `${defaultCommand} --audience ${quoteArgument(audience)}`,
     ...(serviceAccountEmail !== undefined ? { serviceAccountEmail } : {}),
     ...(tokenUrl !== undefined ? { tokenUrl } : {}),
     ...(impersonationUrl !== undefined ? { serviceAccountImpersonationUrl: impersonationUrl } : {}),
     ...(flags.executableOutputFile !== undefined ? { outputFile: flags.executableOutputFile } : {}),
     ...(timeoutMillis !== undefined ? { timeoutMillis } : {}),
   });
+}
+
+/** The GCP flags of a command that serves several clouds (`--gcp-audience`, ...), without their prefix. */
+export function unprefixedGcpFlags(flags: {
+  gcpAudience?: string;
+  gcpServiceAccount?: string;
+  gcpTokenUrl?: string;
+  gcpServiceAccountImpersonationUrl?: string;
+}): GcpFlags {
+  return {
+    ...(flags.gcpAudience !== undefined ? { audience: flags.gcpAudience } : {}),
+    ...(flags.gcpServiceAccount !== undefined ? { serviceAccount: flags.gcpServiceAccount } : {}),
+    ...(flags.gcpTokenUrl !== undefined ? { tokenUrl: flags.gcpTokenUrl } : {}),
+    ...(flags.gcpServiceAccountImpersonationUrl !== undefined ? { serviceAccountImpersonationUrl: flags.gcpServiceAccountImpersonationUrl } : {}),
+  };
 }
 
 /** Adds the GCP federation flags, with a prefix (`gcp-`) where the command serves several clouds. */
@@ -83,13 +127,15 @@ export function registerGcpCommands(program: Command, runtime: Runtime): void {
 
   const executable = gcp
     .command('executable')
-    .description("print Google's executable-sourced credential response (run by Google's libraries and gcloud; never prints to stderr on success)");
+    .description("print Google's executable-sourced credential response (run by Google's libraries and gcloud; never prints to stderr on success)")
+    .option('--audience <provider>', 'the provider this configuration is for: a different GOOGLE_EXTERNAL_ACCOUNT_AUDIENCE is refused (SKYPORTEN_GCP_AUDIENCE)');
   addMaskinportenOptions(executable)
     .addHelpText(
       'after',
       examples('GOOGLE_EXTERNAL_ACCOUNT_TOKEN_TYPE=urn:ietf:params:oauth:token-type:jwt skyporten gcp executable --config /etc/skyporten.json') +
-        '\nReads GOOGLE_EXTERNAL_ACCOUNT_TOKEN_TYPE (jwt or id_token) and GOOGLE_EXTERNAL_ACCOUNT_OUTPUT_FILE (the response is\n' +
-        'also written there, mode 0600). Failures print {"version":1,"success":false,"code":...,"message":...} and exit 1.\n',
+        '\nReads GOOGLE_EXTERNAL_ACCOUNT_TOKEN_TYPE (jwt or id_token), GOOGLE_EXTERNAL_ACCOUNT_OUTPUT_FILE (the response is\n' +
+        'also written there, mode 0600) and GOOGLE_EXTERNAL_ACCOUNT_AUDIENCE (it must be a provider name, and the configured\n' +
+        'provider when --audience, SKYPORTEN_GCP_AUDIENCE or "gcp.audience" is set). Failures print {"version":1,"success":false,"code":...,"message":...} and exit 1.\n',
     )
     .action(async () => {
       const { env, stdout } = runtime.context;
@@ -102,10 +148,38 @@ export function registerGcpCommands(program: Command, runtime: Runtime): void {
         fail('UNSUPPORTED_TOKEN_TYPE', `GOOGLE_EXTERNAL_ACCOUNT_TOKEN_TYPE is ${tokenType}; Skyporten gives a JWT: set subject_token_type to ${JWT_TOKEN_TYPE}.`);
         return;
       }
+      // Google's libraries pass the credential configuration's `audience` (the provider's resource name).
+      const audience = nonEmpty(env.GOOGLE_EXTERNAL_ACCOUNT_AUDIENCE);
+      if (audience !== undefined && !PROVIDER_AUDIENCE.test(audience)) {
+        fail(
+          'INVALID_AUDIENCE',
+          `GOOGLE_EXTERNAL_ACCOUNT_AUDIENCE is "${audience}", not a workload identity pool provider: the credential configuration's audience must be //iam.googleapis.com/projects/<NUMBER>/locations/global/workloadIdentityPools/<POOL>/providers/<PROVIDER>.`,
+        );
+        return;
+      }
       try {
-        const client = createClient(settingsOf(executable, runtime).maskinporten, debugLogger(executable, runtime));
+        const settings = settingsOf(executable, runtime);
+        const configured = resolveGcpSettings(flagsOf<GcpFlags>(executable), settings, env).audience;
+        if (audience !== undefined && configured !== undefined && configured !== audience) {
+          fail(
+            'AUDIENCE_MISMATCH',
+            `The credential configuration asks for provider ${audience}, but ${configured} is configured here (--audience, SKYPORTEN_GCP_AUDIENCE or "gcp.audience" in the config file): regenerate the credential configuration or correct the setting.`,
+          );
+          return;
+        }
+        const client = createClient(settings.maskinporten, debugLogger(executable, runtime));
         const token = await client.getToken();
         requireAudience(token.accessToken, 'Google STS');
+        // A token for a provider without allowed audiences carries the provider's own URL as aud; it must be this one.
+        const audiences = decodeSkyportenToken(token.accessToken).audience;
+        const providerAudiences = audiences.filter((value) => value.startsWith('https://iam.googleapis.com/'));
+        if (audience !== undefined && providerAudiences.length > 0 && !providerAudiences.includes(`https:${audience}`)) {
+          fail(
+            'AUDIENCE_MISMATCH',
+            `The token's aud is ${providerAudiences.join(', ')}, but Google asks for provider ${audience}: GCP STS would reject it. Set --resource to https:${audience} or to an allowed audience of that provider.`,
+          );
+          return;
+        }
         const response = {
           version: 1,
           success: true,
@@ -118,7 +192,6 @@ export function registerGcpCommands(program: Command, runtime: Runtime): void {
         stdout.write(`${JSON.stringify(response)}\n`);
       } catch (error) {
         if (!SkyportenError.isInstance(error)) throw error;
-        const audience = env.GOOGLE_EXTERNAL_ACCOUNT_AUDIENCE;
         const context = audience === undefined ? '' : ` (for ${audience})`;
         fail(error.code, `${error.message}${context}${error.hint === undefined ? '' : ` Hint: ${error.hint}`}`);
       }
