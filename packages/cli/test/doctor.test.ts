@@ -4,7 +4,7 @@ import forge from 'node-forge';
 import { createMockAws, createMockEntraId, createTestCertificate, type MockAws, type MockEntraId } from '@skyporten/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFixture, ORG, RESOURCE, runCli, SCOPE, type Fixture } from './helpers.ts';
-import { startProxy } from './proxy.ts';
+import { createTestProxy as startProxy } from '@skyporten/testing';
 
 const SUBJECT = `0192:${ORG};${SCOPE}`;
 const ROLE_ARN = 'arn:aws:iam::123456789012:role/skyporten-reader';

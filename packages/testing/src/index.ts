@@ -43,3 +43,5 @@ export { AZURITE_ACCOUNT_KEY, AZURITE_ACCOUNT_NAME, startAzurite } from './azuri
 export type { RunningAzurite, StartAzuriteOptions } from './azurite.js';
 export { createLocalTlsCertificate } from './tls-certificate.js';
 export type { LocalTlsCertificate, LocalTlsCertificateOptions } from './tls-certificate.js';
+export { createTestProxy } from './proxy.js';
+export type { TestProxy } from './proxy.js';
