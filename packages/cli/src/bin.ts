@@ -1,20 +1,45 @@
 import { fileURLToPath } from 'node:url';
-import { run } from './program.js';
+import type { CliContext } from './runtime.js';
 
 const signals = ['SIGINT', 'SIGTERM'] as const;
+const argv = process.argv.slice(2);
 
-process.exitCode = await run(process.argv.slice(2), {
-  stdout: process.stdout,
-  stderr: process.stderr,
-  stdin: process.stdin,
-  env: process.env,
-  cwd: process.cwd(),
-  clock: Date.now,
-  selfCommand: [process.execPath, fileURLToPath(import.meta.url)],
-  onSignal(handler) {
-    for (const signal of signals) process.on(signal, handler);
-    return () => {
-      for (const signal of signals) process.off(signal, handler);
-    };
-  },
-});
+/** The CLI's version, replaced at build time. */
+declare const __SKYPORTEN_CLI_VERSION__: string | undefined;
+
+// Start-up matters: the aws CLI runs credential_process for every command. `--version` and a cache hit are
+// answered before commander, zod or the core are loaded; everything else loads the full program.
+async function main(): Promise<number> {
+  if (argv.length === 1 && argv[0] === '--version') {
+    process.stdout.write(`${typeof __SKYPORTEN_CLI_VERSION__ === 'string' ? __SKYPORTEN_CLI_VERSION__ : '0.0.0-development'}\n`);
+    return 0;
+  }
+  const warn = (message: string) => process.stderr.write(`skyporten: warning: ${message}\n`);
+  if (argv.includes('token') || argv.includes('credential-process') || argv.includes('executable')) {
+    const { lookupBeforeLoading, printOutput } = await import('./credential-cache.js');
+    const hit = await lookupBeforeLoading(argv, process.env, process.cwd(), Date.now, warn).catch(() => undefined);
+    if (hit !== undefined) {
+      await printOutput(hit.request.command, hit.output, argv, { env: process.env, clock: Date.now, stdout: process.stdout });
+      return 0;
+    }
+  }
+  const { run } = await import('./program.js');
+  const context: CliContext = {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    env: process.env,
+    cwd: process.cwd(),
+    clock: Date.now,
+    selfCommand: [process.execPath, fileURLToPath(import.meta.url)],
+    onSignal(handler) {
+      for (const signal of signals) process.on(signal, handler);
+      return () => {
+        for (const signal of signals) process.off(signal, handler);
+      };
+    },
+  };
+  return run(argv, context);
+}
+
+process.exitCode = await main();

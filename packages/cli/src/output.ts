@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** Pretty JSON with a trailing newline. */
@@ -27,18 +27,54 @@ export function formatTime(unixSeconds: number, nowMs: number): string {
 }
 
 /**
- * Writes a file atomically: a temporary file in the same directory with mode 0600, then a rename over the
- * target, so a reader never sees a half-written token.
+ * Writes a file atomically: a temporary file in the same directory, created exclusively (`O_EXCL`, so a planted
+ * file or symlink at that name is never followed) with mode 0600, flushed, then renamed over the target, so a
+ * reader never sees a half-written token. A rename replaces a symlink at `path` itself: nothing is written
+ * through a link the caller did not resolve. A failure (a full disk, a read-only directory) leaves the target as
+ * it was and throws a `ConfigError` whose message names the file and the fix.
  */
 export async function writeFileAtomic(path: string, content: string, mode = 0o600): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
   const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  let created = false;
   try {
-    await writeFile(temporary, content, { mode, flag: 'wx' });
-    await chmod(temporary, mode);
+    await mkdir(dirname(path), { recursive: true });
+    const handle = await open(temporary, 'wx', mode);
+    created = true;
+    try {
+      await handle.writeFile(content);
+      await handle.chmod(mode);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(temporary, path);
   } catch (error) {
-    await rm(temporary, { force: true });
-    throw error;
+    if (created) await rm(temporary, { force: true }).catch(() => {});
+    throw await fileWriteError(path, error);
   }
+}
+
+/** The reason a write failed, in words: what happened to which file and what to do. */
+export function describeWriteFailure(path: string, error: unknown): string {
+  const code = (error as { code?: string } | undefined)?.code;
+  switch (code) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return `Cannot write ${path}: the disk is full (${code}); the file was left as it was. Free space on that file system or choose another --output.`;
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return `Cannot write ${path}: no permission to create files in ${dirname(path)} (${code}). Choose a directory you can write to.`;
+    case 'ENOTDIR':
+    case 'EISDIR':
+      return `Cannot write ${path}: ${code === 'EISDIR' ? 'it is a directory' : 'a part of the path is not a directory'} (${code}).`;
+    default:
+      return `Cannot write ${path} (${code ?? (error instanceof Error ? error.message : String(error))}).`;
+  }
+}
+
+// Only on failure: the core (and its size) is not loaded on the fast, cached path.
+async function fileWriteError(path: string, error: unknown): Promise<Error> {
+  const { ConfigError } = await import('@skyporten/core');
+  return new ConfigError('--output', describeWriteFailure(path, error), { cause: error });
 }

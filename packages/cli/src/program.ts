@@ -56,7 +56,7 @@ export function createProgram(runtime: Runtime): Command {
  * ```
  */
 export async function run(argv: readonly string[], context: CliContext): Promise<number> {
-  const runtime: Runtime = { context, exitCode: EXIT_CODES.ok };
+  const runtime: Runtime = { context, exitCode: EXIT_CODES.ok, argv };
   const program = createProgram(runtime);
   try {
     await program.parseAsync([...argv], { from: 'user' });

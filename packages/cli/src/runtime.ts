@@ -24,6 +24,20 @@ export interface Runtime {
   context: CliContext;
   /** The exit code `run` returns when the action finishes without throwing. */
   exitCode: number;
+  /** The command line being run (without node and the script), for the credential cache's key. */
+  argv: readonly string[];
+}
+
+/** Adds `--no-cache` and `--cache-dir` (the cross-process credential cache) to a command. */
+export function addCacheOptions(command: Command): Command {
+  return command
+    .option('--no-cache', 'neither read nor write the credential cache (SKYPORTEN_NO_CACHE=1)')
+    .option('--cache-dir <dir>', 'credential cache directory (SKYPORTEN_CACHE_DIR); default $XDG_CACHE_HOME/skyporten or ~/.cache/skyporten');
+}
+
+/** Writes a warning to stderr. */
+export function warner(runtime: Runtime): (message: string) => void {
+  return (message) => runtime.context.stderr.write(`skyporten: warning: ${message}\n`);
 }
 
 /** Collects a repeatable option into an array. */

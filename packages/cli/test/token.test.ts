@@ -45,7 +45,7 @@ describe('skyporten token', () => {
   });
 
   it('--debug logs SDK events to stderr, never the token', async () => {
-    const result = await runCli(['token', '--debug', ...fixture.flags], { env: fixture.env });
+    const result = await runCli(['token', '--debug', '--no-cache', ...fixture.flags], { env: fixture.env });
     expect(result.code).toBe(0);
     const token = result.stdout.trim();
     expect(result.stderr).toMatch(/token received/);

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { ConfigError, type MaskinportenClient } from '@skyporten/core';
 import { createClient, firstOf, type Settings } from '../config.js';
-import { json } from '../output.js';
-import { addMaskinportenOptions, debugLogger, examples, flagsOf, settingsOf, type Runtime } from '../runtime.js';
+import { cacheRequestOf, printOutput, withCredentialCache } from '../credential-cache.js';
+import { addCacheOptions, addMaskinportenOptions, debugLogger, examples, flagsOf, settingsOf, warner, type Runtime } from '../runtime.js';
 
 /** The AWS settings a command may take as flags. */
 export interface AwsFlags {
@@ -22,13 +22,24 @@ export interface AwsProcessCredentials {
   Expiration: string;
 }
 
-/** Resolves the AWS settings (flags over AWS_* variables over the config file's `aws` section) and calls STS. */
-export async function getAwsCredentials(
+/** botocore's windows (botocore/credentials.py, RefreshableCredentials): advisory 15 min, mandatory 10 min. */
+export const BOTOCORE_ADVISORY_REFRESH_SECONDS = 15 * 60;
+
+/** An AWS credential provider built from the settings; it caches and refreshes itself (see @skyporten/aws). */
+export interface AwsCredentialSource {
+  /** The resolved `DurationSeconds`, when one was set (STS's default is 3600). */
+  durationSeconds: number | undefined;
+  /** Credentials, refreshed ahead of expiry. */
+  get(): Promise<AwsProcessCredentials>;
+}
+
+/** Resolves the AWS settings (flags over AWS_* variables over the config file's `aws` section) into a provider. */
+export async function createAwsCredentialSource(
   flags: AwsFlags,
   settings: Settings,
   client: MaskinportenClient,
   runtime: Runtime,
-): Promise<AwsProcessCredentials> {
+): Promise<AwsCredentialSource> {
   const { env } = runtime.context;
   const file = settings.file.aws ?? {};
   const roleArn = firstOf(flags.roleArn, env.AWS_ROLE_ARN, file.roleArn);
@@ -59,17 +70,32 @@ export async function getAwsCredentials(
       ...(endpoint !== undefined ? { endpoint } : {}),
     },
   });
-  const credentials = await provider();
-  if (credentials.sessionToken === undefined || credentials.expiration === undefined) {
-    throw new ConfigError('--role-arn', 'AWS STS answered without a session token or expiration.');
-  }
   return {
-    Version: 1,
-    AccessKeyId: credentials.accessKeyId,
-    SecretAccessKey: credentials.secretAccessKey,
-    SessionToken: credentials.sessionToken,
-    Expiration: credentials.expiration.toISOString(),
+    durationSeconds,
+    async get() {
+      const credentials = await provider();
+      if (credentials.sessionToken === undefined || credentials.expiration === undefined) {
+        throw new ConfigError('--role-arn', 'AWS STS answered without a session token or expiration.');
+      }
+      return {
+        Version: 1,
+        AccessKeyId: credentials.accessKeyId,
+        SecretAccessKey: credentials.secretAccessKey,
+        SessionToken: credentials.sessionToken,
+        Expiration: credentials.expiration.toISOString(),
+      };
+    },
   };
+}
+
+/** Resolves the AWS settings and calls STS once. */
+export async function getAwsCredentials(
+  flags: AwsFlags,
+  settings: Settings,
+  client: MaskinportenClient,
+  runtime: Runtime,
+): Promise<AwsProcessCredentials> {
+  return (await createAwsCredentialSource(flags, settings, client, runtime)).get();
 }
 
 /** The AWS flags of a command that serves several clouds (`--aws-role-arn`, ...), without their prefix. */
@@ -106,18 +132,33 @@ export function registerAwsCommands(program: Command, runtime: Runtime): void {
     .command('credential-process')
     .description('print temporary AWS credentials in the credential_process format (for ~/.aws/config)');
   addAwsOptions(command);
+  addCacheOptions(command);
   addMaskinportenOptions(command)
     .addHelpText(
       'after',
       examples('skyporten aws credential-process --role-arn arn:aws:iam::123456789012:role/skyporten-reader --config /etc/skyporten.json') +
         '\nIn ~/.aws/config:\n' +
         '  [profile skyporten]\n' +
-        '  credential_process = skyporten aws credential-process --role-arn arn:aws:iam::123456789012:role/skyporten-reader --config /etc/skyporten.json\n',
+        '  credential_process = skyporten aws credential-process --role-arn arn:aws:iam::123456789012:role/skyporten-reader --config /etc/skyporten.json\n' +
+        '\nThe credentials are cached across processes (see --cache-dir, --no-cache): 100 processes started together make\n' +
+        'one Maskinporten request and one STS call, and later commands none until the credentials near expiry.\n',
     )
     .action(async () => {
-      const settings = settingsOf(command, runtime);
-      const client = createClient(settings.maskinporten, debugLogger(command, runtime));
-      const credentials = await getAwsCredentials(flagsOf<AwsFlags>(command), settings, client, runtime);
-      runtime.context.stdout.write(json(credentials));
+      const { env, cwd, clock } = runtime.context;
+      const flags = flagsOf<AwsFlags & { cache?: boolean }>(command);
+      const request = flags.cache === false ? undefined : cacheRequestOf(runtime.argv, env, cwd);
+      const credentials = await withCredentialCache(request, { clock, warn: warner(runtime) }, async () => {
+        const settings = settingsOf(command, runtime);
+        const client = createClient(settings.maskinporten, debugLogger(command, runtime));
+        const source = await createAwsCredentialSource(flags, settings, client, runtime);
+        if (source.durationSeconds !== undefined && source.durationSeconds < 3600) {
+          warner(runtime)(
+            `--duration-seconds ${source.durationSeconds} is below 3600: botocore (the aws CLI, boto3) refreshes credentials that expire within ${BOTOCORE_ADVISORY_REFRESH_SECONDS / 60} minutes before every request, so it runs this command each time.${request === undefined ? ' Without the cache each run asks Maskinporten and STS again.' : ' The cache answers those runs until the credentials are 11 minutes from expiry.'} Use 3600 or more where the role allows it.`,
+          );
+        }
+        const output = await source.get();
+        return { output, expiresAt: Date.parse(output.Expiration) };
+      });
+      await printOutput('aws credential-process', credentials, runtime.argv, runtime.context);
     });
 }

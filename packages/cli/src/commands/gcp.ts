@@ -4,7 +4,9 @@ import { ConfigError, decodeSkyportenToken, requireAudience, SkyportenError, typ
 import type { GcpExternalAccountConfig } from '@skyporten/gcp';
 import { createClient, firstOf, type Settings } from '../config.js';
 import { json, writeFileAtomic } from '../output.js';
+import { cacheRequestOf, printOutput, withCredentialCache } from '../credential-cache.js';
 import {
+  addCacheOptions,
   addMaskinportenOptions,
   debugLogger,
   examples,
@@ -12,6 +14,7 @@ import {
   flagsOf,
   quoteArgument,
   settingsOf,
+  warner,
   type Runtime,
 } from '../runtime.js';
 
@@ -24,6 +27,16 @@ function nonEmpty(value: string | undefined): string | undefined {
 
 const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
 const ID_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:id_token';
+
+/** A failure `gcp executable` reports in Google's response format (never cached). */
+class ExecutableFailure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 /** The GCP settings a command may take as flags. */
 export interface GcpFlags {
@@ -129,6 +142,7 @@ export function registerGcpCommands(program: Command, runtime: Runtime): void {
     .command('executable')
     .description("print Google's executable-sourced credential response (run by Google's libraries and gcloud; never prints to stderr on success)")
     .option('--audience <provider>', 'the provider this configuration is for: a different GOOGLE_EXTERNAL_ACCOUNT_AUDIENCE is refused (SKYPORTEN_GCP_AUDIENCE)');
+  addCacheOptions(executable);
   addMaskinportenOptions(executable)
     .addHelpText(
       'after',
@@ -167,30 +181,35 @@ export function registerGcpCommands(program: Command, runtime: Runtime): void {
           );
           return;
         }
-        const client = createClient(settings.maskinporten, debugLogger(executable, runtime));
-        const token = await client.getToken();
-        requireAudience(token.accessToken, 'Google STS');
-        // A token for a provider without allowed audiences carries the provider's own URL as aud; it must be this one.
-        const audiences = decodeSkyportenToken(token.accessToken).audience;
-        const providerAudiences = audiences.filter((value) => value.startsWith('https://iam.googleapis.com/'));
-        if (audience !== undefined && providerAudiences.length > 0 && !providerAudiences.includes(`https:${audience}`)) {
-          fail(
-            'AUDIENCE_MISMATCH',
-            `The token's aud is ${providerAudiences.join(', ')}, but Google asks for provider ${audience}: GCP STS would reject it. Set --resource to https:${audience} or to an allowed audience of that provider.`,
-          );
+        const request = flagsOf<{ cache?: boolean }>(executable).cache === false ? undefined : cacheRequestOf(runtime.argv, env, runtime.context.cwd);
+        const response = await withCredentialCache(request, { clock: runtime.context.clock, warn: warner(runtime) }, async () => {
+          const client = createClient(settings.maskinporten, debugLogger(executable, runtime));
+          const token = await client.getToken();
+          requireAudience(token.accessToken, 'Google STS');
+          // A token for a provider without allowed audiences carries the provider's own URL as aud; it must be this one.
+          const audiences = decodeSkyportenToken(token.accessToken).audience;
+          const providerAudiences = audiences.filter((value) => value.startsWith('https://iam.googleapis.com/'));
+          if (audience !== undefined && providerAudiences.length > 0 && !providerAudiences.includes(`https:${audience}`)) {
+            throw new ExecutableFailure(
+              'AUDIENCE_MISMATCH',
+              `The token's aud is ${providerAudiences.join(', ')}, but Google asks for provider ${audience}: GCP STS would reject it. Set --resource to https:${audience} or to an allowed audience of that provider.`,
+            );
+          }
+          const output = {
+            version: 1,
+            success: true,
+            token_type: tokenType,
+            id_token: token.accessToken,
+            expiration_time: Math.floor(token.expiresAt.getTime() / 1000),
+          };
+          return { output, expiresAt: token.expiresAt.getTime() };
+        });
+        await printOutput('gcp executable', response, runtime.argv, runtime.context);
+      } catch (error) {
+        if (error instanceof ExecutableFailure) {
+          fail(error.code, error.message);
           return;
         }
-        const response = {
-          version: 1,
-          success: true,
-          token_type: tokenType,
-          id_token: token.accessToken,
-          expiration_time: Math.floor(token.expiresAt.getTime() / 1000),
-        };
-        const outputFile = env.GOOGLE_EXTERNAL_ACCOUNT_OUTPUT_FILE;
-        if (outputFile !== undefined && outputFile !== '') await writeFileAtomic(outputFile, JSON.stringify(response));
-        stdout.write(`${JSON.stringify(response)}\n`);
-      } catch (error) {
         if (!SkyportenError.isInstance(error)) throw error;
         const context = audience === undefined ? '' : ` (for ${audience})`;
         fail(error.code, `${error.message}${context}${error.hint === undefined ? '' : ` Hint: ${error.hint}`}`);
