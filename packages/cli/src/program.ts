@@ -9,6 +9,7 @@ import { registerExecCommand } from './commands/exec.js';
 import { registerGcpCommands } from './commands/gcp.js';
 import { registerProviderCommand } from './commands/provider.js';
 import { registerTokenCommand } from './commands/token.js';
+import { registerTokenFileCommand } from './commands/token-file.js';
 
 /** The CLI's version, replaced at build time. */
 declare const __SKYPORTEN_CLI_VERSION__: string | undefined;
@@ -37,6 +38,7 @@ export function createProgram(runtime: Runtime): Command {
         'Every command has --help with an example. Docs: https://github.com/skyporten/skyporten-sdk/tree/main/packages/cli\n',
     );
   registerTokenCommand(program, runtime);
+  registerTokenFileCommand(program, runtime);
   registerAwsCommands(program, runtime);
   registerGcpCommands(program, runtime);
   registerAzureCommands(program, runtime);

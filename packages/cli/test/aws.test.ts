@@ -84,12 +84,41 @@ describe('skyporten aws credential-process', () => {
 });
 
 describe('skyporten exec --aws-role-arn', () => {
-  it('sets the AWS credential variables for the command and passes its exit code through', async () => {
-    const script = 'const e = process.env; console.log(JSON.stringify({ id: e.AWS_ACCESS_KEY_ID, secret: !!e.AWS_SECRET_ACCESS_KEY, session: !!e.AWS_SESSION_TOKEN, profile: e.AWS_PROFILE ?? null })); process.exit(7)';
+  it('serves refreshing credentials from a loopback endpoint (container-credentials protocol) and passes the exit code through', async () => {
+    const script = [
+      'const e = process.env;',
+      'const r = await fetch(e.AWS_CONTAINER_CREDENTIALS_FULL_URI, { headers: { authorization: e.AWS_CONTAINER_AUTHORIZATION_TOKEN } });',
+      'const denied = await fetch(e.AWS_CONTAINER_CREDENTIALS_FULL_URI, { headers: { authorization: "wrong" } });',
+      'console.log(JSON.stringify({ url: e.AWS_CONTAINER_CREDENTIALS_FULL_URI, status: r.status, body: await r.json(), denied: denied.status, key: e.AWS_ACCESS_KEY_ID ?? null, profile: e.AWS_PROFILE ?? null }));',
+      'process.exit(7);',
+    ].join(' ');
     const execFlags = ['--aws-role-arn', ROLE_ARN, '--aws-sts-endpoint', aws.stsEndpoint, ...fixture.flags];
-    const result = await runCli(['exec', ...execFlags, '--', process.execPath, '-e', script], { env: { ...fixture.env, AWS_PROFILE: 'other' } });
+    const result = await runCli(['exec', ...execFlags, '--', process.execPath, '--input-type=module', '-e', script], { env: { ...fixture.env, AWS_PROFILE: 'other', AWS_ACCESS_KEY_ID: 'AKIASTALE' } });
     expect(result.code).toBe(7);
-    const seen = JSON.parse(result.stdout) as Record<string, unknown>;
-    expect(seen).toMatchObject({ id: expect.stringMatching(/^ASIA/) as unknown, secret: true, session: true, profile: null });
+    const seen = JSON.parse(result.stdout) as { url: string; status: number; body: Record<string, string>; denied: number; key: string | null; profile: string | null };
+    expect(seen.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/skyporten\/[0-9a-f]+$/);
+    expect(seen.status).toBe(200);
+    expect(Object.keys(seen.body).sort()).toEqual(['AccessKeyId', 'Expiration', 'SecretAccessKey', 'Token']);
+    expect(seen.body.AccessKeyId).toMatch(/^ASIA/);
+    expect(Date.parse(seen.body.Expiration!)).toBeGreaterThan(Date.now());
+    expect(seen).toMatchObject({ denied: 403, key: null, profile: null });
   });
+
+  it('--aws-env-keys sets the fixed AWS credential variables instead', async () => {
+    const script = 'const e = process.env; console.log(JSON.stringify({ id: e.AWS_ACCESS_KEY_ID, session: !!e.AWS_SESSION_TOKEN, uri: e.AWS_CONTAINER_CREDENTIALS_FULL_URI ?? null }))';
+    const result = await runCli(['exec', '--aws-env-keys', '--aws-role-arn', ROLE_ARN, '--aws-sts-endpoint', aws.stsEndpoint, ...fixture.flags, '--', process.execPath, '-e', script], { env: fixture.env });
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ id: expect.stringMatching(/^ASIA/) as unknown, session: true, uri: null });
+  });
+
+  it.skipIf(!existsSync(AWS_CLI))(`feeds the aws CLI v2 through the endpoint (aws configure export-credentials)${existsSync(AWS_CLI) ? '' : ' — SKIPPED: /usr/bin/aws is not installed'}`, async () => {
+    const execFlags = ['--aws-role-arn', ROLE_ARN, '--aws-sts-endpoint', aws.stsEndpoint, ...fixture.flags];
+    const result = await runCli(['exec', ...execFlags, '--', AWS_CLI, 'configure', 'export-credentials', '--format', 'process'], {
+      env: { ...fixture.env, AWS_CONFIG_FILE: join(fixture.directory, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(fixture.directory, 'none') },
+      timeoutMs: 40_000,
+    });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({ AccessKeyId: expect.stringMatching(/^ASIA/) as unknown });
+  }, 45_000);
 });

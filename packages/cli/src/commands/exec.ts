@@ -7,12 +7,13 @@ import { ConfigError } from '@skyporten/core';
 import { createClient, firstOf, settingsAsConfigFile, type MaskinportenSettings } from '../config.js';
 import { json, writeFileAtomic } from '../output.js';
 import { addMaskinportenOptions, debugLogger, examples, flagsOf, settingsOf, type Runtime } from '../runtime.js';
-import { addAwsOptions, getAwsCredentials, unprefixedAwsFlags } from './aws.js';
+import { addAwsOptions, createAwsCredentialSource, unprefixedAwsFlags, type AwsCredentialSource } from './aws.js';
 import { keepTokenFile, type TokenFileKeeper } from './azure.js';
 import { addGcpOptions, buildCredentialConfig, executableCommand, unprefixedGcpFlags } from './gcp.js';
 
 interface ExecFlags {
   aws?: boolean;
+  awsEnvKeys?: boolean;
   awsRoleArn?: string;
   awsRoleSessionName?: string;
   awsDurationSeconds?: string;
@@ -31,6 +32,68 @@ interface ExecFlags {
 
 /** Variables that would make a cloud SDK pick other credentials than the ones set here. */
 const AWS_CONFLICTS = ['AWS_PROFILE', 'AWS_DEFAULT_PROFILE', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_ROLE_ARN', 'AWS_ROLE_SESSION_NAME'];
+
+/** Static AWS keys: the SDKs prefer them over the credential endpoint, so the child must not inherit any. */
+const AWS_STATIC_KEYS = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_CREDENTIAL_EXPIRATION', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI'];
+
+/** A loopback AWS credential endpoint for one `exec` run. */
+interface CredentialServer {
+  /** For AWS_CONTAINER_CREDENTIALS_FULL_URI. */
+  url: string;
+  /** For AWS_CONTAINER_AUTHORIZATION_TOKEN: random per run; requests without it get 403. */
+  authorizationToken: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves fresh AWS credentials to the child the way ECS serves task credentials (the AWS SDKs'
+ * container-credentials provider, also botocore's): `GET <url>` with `Authorization: <token>` answers
+ * `{"AccessKeyId", "SecretAccessKey", "Token", "Expiration"}`. The SDKs ask again before `Expiration`, and the
+ * source refreshes ahead of it, so long commands never hold dead keys (like aws-vault's `exec --server`).
+ * Listens on 127.0.0.1 only, on a random port and a random path.
+ */
+async function startCredentialServer(source: AwsCredentialSource, runtime: Runtime): Promise<CredentialServer> {
+  const { createServer } = await import('node:http');
+  const { randomBytes, timingSafeEqual } = await import('node:crypto');
+  const authorizationToken = randomBytes(32).toString('base64url');
+  const path = `/skyporten/${randomBytes(12).toString('hex')}`;
+  const expected = Buffer.from(authorizationToken);
+  const server = createServer((request, response) => {
+    const given = Buffer.from(request.headers.authorization ?? '');
+    const send = (status: number, body: unknown) => {
+      response.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+      response.end(JSON.stringify(body));
+    };
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return send(403, { message: 'Missing or wrong Authorization header.' });
+    if (request.method !== 'GET' || request.url !== path) return send(404, { message: 'Not found.' });
+    source.get().then(
+      (credentials) =>
+        send(200, {
+          AccessKeyId: credentials.AccessKeyId,
+          SecretAccessKey: credentials.SecretAccessKey,
+          Token: credentials.SessionToken,
+          Expiration: credentials.Expiration,
+        }),
+      (error: unknown) => {
+        runtime.context.stderr.write(`skyporten: could not refresh the AWS credentials for the command: ${(error as Error).message}\n`);
+        send(500, { message: 'Skyporten could not refresh the credentials; see the skyporten exec output.' });
+      },
+    );
+  });
+  await new Promise<void>((resolvePromise, rejectPromise) => {
+    server.once('error', rejectPromise);
+    server.listen(0, '127.0.0.1', () => resolvePromise());
+  });
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://127.0.0.1:${port}${path}`,
+    authorizationToken,
+    close: () => new Promise<void>((resolvePromise) => {
+      server.closeAllConnections();
+      server.close(() => resolvePromise());
+    }),
+  };
+}
 
 /** Variables that carry the Maskinporten key: the child gets cloud credentials, never the means to mint them. */
 const KEY_VARIABLES = ['MASKINPORTEN_PRIVATE_KEY', 'MASKINPORTEN_PRIVATE_KEY_FILE', 'MASKINPORTEN_PRIVATE_KEY_PASSPHRASE'];
@@ -57,6 +120,7 @@ export function registerExecCommand(program: Command, runtime: Runtime): void {
     .description("run a command with a cloud's standard credential environment set from Skyporten; temporary files are removed afterwards and the command's exit code is passed through")
     .argument('<command...>', 'the command and its arguments, after --')
     .option('--aws', 'set AWS credentials, taking the role from AWS_ROLE_ARN or the config file')
+    .option('--aws-env-keys', 'give the command fixed AWS_ACCESS_KEY_ID/... variables instead of the refreshing loopback credential endpoint (for tools without container-credentials support)')
     .option('--gcp', 'set Google credentials, taking the provider from SKYPORTEN_GCP_AUDIENCE or the config file')
     .option('--azure', 'set the Azure federated token file, taking AZURE_TENANT_ID / AZURE_CLIENT_ID from the environment or the config file');
   addAwsOptions(command, 'aws-');
@@ -92,20 +156,24 @@ export function registerExecCommand(program: Command, runtime: Runtime): void {
       for (const name of KEY_VARIABLES) delete childEnv[name];
       let temporaryDirectory: string | undefined;
       let keeper: TokenFileKeeper | undefined;
+      let server: CredentialServer | undefined;
       const temporary = async () => (temporaryDirectory ??= await mkdtemp(join(tmpdir(), 'skyporten-exec-')));
       try {
         if (useAws) {
-          const credentials = await getAwsCredentials(
-            unprefixedAwsFlags(flags),
-            settings,
-            client,
-            runtime,
-          );
+          const source = await createAwsCredentialSource(unprefixedAwsFlags(flags), settings, client, runtime);
+          const credentials = await source.get();
           for (const name of AWS_CONFLICTS) delete childEnv[name];
-          childEnv.AWS_ACCESS_KEY_ID = credentials.AccessKeyId;
-          childEnv.AWS_SECRET_ACCESS_KEY = credentials.SecretAccessKey;
-          childEnv.AWS_SESSION_TOKEN = credentials.SessionToken;
-          childEnv.AWS_CREDENTIAL_EXPIRATION = credentials.Expiration;
+          if (flags.awsEnvKeys === true) {
+            childEnv.AWS_ACCESS_KEY_ID = credentials.AccessKeyId;
+            childEnv.AWS_SECRET_ACCESS_KEY = credentials.SecretAccessKey;
+            childEnv.AWS_SESSION_TOKEN = credentials.SessionToken;
+            childEnv.AWS_CREDENTIAL_EXPIRATION = credentials.Expiration;
+          } else {
+            for (const name of AWS_STATIC_KEYS) delete childEnv[name];
+            server = await startCredentialServer(source, runtime);
+            childEnv.AWS_CONTAINER_CREDENTIALS_FULL_URI = server.url;
+            childEnv.AWS_CONTAINER_AUTHORIZATION_TOKEN = server.authorizationToken;
+          }
         }
         if (useGcp) {
           const directory = await temporary();
@@ -142,6 +210,7 @@ export function registerExecCommand(program: Command, runtime: Runtime): void {
         runtime.exitCode = await runChild(argv, childEnv, runtime);
       } finally {
         keeper?.stop();
+        await server?.close();
         if (temporaryDirectory !== undefined) await rm(temporaryDirectory, { recursive: true, force: true });
       }
     });
