@@ -6,6 +6,8 @@ import { availableParallelism, cpus } from 'node:os';
 import type { BenchResult } from './result.ts';
 import { awsStampede } from './scenarios/aws-stampede.ts';
 import { cachedGetToken } from './scenarios/cached-get-token.ts';
+import { cliCache } from './scenarios/cli-cache.ts';
+import { cliStartup } from './scenarios/cli-startup.ts';
 import { importCost } from './scenarios/import-cost.ts';
 import { installFootprint } from './scenarios/install-footprint.ts';
 import { jwtGrant } from './scenarios/jwt-grant.ts';
@@ -28,6 +30,8 @@ const scenarios: Scenario[] = [
   { id: 'naive', run: naiveComparison },
   { id: 'import', run: () => importCost() },
   { id: 'install', run: () => installFootprint() },
+  { id: 'cli-cache', run: () => cliCache() },
+  { id: 'cli-startup', run: () => cliStartup() },
 ];
 
 function formatValue(result: BenchResult): string {
