@@ -1,9 +1,14 @@
 import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer } from 'node:http';
+import { createServer as createHttp2Server } from 'node:http2';
+import type { Http2ServerRequest, Http2ServerResponse, ServerHttp2Session } from 'node:http2';
+import type { Server } from 'node:http';
 import { listenOnLoopback, readBody } from './loopback.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import type { JWTPayload } from 'jose';
+import { toFailure } from './mock-service.js';
+import type { MockFailure } from './mock-service.js';
 
 /**
  * A role that web identities may assume, with the one trust-policy condition Skyporten uses:
@@ -12,10 +17,19 @@ import type { JWTPayload } from 'jose';
 export interface MockAwsRole {
   /** `arn:aws:iam::<12-digit account>:role/<name>`. */
   roleArn: string;
-  /** The role's trust policy: which Skyporten token subjects may assume it. */
+  /** The role's trust policy: which Skyporten token subjects (web identity) or roles (role chaining) may assume it. */
   trustPolicy: {
-    /** The allowed `sub` values, e.g. `0192:991825827;entur:skyporten.demo` (StringEquals: exact match). */
-    sub: string | readonly string[];
+    /**
+     * The `sub` values allowed to call `AssumeRoleWithWebIdentity`, e.g. `0192:991825827;entur:skyporten.demo`
+     * (StringEquals: exact match).
+     * @default undefined: no web identity may assume the role
+     */
+    sub?: string | readonly string[];
+    /**
+     * Role ARNs whose sessions (credentials this mock issued) may call `AssumeRole` for this role: role chaining.
+     * @default undefined: the role cannot be chained to
+     */
+    roles?: readonly string[];
   };
   /**
    * The role's maximum session duration; a larger `DurationSeconds` is a `ValidationError`, as on AWS.
@@ -56,7 +70,18 @@ export interface MockAwsOptions {
    */
   clock?: () => number;
   /**
-   * Check the full SigV4 signature of S3 requests (canonical request, string to sign, HMAC chain) with the
+   * Kinesis data streams served to credentials this mock issued (JSON 1.1 protocol), each with one shard
+   * `shardId-000000000000`, by stream name.
+   * @default []
+   */
+  streams?: readonly string[];
+  /**
+   * The account id in stream ARNs.
+   * @default "123456789012"
+   */
+  accountId?: string;
+  /**
+   * Check the full SigV4 signature of S3, Kinesis and `AssumeRole` requests (canonical request, string to sign, HMAC chain) with the
    * secret of the session it names.
    * @default true
    */
@@ -66,8 +91,11 @@ export interface MockAwsOptions {
 /** One request the mock received. Never holds a token or a secret. */
 export interface RecordedAwsRequest {
   /** Which service answered. */
-  service: 'sts' | 's3';
-  /** `AssumeRoleWithWebIdentity`, `GetObject`, `HeadObject`, `ListObjectsV2`, or what was asked. */
+  service: MockAwsService;
+  /**
+   * `AssumeRoleWithWebIdentity`, `AssumeRole`, `GetObject`, `HeadObject`, `ListObjectsV2`, `PutRecord`,
+   * `PutRecords`, `GetShardIterator`, `GetRecords`, `ListShards`, `DescribeStreamSummary`, or what was asked.
+   */
   action: string;
   /** The HTTP method. */
   method: string;
@@ -79,23 +107,31 @@ export interface RecordedAwsRequest {
   errorCode: string | null;
   /** STS: the `RoleArn` asked for. */
   roleArn?: string;
+  /** STS: the `RoleSessionName` sent. */
+  roleSessionName?: string;
+  /** Kinesis: the stream named (by `StreamName` or `StreamARN`). */
+  streamName?: string;
   /** STS: the `sub` of the presented token, when it could be decoded. */
   subject?: string;
-  /** S3: the access key id the request was signed with. */
+  /** S3, Kinesis and `AssumeRole`: the access key id the request was signed with. */
   accessKeyId?: string;
 }
 
-/** A fault injected with `failNext`. */
-export interface MockAwsFailure {
-  /** HTTP status, e.g. 500, 503 or 400 (with `code: 'Throttling'`). */
-  status: number;
-  /** AWS error code. @default `Throttling` for 400/429, `ServiceUnavailable` for 503, else `InternalFailure` */
-  code?: string;
-  /** Error message. @default a generic one for the code */
-  message?: string;
-  /** Which service fails. @default 'sts' */
-  service?: 'sts' | 's3';
-}
+/** The services of {@link createMockAws}. */
+export type MockAwsService = 'sts' | 's3' | 'kinesis';
+
+/**
+ * A fault injected with `failNext`: the package's one failure shape. `code` is the AWS error code (default
+ * `Throttling` (STS) / `SlowDown` (S3) / `ProvisionedThroughputExceededException` (Kinesis) for 400/429,
+ * `ServiceUnavailable` for 503, else `InternalFailure`); `message` its message.
+ *
+ * @example
+ * ```ts
+ * aws.failNext({ status: 400, code: 'Throttling', count: 2 });
+ * aws.failNext({ service: 's3', status: 503 });
+ * ```
+ */
+export type MockAwsFailure = MockFailure<MockAwsService>;
 
 /** Local AWS STS and S3 endpoints on `http://127.0.0.1:<random port>`. */
 export interface MockAws {
@@ -105,18 +141,44 @@ export interface MockAws {
   stsEndpoint: string;
   /** Where S3 clients should send path-style requests (`endpoint`; use `forcePathStyle: true`). */
   s3Endpoint: string;
+  /** Where Kinesis clients should send requests: cleartext HTTP/2 (the Kinesis client's default), its own port. */
+  kinesisEndpoint: string;
+  /**
+   * The options that wire an AWS SDK v3 client to this mock in one spread: `endpoint`, a `region`, and for S3
+   * `forcePathStyle: true`.
+   *
+   * @example
+   * ```ts
+   * const s3 = new S3Client({ ...aws.clientConfig('s3'), credentials });
+   * const credentials = skyportenCredentials({ roleArn, clientConfig: aws.clientConfig() });
+   * ```
+   */
+  clientConfig(service?: MockAwsService): { endpoint: string; region: string; forcePathStyle?: boolean };
   /** Every request, in order. Cleared by `reset()`. */
   readonly requests: readonly RecordedAwsRequest[];
   /** How many `AssumeRoleWithWebIdentity` requests arrived (answered or failed). */
   readonly stsCalls: number;
   /** How many S3 requests arrived. */
   readonly s3Calls: number;
-  /** The next `count` requests to `failure.service` (default STS) answer the failure. */
+  /** The next `failure.count` (default 1) requests to `failure.service` (default STS) answer the failure. */
+  failNext(failure: MockAwsFailure): void;
+  /** @deprecated Use `failNext({ count, ...failure })`; this form goes in the next minor. */
   failNext(count: number, failure: MockAwsFailure): void;
+  /** Records put on a stream so far (all shards, in order), data as bytes. */
+  streamRecords(streamName: string): { partitionKey: string; data: Uint8Array; sequenceNumber: string }[];
   /** Clears recorded requests and queued failures; issued sessions stay valid. */
   reset(): void;
   /** Stops the server. */
   close(): Promise<void>;
+  /** Stops the server, for `await using aws = await createMockAws(...)`. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+interface StreamRecord {
+  partitionKey: string;
+  data: Uint8Array;
+  sequenceNumber: string;
+  arrivedAtSeconds: number;
 }
 
 interface Session {
@@ -132,6 +194,7 @@ interface Answer {
   headers: Record<string, string>;
   body: string | Uint8Array;
   errorCode: string | null;
+  delayMs?: number;
 }
 
 const STS_NAMESPACE = 'https://sts.amazonaws.com/doc/2011-06-15/';
@@ -175,12 +238,80 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
   const requests: RecordedAwsRequest[] = [];
   const faults: { remaining: number; failure: MockAwsFailure }[] = [];
   const verifySignatures = options.verifySignatures ?? true;
+  const accountId = options.accountId ?? '123456789012';
+  const streams = new Map<string, StreamRecord[]>((options.streams ?? []).map((name) => [name, []]));
+  let sequence = 0n;
 
-  function takeFault(service: 'sts' | 's3'): MockAwsFailure | undefined {
+  function takeFault(service: MockAwsService): MockAwsFailure | undefined {
     const fault = faults.find((candidate) => (candidate.failure.service ?? 'sts') === service && candidate.remaining > 0);
     if (!fault) return undefined;
     fault.remaining--;
     return fault.failure;
+  }
+
+  function issueSession(roleArn: string, sessionName: string, lifetime: number): string {
+    const session: Session = {
+      accessKeyId: `ASIA${randomBytes(8).toString('hex').toUpperCase()}`,
+      secretAccessKey: randomBytes(30).toString('base64'),
+      sessionToken: `FwoGZXIvYXdzE${randomBytes(48).toString('base64')}`,
+      expiresAt: Math.floor(clock() / 1000) * 1000 + lifetime * 1000,
+      roleArn,
+    };
+    sessions.set(session.accessKeyId, session);
+    const [, account, roleName] = ROLE_ARN.exec(roleArn) ?? [];
+    return (
+      `    <AssumedRoleUser>\n` +
+      `      <Arn>arn:aws:sts::${account}:assumed-role/${xml(roleName ?? '')}/${xml(sessionName)}</Arn>\n` +
+      `      <AssumedRoleId>AROA${createHash('sha256').update(roleArn).digest('hex').slice(0, 17).toUpperCase()}:${xml(sessionName)}</AssumedRoleId>\n` +
+      `    </AssumedRoleUser>\n` +
+      `    <Credentials>\n` +
+      `      <AccessKeyId>${session.accessKeyId}</AccessKeyId>\n` +
+      `      <SecretAccessKey>${xml(session.secretAccessKey)}</SecretAccessKey>\n` +
+      `      <SessionToken>${xml(session.sessionToken)}</SessionToken>\n` +
+      `      <Expiration>${new Date(session.expiresAt).toISOString().replace('.000Z', 'Z')}</Expiration>\n` +
+      `    </Credentials>\n`
+    );
+  }
+
+  function validateSessionParameters(roleArn: string, sessionName: string, durationText: string | null): { invalid: string[]; duration: number } {
+    const invalid: string[] = [];
+    if (roleArn.length < 20 || roleArn.length > 2048) invalid.push(`Value '${roleArn}' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20`);
+    if (!SESSION_NAME.test(sessionName)) invalid.push(`Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`);
+    const duration = durationText === null ? 3600 : Number(durationText);
+    if (!Number.isInteger(duration) || duration < 900 || duration > 43200) {
+      invalid.push(`Value '${durationText}' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200`);
+    }
+    return { invalid, duration };
+  }
+
+  function validationError(invalid: string[]): Answer {
+    return stsError(400, 'ValidationError', `${invalid.length} validation error${invalid.length > 1 ? 's' : ''} detected: ${invalid.join('; ')}`);
+  }
+
+  /** `AssumeRole` (role chaining): signed with credentials this mock issued, for a role that trusts their role. */
+  function assumeRole(request: IncomingMessage, body: string, parameters: URLSearchParams, record: RecordedAwsRequest): Answer {
+    const roleArn = parameters.get('RoleArn') ?? '';
+    const sessionName = parameters.get('RoleSessionName') ?? '';
+    record.roleArn = roleArn;
+    record.roleSessionName = sessionName;
+    const { caller, denied } = authenticate(request, body, record, stsError);
+    if (denied) return denied;
+    const { invalid, duration } = validateSessionParameters(roleArn, sessionName, parameters.get('DurationSeconds'));
+    if (invalid.length > 0) return validationError(invalid);
+    const role = roles.get(roleArn);
+    if (role === undefined || !(role.trustPolicy.roles ?? []).includes(caller.roleArn)) {
+      const [, account, callerRole] = ROLE_ARN.exec(caller.roleArn) ?? [];
+      return stsError(403, 'AccessDenied', `User: arn:aws:sts::${account}:assumed-role/${callerRole}/session is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`);
+    }
+    // AWS caps a chained session at one hour.
+    if (duration > Math.min(3600, role.maxSessionDurationSeconds ?? 43200)) {
+      return stsError(400, 'ValidationError', 'The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.');
+    }
+    const credentials = issueSession(roleArn, sessionName, options.credentialLifetimeSeconds ?? duration);
+    const answer =
+      `<AssumeRoleResponse xmlns="${STS_NAMESPACE}">\n  <AssumeRoleResult>\n${credentials}  </AssumeRoleResult>\n` +
+      `  <ResponseMetadata>\n    <RequestId>${randomUUID()}</RequestId>\n  </ResponseMetadata>\n</AssumeRoleResponse>\n`;
+    return { status: 200, headers: { 'content-type': 'text/xml' }, body: answer, errorCode: null };
   }
 
   async function assumeRoleWithWebIdentity(parameters: URLSearchParams, record: RecordedAwsRequest): Promise<Answer> {
@@ -189,16 +320,11 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
     const token = parameters.get('WebIdentityToken') ?? '';
     const durationText = parameters.get('DurationSeconds');
     record.roleArn = roleArn;
+    record.roleSessionName = sessionName;
 
-    const invalid: string[] = [];
-    if (roleArn.length < 20 || roleArn.length > 2048) invalid.push(`Value '${roleArn}' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20`);
-    if (!SESSION_NAME.test(sessionName)) invalid.push(`Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`);
-    const duration = durationText === null ? 3600 : Number(durationText);
-    if (!Number.isInteger(duration) || duration < 900 || duration > 43200) {
-      invalid.push(`Value '${durationText}' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200`);
-    }
+    const { invalid, duration } = validateSessionParameters(roleArn, sessionName, durationText);
     if (token.length < 4) invalid.push("Value at 'webIdentityToken' failed to satisfy constraint: Member must have length greater than or equal to 4");
-    if (invalid.length > 0) return stsError(400, 'ValidationError', `${invalid.length} validation error${invalid.length > 1 ? 's' : ''} detected: ${invalid.join('; ')}`);
+    if (invalid.length > 0) return validationError(invalid);
 
     let unverified: JWTPayload;
     try {
@@ -224,7 +350,7 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
       return stsError(400, 'InvalidIdentityToken', 'Incorrect token audience');
     }
     const role = roles.get(roleArn);
-    const allowed = role === undefined ? [] : typeof role.trustPolicy.sub === 'string' ? [role.trustPolicy.sub] : role.trustPolicy.sub;
+    const allowed = role === undefined ? [] : typeof role.trustPolicy.sub === 'string' ? [role.trustPolicy.sub] : (role.trustPolicy.sub ?? []);
     if (role === undefined || typeof claims.sub !== 'string' || !allowed.includes(claims.sub)) {
       return stsError(403, 'AccessDenied', 'Not authorized to perform sts:AssumeRoleWithWebIdentity');
     }
@@ -232,54 +358,130 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
       return stsError(400, 'ValidationError', 'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.');
     }
 
-    const lifetime = options.credentialLifetimeSeconds ?? duration;
-    const session: Session = {
-      accessKeyId: `ASIA${randomBytes(8).toString('hex').toUpperCase()}`,
-      secretAccessKey: randomBytes(30).toString('base64'),
-      sessionToken: `FwoGZXIvYXdzE${randomBytes(48).toString('base64')}`,
-      expiresAt: Math.floor(clock() / 1000) * 1000 + lifetime * 1000,
-      roleArn,
-    };
-    sessions.set(session.accessKeyId, session);
-    const [, account, roleName] = ROLE_ARN.exec(roleArn) ?? [];
+    const credentials = issueSession(roleArn, sessionName, options.credentialLifetimeSeconds ?? duration);
     const body =
       `<AssumeRoleWithWebIdentityResponse xmlns="${STS_NAMESPACE}">\n` +
       `  <AssumeRoleWithWebIdentityResult>\n` +
       `    <Audience>${xml(audiences[0] ?? '')}</Audience>\n` +
-      `    <AssumedRoleUser>\n` +
-      `      <Arn>arn:aws:sts::${account}:assumed-role/${xml(roleName ?? '')}/${xml(sessionName)}</Arn>\n` +
-      `      <AssumedRoleId>AROA${createHash('sha256').update(roleArn).digest('hex').slice(0, 17).toUpperCase()}:${xml(sessionName)}</AssumedRoleId>\n` +
-      `    </AssumedRoleUser>\n` +
       `    <Provider>${xml(issuerHost(issuer))}</Provider>\n` +
-      `    <Credentials>\n` +
-      `      <AccessKeyId>${session.accessKeyId}</AccessKeyId>\n` +
-      `      <SecretAccessKey>${xml(session.secretAccessKey)}</SecretAccessKey>\n` +
-      `      <SessionToken>${xml(session.sessionToken)}</SessionToken>\n` +
-      `      <Expiration>${new Date(session.expiresAt).toISOString().replace('.000Z', 'Z')}</Expiration>\n` +
-      `    </Credentials>\n` +
-      `    <SubjectFromWebIdentityToken>${xml(claims.sub)}</SubjectFromWebIdentityToken>\n` +
+      credentials +
+    `    <SubjectFromWebIdentityToken>${xml(claims.sub)}</SubjectFromWebIdentityToken>\n` +
       `  </AssumeRoleWithWebIdentityResult>\n` +
       `  <ResponseMetadata>\n    <RequestId>${randomUUID()}</RequestId>\n  </ResponseMetadata>\n` +
       `</AssumeRoleWithWebIdentityResponse>\n`;
     return { status: 200, headers: { 'content-type': 'text/xml' }, body, errorCode: null };
   }
 
-  function authenticateS3(request: IncomingMessage, record: RecordedAwsRequest): Answer | undefined {
+  /** Checks that a request is SigV4-signed with a live session this mock issued; `fail` renders the service's errors. */
+  function authenticate(
+    request: IncomingMessage,
+    body: string,
+    record: RecordedAwsRequest,
+    fail: (status: number, code: string, message: string) => Answer,
+  ): { caller: Session; denied?: never } | { caller?: never; denied: Answer } {
+    const s3 = fail === s3Error;
+    const sts = fail === stsError;
     const authorization = header(request, 'authorization');
     const credential = /Credential=([^/,\s]+)\/([^,\s]+)/.exec(authorization ?? '');
-    if (!authorization || !credential) return s3Error(403, 'AccessDenied', 'Access Denied');
+    if (!authorization || !credential) return { denied: fail(s3 ? 403 : 400, s3 ? 'AccessDenied' : 'MissingAuthenticationToken', s3 ? 'Access Denied' : 'Request is missing Authentication Token') };
     const accessKeyId = credential[1] ?? '';
     record.accessKeyId = accessKeyId;
     const session = sessions.get(accessKeyId);
-    if (!session) return s3Error(403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.');
+    if (!session) {
+      if (s3) return { denied: fail(403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.') };
+      return { denied: fail(sts ? 403 : 400, sts ? 'InvalidClientTokenId' : 'UnrecognizedClientException', 'The security token included in the request is invalid.') };
+    }
     if (!sameText(header(request, 'x-amz-security-token') ?? '', session.sessionToken)) {
-      return s3Error(400, 'InvalidToken', 'The provided token is malformed or otherwise invalid.');
+      return { denied: s3 ? fail(400, 'InvalidToken', 'The provided token is malformed or otherwise invalid.') : fail(400, 'UnrecognizedClientException', 'The security token included in the request is invalid.') };
     }
-    if (clock() >= session.expiresAt) return s3Error(400, 'ExpiredToken', 'The provided token has expired.');
-    if (verifySignatures && !signatureMatches(request, authorization, session.secretAccessKey)) {
-      return s3Error(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.');
+    if (clock() >= session.expiresAt) return { denied: fail(400, s3 ? 'ExpiredToken' : 'ExpiredTokenException', 'The provided token has expired.') };
+    if (verifySignatures && !signatureMatches(request, body, authorization, session.secretAccessKey, s3)) {
+      return { denied: fail(403, s3 || sts ? 'SignatureDoesNotMatch' : 'InvalidSignatureException', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.') };
     }
-    return undefined;
+    return { caller: session };
+  }
+
+  function authenticateS3(request: IncomingMessage, record: RecordedAwsRequest): Answer | undefined {
+    return authenticate(request, '', record, s3Error).denied;
+  }
+
+  function kinesis(request: IncomingMessage, body: string, target: string, record: RecordedAwsRequest): Answer {
+    const action = target.slice(KINESIS_TARGET_PREFIX.length);
+    record.action = action;
+    const { denied } = authenticate(request, body, record, kinesisError);
+    if (denied) return denied;
+    let input: Record<string, unknown>;
+    try {
+      input = JSON.parse(body === '' ? '{}' : body) as Record<string, unknown>;
+    } catch {
+      return kinesisError(400, 'SerializationException', 'Start of structure or map found where not expected.');
+    }
+    const iterator = action === 'GetRecords' ? decodeIterator(input['ShardIterator']) : undefined;
+    const arn = typeof input['StreamARN'] === 'string' ? input['StreamARN'] : undefined;
+    const name = iterator?.stream ?? (typeof input['StreamName'] === 'string' ? input['StreamName'] : arn?.replace(/^arn:aws[\w-]*:kinesis:[^:]*:\d{12}:stream\//, ''));
+    if (name !== undefined) record.streamName = name;
+    if (action === 'GetRecords' && iterator === undefined) return kinesisError(400, 'InvalidArgumentException', 'Invalid ShardIterator.');
+    const stream = name === undefined ? undefined : streams.get(name);
+    if (name === undefined || stream === undefined) {
+      return kinesisError(400, 'ResourceNotFoundException', `Stream ${name ?? '(none)'} under account ${accountId} not found.`);
+    }
+    const shard = { ShardId: SHARD_ID, HashKeyRange: { StartingHashKey: '0', EndingHashKey: MAX_HASH_KEY }, SequenceNumberRange: { StartingSequenceNumber: sequenceNumber(0n) } };
+    const put = (entry: unknown): StreamRecord | string => {
+      const { Data: data, PartitionKey: partitionKey } = (entry ?? {}) as { Data?: unknown; PartitionKey?: unknown };
+      if (typeof data !== 'string' || typeof partitionKey !== 'string' || partitionKey === '') return 'Data (base64) and PartitionKey are required.';
+      const record = { partitionKey, data: new Uint8Array(Buffer.from(data, 'base64')), sequenceNumber: sequenceNumber((sequence += 1n)), arrivedAtSeconds: clock() / 1000 };
+      stream.push(record);
+      return record;
+    };
+    switch (action) {
+      case 'PutRecord': {
+        const added = put(input);
+        if (typeof added === 'string') return kinesisError(400, 'ValidationException', added);
+        return kinesisJson({ ShardId: SHARD_ID, SequenceNumber: added.sequenceNumber, EncryptionType: 'NONE' });
+      }
+      case 'PutRecords': {
+        const entries = Array.isArray(input['Records']) ? input['Records'] : [];
+        if (entries.length === 0) return kinesisError(400, 'ValidationException', 'Records must hold 1 to 500 entries.');
+        const added = entries.map(put);
+        const invalid = added.find((item) => typeof item === 'string');
+        if (typeof invalid === 'string') return kinesisError(400, 'ValidationException', invalid);
+        return kinesisJson({ FailedRecordCount: 0, Records: (added as StreamRecord[]).map((item) => ({ ShardId: SHARD_ID, SequenceNumber: item.sequenceNumber })), EncryptionType: 'NONE' });
+      }
+      case 'GetShardIterator': {
+        if (input['ShardId'] !== SHARD_ID) return kinesisError(400, 'ResourceNotFoundException', `Shard ${String(input['ShardId'])} in stream ${name} under account ${accountId} does not exist`);
+        const type = input['ShardIteratorType'];
+        const at = typeof input['StartingSequenceNumber'] === 'string' ? input['StartingSequenceNumber'] : '';
+        const index =
+          type === 'TRIM_HORIZON' ? 0
+          : type === 'LATEST' ? stream.length
+          : type === 'AT_SEQUENCE_NUMBER' ? stream.findIndex((item) => BigInt(item.sequenceNumber) >= BigInt(at || '0'))
+          : type === 'AFTER_SEQUENCE_NUMBER' ? stream.findIndex((item) => BigInt(item.sequenceNumber) > BigInt(at || '0'))
+          : -2;
+        if (index === -2) return kinesisError(400, 'InvalidArgumentException', 'ShardIteratorType must be TRIM_HORIZON, LATEST, AT_SEQUENCE_NUMBER or AFTER_SEQUENCE_NUMBER (the mock has no AT_TIMESTAMP).');
+        return kinesisJson({ ShardIterator: encodeIterator(name, index === -1 ? stream.length : index) });
+      }
+      case 'GetRecords': {
+        const position = iterator?.position ?? 0;
+        const limit = typeof input['Limit'] === 'number' ? input['Limit'] : 10_000;
+        const page = stream.slice(position, position + limit);
+        return kinesisJson({
+          Records: page.map((item) => ({ SequenceNumber: item.sequenceNumber, ApproximateArrivalTimestamp: item.arrivedAtSeconds, Data: Buffer.from(item.data).toString('base64'), PartitionKey: item.partitionKey })),
+          NextShardIterator: encodeIterator(name, position + page.length),
+          MillisBehindLatest: 0,
+        });
+      }
+      case 'ListShards':
+        return kinesisJson({ Shards: [shard] });
+      case 'DescribeStreamSummary':
+        return kinesisJson({
+          StreamDescriptionSummary: {
+            StreamName: name, StreamARN: `arn:aws:kinesis:us-east-1:${accountId}:stream/${name}`, StreamStatus: 'ACTIVE', StreamModeDetails: { StreamMode: 'PROVISIONED' },
+            RetentionPeriodHours: 24, StreamCreationTimestamp: 0, EnhancedMonitoring: [{ ShardLevelMetrics: [] }], EncryptionType: 'NONE', OpenShardCount: 1, ConsumerCount: 0,
+          },
+        });
+      default:
+        return kinesisError(400, 'UnknownOperationException', `The mock Kinesis does not serve ${action}.`);
+    }
   }
 
   function s3(request: IncomingMessage, url: URL, record: RecordedAwsRequest): Answer {
@@ -342,31 +544,46 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
   async function handle(request: IncomingMessage, body: string): Promise<Answer> {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
     const method = request.method ?? 'GET';
-    const form = method === 'POST' && url.pathname === '/' ? new URLSearchParams(body) : undefined;
+    const target = header(request, 'x-amz-target');
+    if (method === 'POST' && target?.startsWith(KINESIS_TARGET_PREFIX)) {
+      const record: RecordedAwsRequest = { service: 'kinesis', action: target.slice(KINESIS_TARGET_PREFIX.length), method, path: url.pathname, status: 0, errorCode: null };
+      requests.push(record);
+      const fault = takeFault('kinesis');
+      return finish(record, fault ? faultAnswer(fault, kinesisError) : kinesis(request, body, target, record));
+    }
+    // STS: the Query protocol, on whatever path and host the SDK's (regional) endpoint gives.
+    const isForm = method === 'POST' && (header(request, 'content-type') ?? '').startsWith('application/x-www-form-urlencoded');
+    const form = isForm ? new URLSearchParams(body) : undefined;
     const action = form?.get('Action') ?? url.searchParams.get('Action');
     if (action !== null) {
       const record: RecordedAwsRequest = { service: 'sts', action, method, path: url.pathname, status: 0, errorCode: null };
       requests.push(record);
-      const answer = await sts(action, form ?? url.searchParams, record);
+      const answer = await sts(request, body, action, form ?? url.searchParams, record);
       return finish(record, answer);
     }
     const record: RecordedAwsRequest = { service: 's3', action: '', method, path: url.pathname, status: 0, errorCode: null };
     requests.push(record);
     const fault = takeFault('s3');
-    return finish(record, fault ? s3Error(fault.status, faultCode(fault), fault.message ?? 'Please reduce your request rate.') : s3(request, url, record));
+    return finish(record, fault ? faultAnswer(fault, s3Error) : s3(request, url, record));
   }
 
-  async function sts(action: string, parameters: URLSearchParams, record: RecordedAwsRequest): Promise<Answer> {
+  async function sts(request: IncomingMessage, body: string, action: string, parameters: URLSearchParams, record: RecordedAwsRequest): Promise<Answer> {
     const fault = takeFault('sts');
-    if (fault) return stsError(fault.status, faultCode(fault), fault.message ?? (fault.status === 400 || fault.status === 429 ? 'Rate exceeded' : 'Service unavailable'));
-    if (action !== 'AssumeRoleWithWebIdentity') return stsError(400, 'InvalidAction', `Could not find operation ${action} for version ${parameters.get('Version') ?? ''}`);
+    if (fault) return faultAnswer(fault, stsError);
+    if (action !== 'AssumeRoleWithWebIdentity' && action !== 'AssumeRole') {
+      return stsError(400, 'InvalidAction', `Could not find operation ${action} for version ${parameters.get('Version') ?? ''}`);
+    }
     if (parameters.get('Version') !== '2011-06-15') return stsError(400, 'InvalidParameterValue', 'Version must be 2011-06-15');
-    return assumeRoleWithWebIdentity(parameters, record);
+    return action === 'AssumeRole' ? assumeRole(request, body, parameters, record) : assumeRoleWithWebIdentity(parameters, record);
   }
 
-  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+  const onRequest = (request: IncomingMessage, response: ServerResponse): void => {
     readBody(request)
-      .then((body) => handle(request, body))
+      .then(async (body) => {
+        const answer = await handle(request, body);
+        if (answer.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, answer.delayMs));
+        return answer;
+      })
       .then(
         (answer) => {
           response.writeHead(answer.status, { 'x-amzn-requestid': randomUUID(), ...answer.headers });
@@ -377,14 +594,30 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
           response.end(`Mock AWS failure: ${error instanceof Error ? error.message : String(error)}`);
         },
       );
+  };
+  const listening = await listenOnLoopback(createServer(onRequest));
+  // The Kinesis client's default handler speaks HTTP/2 (cleartext here), so Kinesis has a port of its own.
+  const http2 = createHttp2Server();
+  http2.on('request', onRequest as unknown as (request: Http2ServerRequest, response: Http2ServerResponse) => void);
+  const sessions2 = new Set<ServerHttp2Session>();
+  http2.on('session', (session: ServerHttp2Session) => {
+    sessions2.add(session);
+    session.once('close', () => sessions2.delete(session));
   });
-  const listening = await listenOnLoopback(server);
+  const listening2 = await listenOnLoopback(http2 as unknown as Server);
+  const closeAll = async (): Promise<void> => {
+    for (const session of sessions2) session.destroy();
+    await Promise.all([listening.close(), listening2.close()]);
+  };
   const endpoint = `http://127.0.0.1:${listening.port}`;
 
   return {
     endpoint,
     stsEndpoint: endpoint,
     s3Endpoint: endpoint,
+    kinesisEndpoint: `http://127.0.0.1:${listening2.port}`,
+    clientConfig: (service = 'sts') => ({ endpoint: service === 'kinesis' ? `http://127.0.0.1:${listening2.port}` : endpoint, region: 'us-east-1', ...(service === 's3' ? { forcePathStyle: true } : {}) }),
+    streamRecords: (name) => (streams.get(name) ?? []).map(({ partitionKey, data, sequenceNumber }) => ({ partitionKey, data, sequenceNumber })),
     requests,
     get stsCalls() {
       return requests.filter((request) => request.service === 'sts' && request.action === 'AssumeRoleWithWebIdentity').length;
@@ -392,17 +625,58 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
     get s3Calls() {
       return requests.filter((request) => request.service === 's3').length;
     },
-    failNext(count, failure) {
-      faults.push({ remaining: count, failure });
+    failNext(...args: [MockAwsFailure] | [number, MockAwsFailure]) {
+      const failure = toFailure<MockAwsFailure>(args);
+      faults.push({ remaining: failure.count ?? 1, failure });
     },
     reset() {
       requests.length = 0;
       faults.length = 0;
     },
-    close() {
-      return listening.close();
-    },
+    close: closeAll,
+    [Symbol.asyncDispose]: closeAll,
   };
+}
+
+const KINESIS_TARGET_PREFIX = 'Kinesis_20131202.';
+const SHARD_ID = 'shardId-000000000000';
+const MAX_HASH_KEY = '340282366920938463463374607431768211455';
+
+/** Kinesis sequence numbers are decimal strings of up to 128 digits; these sort like their numbers. */
+function sequenceNumber(index: bigint): string {
+  return (10n ** 55n + index).toString();
+}
+
+function encodeIterator(stream: string, position: number): string {
+  return Buffer.from(JSON.stringify({ stream, position })).toString('base64url');
+}
+
+function decodeIterator(value: unknown): { stream: string; position: number } | undefined {
+  try {
+    const parsed = JSON.parse(Buffer.from(String(value), 'base64url').toString()) as { stream?: unknown; position?: unknown };
+    return typeof parsed.stream === 'string' && typeof parsed.position === 'number' ? { stream: parsed.stream, position: parsed.position } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function kinesisJson(value: unknown): Answer {
+  return { status: 200, headers: { 'content-type': 'application/x-amz-json-1.1' }, body: JSON.stringify(value), errorCode: null };
+}
+
+function kinesisError(status: number, code: string, message: string): Answer {
+  return { status, headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': code }, body: JSON.stringify({ __type: code, message }), errorCode: code };
+}
+
+/** A queued failure in the service's format; `body` replaces the rendered error. */
+function faultAnswer(failure: MockAwsFailure, render: (status: number, code: string, message: string) => Answer): Answer {
+  const code = faultCode(failure, render);
+  const answer = render(failure.status, code, failure.message ?? (failure.status === 400 || failure.status === 429 ? 'Rate exceeded' : 'Service unavailable'));
+  if (failure.body !== undefined) answer.body = typeof failure.body === 'string' ? failure.body : JSON.stringify(failure.body);
+  if (failure.retryAfterSeconds !== undefined) answer.headers['retry-after'] = String(failure.retryAfterSeconds);
+  for (const [name, value] of Object.entries(failure.headers ?? {})) answer.headers[name.toLowerCase()] = value;
+  if (failure.delayMs !== undefined) answer.delayMs = failure.delayMs;
+  return answer;
 }
 
 function finish(record: RecordedAwsRequest, answer: Answer): Answer {
@@ -411,9 +685,11 @@ function finish(record: RecordedAwsRequest, answer: Answer): Answer {
   return answer;
 }
 
-function faultCode(failure: MockAwsFailure): string {
+function faultCode(failure: MockAwsFailure, render: unknown): string {
   if (failure.code) return failure.code;
-  if (failure.status === 400 || failure.status === 429) return failure.service === 's3' ? 'SlowDown' : 'Throttling';
+  if (failure.status === 400 || failure.status === 429) {
+    return render === s3Error ? 'SlowDown' : render === kinesisError ? 'ProvisionedThroughputExceededException' : 'Throttling';
+  }
   return failure.status === 503 ? 'ServiceUnavailable' : 'InternalFailure';
 }
 
@@ -439,7 +715,7 @@ function xml(value: unknown): string {
 }
 
 function header(request: IncomingMessage, name: string): string | undefined {
-  const value = request.headers[name];
+  const value = request.headers[name] ?? (name === 'host' ? request.headers[':authority'] : undefined);
   return Array.isArray(value) ? value.join(',') : value;
 }
 
@@ -459,15 +735,16 @@ function escapeUri(value: string): string {
   return encodeURIComponent(value).replace(/[!'()*]/g, (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
-/** Recomputes an S3 SigV4 signature (path not double-encoded, as S3 signs) and compares it. */
-function signatureMatches(request: IncomingMessage, authorization: string, secretAccessKey: string): boolean {
+/** Recomputes a SigV4 signature (S3 signs the path as sent; other services encode it once more) and compares it. */
+function signatureMatches(request: IncomingMessage, body: string, authorization: string, secretAccessKey: string, s3: boolean): boolean {
   const match = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request,\s*SignedHeaders=([^,]+),\s*Signature=([0-9a-f]{64})$/.exec(authorization);
   if (!match) return false;
   const [, , date = '', region = '', service = '', signedHeaderList = '', signature = ''] = match;
   const amzDate = header(request, 'x-amz-date') ?? '';
   const rawUrl = request.url ?? '/';
   const queryStart = rawUrl.indexOf('?');
-  const path = queryStart === -1 ? rawUrl : rawUrl.slice(0, queryStart);
+  const sentPath = queryStart === -1 ? rawUrl : rawUrl.slice(0, queryStart);
+  const path = s3 ? sentPath : sentPath.split('/').map((segment) => escapeUri(segment)).join('/');
   const query = queryStart === -1 ? '' : rawUrl.slice(queryStart + 1);
   const canonicalQuery = [...new URLSearchParams(query)]
     .map(([name, value]) => [escapeUri(name), escapeUri(value)] as const)
@@ -478,7 +755,7 @@ function signatureMatches(request: IncomingMessage, authorization: string, secre
   const canonicalHeaders = signedHeaders
     .map((name) => `${name}:${(header(request, name) ?? '').trim().replace(/\s+/g, ' ')}\n`)
     .join('');
-  const payloadHash = header(request, 'x-amz-content-sha256') ?? createHash('sha256').update('').digest('hex');
+  const payloadHash = header(request, 'x-amz-content-sha256') ?? createHash('sha256').update(body).digest('hex');
   const canonicalRequest = [request.method ?? 'GET', path, canonicalQuery, canonicalHeaders, signedHeaderList, payloadHash].join('\n');
   const scope = `${date}/${region}/${service}/aws4_request`;
   const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, createHash('sha256').update(canonicalRequest).digest('hex')].join('\n');

@@ -10,15 +10,28 @@ const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 const SUBJECT_TOKEN_TYPES = ['urn:ietf:params:oauth:token-type:jwt', 'urn:ietf:params:oauth:token-type:id_token'];
 const MAX_FEDERATED_TOKEN_SECONDS = 3600;
 const MAX_SERVICE_ACCOUNT_TOKEN_SECONDS = 3600;
+const DELEGATE = /^projects\/-\/serviceAccounts\/([^/]+@[^/]+)$/;
 
 /** A service of the mock whose next answers can be replaced with `failNext`. */
 export type MockGcpService = 'sts' | 'iamcredentials' | 'storage';
 
 /**
- * One IAM binding of the mock. `principalSet` is the member, written as in `gcloud ... --member`:
+ * One IAM binding of the mock: `{ serviceAccountEmail, principalSet }` lets the member impersonate the service
+ * account (`roles/iam.workloadIdentityUser`, or `roles/iam.serviceAccountTokenCreator` for a service account
+ * member); `{ bucket, principalSet }` lets it read the bucket directly. `principalSet` is the member, written as
+ * in `gcloud ... --member`:
  * `principalSet://iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/P/attribute.clientaccess/client::0192:123456789::entur:skyporten.demo`,
  * `principal://iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/P/subject/0192:123456789`
- * or `principalSet://iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/P/*`.
+ * `principalSet://iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/P/*`, or, for a delegation
+ * chain (`generateAccessToken` with `delegates`), `serviceAccount:<email>` of the previous service account.
+ *
+ * @example
+ * ```ts
+ * const bindings: MockGcpBinding[] = [
+ *   { serviceAccountEmail: 'hop@demo.iam.gserviceaccount.com', principalSet: `${gcp.poolPrincipalPrefix}/*` },
+ *   { serviceAccountEmail: 'reader@demo.iam.gserviceaccount.com', principalSet: 'serviceAccount:hop@demo.iam.gserviceaccount.com' },
+ * ];
+ * ```
  */
 export type MockGcpBinding =
   | {
@@ -292,26 +305,32 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
   }
 
   function generateAccessToken(request: IncomingMessage, email: string, body: string): Answer {
-    let parsed: { scope?: unknown; lifetime?: unknown } = {};
+    let parsed: { scope?: unknown; lifetime?: unknown; delegates?: unknown } = {};
     try {
       parsed = body === '' ? {} : (JSON.parse(body) as typeof parsed);
     } catch {
       return googleError(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.');
     }
-    const details = { serviceAccountEmail: email, scope: parsed.scope, lifetime: parsed.lifetime };
+    const details = { serviceAccountEmail: email, scope: parsed.scope, lifetime: parsed.lifetime, delegates: parsed.delegates };
     const caller = bearerToken(request);
     if (caller === undefined) {
       return { ...googleError(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.'), details };
     }
-    const known = bindings.some((binding) => 'serviceAccountEmail' in binding && binding.serviceAccountEmail === email);
-    const allowed =
-      caller.kind === 'federated' &&
-      bindings.some((binding) => 'serviceAccountEmail' in binding && binding.serviceAccountEmail === email && caller.members.has(binding.principalSet));
-    if (!known || !allowed) {
-      return {
-        ...googleError(403, 'PERMISSION_DENIED', "Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist)."),
-        details,
-      };
+    const delegates = parsed.delegates ?? [];
+    if (!Array.isArray(delegates) || !delegates.every((item) => typeof item === 'string' && DELEGATE.test(item))) {
+      return { ...googleError(400, 'INVALID_ARGUMENT', "Invalid value at 'delegates': use [\"projects/-/serviceAccounts/EMAIL\", ...]."), details };
+    }
+    // The chain: the caller must be granted on the first delegate, each delegate on the next, the last on `email`.
+    let members = caller.kind === 'federated' ? caller.members : new Set([`serviceAccount:${caller.serviceAccountEmail ?? ''}`]);
+    for (const hop of [...(delegates as string[]).map((item) => item.replace(DELEGATE, '$1')), email]) {
+      const granted = bindings.some((binding) => 'serviceAccountEmail' in binding && binding.serviceAccountEmail === hop && members.has(binding.principalSet));
+      if (!granted) {
+        return {
+          ...googleError(403, 'PERMISSION_DENIED', "Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist)."),
+          details,
+        };
+      }
+      members = new Set([`serviceAccount:${hop}`]);
     }
     if (!Array.isArray(parsed.scope) || parsed.scope.length === 0) {
       return { ...googleError(400, 'INVALID_ARGUMENT', 'Scope required.'), details };

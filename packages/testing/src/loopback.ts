@@ -21,7 +21,7 @@ export async function listenOnLoopback(server: Server): Promise<{ port: number; 
     close() {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
-        server.closeAllConnections();
+        (server as Partial<Server>).closeAllConnections?.();
       });
       return closing;
     },

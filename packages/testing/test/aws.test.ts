@@ -123,7 +123,7 @@ describe('STS AssumeRoleWithWebIdentity', () => {
   });
 
   test('rejects other actions and versions', async () => {
-    expect(await assumeRole({ WebIdentityToken: await token(), Action: 'AssumeRole' })).toMatchObject({ status: 400, code: 'InvalidAction' });
+    expect(await assumeRole({ WebIdentityToken: await token(), Action: 'GetCallerIdentity' })).toMatchObject({ status: 400, code: 'InvalidAction' });
     expect(await assumeRole({ WebIdentityToken: await token(), Version: '2010-01-01' })).toMatchObject({ status: 400, code: 'InvalidParameterValue' });
   });
 });

@@ -220,6 +220,27 @@ describe('IAM Credentials generateAccessToken', () => {
     expect((await impersonate(gcp, token, { scope: ['https://www.googleapis.com/auth/cloud-platform'], lifetime: '7200s' })).status).toBe(400);
   });
 
+  it('honours delegates: each hop must be granted to the one before it', async () => {
+    const HOP = 'hop@data-provider.iam.gserviceaccount.com';
+    const gcp = await start({
+      bindings: [
+        { serviceAccountEmail: HOP, principalSet: CLIENT_ACCESS },
+        { serviceAccountEmail: EMAIL, principalSet: `serviceAccount:${HOP}` },
+      ],
+    });
+    const token = await federatedToken(gcp);
+    const scope = ['https://www.googleapis.com/auth/cloud-platform'];
+    expect((await impersonate(gcp, token, { scope })).status).toBe(403);
+    const chained = await impersonate(gcp, token, { scope, delegates: [`projects/-/serviceAccounts/${HOP}`], lifetime: '600s' });
+    expect(chained.status).toBe(200);
+    const lifetime = (Date.parse(String(chained.body.expireTime)) - Date.now()) / 1000;
+    expect(lifetime).toBeGreaterThan(590);
+    expect(lifetime).toBeLessThanOrEqual(600);
+    expect(gcp.requests.at(-1)?.details).toMatchObject({ delegates: [`projects/-/serviceAccounts/${HOP}`] });
+    expect((await impersonate(gcp, token, { scope, delegates: [`projects/-/serviceAccounts/${EMAIL}`] })).status).toBe(403);
+    expect((await impersonate(gcp, token, { scope, delegates: ['not-a-name'] })).status).toBe(400);
+  });
+
   it('binds a principal:// subject member too', async () => {
     const gcp = await start({
       bindings: [{ serviceAccountEmail: EMAIL, principalSet: `principal://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/skyporten/subject/${CONSUMER}` }],

@@ -1,0 +1,410 @@
+import { createServer as createHttpServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { LocalTlsCertificate } from './tls-certificate.js';
+
+const MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * A request as a mock route sees it: transport-neutral, the same whether it came over loopback or through msw.
+ *
+ * @example
+ * ```ts
+ * const route: MockRoute<'api'> = { service: 'api', path: /^\/items\/(\w+)$/, handle: (request) => json(200, { id: request.params[0] }) };
+ * ```
+ */
+export interface MockRequest {
+  /** The HTTP method, upper case. */
+  method: string;
+  /** The full request URL. */
+  url: URL;
+  /** The request headers. */
+  headers: Headers;
+  /** The body as UTF-8 text (at most 1 MiB). */
+  body: string;
+  /** The capture groups of the route's path pattern (URL-decoded), or `[]` for a string path. */
+  params: string[];
+}
+
+/**
+ * What a route answers.
+ *
+ * @example
+ * ```ts
+ * const answer: MockAnswer = { status: 200, headers: { 'content-type': 'text/plain' }, body: 'ok' };
+ * ```
+ */
+export interface MockAnswer {
+  /** The HTTP status. */
+  status: number;
+  /** Response headers. @default {} */
+  headers?: Record<string, string>;
+  /** The response body. @default "" */
+  body?: string | Uint8Array;
+}
+
+/**
+ * A failure queued with `failNext`: the one shape every mock of this package takes. The mock renders it in
+ * its service's wire format (OAuth JSON, AWS XML, Google JSON, Entra's AADSTS JSON) unless `body` is given.
+ *
+ * @example
+ * ```ts
+ * issuer.failNext({ status: 503 });                                          // once, the default body
+ * aws.failNext({ status: 400, code: 'Throttling', count: 3 });               // STS, three times
+ * gcp.failNext({ service: 'iamcredentials', status: 403, message: 'denied' });
+ * entra.failNext({ status: 429, retryAfterSeconds: 1 });
+ * ```
+ */
+export interface MockFailure<Service extends string = string> {
+  /** HTTP status, 200–599. */
+  status: number;
+  /**
+   * How many matching requests answer this failure.
+   * @default 1
+   */
+  count?: number;
+  /**
+   * Which of the mock's services fails.
+   * @default the mock's token service: `token` (issuer, Entra ID), `sts` (AWS, GCP), `bigquery`
+   */
+  service?: Service;
+  /**
+   * Only requests whose URL path equals this string or matches this pattern fail.
+   * @default undefined: every request to `service`
+   */
+  path?: string | RegExp;
+  /**
+   * The service's error code: OAuth `error` (issuer, Entra), AWS `<Code>`, Google `status`.
+   * @default one that fits the status, e.g. `server_error`, `Throttling`, `UNAVAILABLE`
+   */
+  code?: string;
+  /**
+   * The error text: `error_description` (issuer, Entra), AWS `<Message>`, Google `message`.
+   * @default a generic text for the status
+   */
+  message?: string;
+  /**
+   * The whole response body instead of the rendered error: an object is sent as JSON, a string starting with
+   * `<` as HTML (AWS: XML), any other string as text (Google: JSON text).
+   * @default undefined: rendered from `status`, `code` and `message`
+   */
+  body?: string | object;
+  /**
+   * Extra response headers, e.g. `{ 'x-trace': 'abc' }`.
+   * @default {}
+   */
+  headers?: Record<string, string>;
+  /**
+   * Sends a `Retry-After` header with this many seconds.
+   * @default undefined: none
+   */
+  retryAfterSeconds?: number;
+  /**
+   * Milliseconds to wait before answering.
+   * @default 0
+   */
+  delayMs?: number;
+}
+
+/**
+ * One route of a mock: handlers are data, matched in order by method and path.
+ *
+ * @example
+ * ```ts
+ * const route: MockRoute<'sts'> = { service: 'sts', method: 'POST', path: '/v1/token', handle: () => json(200, {}) };
+ * ```
+ */
+export interface MockRoute<Service extends string, Entry = never> {
+  /** The service the request counts for and that `failNext({ service })` targets. */
+  service: Service;
+  /** The method, or methods, that match. @default any */
+  method?: string | readonly string[];
+  /** The URL path, exactly, or a pattern whose groups become `request.params`. */
+  path: string | RegExp;
+  /** Whether `failNext` and `hang` apply to this route. @default true */
+  faults?: boolean;
+  /** Answers the request; `entry` is its request-log entry, when the mock keeps one for it. */
+  handle(request: MockRequest, entry: Entry | undefined): MockAnswer | Promise<MockAnswer>;
+}
+
+/** How a mock built on {@link createMockService} behaves. @internal */
+export interface MockServiceOptions<Service extends string, Entry> {
+  /** Used in the text of a 500 when a handler throws, e.g. "Mock AWS". */
+  name: string;
+  /** The routes, matched in order. */
+  routes: readonly MockRoute<Service, Entry>[];
+  /** The service a failure without `service` targets. */
+  defaultService: Service;
+  /** Renders a failure without `body` in the service's wire format. */
+  renderFailure(failure: MockFailure<Service>, service: Service): MockAnswer;
+  /** Answers requests that match no route. */
+  notFound(request: MockRequest): MockAnswer;
+  /** Creates the request-log entry of a request when it arrives (`undefined`: not logged). */
+  record?(request: MockRequest, service: Service): Entry | undefined;
+  /** Fills a log entry once the request is answered (`answer` is `null` when it hung). */
+  finish?(entry: Entry, answer: MockAnswer | null, fault: 'failure' | 'hang' | null): void;
+  /** Runs after `record` and before faults, e.g. an authentication check; an answer ends the request. */
+  guard?(request: MockRequest, entry: Entry | undefined): MockAnswer | undefined | Promise<MockAnswer | undefined>;
+  /** Headers added to every answer (an answer's own win). */
+  headers?(): Record<string, string>;
+  /** Milliseconds added before every answer. @default 0 */
+  latencyMs?(): number;
+}
+
+/** The transport-neutral core of every mock: routing, request log, counters and fault injection. @internal */
+export interface MockService<Service extends string, Entry> {
+  /** Answers one request; `null` means "drop the connection" (hung, or closed meanwhile). */
+  handle(request: Omit<MockRequest, 'params'>): Promise<MockAnswer | null>;
+  /** The request log, in arrival order; cleared by `reset()`. */
+  readonly log: Entry[];
+  /** How many requests arrived for `service` since the last `reset()`. */
+  calls(service: Service): number;
+  /** Queues a failure (validated). */
+  failNext(failure: MockFailure<Service>): void;
+  /** The next `count` requests to `service` are accepted and never answered. */
+  hang(count?: number, service?: Service): void;
+  /** Clears the log, the counters and queued faults. */
+  reset(): void;
+  /** Whether `close()` was called. */
+  readonly closed: boolean;
+  /** Drops hung and delayed requests; later requests are dropped too. */
+  close(): void;
+  /** Serves this mock on `127.0.0.1:<random port>`, over HTTPS when `tls` is given. */
+  listen(tls?: LocalTlsCertificate): Promise<LoopbackServer>;
+}
+
+/** Answers one transport-neutral request; `null` drops the connection. @internal */
+export type MockHandler = (request: Omit<MockRequest, 'params'>) => Promise<MockAnswer | null>;
+
+/** A started loopback server. @internal */
+export interface LoopbackServer {
+  /** `http://127.0.0.1:<port>` or `https://...`, no trailing slash. */
+  url: string;
+  /** The port. */
+  port: number;
+  /** Stops the server and ends open connections (idempotent). */
+  close(): Promise<void>;
+}
+
+type QueuedFault<Service> = { remaining: number; service: Service; path: string | RegExp | undefined } & (
+  | { kind: 'failure'; failure: MockFailure }
+  | { kind: 'hang' }
+);
+
+/** Throws a `TypeError` naming `name` unless `value` is a finite number of at least `minimum`. @internal */
+export function assertNumberOption(name: string, value: number, minimum: number): void {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < minimum) {
+    throw new TypeError(`Option ${name} must be a finite number >= ${minimum}, got ${String(value)}.`);
+  }
+}
+
+/** A JSON answer. @internal */
+export function json(status: number, value: unknown, headers: Record<string, string> = {}): MockAnswer {
+  return { status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(value) };
+}
+
+/** Reads the Bearer token of a request, or `undefined`. @internal */
+export function bearerToken(request: MockRequest): string | undefined {
+  return /^Bearer (\S+)$/i.exec(request.headers.get('authorization') ?? '')?.[1];
+}
+
+/** Turns the legacy `failNext(count, failure)` and `failNext(service, count, failure)` forms into the one shape. @internal */
+export function toFailure<Failure extends MockFailure>(args: readonly unknown[]): Failure {
+  const [first, second, third] = args;
+  if (typeof first === 'number') return { ...(second as Failure), count: first };
+  if (typeof first === 'string') return { ...(third as Failure), service: first, count: second as number };
+  return first as Failure;
+}
+
+/** Starts `server` on a free port of 127.0.0.1. @internal */
+export async function listenOnLoopback(server: Server, scheme = 'http'): Promise<LoopbackServer> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `${scheme}://127.0.0.1:${port}`,
+    port,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}
+
+function matches(pattern: string | RegExp, pathname: string): string[] | null {
+  if (typeof pattern === 'string') return pattern === pathname ? [] : null;
+  const match = pattern.exec(pathname);
+  return match === null ? null : match.slice(1).map((group) => (group === undefined ? '' : decodeURIComponent(group)));
+}
+
+function failureAnswer<Service extends string>(options: MockServiceOptions<Service, unknown>, failure: MockFailure<Service>, service: Service): MockAnswer {
+  let answer: MockAnswer;
+  if (failure.body === undefined) answer = options.renderFailure(failure, service);
+  else if (typeof failure.body === 'object') answer = json(failure.status, failure.body);
+  else {
+    const type = failure.body.trimStart().startsWith('<') ? 'text/html; charset=utf-8' : 'text/plain; charset=utf-8';
+    answer = { status: failure.status, headers: { 'content-type': type }, body: failure.body };
+  }
+  const headers: Record<string, string> = { ...answer.headers };
+  if (failure.retryAfterSeconds !== undefined) headers['retry-after'] = String(failure.retryAfterSeconds);
+  for (const [name, value] of Object.entries(failure.headers ?? {})) headers[name.toLowerCase()] = value;
+  return { ...answer, headers };
+}
+
+/**
+ * Builds a mock from routes: the one primitive under the issuer and every cloud mock of this package. It
+ * routes, logs, counts, injects failures and hangs, adds latency, and serves over loopback HTTP/HTTPS or
+ * (through `handle`) msw.
+ *
+ * @internal
+ */
+export function createMockService<Service extends string, Entry>(options: MockServiceOptions<Service, Entry>): MockService<Service, Entry> {
+  const log: Entry[] = [];
+  const counts = new Map<Service, number>();
+  const faults: QueuedFault<Service>[] = [];
+  const closing = new AbortController();
+
+  /** Waits `ms` (forever for `Infinity`); resolves `false` when the mock was closed meanwhile. */
+  function sleep(ms: number): Promise<boolean> {
+    const signal = closing.signal;
+    if (signal.aborted) return Promise.resolve(false);
+    if (ms <= 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = Number.isFinite(ms) ? setTimeout(() => (signal.removeEventListener('abort', onAbort), resolve(true)), ms) : undefined;
+      const onAbort = (): void => (clearTimeout(timer), resolve(false));
+      signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  function takeFault(service: Service, pathname: string): QueuedFault<Service> | undefined {
+    const index = faults.findIndex((fault) => fault.service === service && (fault.path === undefined || matches(fault.path, pathname) !== null));
+    const fault = faults[index];
+    if (fault !== undefined && --fault.remaining <= 0) faults.splice(index, 1);
+    return fault;
+  }
+
+  async function handle(incoming: Omit<MockRequest, 'params'>): Promise<MockAnswer | null> {
+    if (closing.signal.aborted) return null;
+    const method = incoming.method.toUpperCase();
+    let route: MockRoute<Service, Entry> | undefined;
+    let params: string[] | null = null;
+    for (const candidate of options.routes) {
+      const methods = candidate.method === undefined ? undefined : typeof candidate.method === 'string' ? [candidate.method] : candidate.method;
+      if (methods !== undefined && !methods.includes(method)) continue;
+      params = matches(candidate.path, incoming.url.pathname);
+      if (params !== null) {
+        route = candidate;
+        break;
+      }
+    }
+    const request: MockRequest = { ...incoming, method, params: params ?? [] };
+    let answer: MockAnswer;
+    let fault: QueuedFault<Service> | undefined;
+    let entry: Entry | undefined;
+    if (route === undefined) answer = options.notFound(request);
+    else {
+      counts.set(route.service, (counts.get(route.service) ?? 0) + 1);
+      entry = options.record?.(request, route.service);
+      if (entry !== undefined) log.push(entry);
+      const denied = await options.guard?.(request, entry);
+      fault = denied === undefined && route.faults !== false ? takeFault(route.service, request.url.pathname) : undefined;
+      if (fault?.kind === 'hang') {
+        if (entry !== undefined) options.finish?.(entry, null, 'hang');
+        await sleep(Number.POSITIVE_INFINITY);
+        return null;
+      }
+      answer = denied ?? (fault === undefined ? await route.handle(request, entry) : failureAnswer(options, fault.failure, route.service));
+      if (entry !== undefined) options.finish?.(entry, answer, fault === undefined ? null : 'failure');
+    }
+    const delay = (options.latencyMs?.() ?? 0) + (fault?.kind === 'failure' ? (fault.failure.delayMs ?? 0) : 0);
+    if (!(await sleep(delay))) return null;
+    return { ...answer, headers: { ...options.headers?.(), ...answer.headers } };
+  }
+
+  function queue(fault: QueuedFault<Service>, count: number): void {
+    assertNumberOption(`${fault.kind === 'hang' ? 'hang' : 'failNext'} count`, count, 1);
+    faults.push(fault);
+  }
+
+  const service: MockService<Service, Entry> = {
+    handle,
+    log,
+    calls: (name) => counts.get(name) ?? 0,
+    failNext(failure) {
+      if (!Number.isInteger(failure.status) || failure.status < 200 || failure.status > 599) {
+        throw new TypeError(`failNext: status must be an integer HTTP status 200–599, got ${String(failure.status)}.`);
+      }
+      const count = failure.count ?? 1;
+      queue({ kind: 'failure', failure, remaining: count, service: failure.service ?? options.defaultService, path: failure.path }, count);
+    },
+    hang(count = 1, name = options.defaultService) {
+      queue({ kind: 'hang', remaining: count, service: name, path: undefined }, count);
+    },
+    reset() {
+      log.length = 0;
+      faults.length = 0;
+      counts.clear();
+    },
+    get closed() {
+      return closing.signal.aborted;
+    },
+    close: () => closing.abort(),
+    listen: (tls) => serveOnLoopback(options.name, handle, tls),
+  };
+
+  return service;
+}
+
+async function serve(name: string, handle: MockHandler, base: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  try {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of request as AsyncIterable<Buffer>) {
+      size += chunk.byteLength;
+      if (size > MAX_BODY_BYTES) {
+        response.writeHead(413, { 'content-type': 'text/plain', connection: 'close' }).end(`${name}: request body over 1 MiB.`);
+        return;
+      }
+      chunks.push(chunk);
+    }
+    const headers = new Headers();
+    for (const [header, value] of Object.entries(request.headers)) {
+      for (const item of Array.isArray(value) ? value : value === undefined ? [] : [value]) headers.append(header, item);
+    }
+    const method = request.method ?? 'GET';
+    const answer = await handle({ method, url: new URL(request.url ?? '/', base), headers, body: Buffer.concat(chunks).toString('utf8') });
+    if (answer === null) {
+      request.socket.destroy();
+      return;
+    }
+    const body = answer.body ?? '';
+    response.writeHead(answer.status, { 'content-length': String(Buffer.byteLength(body)), ...answer.headers });
+    response.end(method === 'HEAD' ? undefined : body);
+  } catch (error) {
+    if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain' });
+    response.end(`${name} failure: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/**
+ * Serves `handle` on `127.0.0.1:<random port>` (HTTPS with `tls`): bodies over 1 MiB get a 413, a handler that
+ * throws a 500 naming `name`, a `null` answer a dropped connection.
+ *
+ * @internal
+ */
+export async function serveOnLoopback(name: string, handle: MockHandler, tls?: LocalTlsCertificate): Promise<LoopbackServer> {
+  const server = tls === undefined ? createHttpServer() : createHttpsServer({ cert: tls.cert, key: tls.key });
+  const listening = await listenOnLoopback(server, tls === undefined ? 'http' : 'https');
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => void serve(name, handle, listening.url, request, response));
+  return listening;
+}
