@@ -1,4 +1,5 @@
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
+import { statSync } from 'node:fs';
 import type { Command } from 'commander';
 import {
   createMaskinportenClient,
@@ -54,6 +55,34 @@ const AZURE_HINTS: Record<string, string> = {
   '90002': 'The tenant id is unknown: check --azure-tenant-id.',
 };
 
+/**
+ * A warning for each file that group or others can read (or write): the key, and the config file, which may
+ * hold the key's passphrase and names the key.
+ */
+export function filePermissionChecks(files: ReadonlyArray<readonly [string, string | undefined]>): Check[] {
+  const checks: Check[] = [];
+  for (const [what, path] of files) {
+    if (path === undefined) continue;
+    let mode: number;
+    try {
+      mode = statSync(path).mode & 0o777;
+    } catch {
+      continue;
+    }
+    if ((mode & 0o077) === 0) {
+      checks.push({ name: `${what} permissions`, status: 'pass', detail: `${path} is mode ${mode.toString(8)}` });
+    } else {
+      checks.push({
+        name: `${what} permissions`,
+        status: 'warn',
+        detail: `${path} is mode ${mode.toString(8)}: ${(mode & 0o022) !== 0 ? 'group or others can change it' : 'group or others can read it'}.`,
+        fix: `Run chmod 600 ${path}: it ${what === 'key file' ? 'is the private key that mints tokens for your organisation' : 'may hold the key passphrase and names the key'}.`,
+      });
+    }
+  }
+  return checks;
+}
+
 function message(error: unknown): string {
   return SkyportenError.isInstance(error) || error instanceof Error ? error.message : String(error);
 }
@@ -103,6 +132,12 @@ async function diagnose(command: Command, runtime: Runtime): Promise<Check[]> {
       fix: `Set ${missing.map(([, how]) => how).join('; ')}.`,
     });
   }
+
+  // Files holding a secret (the key, a config file that may hold its passphrase) must be private.
+  for (const check of filePermissionChecks([
+    ['key file', mp.keyFile],
+    ['config file', settings.configPath],
+  ])) add(check);
 
   // 2. Key and certificate.
   let key: KeyInput | undefined;
