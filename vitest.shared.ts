@@ -6,9 +6,11 @@ const packages = ['core', 'testing', 'aws', 'gcp', 'azure', 'cli'];
  * Tests import sibling packages by name; these aliases point them at the sources, so `npm test` needs no
  * build. The packed-install test covers the built output.
  */
-export const workspaceAliases = Object.fromEntries(
-  packages.map((name) => [
+export const workspaceAliases = Object.fromEntries([
+  // Subpath entries first: an alias for "@skyporten/x" also matches "@skyporten/x/...".
+  ['@skyporten/testing/msw', fileURLToPath(new URL('./packages/testing/src/msw.ts', import.meta.url))],
+  ...packages.map((name) => [
     `@skyporten/${name}`,
     fileURLToPath(new URL(`./packages/${name}/src/index.ts`, import.meta.url)),
   ]),
-);
+]);

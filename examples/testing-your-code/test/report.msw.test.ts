@@ -1,7 +1,8 @@
 // Tests of the app with the mock issuer as msw handlers: the app keeps its production issuer
 // (`environment: 'test'`, https://test.sky.maskinporten.no) and msw answers it in-process, so no issuer port
 // and no URL to inject. AWS is the loopback mock; msw lets those requests through and fails on anything else.
-import { createMockAws, createMockSkyportenHandlers } from '@skyporten/testing';
+import { createMockAws } from '@skyporten/testing';
+import { createMockSkyportenHandlers } from '@skyporten/testing/msw';
 import type { MockAws, RegisteredClient } from '@skyporten/testing';
 import { http, HttpResponse, passthrough } from 'msw';
 import { setupServer } from 'msw/node';

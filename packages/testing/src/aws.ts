@@ -160,10 +160,10 @@ export interface MockAws {
   readonly stsCalls: number;
   /** How many S3 requests arrived. */
   readonly s3Calls: number;
-  /** The next `failure.count` (default 1) requests to `failure.service` (default STS) answer the failure. */
-  failNext(failure: MockAwsFailure): void;
   /** @deprecated Use `failNext({ count, ...failure })`; this form goes in the next minor. */
   failNext(count: number, failure: MockAwsFailure): void;
+  /** The next `failure.count` (default 1) requests to `failure.service` (default STS) answer the failure. */
+  failNext(failure: MockAwsFailure): void;
   /** Records put on a stream so far (all shards, in order), data as bytes. */
   streamRecords(streamName: string): { partitionKey: string; data: Uint8Array; sequenceNumber: string }[];
   /** Clears recorded requests and queued failures; issued sessions stay valid. */

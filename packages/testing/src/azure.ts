@@ -4,6 +4,8 @@ import { listenOnLoopback, readBody } from './loopback.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SignJWT, compactVerify, createRemoteJWKSet, decodeJwt, exportJWK } from 'jose';
 import type { JWK, JWTPayload, JWTVerifyGetKey } from 'jose';
+import { toFailure } from './mock-service.js';
+import type { MockFailure } from './mock-service.js';
 import { createLocalTlsCertificate } from './tls-certificate.js';
 import type { LocalTlsCertificate } from './tls-certificate.js';
 
@@ -55,16 +57,21 @@ export interface MockEntraIdOptions {
   clock?: () => number;
 }
 
-/** An injected failure of the token endpoint. */
-export interface MockEntraFailure {
-  /** The HTTP status, e.g. 400, 429 or 503. */
-  status: number;
-  /** OAuth `error`. @default "temporarily_unavailable" for 5xx, else "invalid_request" */
+/**
+ * An injected failure of the token endpoint: the package's one failure shape. `code` is the OAuth `error`
+ * (default `temporarily_unavailable` for 5xx, else `invalid_request`); `message` the full
+ * `error_description`, AADSTS code first, e.g. "AADSTS90002: Tenant not found.".
+ *
+ * @example
+ * ```ts
+ * entra.failNext({ status: 400, code: 'invalid_client', message: 'AADSTS700024: Client assertion is not within its valid time range.' });
+ * ```
+ */
+export interface MockEntraFailure extends MockFailure<'token'> {
+  /** @deprecated Use `code`. */
   error?: string;
-  /** Full `error_description`; give an AADSTS code first, e.g. "AADSTS90002: Tenant not found." */
+  /** @deprecated Use `message`. */
   errorDescription?: string;
-  /** A `Retry-After` header value, in seconds. */
-  retryAfterSeconds?: number;
 }
 
 /** One request to the token endpoint, as the mock saw it. The assertion itself is not kept. */
@@ -109,8 +116,10 @@ export interface MockEntraId {
     /** The public signing keys, as JWKs. */
     keys: JWK[];
   };
-  /** The next `count` token requests answer `failure` without being processed. */
+  /** @deprecated Use `failNext({ count, ...failure })`; this form goes in the next minor. */
   failNext(count: number, failure: MockEntraFailure): void;
+  /** The next `count` token requests answer `failure` without being processed. */
+  failNext(failure: MockEntraFailure): void;
   /** Clears requests, counters and queued failures. */
   reset(): void;
   /** Stops the server. */
@@ -388,8 +397,11 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
           transient ? 90033 : 90000,
           failure.errorDescription ?? (transient ? 'A transient error has occurred. Please try again.' : 'Injected failure.'),
         );
-        const headers: Record<string, string> = failure.retryAfterSeconds === undefined ? {} : { 'retry-after': String(failure.retryAfterSeconds) };
-        if (failure.errorDescription !== undefined) {
+        const headers: Record<string, string> = { ...(failure.retryAfterSeconds === undefined ? {} : { 'retry-after': String(failure.retryAfterSeconds) }), ...failure.headers };
+        if (failure.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, failure.delayMs));
+        if (failure.body !== undefined) {
+          send(failure.status, typeof failure.body === 'string' ? failure.body : JSON.stringify(failure.body), headers);
+        } else if (failure.errorDescription !== undefined) {
           const code = /^AADSTS(\d+)/.exec(failure.errorDescription)?.[1];
           record.errorCode = code === undefined ? undefined : Number(code);
           send(failure.status, JSON.stringify({ error: rejection.error, error_description: failure.errorDescription, error_codes: record.errorCode === undefined ? [] : [record.errorCode] }), headers);
@@ -427,8 +439,14 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
     counters,
     requests,
     jwks: () => ({ keys: [publicJwk] }),
-    failNext(count, failure) {
-      for (let index = 0; index < count; index++) failures.push(failure);
+    failNext(...args: [MockEntraFailure] | [number, MockEntraFailure]) {
+      const given = toFailure<MockEntraFailure>(args);
+      const failure: MockEntraFailure = { ...given };
+      const error = given.code ?? given.error;
+      const errorDescription = given.message ?? given.errorDescription;
+      if (error !== undefined) failure.error = error;
+      if (errorDescription !== undefined) failure.errorDescription = errorDescription;
+      for (let index = 0; index < (given.count ?? 1); index++) failures.push(failure);
     },
     reset() {
       requests.length = 0;

@@ -3,6 +3,8 @@ import { createServer } from 'node:http';
 import { listenOnLoopback, readBody } from './loopback.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { MockGcp } from './gcp.js';
+import { toFailure } from './mock-service.js';
+import type { MockFailure } from './mock-service.js';
 
 const DEFAULT_PAGE_SIZE = 100_000;
 /** A bucket name GCS would never accept (uppercase, underscores), so the probe can never read a real object. */
@@ -24,13 +26,16 @@ export type MockBigQueryRow = Record<string, MockBigQueryValue>;
  */
 export type MockBigQueryTokenVerifier = (accessToken: string) => boolean | Promise<boolean>;
 
-/** What a queued fault answers instead of the real handler. */
-export interface MockBigQueryFailure {
-  /** The HTTP status, e.g. 500 or 503. */
-  status: number;
-  /** A response body; a JSON string or object. @default Google's error JSON for the status */
-  body?: string | Record<string, unknown>;
-}
+/**
+ * What a queued fault answers instead of the real handler (after the token check): the package's one failure
+ * shape, rendered as Google's error JSON unless `body` is given.
+ *
+ * @example
+ * ```ts
+ * bigQuery.failNext({ status: 503, count: 2 });
+ * ```
+ */
+export type MockBigQueryFailure = MockFailure<'bigquery'>;
 
 /** Options of {@link createMockBigQuery}. */
 export interface MockBigQueryOptions {
@@ -77,8 +82,10 @@ export interface MockBigQuery {
   readonly requests: MockBigQueryRequest[];
   /** Adds or replaces a table, by full name `project.dataset.table`. */
   putTable(name: string, rows: MockBigQueryRow[]): void;
-  /** The next `count` requests answer `failure` instead of being processed (after the token check). */
+  /** @deprecated Use `failNext({ count, ...failure })`; this form goes in the next minor. */
   failNext(count: number, failure: MockBigQueryFailure): void;
+  /** The next `count` requests answer `failure` instead of being processed (after the token check). */
+  failNext(failure: MockBigQueryFailure): void;
   /** Stops the server. */
   close(): Promise<void>;
 }
@@ -331,8 +338,9 @@ export async function createMockBigQuery(options: MockBigQueryOptions): Promise<
     },
     requests,
     putTable,
-    failNext(count, failure) {
-      for (let index = 0; index < count; index += 1) faults.push(failure);
+    failNext(...args: [MockBigQueryFailure] | [number, MockBigQueryFailure]) {
+      const failure = toFailure<MockBigQueryFailure>(args);
+      for (let index = 0; index < (failure.count ?? 1); index += 1) faults.push(failure);
     },
     close() {
       return listening.close();
@@ -401,7 +409,7 @@ function googleError(code: number, status: string, reason: string, message: stri
 
 function faultAnswer(failure: MockBigQueryFailure): Answer {
   if (failure.body === undefined) {
-    return googleError(failure.status, failure.status >= 500 ? 'UNAVAILABLE' : 'FAILED_PRECONDITION', failure.status >= 500 ? 'backendError' : 'invalid', `Injected failure (HTTP ${failure.status}).`);
+    return googleError(failure.status, failure.code ?? (failure.status >= 500 ? 'UNAVAILABLE' : 'FAILED_PRECONDITION'), failure.status >= 500 ? 'backendError' : 'invalid', failure.message ?? `Injected failure (HTTP ${failure.status}).`);
   }
   return typeof failure.body === 'string' ? { status: failure.status, body: failure.body } : json(failure.status, failure.body);
 }

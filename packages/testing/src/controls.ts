@@ -1,4 +1,5 @@
 import type { JWK, JWTPayload } from 'jose';
+import { toFailure } from './mock-service.js';
 import type { IssuerEngine, InjectedFailure, RecordedTokenRequest, RegisterClientOptions, RegisteredClient } from './engine.js';
 
 /**
@@ -31,18 +32,20 @@ export interface MockIssuerControls {
   registerClient(options?: RegisterClientOptions): Promise<RegisteredClient>;
   /** Every request to the token endpoint, in order, with the decoded grant and the answer. Cleared by `reset()`. */
   readonly requests: RecordedTokenRequest[];
+  /** @deprecated Use `failNext({ count, ...failure })`; this form goes in the next minor. */
+  failNext(count: number, failure: InjectedFailure): void;
   /**
-   * The next `count` POSTs to the token endpoint answer `failure` instead of being processed (their `jti` is not
-   * consumed). Queued after earlier `failNext`/`hang` calls.
+   * The next `failure.count` (default 1) POSTs to the token endpoint answer `failure` instead of being processed
+   * (their `jti` is not consumed). Queued after earlier `failNext`/`hang` calls.
    *
    * @example
    * ```ts
-   * issuer.failNext(2, { status: 503 });                   // JSON server_error
-   * issuer.failNext(1, { status: 502, body: '<html>Bad gateway</html>' });
-   * issuer.failNext(1, { status: 429, headers: { 'Retry-After': '1' } });
+   * issuer.failNext({ status: 503, count: 2 });            // JSON server_error, twice
+   * issuer.failNext({ status: 502, body: '<html>Bad gateway</html>' });
+   * issuer.failNext({ status: 429, retryAfterSeconds: 1 });
    * ```
    */
-  failNext(count: number, failure: InjectedFailure): void;
+  failNext(failure: InjectedFailure): void;
   /**
    * The next `count` (default 1) POSTs to the token endpoint are accepted and never answered, until `close()`:
    * for timeout tests. Queued after earlier `failNext`/`hang` calls.
@@ -91,7 +94,7 @@ export function createControls(engine: IssuerEngine): MockIssuerControls {
     metadataUrl: engine.metadataUrl,
     requests: engine.requests,
     registerClient: (options) => engine.registerClient(options),
-    failNext: (count, failure) => engine.failNext(count, failure),
+    failNext: (...args: [InjectedFailure] | [number, InjectedFailure]) => engine.failNext(toFailure(args)),
     hang: (count) => engine.hang(count),
     setLatency: (ms) => engine.setLatency(ms),
     setClockOffset: (seconds) => engine.setClockOffset(seconds),

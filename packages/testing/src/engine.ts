@@ -9,6 +9,7 @@ import type { IssuerSigningKey, KeyInput } from './keys.js';
 import { TokenRequestRejection, createTraceId } from './oauth-error.js';
 import type { MaskinportenErrorNumber, OAuthErrorCode } from './oauth-error.js';
 import { assertNumberOption } from './options.js';
+import type { MockFailure } from './mock-service.js';
 import type { ResolvedSettings } from './options.js';
 import { normaliseOrganisationNumber, toConsumerId } from './organisation-number.js';
 
@@ -58,7 +59,7 @@ export interface RegisterClientOptions {
    * Scopes registered on the client; a grant may ask for any subset.
    * @default ["entur:skyporten.demo"]
    */
-  scopes: string[];
+  scopes?: string[];
   /**
    * The client's organisation number: 9 digits with a valid modulus-11 check digit, or `0192:`-prefixed.
    * @default "991825827"
@@ -131,29 +132,16 @@ export interface RegisteredClient {
 }
 
 /**
- * A fault queued by `failNext`.
+ * A fault queued by the issuer's `failNext`: the package's one failure shape. Without `body` it answers JSON
+ * `{ error: code, error_description: message }`, `code` defaulting to `server_error` for 5xx,
+ * `temporarily_unavailable` for 429 and `invalid_request` otherwise. `delayMs` comes on top of the latency.
  *
  * @example
  * ```ts
- * issuer.failNext(1, { status: 503, body: '<html>Service Unavailable</html>', delayMs: 50 });
+ * issuer.failNext({ status: 503, body: '<html>Service Unavailable</html>', delayMs: 50 });
  * ```
  */
-export interface InjectedFailure {
-  /** HTTP status, 200–599. */
-  status: number;
-  /**
-   * Response body. An object is sent as JSON, a string starting with `<` as HTML, any other string as text.
-   * @default a JSON `server_error` for 5xx, `temporarily_unavailable` for 429, `invalid_request` otherwise
-   */
-  body?: string | object;
-  /** Extra response headers, e.g. `{ 'Retry-After': '1' }`. */
-  headers?: Record<string, string>;
-  /**
-   * Milliseconds to wait before answering (on top of the latency).
-   * @default 0
-   */
-  delayMs?: number;
-}
+export type InjectedFailure = MockFailure<'token'>;
 
 /**
  * One request to the token endpoint, as the mock saw and answered it.
@@ -609,8 +597,8 @@ export class IssuerEngine {
     let body: string;
     const { status } = failure;
     if (failure.body === undefined) {
-      const error = status >= 500 ? 'server_error' : status === 429 ? 'temporarily_unavailable' : 'invalid_request';
-      const description = `Injected failure: HTTP ${status} [trace: ${createTraceId()}]`;
+      const error = failure.code ?? (status >= 500 ? 'server_error' : status === 429 ? 'temporarily_unavailable' : 'invalid_request');
+      const description = failure.message ?? `Injected failure: HTTP ${status} [trace: ${createTraceId()}]`;
       body = jsonBody({ error, error_description: description });
       headers['content-type'] = 'application/json';
       record.error = error;
@@ -628,6 +616,7 @@ export class IssuerEngine {
         record.mpCode = description.match(/\b(MP-\d{3})\b/)?.[1] ?? null;
       }
     }
+    if (failure.retryAfterSeconds !== undefined) headers['retry-after'] = String(failure.retryAfterSeconds);
     for (const [name, value] of Object.entries(failure.headers ?? {})) headers[name.toLowerCase()] = value;
     return { status, headers, body };
   }
@@ -736,7 +725,8 @@ export class IssuerEngine {
     return { clientId, kid, privateKey, publicJwk: toPublicJwk(publicKey, kid), orgNo, consumerId: toConsumerId(orgNo), scopes: [...scopes] };
   }
 
-  failNext(count: number, failure: InjectedFailure): void {
+  failNext(failure: InjectedFailure): void {
+    const count = failure.count ?? 1;
     assertNumberOption('failNext count', count, 1);
     if (!Number.isInteger(failure.status) || failure.status < 200 || failure.status > 599) {
       throw new TypeError(`failNext: status must be an integer HTTP status 200–599, got ${String(failure.status)}.`);

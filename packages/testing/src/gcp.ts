@@ -4,6 +4,8 @@ import { listenOnLoopback, readBody } from './loopback.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
+import { toFailure } from './mock-service.js';
+import type { MockFailure } from './mock-service.js';
 
 const TOKEN_EXCHANGE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
@@ -107,13 +109,17 @@ export interface MockGcpRequest {
   details?: Record<string, unknown>;
 }
 
-/** What a queued fault answers instead of the real handler. */
-export interface MockGcpFailure {
-  /** The HTTP status, e.g. 400, 403 or 503. */
-  status: number;
-  /** A response body; a JSON string or object. @default Google's error JSON for the status */
-  body?: string | Record<string, unknown>;
-}
+/**
+ * What a queued fault answers instead of the real handler: the package's one failure shape. Without `body`,
+ * Google's error JSON `{ error: { code, message, status } }`, `status` being `code` (default `UNAVAILABLE` for
+ * 5xx, else `FAILED_PRECONDITION`); a string `body` is sent as JSON text.
+ *
+ * @example
+ * ```ts
+ * gcp.failNext({ service: 'iamcredentials', status: 503, count: 2 });
+ * ```
+ */
+export type MockGcpFailure = MockFailure<MockGcpService>;
 
 /** A running mock of GCP STS, IAM Credentials and the Storage JSON API. */
 export interface MockGcp {
@@ -141,8 +147,10 @@ export interface MockGcp {
   counters: MockGcpCounters;
   /** Every request answered, in order. Cleared by `reset()`. */
   readonly requests: MockGcpRequest[];
-  /** The next `count` requests to `service` answer `failure` instead of being processed. */
+  /** @deprecated Use `failNext({ service, count, ...failure })`; this form goes in the next minor. */
   failNext(service: MockGcpService, count: number, failure: MockGcpFailure): void;
+  /** The next `failure.count` (default 1) requests to `failure.service` (default `sts`) answer `failure`. */
+  failNext(failure: MockGcpFailure): void;
   /** Shifts the mock's clock by `seconds` (positive: ahead), e.g. to make tokens look expired. */
   setClockOffset(seconds: number): void;
   /** Adds or replaces an object. */
@@ -456,8 +464,9 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
       },
     },
     requests,
-    failNext(service, count, failure) {
-      for (let index = 0; index < count; index += 1) faults[service].push(failure);
+    failNext(...args: [MockGcpFailure] | [MockGcpService, number, MockGcpFailure]) {
+      const failure = toFailure<MockGcpFailure>(args);
+      for (let index = 0; index < (failure.count ?? 1); index += 1) faults[failure.service ?? 'sts'].push(failure);
     },
     setClockOffset(seconds) {
       clockOffsetMs = seconds * 1000;
@@ -518,12 +527,15 @@ function storageError(code: number, message: string, reason: string): Answer {
 }
 
 function faultAnswer(failure: MockGcpFailure): Answer {
-  if (failure.body === undefined) {
-    return googleError(failure.status, failure.status >= 500 ? 'UNAVAILABLE' : 'FAILED_PRECONDITION', `Injected failure (HTTP ${failure.status}).`);
-  }
-  return typeof failure.body === 'string'
-    ? { status: failure.status, headers: { 'content-type': 'application/json; charset=utf-8' }, body: failure.body }
-    : json(failure.status, failure.body);
+  const answer =
+    failure.body === undefined
+      ? googleError(failure.status, failure.code ?? (failure.status >= 500 ? 'UNAVAILABLE' : 'FAILED_PRECONDITION'), failure.message ?? `Injected failure (HTTP ${failure.status}).`)
+      : typeof failure.body === 'string'
+        ? { status: failure.status, headers: { 'content-type': 'application/json; charset=utf-8' }, body: failure.body }
+        : json(failure.status, failure.body);
+  const retryAfter = failure.retryAfterSeconds === undefined ? {} : { 'retry-after': String(failure.retryAfterSeconds) };
+  answer.headers = { ...answer.headers, ...retryAfter, ...failure.headers };
+  return answer;
 }
 
 function objectResource(bucket: string, name: string, content: Uint8Array): Record<string, unknown> {

@@ -6,7 +6,6 @@ import {
   createMockEntraId,
   createMockGcp,
   createMockSkyporten,
-  createMockSkyportenHandlers,
   type MockAws,
   type MockAwsOptions,
   type MockEntraId,
@@ -15,11 +14,11 @@ import {
   type MockGcpOptions,
   type MockGcpService,
   type MockSkyporten,
-  type MockSkyportenHandlers,
   type MockSkyportenOptions,
   type RegisterClientOptions,
   type RegisteredClient,
 } from '@skyporten/testing';
+import { createMockSkyportenHandlers, type MockSkyportenHandlers } from '@skyporten/testing/msw';
 
 const SCOPE = 'entur:skyporten.demo';
 const RESOURCE = 'https://skyporten.example.org';
@@ -62,7 +61,13 @@ describe('@skyporten/testing public types', () => {
     expectTypeOf(createMockGcp).parameter(0).toEqualTypeOf<MockGcpOptions>();
     expectTypeOf(createMockGcp).returns.resolves.toEqualTypeOf<MockGcp>();
     const gcp = await createMockGcp({ issuer, allowedAudiences: [RESOURCE] });
-    expectTypeOf(gcp.failNext).parameter(0).toEqualTypeOf<MockGcpService>();
+    expectTypeOf<Parameters<typeof gcp.failNext>[0]>().toExtend<{ service?: MockGcpService; status: number; count?: number }>();
+    gcp.failNext({ service: 'iamcredentials', status: 503, count: 2 });
+    aws.failNext({ service: 's3', status: 503, code: 'SlowDown' });
+    issuer.failNext({ status: 429, retryAfterSeconds: 1 });
+    // scopes has a default, so an organisation number alone is enough
+    await issuer.registerClient({ orgNo: '991825827' });
+    expectTypeOf(aws.clientConfig('s3')).toEqualTypeOf<{ endpoint: string; region: string; forcePathStyle?: boolean }>();
     expectTypeOf(gcp.serviceAccountImpersonationUrl).returns.toEqualTypeOf<string>();
 
     expectTypeOf(createMockEntraId).parameter(0).toEqualTypeOf<MockEntraIdOptions>();
@@ -91,7 +96,7 @@ describe('@skyporten/testing public types', () => {
     await createMockGcp({ issuer, allowedAudiences: RESOURCE });
     const gcp = await createMockGcp({ issuer, allowedAudiences: [RESOURCE] });
     // @ts-expect-error the services are sts, iamcredentials and storage
-    gcp.failNext('s3', 1, { status: 503 });
+    gcp.failNext({ service: 's3', status: 503 });
     // @ts-expect-error an application needs its federated credentials
     await createMockEntraId({ issuer, applications: [{ clientId: 'app' }] });
   });

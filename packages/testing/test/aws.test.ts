@@ -111,8 +111,8 @@ describe('STS AssumeRoleWithWebIdentity', () => {
   });
 
   test('failNext answers Throttling / 5xx, then recovers; stsCalls counts every attempt', async () => {
-    aws.failNext(1, { status: 400, code: 'Throttling' });
-    aws.failNext(1, { status: 503 });
+    aws.failNext({ status: 400, code: 'Throttling' });
+    aws.failNext({ status: 503 });
     const webIdentityToken = await token();
     expect(await assumeRole({ WebIdentityToken: webIdentityToken })).toMatchObject({ status: 400, code: 'Throttling' });
     const unavailable = await assumeRole({ WebIdentityToken: webIdentityToken });

@@ -157,7 +157,7 @@ describe('createMockEntraId', () => {
   });
 
   it('failNext answers injected failures first, then behaves again', async () => {
-    entra.failNext(1, { status: 503, retryAfterSeconds: 1 });
+    entra.failNext({ status: 503, retryAfterSeconds: 1 });
     const failed = await tokenRequest();
     expect(failed).toMatchObject({ status: 503, body: { error: 'temporarily_unavailable' } });
     expect((await tokenRequest()).status).toBe(200);

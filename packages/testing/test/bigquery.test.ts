@@ -146,7 +146,7 @@ describe('createMockBigQuery with the real @google-cloud/bigquery client', () =>
 
   it('answers queued failures, which the client retries when they are 503s', async () => {
     const mock = await start();
-    mock.failNext(1, { status: 503 });
+    mock.failNext({ status: 503 });
     const [rows] = await bigQueryClient(mock, await federatedToken()).query(`SELECT line FROM \`${TABLE}\` LIMIT 1`);
     expect(rows).toEqual([{ line: 'L1' }]);
     expect(mock.requests.map((request) => request.status)).toEqual([503, 200]);

@@ -23,7 +23,7 @@ const grant = (): Promise<string> => signGrant({ client, audience: issuer.issuer
 
 describe('failNext', () => {
   test('answers the failure N times, then processes again; the jti is not consumed', async () => {
-    issuer.failNext(2, { status: 503 });
+    issuer.failNext({ count: 2, status: 503 });
     const assertion = await grant();
     const first = await requestToken(issuer.tokenEndpoint, assertion);
     expect(first.status).toBe(503);
@@ -41,7 +41,7 @@ describe('failNext', () => {
   });
 
   test('a string starting with "<" is sent as HTML', async () => {
-    issuer.failNext(1, { status: 502, body: '<html><body>Bad gateway</body></html>' });
+    issuer.failNext({ status: 502, body: '<html><body>Bad gateway</body></html>' });
     const response = await fetch(issuer.tokenEndpoint, { method: 'POST', body: new URLSearchParams({ assertion: await grant() }) });
     expect(response.status).toBe(502);
     expect(response.headers.get('content-type')).toMatch(/^text\/html/);
@@ -49,7 +49,7 @@ describe('failNext', () => {
   });
 
   test('an object body is sent as JSON and its MP code recorded; headers are added', async () => {
-    issuer.failNext(1, {
+    issuer.failNext(1, { // the deprecated (count, failure) form still works
       status: 400,
       body: { error: 'invalid_grant', error_description: 'Invalid assertion. Client authentication failed. (MP-100)' },
       headers: { 'X-Trace': 'abc' },
@@ -62,7 +62,7 @@ describe('failNext', () => {
   });
 
   test('429 defaults to temporarily_unavailable and keeps Retry-After', async () => {
-    issuer.failNext(1, { status: 429, headers: { 'Retry-After': '2' } });
+    issuer.failNext({ status: 429, headers: { 'Retry-After': '2' } });
     const response = await requestToken(issuer.tokenEndpoint, await grant());
     expect(response.status).toBe(429);
     expect(response.body['error']).toBe('temporarily_unavailable');
@@ -70,7 +70,7 @@ describe('failNext', () => {
   });
 
   test('delayMs delays the failure', async () => {
-    issuer.failNext(1, { status: 500, delayMs: 150 });
+    issuer.failNext({ status: 500, delayMs: 150 });
     const started = performance.now();
     const response = await requestToken(issuer.tokenEndpoint, await grant());
     expect(response.status).toBe(500);
@@ -78,8 +78,8 @@ describe('failNext', () => {
   });
 
   test('faults are queued in call order and cleared by reset()', async () => {
-    issuer.failNext(1, { status: 500 });
-    issuer.failNext(1, { status: 502 });
+    issuer.failNext({ status: 500 });
+    issuer.failNext({ status: 502 });
     expect((await requestToken(issuer.tokenEndpoint, await grant())).status).toBe(500);
     issuer.reset();
     expect((await requestToken(issuer.tokenEndpoint, await grant())).status).toBe(200);
@@ -87,8 +87,8 @@ describe('failNext', () => {
   });
 
   test('rejects a status outside 200–599', () => {
-    expect(() => issuer.failNext(1, { status: 99 })).toThrow(/status/);
-    expect(() => issuer.failNext(0, { status: 500 })).toThrow(/count/);
+    expect(() => issuer.failNext({ status: 99 })).toThrow(/status/);
+    expect(() => issuer.failNext({ count: 0, status: 500 })).toThrow(/count/);
   });
 });
 

@@ -169,7 +169,7 @@ describe('STS token exchange', () => {
 
   it('answers queued faults and counts every call', async () => {
     const gcp = await start();
-    gcp.failNext('sts', 1, { status: 503 });
+    gcp.failNext({ service: 'sts', status: 503 });
     const first = await exchange(gcp, await skyportenToken());
     expect(first.status).toBe(503);
     expect((await exchange(gcp, await skyportenToken())).status).toBe(200);

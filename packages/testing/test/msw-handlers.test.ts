@@ -1,7 +1,7 @@
 import { decodeJwt } from 'jose';
 import { setupServer } from 'msw/node';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { createMockSkyportenHandlers } from '@skyporten/testing';
+import { createMockSkyportenHandlers } from '@skyporten/testing/msw';
 import type { RegisteredClient } from '@skyporten/testing';
 import { JWT_BEARER, RESOURCE, SCOPE, mpCode, requestToken, signGrant } from './helpers.js';
 
@@ -64,7 +64,7 @@ describe('msw handlers', () => {
   });
 
   test('fault injection works in-process', async () => {
-    skyporten.failNext(1, { status: 503, body: '<html>down</html>' });
+    skyporten.failNext({ status: 503, body: '<html>down</html>' });
     const grant = await signGrant({ client, audience: skyporten.issuer });
     const failed = await fetch(skyporten.tokenEndpoint, {
       method: 'POST',

@@ -1,4 +1,10 @@
-import { createRequire } from 'node:module';
+/**
+ * `@skyporten/testing/msw`: the mock issuer as msw request handlers. A subpath of its own, so the package's main
+ * entry (and its types) never needs msw; import this one only where msw ^3 is installed.
+ *
+ * @packageDocumentation
+ */
+import { http } from 'msw';
 import type { RequestHandler } from 'msw';
 import { createControls } from './controls.js';
 import type { MockIssuerControls } from './controls.js';
@@ -31,21 +37,6 @@ export interface MockSkyportenHandlers extends MockIssuerControls {
   close(): Promise<void>;
 }
 
-type Msw = typeof import('msw');
-
-/**
- * msw is an optional peer dependency, so it is loaded only when handlers are asked for; `require` of an ES
- * module works on the Node versions this package supports (>= 22.12).
- */
-function loadMsw(): Msw {
-  const base = typeof __filename === 'string' ? __filename : import.meta.url;
-  try {
-    return createRequire(base)('msw') as Msw;
-  } catch (cause) {
-    throw new Error('createMockSkyportenHandlers needs msw ^3 installed: npm i -D msw', { cause });
-  }
-}
-
 const NULL_BODY_STATUSES = new Set([204, 205, 304]);
 
 /**
@@ -68,7 +59,6 @@ export function createMockSkyportenHandlers(options: MockSkyportenOptions = {}):
     throw new TypeError(`Option issuer must be an absolute URL such as "${DEFAULT_HANDLERS_ISSUER}", got "${issuer}".`, { cause });
   }
   const engine = new IssuerEngine(resolveSettings(options, issuer));
-  const { http } = loadMsw();
   const handler = http.all(`${origin}/*`, async ({ request }) => {
     const body = await request.text();
     const answer = await engine.handle({ method: request.method, url: request.url, headers: request.headers, body });
