@@ -1,8 +1,9 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeWriteFailure } from '../src/output.ts';
 import { BIN, createFixture, RESOURCE, runCli, type Fixture } from './helpers.ts';
@@ -67,6 +68,28 @@ describe('skyporten token-file', () => {
   it('names the disk being full and other write failures', () => {
     expect(describeWriteFailure('/run/t', Object.assign(new Error('x'), { code: 'ENOSPC' }))).toMatch(/^Cannot write \/run\/t: the disk is full \(ENOSPC\); the file was left as it was/);
     expect(describeWriteFailure('/run/t', Object.assign(new Error('x'), { code: 'EACCES' }))).toMatch(/no permission/);
+  });
+
+  it('names a full disk (a 4 KiB tmpfs, filled) and leaves the old file as it was', async () => {
+    const mountPoint = join(fixture.directory, 'tiny-disk');
+    await mkdir(mountPoint);
+    const mounted = await promisify(execFile)('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'tmpfs', mountPoint]).then(() => true, () => false);
+    if (!mounted) {
+      console.warn('SKIPPED the real full-disk case: mounting a tmpfs needs root');
+      return;
+    }
+    try {
+      const output = join(mountPoint, 'token');
+      await writeFile(output, 'old', { mode: 0o600 });
+      await writeFile(join(mountPoint, 'filler'), Buffer.alloc(4096 - 3)).catch(() => {});
+      const result = await runCli(['token-file', '--output', output, ...fixture.flags], { env: fixture.env });
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toMatch(/Cannot write .*tiny-disk\/token: the disk is full \((ENOSPC|EDQUOT)\); the file was left as it was/);
+      expect(await readFile(output, 'utf8')).toBe('old');
+      expect((await readdir(mountPoint)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    } finally {
+      await promisify(execFile)('umount', [mountPoint]).catch(() => {});
+    }
   });
 
   it('reports an unwritable directory clearly, exit code 2', async () => {
