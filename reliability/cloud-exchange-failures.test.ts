@@ -38,7 +38,7 @@ describe('AWS STS failures', () => {
   ]) {
     it(`${failure.name} twice: retried with the same token, then credentials; one Maskinporten token`, async () => {
       const { mock, provider, tokenRequests } = await awsWorld(3);
-      mock.failNext(2, failure);
+      mock.failNext({ ...failure, count: 2 });
       const credentials = await provider();
       recordEmission(credentials.accessKeyId);
       expect(credentials.accessKeyId).toMatch(/^ASIA/);
@@ -48,7 +48,7 @@ describe('AWS STS failures', () => {
 
     it(`${failure.name} on every attempt: a CloudExchangeError after maxAttempts, one Maskinporten token`, async () => {
       const { mock, provider, tokenRequests } = await awsWorld(3);
-      mock.failNext(100, failure);
+      mock.failNext({ ...failure, count: 100 });
       const error = await failureOf(() => provider(), 20_000);
       expect(error.code).toBe('CLOUD_EXCHANGE_FAILED');
       expect((error as { cloud?: string }).cloud).toBe('aws');
@@ -65,7 +65,7 @@ describe('AWS STS failures', () => {
 
   it('an outage of STS under 200 concurrent callers: one exchange at a time, one token', async () => {
     const { mock, provider, tokenRequests } = await awsWorld(2);
-    mock.failNext(100, { status: 503 });
+    mock.failNext({ count: 100, status: 503 });
     const results = await Promise.allSettled(Array.from({ length: 200 }, () => provider()));
     expect(results.every((result) => result.status === 'rejected')).toBe(true);
     expect(mock.stsCalls).toBe(2);

@@ -76,7 +76,7 @@ describe.skipIf(azure === undefined).concurrent('Entra ID failures', () => {
   for (const { name, failure, cloudCode } of outages) {
     it(`${name} twice: retried with the same Skyporten token, then a token; one Maskinporten token`, { timeout: 10_000 }, async (context) => {
       const { entra, accessToken, tokenRequests, entraRequests } = await entraWorld(context);
-      entra.failNext(2, failure);
+      entra.failNext({ ...failure, count: 2 });
       await accessToken();
       expect(entraRequests()).toBe(3);
       expect(tokenRequests()).toBe(1);
@@ -86,7 +86,7 @@ describe.skipIf(azure === undefined).concurrent('Entra ID failures', () => {
 
     it(`${name} on every attempt: a retryable CLOUD_EXCHANGE_FAILED, one Maskinporten token, replayed by MSAL without a request`, { timeout: 10_000 }, async (context) => {
       const { entra, accessToken, tokenRequests, entraRequests } = await entraWorld(context);
-      entra.failNext(1000, failure);
+      entra.failNext({ ...failure, count: 1000 });
       const error = await failureOf(() => accessToken(), 8000);
       expect(cloudFields(error)).toEqual({ code: 'CLOUD_EXCHANGE_FAILED', isRetryable: true, status: failure.status, cloudCode, cloud: 'azure' });
       expect(error.message).toMatch(new RegExp(`^Entra ID did not issue a token for client id ${CLIENT_ID} .*\\(HTTP ${failure.status}\\)`));
@@ -107,7 +107,7 @@ describe.skipIf(azure === undefined).concurrent('Entra ID failures', () => {
 
   it('200 concurrent callers during an Entra ID outage: one request at a time, one Maskinporten token', { timeout: 10_000 }, async (context) => {
     const { entra, accessToken, tokenRequests, entraRequests } = await entraWorld(context);
-    entra.failNext(1000, { status: 503 });
+    entra.failNext({ count: 1000, status: 503 });
     const started = Date.now();
     const results = await Promise.allSettled(Array.from({ length: 200 }, () => accessToken()));
     const elapsed = Date.now() - started;
@@ -121,7 +121,7 @@ describe.skipIf(azure === undefined).concurrent('Entra ID failures', () => {
 
   it('150 concurrent callers while Entra ID fails twice: all get the token of the third request; one Maskinporten token', { timeout: 10_000 }, async (context) => {
     const { entra, accessToken, tokenRequests, entraRequests } = await entraWorld(context);
-    entra.failNext(2, { status: 503 });
+    entra.failNext({ count: 2, status: 503 });
     const tokens = await Promise.all(Array.from({ length: 150 }, () => accessToken()));
     expect(new Set(tokens).size).toBe(1);
     expect(entraRequests()).toBe(3);
@@ -134,7 +134,7 @@ describe.skipIf(azure === undefined).concurrent('Entra ID failures', () => {
     let clockOffsetMs = 0;
     const { entra, accessToken, tokenRequests, entraRequests } = await entraWorld(context, 302, () => Date.now() + clockOffsetMs);
     const cached = await accessToken();
-    entra.failNext(1000, { status: 503 });
+    entra.failNext({ count: 1000, status: 503 });
     const during = await Promise.all(Array.from({ length: 100 }, () => accessToken()));
     expect(during.every((token) => token === cached)).toBe(true);
     expect(entraRequests()).toBe(1);
@@ -167,7 +167,7 @@ describe.skipIf(azure === undefined)('Entra ID recovery after a total outage', (
 
   it('200 callers fail during the outage; MSAL asks again only after its 60-s throttle; then all get a token, same credential, one Maskinporten token', { timeout: 10_000 }, async (context) => {
     const { entra, accessToken, tokenRequests, entraRequests } = await entraWorld(context);
-    entra.failNext(1000, { status: 503 });
+    entra.failNext({ count: 1000, status: 503 });
     const failed = await Promise.allSettled(Array.from({ length: 200 }, () => accessToken()));
     for (const result of failed) if (result.status === 'rejected') recordEmission(result.reason);
     expect(failed.every((result) => result.status === 'rejected')).toBe(true);

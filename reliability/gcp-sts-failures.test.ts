@@ -98,7 +98,7 @@ describe.skipIf(gcp === undefined).concurrent('GCP STS failures', () => {
     const failure = body === undefined ? { status } : { status, body };
     it(`STS ${status} twice: retried with the same Skyporten token, then a token; one Maskinporten token`, { timeout: 10_000 }, async (context) => {
       const { mock, download, tokenRequests } = await gcpWorld(context);
-      mock.failNext('sts', 2, failure);
+      mock.failNext({ ...failure, service: 'sts', count: 2 });
       expect(await download()).toBe(CONTENT);
       expect(mock.counters).toMatchObject({ stsCalls: 3, generateAccessTokenCalls: 1, storageCalls: 1 });
       expect(tokenRequests()).toBe(1);
@@ -106,7 +106,7 @@ describe.skipIf(gcp === undefined).concurrent('GCP STS failures', () => {
 
     it(`STS ${status} on every attempt: a retryable CLOUD_EXCHANGE_FAILED, one Maskinporten token, then recovery`, { timeout: 10_000 }, async (context) => {
       const { mock, accessToken, tokenRequests } = await gcpWorld(context);
-      mock.failNext('sts', 1000, failure);
+      mock.failNext({ ...failure, service: 'sts', count: 1000 });
       const error = await failureOf(() => accessToken(), 8000);
       expect(cloudFields(error)).toEqual({ code: 'CLOUD_EXCHANGE_FAILED', isRetryable: true, status, cloudCode, cloud: 'gcp' });
       expect(error.message).toMatch(new RegExp(`GCP STS refused the token exchange \\(HTTP ${status}`));
@@ -132,7 +132,7 @@ describe.skipIf(gcp === undefined).concurrent('GCP STS failures', () => {
 
   it('IAM Credentials 503 twice: generateAccessToken retried, one STS exchange, one Maskinporten token', { timeout: 10_000 }, async (context) => {
     const { mock, download, tokenRequests } = await gcpWorld(context);
-    mock.failNext('iamcredentials', 2, { status: 503 });
+    mock.failNext({ service: 'iamcredentials', count: 2, status: 503 });
     expect(await download()).toBe(CONTENT);
     expect(mock.counters).toMatchObject({ stsCalls: 1, generateAccessTokenCalls: 3 });
     expect(tokenRequests()).toBe(1);
@@ -140,7 +140,7 @@ describe.skipIf(gcp === undefined).concurrent('GCP STS failures', () => {
 
   it('IAM Credentials 503 on every attempt: a retryable CLOUD_EXCHANGE_FAILED naming IAM Credentials, then recovery', { timeout: 10_000 }, async (context) => {
     const { mock, accessToken, tokenRequests } = await gcpWorld(context);
-    mock.failNext('iamcredentials', 1000, { status: 503 });
+    mock.failNext({ service: 'iamcredentials', count: 1000, status: 503 });
     const error = await failureOf(() => accessToken(), 8000);
     expect(cloudFields(error)).toEqual({ code: 'CLOUD_EXCHANGE_FAILED', isRetryable: true, status: 503, cloudCode: 'UNAVAILABLE', cloud: 'gcp' });
     expect(error.message).toMatch(/IAM Credentials failed to impersonate/);
@@ -155,7 +155,7 @@ describe.skipIf(gcp === undefined).concurrent('GCP STS failures', () => {
 
   it('Storage 503 twice: Storage retries with the cached Google token; no new exchange, one Maskinporten token', { timeout: 10_000 }, async (context) => {
     const { mock, metadata, tokenRequests } = await gcpWorld(context);
-    mock.failNext('storage', 2, { status: 503 });
+    mock.failNext({ service: 'storage', count: 2, status: 503 });
     expect(await metadata()).toBe(OBJECT);
     expect(mock.counters).toMatchObject({ stsCalls: 1, generateAccessTokenCalls: 1, storageCalls: 3 });
     expect(tokenRequests()).toBe(1);
@@ -164,7 +164,7 @@ describe.skipIf(gcp === undefined).concurrent('GCP STS failures', () => {
   it('Storage 503 on every attempt: Storage\'s own error (code 503), the credentials untouched, then recovery', { timeout: 10_000 }, async (context) => {
     const { mock, metadata, tokenRequests } = await gcpWorld(context);
     // maxRetries 2: three attempts, all answered 503.
-    mock.failNext('storage', 3, { status: 503 });
+    mock.failNext({ service: 'storage', count: 3, status: 503 });
     const error = (await metadata().then(
       () => undefined,
       (caught: unknown) => caught,
@@ -182,7 +182,7 @@ describe.skipIf(gcp === undefined).concurrent('GCP STS failures', () => {
 
   it('200 concurrent callers during an STS outage: one exchange at a time, one Maskinporten token, then recovery', { timeout: 10_000 }, async (context) => {
     const { mock, accessToken, tokenRequests } = await gcpWorld(context);
-    mock.failNext('sts', 1000, { status: 503 });
+    mock.failNext({ service: 'sts', count: 1000, status: 503 });
     const started = Date.now();
     const results = await Promise.allSettled(Array.from({ length: 200 }, () => accessToken()));
     const elapsed = Date.now() - started;
@@ -201,7 +201,7 @@ describe.skipIf(gcp === undefined).concurrent('GCP STS failures', () => {
 
   it('150 concurrent downloads while STS fails twice: all succeed on 3 STS calls, 1 impersonation, 1 Maskinporten token', { timeout: 10_000 }, async (context) => {
     const { mock, download, tokenRequests } = await gcpWorld(context);
-    mock.failNext('sts', 2, { status: 503 });
+    mock.failNext({ service: 'sts', count: 2, status: 503 });
     const contents = await Promise.all(Array.from({ length: 150 }, () => download()));
     expect(contents.every((content) => content === CONTENT)).toBe(true);
     expect(mock.counters).toMatchObject({ stsCalls: 3, generateAccessTokenCalls: 1, storageCalls: 150 });
@@ -214,8 +214,8 @@ describe.skipIf(gcp === undefined).concurrent('GCP STS failures', () => {
     let clockOffsetMs = 0;
     const { mock, accessToken, download, tokenRequests } = await gcpWorld(context, { accessTokenLifetimeSeconds: 302, clock: () => Date.now() + clockOffsetMs });
     const cached = await accessToken();
-    mock.failNext('sts', 1000, { status: 503 });
-    mock.failNext('iamcredentials', 1000, { status: 503 });
+    mock.failNext({ service: 'sts', count: 1000, status: 503 });
+    mock.failNext({ service: 'iamcredentials', count: 1000, status: 503 });
     const during = await Promise.all(Array.from({ length: 100 }, () => accessToken()));
     expect(during.every((token) => token === cached)).toBe(true);
     expect(await download()).toBe(CONTENT);
@@ -249,7 +249,7 @@ describe.skipIf(gcp === undefined).concurrent('GCP STS failures', () => {
   it('a total STS outage without impersonation: the cached federated token is used during the outage', { timeout: 10_000 }, async (context) => {
     const { mock, accessToken, download, tokenRequests } = await gcpWorld(context, { impersonate: false });
     const cached = await accessToken();
-    mock.failNext('sts', 1000, { status: 503 });
+    mock.failNext({ service: 'sts', count: 1000, status: 503 });
     const during = await Promise.all(Array.from({ length: 100 }, () => accessToken()));
     expect(during.every((token) => token === cached)).toBe(true);
     expect(await download()).toBe(CONTENT);

@@ -32,13 +32,13 @@ describe('secret hygiene', () => {
     expect(JSON.stringify(token)).toContain('[redacted]');
     expect(inspect(client)).toContain('MaskinportenClient');
 
-    issuer.failNext(2, { status: 503 });
+    issuer.failNext({ count: 2, status: 503 });
     recordEmission(await client.getToken({ forceRefresh: true })); // retried twice, logged as warnings
 
-    issuer.failNext(3, { status: 502, body: `<html>upstream said: ${token.accessToken}</html>` });
+    issuer.failNext({ count: 3, status: 502, body: `<html>upstream said: ${token.accessToken}</html>` });
     recordEmission(await failureOf(() => client.getToken({ forceRefresh: true }))); // a body echoing the token
 
-    issuer.failNext(1, { status: 400, body: JSON.stringify({ error: 'invalid_grant', error_description: `bad assertion ${token.accessToken}` }) });
+    issuer.failNext({ status: 400, body: JSON.stringify({ error: 'invalid_grant', error_description: `bad assertion ${token.accessToken}` }) });
     const rejected = await failureOf(() => client.getToken({ forceRefresh: true }));
     expect(rejected.code).toBe('TOKEN_REQUEST_REJECTED');
 

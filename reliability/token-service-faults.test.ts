@@ -37,7 +37,7 @@ describe('30 % of token requests answer 503 and 10 % take 2 s', () => {
     const faultyFetch: typeof fetch = async (input, init) => {
       const roll = random();
       if (roll < 0.3) {
-        issuer.failNext(1, { status: 503 });
+        issuer.failNext({ status: 503 });
         injected503++;
       } else if (roll < 0.4) {
         issuer.setLatency(2000);
@@ -73,7 +73,7 @@ describe('30 % of token requests answer 503 and 10 % take 2 s', () => {
     const { issuer } = world;
     const random = seededRandom(7);
     const faultyFetch: typeof fetch = (input, init) => {
-      if (random() < 0.3) issuer.failNext(1, { status: 503 });
+      if (random() < 0.3) issuer.failNext({ status: 503 });
       return fetch(input, init);
     };
     const client = world.client({ fetch: faultyFetch, retry: { limit: 5, baseDelayMs: 5, maxDelayMs: 40 } });
@@ -104,7 +104,7 @@ describe('a total outage while a valid token is cached', () => {
       const { issuer } = world;
       const outageFetch: typeof fetch = async (input, init) => {
         if (down && outage === 'connection refused') throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1'), { code: 'ECONNREFUSED' }) });
-        if (down) issuer.failNext(1, { status: 503 });
+        if (down) issuer.failNext({ status: 503 });
         return fetch(input, init);
       };
       const client = world.client({ clock, fetch: outageFetch, retry: { limit: 2, baseDelayMs: 1, maxDelayMs: 5 } });

@@ -52,7 +52,7 @@ async function coreDemo(): Promise<void> {
       retry: { limit: 3, baseDelayMs: 50 },
       env: false,
     });
-    issuer.failNext(2, { status: 503 });
+    issuer.failNext({ count: 2, status: 503 });
     const before = issuer.requests.length;
     await fresh.getToken();
     console.log(`Resilience: the issuer answered 503 twice; the client retried with fresh grants and succeeded after ${issuer.requests.length - before} requests.`);

@@ -84,7 +84,7 @@ describe('fetchSharedReport against the loopback mocks', () => {
   });
 
   it('fails with TOKEN_REQUEST_FAILED while the issuer answers 503, and recovers when it is back', async () => {
-    issuer.failNext(1, { status: 503 });
+    issuer.failNext({ status: 503 });
     const app = reader({ retry: false });
     await expect(app.fetchSharedReport()).rejects.toMatchObject({ code: 'TOKEN_REQUEST_FAILED', isRetryable: true });
     // Failures are not cached: the next call asks again and succeeds.

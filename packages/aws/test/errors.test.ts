@@ -90,7 +90,7 @@ describe('STS refusals become CloudExchangeError with a hint', () => {
 describe('transient STS failures', () => {
   it('5xx answers are retried by the STS client with the same token', async () => {
     world = await startWorld();
-    world.aws.failNext(2, { status: 503 });
+    world.aws.failNext({ count: 2, status: 503 });
     const credentials = await credentialsFor(world)();
     expect(credentials.accessKeyId).toMatch(/^ASIA/);
     expect(world.aws.stsCalls).toBe(3);
@@ -99,7 +99,7 @@ describe('transient STS failures', () => {
 
   it('lasting throttling ends in a retryable error, is not cached, and mints no token per attempt', async () => {
     world = await startWorld();
-    world.aws.failNext(3, { status: 400, code: 'Throttling' });
+    world.aws.failNext({ count: 3, status: 400, code: 'Throttling' });
     const provider = credentialsFor(world);
     const error = await failure(provider());
     expect(error).toMatchObject({ code: 'CLOUD_EXCHANGE_FAILED', cloudCode: 'Throttling', isRetryable: true });
@@ -113,7 +113,7 @@ describe('transient STS failures', () => {
 
   it('maxAttempts in clientConfig reaches the STS client', async () => {
     world = await startWorld();
-    world.aws.failNext(5, { status: 500 });
+    world.aws.failNext({ count: 5, status: 500 });
     const error = await failure(credentialsFor(world, { clientConfig: { endpoint: world.aws.stsEndpoint, maxAttempts: 1 } })());
     expect(error).toMatchObject({ cloudCode: 'InternalFailure', status: 500, isRetryable: true });
     expect(world.aws.stsCalls).toBe(1);

@@ -72,7 +72,7 @@ describe('Entra ID refusals become CloudExchangeError with the AADSTS code and a
 
   it('an AADSTS700024 once is healed by one retry with a fresh Skyporten token', async () => {
     const w = await start();
-    w.entra.failNext(1, { status: 400, error: 'invalid_client', errorDescription: 'AADSTS700024: Client assertion is not within its valid time range.' });
+    w.entra.failNext({ status: 400, code: 'invalid_client', message: 'AADSTS700024: Client assertion is not within its valid time range.' });
     await expect(w.credential().getToken(STORAGE_SCOPE)).resolves.toMatchObject({ tokenType: 'Bearer' });
     expect(w.entra.counters.tokenRequests).toBe(2);
     expect(w.maskinportenTokenRequests()).toBe(2);
@@ -96,7 +96,7 @@ describe('Entra ID refusals become CloudExchangeError with the AADSTS code and a
 
   it('a Maskinporten failure keeps its own error', async () => {
     const w = await start();
-    w.issuer.failNext(1, { status: 400, body: { error: 'invalid_grant', error_description: 'Invalid JWT claim aud (MP-110)' } });
+    w.issuer.failNext({ status: 400, body: { error: 'invalid_grant', error_description: 'Invalid JWT claim aud (MP-110)' } });
     const error: unknown = await w.credential().getToken(STORAGE_SCOPE).catch((thrown: unknown) => thrown);
     expect(error).toMatchObject({ code: 'TOKEN_REQUEST_REJECTED' });
     expect(w.entra.counters.tokenRequests).toBe(0);
@@ -106,7 +106,7 @@ describe('Entra ID refusals become CloudExchangeError with the AADSTS code and a
 describe('transient Entra ID failures', () => {
   it('a 503 is retried by @azure/identity\'s pipeline and then succeeds', async () => {
     const w = await start();
-    w.entra.failNext(1, { status: 503 });
+    w.entra.failNext({ status: 503 });
     const token = await w.credential({ retryOptions: { retryDelayInMs: 5, maxRetryDelayInMs: 20 } }).getToken(STORAGE_SCOPE);
     expect(token.token).toMatch(/^ey/);
     expect(w.entra.counters.tokenRequests).toBe(2);
@@ -115,7 +115,7 @@ describe('transient Entra ID failures', () => {
 
   it('503s past the retries end in a retryable CloudExchangeError with the status', async () => {
     const w = await start();
-    w.entra.failNext(10, { status: 503 });
+    w.entra.failNext({ count: 10, status: 503 });
     const error = await failure(w.credential({ retryOptions: { maxRetries: 2, retryDelayInMs: 5, maxRetryDelayInMs: 20 } }).getToken(STORAGE_SCOPE));
     expect(error).toMatchObject({ code: 'CLOUD_EXCHANGE_FAILED', status: 503, isRetryable: true, cloudCode: 'AADSTS90033' });
     expect(w.entra.counters.tokenRequests).toBe(3);
@@ -123,7 +123,7 @@ describe('transient Entra ID failures', () => {
 
   it('a failed request is not cached: the next getToken tries again', async () => {
     const w = await start();
-    w.entra.failNext(1, { status: 400, errorDescription: 'AADSTS700016: Application not found.' });
+    w.entra.failNext({ status: 400, message: 'AADSTS700016: Application not found.' });
     const credential = w.credential();
     await failure(credential.getToken(STORAGE_SCOPE));
     await expect(credential.getToken(STORAGE_SCOPE)).resolves.toMatchObject({ tokenType: 'Bearer' });

@@ -37,7 +37,7 @@ describe('grace period: a failed refresh inside MSAL\'s refresh window', () => {
     const { entra, credential, logger, token } = await start();
     const first = await credential.getToken(STORAGE_SCOPE);
     expect(first.expiresOnTimestamp).toBe(START + 600_000);
-    entra.failNext(1000, { status: 503 });
+    entra.failNext({ count: 1000, status: 503 });
 
     // 290 s left: MSAL asks Entra ID again (it refreshes 5 minutes early), which fails on every attempt.
     vi.setSystemTime(START + 310_000);
@@ -60,7 +60,7 @@ describe('grace period: a failed refresh inside MSAL\'s refresh window', () => {
     const { entra, issuer, token } = await start();
     const cached = await token();
     // The 120-s Skyporten token has expired by then; the token service answers 503.
-    issuer.failNext(1000, { status: 503 });
+    issuer.failNext({ count: 1000, status: 503 });
     vi.setSystemTime(START + 310_000);
     expect(await token()).toBe(cached);
     expect(entra.counters.tokenRequests).toBe(1);
@@ -69,7 +69,7 @@ describe('grace period: a failed refresh inside MSAL\'s refresh window', () => {
   it('throws the retryable error once the token is within the safety margin (min(60 s, 10 % of its lifetime))', async () => {
     const { entra, token } = await start();
     const cached = await token();
-    entra.failNext(1000, { status: 503 });
+    entra.failNext({ count: 1000, status: 503 });
     vi.setSystemTime(START + 539_000); // 61 s left
     expect(await token()).toBe(cached);
     vi.setSystemTime(START + 541_000); // 59 s left (MSAL replays the 503)
@@ -79,7 +79,7 @@ describe('grace period: a failed refresh inside MSAL\'s refresh window', () => {
   it('takes safetyMarginSeconds, capped at a tenth of the lifetime', async () => {
     const { entra, token } = await start({ safetyMarginSeconds: 200 });
     const cached = await token();
-    entra.failNext(1000, { status: 503 });
+    entra.failNext({ count: 1000, status: 503 });
     vi.setSystemTime(START + 539_000); // 61 s left: beyond the cap of 60 s
     expect(await token()).toBe(cached);
   });
@@ -87,7 +87,7 @@ describe('grace period: a failed refresh inside MSAL\'s refresh window', () => {
   it('takes a smaller safetyMarginSeconds as is', async () => {
     const { entra, token } = await start({ safetyMarginSeconds: 5 });
     const cached = await token();
-    entra.failNext(1000, { status: 503 });
+    entra.failNext({ count: 1000, status: 503 });
     vi.setSystemTime(START + 594_000); // 6 s left
     expect(await token()).toBe(cached);
     vi.setSystemTime(START + 596_000); // 4 s left
@@ -105,16 +105,16 @@ describe('grace period: a failed refresh inside MSAL\'s refresh window', () => {
     const { entra, token } = await start();
     await token();
     vi.setSystemTime(START + 310_000);
-    entra.failNext(1, {
+    entra.failNext({
       status: 400,
-      error: 'invalid_client',
-      errorDescription: 'AADSTS700213: No matching federated identity record found for presented assertion subject.',
+      code: 'invalid_client',
+      message: 'AADSTS700213: No matching federated identity record found for presented assertion subject.',
     });
     await expect(token()).rejects.toMatchObject({ code: 'CLOUD_EXCHANGE_FAILED', isRetryable: false, status: 400, cloudCode: 'AADSTS700213' });
-    entra.failNext(1, {
+    entra.failNext({
       status: 400,
-      error: 'invalid_client',
-      errorDescription: 'AADSTS700212: No matching federated identity record found for presented assertion audience.',
+      code: 'invalid_client',
+      message: 'AADSTS700212: No matching federated identity record found for presented assertion audience.',
     });
     await expect(token()).rejects.toMatchObject({ code: 'CLOUD_EXCHANGE_FAILED', isRetryable: false, cloudCode: 'AADSTS700212' });
   });
@@ -122,14 +122,14 @@ describe('grace period: a failed refresh inside MSAL\'s refresh window', () => {
   it('keeps tokens per scopes: a scope never obtained gets the error', async () => {
     const { entra, token } = await start();
     await token();
-    entra.failNext(1000, { status: 503 });
+    entra.failNext({ count: 1000, status: 503 });
     await expect(token('https://vault.azure.net/.default')).rejects.toMatchObject({ code: 'CLOUD_EXCHANGE_FAILED', isRetryable: true });
   });
 
   it('recovers after the outage: once MSAL asks again, a new token, which is then cached', async () => {
     const { entra, token } = await start();
     const cached = await token();
-    entra.failNext(1000, { status: 503 });
+    entra.failNext({ count: 1000, status: 503 });
     vi.setSystemTime(START + 310_000);
     expect(await token()).toBe(cached);
 

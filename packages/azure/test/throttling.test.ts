@@ -10,7 +10,7 @@ afterEach(async () => {
 describe('MSAL throttling after Entra ID answered 5xx/429', () => {
   it('the locally replayed answer is still a retryable CloudExchangeError with the status and a hint about the wait', async () => {
     world = await startAzureWorld();
-    world.entra.failNext(10, { status: 503 });
+    world.entra.failNext({ count: 10, status: 503 });
     const credential = world.credential({ retryOptions: { maxRetries: 0 } });
     const first: unknown = await credential.getToken(STORAGE_SCOPE).catch((thrown: unknown) => thrown);
     expect(first).toMatchObject({ code: 'CLOUD_EXCHANGE_FAILED', status: 503, isRetryable: true, cloudCode: 'AADSTS90033' });

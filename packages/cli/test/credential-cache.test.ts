@@ -170,6 +170,11 @@ describe('cache keys and the refresh point', () => {
     expect(key(base, { MASKINPORTEN_CLIENT_ID: 'a' })).not.toBe(key(base, { MASKINPORTEN_CLIENT_ID: 'b' }));
     expect(key(base, { AWS_ENDPOINT_URL_STS: 'http://a' })).not.toBe(key(base));
     expect(key(base, { UNRELATED: '1' })).toBe(key(base));
+    const from = (cwd: string, argv: string[]) => cacheRequestOf(argv, { HOME: '/home/x' }, cwd)!.key;
+    expect(from('/work', [...base, '--key-file', 'k.pem'])).toBe(from('/other', [...base, '--key-file', '/work/k.pem']));
+    expect(from('/work', [...base, '--key-file=k.pem'])).toBe(from('/', [...base, '--key-file=/work/k.pem']));
+    expect(from('/work', [...base, '--key-file', 'k.pem'])).not.toBe(from('/other', [...base, '--key-file', 'k.pem']));
+    expect(from('/a', base)).toBe(from('/b', base));
     expect(cacheRequestOf([...base, '--no-cache'], {}, '/')).toBeUndefined();
     expect(cacheRequestOf(base, { SKYPORTEN_NO_CACHE: '1' }, '/')).toBeUndefined();
     expect(cacheRequestOf(['exec', '--aws'], {}, '/')).toBeUndefined();

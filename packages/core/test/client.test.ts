@@ -98,7 +98,7 @@ describe('createMaskinportenClient against the mock issuer', () => {
   });
 
   it('retries 503 and 429 with a fresh grant (new jti) each time', async () => {
-    issuer.failNext(2, { status: 503 });
+    issuer.failNext({ count: 2, status: 503 });
     const client = createMaskinportenClient(options());
     await client.getToken();
     expect(issuer.requests.map((request) => request.status)).toEqual([503, 503, 200]);
@@ -107,7 +107,7 @@ describe('createMaskinportenClient against the mock issuer', () => {
   });
 
   it('honours Retry-After on 429', async () => {
-    issuer.failNext(1, { status: 429, headers: { 'retry-after': '1' }, body: { error: 'slow_down' } });
+    issuer.failNext({ status: 429, headers: { 'retry-after': '1' }, body: { error: 'slow_down' } });
     const client = createMaskinportenClient(options());
     const started = Date.now();
     await client.getToken();
@@ -116,7 +116,7 @@ describe('createMaskinportenClient against the mock issuer', () => {
   });
 
   it('gives up after the retry limit with a retryable TOKEN_REQUEST_FAILED', async () => {
-    issuer.failNext(10, { status: 502, body: '<html>Bad gateway</html>' });
+    issuer.failNext({ count: 10, status: 502, body: '<html>Bad gateway</html>' });
     const error = await rejectionOf(createMaskinportenClient(options({ retry: { limit: 2, baseDelayMs: 1 } })).getToken());
     expect(error.code).toBe('TOKEN_REQUEST_FAILED');
     expect(error.isRetryable).toBe(true);
@@ -200,7 +200,7 @@ describe('createMaskinportenClient against the mock issuer', () => {
       info: (...args: unknown[]) => lines.push(inspect(args, { depth: 10 })),
       warn: (...args: unknown[]) => lines.push(inspect(args, { depth: 10 })),
     };
-    issuer.failNext(1, { status: 503 });
+    issuer.failNext({ status: 503 });
     const client = createMaskinportenClient(options({ logger }));
     const token = await client.getToken();
     const grant = issuer.requests.at(-1)!.parameters.assertion!;

@@ -33,7 +33,7 @@ describe('logger events', () => {
       warn: (message, details) => events.push(['warn', message, details]),
       error: (message, details) => events.push(['error', message, details]),
     };
-    issuer.failNext(1, { status: 503 });
+    issuer.failNext({ status: 503 });
     const working = client(logger);
     await working.getToken();
     await working.getToken();

@@ -52,7 +52,7 @@ describe('OpenTelemetry, when @opentelemetry/api is installed', () => {
       retry: { limit: 2, baseDelayMs: 1 },
       env: false,
     });
-    issuer.failNext(1, { status: 503 });
+    issuer.failNext({ status: 503 });
     const token = await client.getAccessToken();
     await client.getAccessToken();
     await client.getAccessToken();

@@ -61,7 +61,7 @@ describe('grace period: a failed refresh inside google-auth-library\'s refresh w
     const { gcp, issuer, credentials, storage, logger, accessToken, expiresAt } = await start();
     const cached = await accessToken();
     expect(expiresAt()).toBe(START + 600_000);
-    gcp.failNext('sts', 1000, { status: 503 });
+    gcp.failNext({ service: 'sts', count: 1000, status: 503 });
 
     // 290 s left: google-auth-library refreshes (5 minutes early), STS fails on every attempt.
     vi.setSystemTime(START + 310_000);
@@ -90,14 +90,14 @@ describe('grace period: a failed refresh inside google-auth-library\'s refresh w
   it('serves it through an IAM Credentials outage and a Maskinporten outage too', async () => {
     const { gcp, issuer, accessToken } = await start();
     const cached = await accessToken();
-    gcp.failNext('iamcredentials', 1000, { status: 503 });
+    gcp.failNext({ service: 'iamcredentials', count: 1000, status: 503 });
     vi.setSystemTime(START + 310_000);
     // The 120-s Skyporten token has expired by now: the Maskinporten client fetches a new one (still up here).
     expect(await accessToken()).toBe(cached);
     expect(gcp.counters.generateAccessTokenCalls).toBe(5);
 
     gcp.reset();
-    issuer.failNext(1000, { status: 503 });
+    issuer.failNext({ count: 1000, status: 503 });
     vi.setSystemTime(START + 500_000);
     expect(await accessToken()).toBe(cached);
     expect(gcp.counters.stsCalls).toBe(0);
@@ -106,7 +106,7 @@ describe('grace period: a failed refresh inside google-auth-library\'s refresh w
   it('throws the retryable error once the token is within the safety margin (min(60 s, 10 % of its lifetime))', async () => {
     const { gcp, accessToken } = await start();
     const cached = await accessToken();
-    gcp.failNext('sts', 1000, { status: 503 });
+    gcp.failNext({ service: 'sts', count: 1000, status: 503 });
     vi.setSystemTime(START + 539_000); // 61 s left
     expect(await accessToken()).toBe(cached);
     vi.setSystemTime(START + 541_000); // 59 s left
@@ -116,7 +116,7 @@ describe('grace period: a failed refresh inside google-auth-library\'s refresh w
   it('takes safetyMarginSeconds, capped at a tenth of the lifetime', async () => {
     const { gcp, accessToken } = await start({ safetyMarginSeconds: 200 });
     const cached = await accessToken();
-    gcp.failNext('sts', 1000, { status: 503 });
+    gcp.failNext({ service: 'sts', count: 1000, status: 503 });
     vi.setSystemTime(START + 539_000); // 61 s left: beyond the cap of 60 s
     expect(await accessToken()).toBe(cached);
   });
@@ -124,7 +124,7 @@ describe('grace period: a failed refresh inside google-auth-library\'s refresh w
   it('takes a smaller safetyMarginSeconds as is', async () => {
     const { gcp, accessToken } = await start({ safetyMarginSeconds: 5 });
     const cached = await accessToken();
-    gcp.failNext('sts', 1000, { status: 503 });
+    gcp.failNext({ service: 'sts', count: 1000, status: 503 });
     vi.setSystemTime(START + 594_000); // 6 s left
     expect(await accessToken()).toBe(cached);
     vi.setSystemTime(START + 596_000); // 4 s left
@@ -145,20 +145,20 @@ describe('grace period: a failed refresh inside google-auth-library\'s refresh w
     const { gcp, accessToken } = await start();
     await accessToken();
     vi.setSystemTime(START + 310_000);
-    gcp.failNext('iamcredentials', 1, {
+    gcp.failNext({ service: 'iamcredentials',
       status: 403,
       body: { error: { code: 403, status: 'PERMISSION_DENIED', message: "Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist)." } },
     });
     await expect(accessToken()).rejects.toMatchObject({ code: 'CLOUD_EXCHANGE_FAILED', isRetryable: false, status: 403, cloudCode: 'PERMISSION_DENIED' });
 
-    gcp.failNext('sts', 1, { status: 400, body: { error: 'invalid_grant', error_description: 'The audience in ID Token [https://other.example.org] does not match the expected audience.' } });
+    gcp.failNext({ service: 'sts', status: 400, body: { error: 'invalid_grant', error_description: 'The audience in ID Token [https://other.example.org] does not match the expected audience.' } });
     await expect(accessToken()).rejects.toMatchObject({ code: 'CLOUD_EXCHANGE_FAILED', isRetryable: false, status: 400, cloudCode: 'invalid_grant' });
   });
 
   it('recovers after the outage: the next refresh gets a new token, which is then cached', async () => {
     const { gcp, accessToken } = await start();
     const cached = await accessToken();
-    gcp.failNext('sts', 1000, { status: 503 });
+    gcp.failNext({ service: 'sts', count: 1000, status: 503 });
     vi.setSystemTime(START + 310_000);
     expect(await accessToken()).toBe(cached);
 
@@ -173,7 +173,7 @@ describe('grace period: a failed refresh inside google-auth-library\'s refresh w
   it('does not retry STS on every call during an outage: a cool-down of 5 s follows each failed refresh', async () => {
     const { gcp, accessToken } = await start();
     const cached = await accessToken();
-    gcp.failNext('sts', 1000, { status: 503 });
+    gcp.failNext({ service: 'sts', count: 1000, status: 503 });
     vi.setSystemTime(START + 310_000);
     expect(await accessToken()).toBe(cached);
     const afterFirst = gcp.counters.stsCalls;
@@ -192,7 +192,7 @@ describe('grace period: a failed refresh inside google-auth-library\'s refresh w
     const cached = await accessToken();
     const expiry = expiresAt();
     expect(expiry - START).toBe(120_000);
-    gcp.failNext('sts', 1000, { status: 503 });
+    gcp.failNext({ service: 'sts', count: 1000, status: 503 });
     vi.setSystemTime(expiry - 14_000);
     expect(await accessToken()).toBe(cached);
     vi.setSystemTime(expiry - 11_000);

@@ -154,7 +154,7 @@ describe('failures', () => {
 
   it('recovers when STS rejects a token as expired once', async () => {
     const { gcp, issuer, maskinporten } = await start();
-    gcp.failNext('sts', 1, { status: 400, body: { error: 'invalid_grant', error_description: 'ID Token expired at 1700000000.' } });
+    gcp.failNext({ service: 'sts', status: 400, body: { error: 'invalid_grant', error_description: 'ID Token expired at 1700000000.' } });
     const credentials = skyportenCredentials({ maskinporten: maskinporten(), audience: gcp.audience, tokenUrl: gcp.stsTokenUrl });
     await expect(credentials.getAccessToken()).resolves.toMatchObject({ token: expect.any(String) });
     expect(gcp.counters.stsCalls).toBe(2);
@@ -172,7 +172,7 @@ describe('failures', () => {
 
   it('retries STS 503 with the same Skyporten token', async () => {
     const { gcp, issuer, maskinporten } = await start();
-    gcp.failNext('sts', 2, { status: 503 });
+    gcp.failNext({ service: 'sts', count: 2, status: 503 });
     const credentials = skyportenCredentials({
       maskinporten: maskinporten(),
       audience: gcp.audience,
@@ -187,7 +187,7 @@ describe('failures', () => {
 
   it('reports a retryable error when STS keeps failing', async () => {
     const { gcp, issuer, maskinporten } = await start();
-    gcp.failNext('sts', 10, { status: 503 });
+    gcp.failNext({ service: 'sts', count: 10, status: 503 });
     const credentials = skyportenCredentials({ maskinporten: maskinporten(), audience: gcp.audience, tokenUrl: gcp.stsTokenUrl });
     const error = await credentials.getAccessToken().catch((caught: unknown) => caught);
     expect(error).toMatchObject({ code: 'CLOUD_EXCHANGE_FAILED', status: 503, isRetryable: true });
@@ -218,7 +218,7 @@ describe('failures', () => {
     const lines: string[] = [];
     const record = (message: string, details?: Record<string, unknown>) => lines.push(`${message} ${JSON.stringify(details ?? {})}`);
     const logger = { debug: record, info: record, warn: record, error: record };
-    gcp.failNext('sts', 1, { status: 400, body: { error: 'invalid_grant', error_description: 'ID Token expired at 1700000000.' } });
+    gcp.failNext({ service: 'sts', status: 400, body: { error: 'invalid_grant', error_description: 'ID Token expired at 1700000000.' } });
     const credentials = skyportenCredentials({
       maskinporten: maskinporten({ logger }),
       audience: gcp.audience,

@@ -12,7 +12,7 @@ describe('STS answering Google\'s error JSON instead of an OAuth error', () => {
   it('puts its status in cloudCode and its message in the error message', async () => {
     current = await setup();
     const { gcp, issuer, maskinporten } = current;
-    gcp.failNext('sts', 1, { status: 400, body: { error: { code: 400, status: 'INVALID_ARGUMENT', message: 'Request contains an invalid argument.' } } });
+    gcp.failNext({ service: 'sts', status: 400, body: { error: { code: 400, status: 'INVALID_ARGUMENT', message: 'Request contains an invalid argument.' } } });
     const credentials = skyportenCredentials({ maskinporten: maskinporten(), audience: gcp.audience, tokenUrl: gcp.stsTokenUrl });
     const error = await credentials.getAccessToken().catch((caught: unknown) => caught);
     expect(error).toMatchObject({ code: 'CLOUD_EXCHANGE_FAILED', cloud: 'gcp', status: 400, cloudCode: 'INVALID_ARGUMENT', isRetryable: false });
