@@ -35,6 +35,10 @@ const UNKEYED_VARIABLES = new Set(['SKYPORTEN_CACHE_DIR', 'SKYPORTEN_NO_CACHE'])
 /** Arguments that only steer the cache or the logging (and take no value, except `--cache-dir`). */
 const UNKEYED_FLAGS = new Set(['--debug', '--no-cache']);
 
+/** Flags and variables that name files: keyed by their absolute path, so the working directory does not matter. */
+const PATH_FLAGS = new Set(['--config', '--key-file', '--certificate-file']);
+const PATH_VARIABLES = new Set(['SKYPORTEN_CONFIG', 'MASKINPORTEN_PRIVATE_KEY_FILE', 'MASKINPORTEN_CERTIFICATE_FILE']);
+
 /** One command line, split into the parts the cache needs. */
 export interface CacheRequest {
   command: CachedCommand;
@@ -96,9 +100,9 @@ export function cacheDirectory(argv: readonly string[], env: Environment, cwd: s
  * (`--no-cache`, SKYPORTEN_NO_CACHE=1, `--help`).
  *
  * The key hashes the raw inputs: the arguments (without `--debug`, `--no-cache`, `--cache-dir`; without
- * `--json` for `token`, which only changes the printing), the variables the command reads, the working
- * directory (relative paths) and the config file's bytes. Whatever changes the result therefore changes the
- * key: issuer, client, scope, resource, consumer org, key id and key file, role ARN, session name, duration,
+ * `--json` for `token`, which only changes the printing; file paths made absolute, so the working directory
+ * does not matter), the variables the command reads and the config file's bytes. Whatever changes the
+ * result therefore changes the key: issuer, client, scope, resource, consumer org, key id and key file, role ARN, session name, duration,
  * region, endpoints, the GCP audience and token type.
  */
 export function cacheRequestOf(argv: readonly string[], env: Environment, cwd: string): CacheRequest | undefined {
@@ -115,12 +119,18 @@ export function cacheRequestOf(argv: readonly string[], env: Environment, cwd: s
       continue;
     }
     if (parsed.command === 'token' && argument === '--json') continue;
-    keyed.push(argument);
+    if (PATH_FLAGS.has(argument) && index + 1 < parsed.rest.length) {
+      keyed.push(argument, resolve(cwd, parsed.rest[index + 1]!));
+      index += 1;
+      continue;
+    }
+    const [name, value] = argument.split(/=(.*)/s, 2);
+    keyed.push(value !== undefined && PATH_FLAGS.has(name!) ? `${name}=${resolve(cwd, value)}` : argument);
   }
   const variables = Object.keys(env)
     .filter((name) => !UNKEYED_VARIABLES.has(name) && KEYED_VARIABLES.some((pattern) => pattern.test(name)))
     .sort()
-    .map((name) => [name, env[name]]);
+    .map((name) => [name, PATH_VARIABLES.has(name) && env[name] ? resolve(cwd, env[name]) : env[name]]);
   const configPath = flagValue(parsed.rest, '--config') ?? (env.SKYPORTEN_CONFIG || undefined);
   let config = '';
   if (configPath !== undefined) {
@@ -131,7 +141,7 @@ export function cacheRequestOf(argv: readonly string[], env: Environment, cwd: s
     }
   }
   const key = createHash('sha256')
-    .update(JSON.stringify({ version: FORMAT_VERSION, command: parsed.command, argv: keyed, variables, cwd, config }))
+    .update(JSON.stringify({ version: FORMAT_VERSION, command: parsed.command, argv: keyed, variables, config }))
     .digest('hex');
   const directory = cacheDirectory(argv, env, cwd);
   return { command: parsed.command, key, directory, path: join(directory, `${parsed.command.replace(' ', '-')}-${key.slice(0, 40)}.json`) };
