@@ -96,6 +96,17 @@ export interface MockEntraId {
   authorityHost: string;
   /** The tenant (directory) id: pass as `tenantId`. */
   tenantId: string;
+  /**
+   * The options that point `@skyporten/azure`'s `skyportenCredentials` (or an `@azure/identity` credential's
+   * options) at this mock in one spread: `tenantId`, `authorityHost`, `disableInstanceDiscovery: true` and
+   * `tlsOptions: { ca }` trusting the mock's certificate.
+   *
+   * @example
+   * ```ts
+   * const credential = skyportenCredentials({ ...entra.credentialOptions(), clientId, maskinporten });
+   * ```
+   */
+  credentialOptions(): { tenantId: string; authorityHost: string; disableInstanceDiscovery: true; tlsOptions: { ca: string } };
   /** The TLS certificate (PEM) the server presents; trust it on the client side. */
   certificate: string;
   /** The TLS certificate and key, to serve other local endpoints (Azurite) under the same trust. */
@@ -124,6 +135,8 @@ export interface MockEntraId {
   reset(): void;
   /** Stops the server. */
   close(): Promise<void>;
+  /** Stops the server, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
@@ -436,6 +449,7 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
     tenantId,
     certificate: tls.cert,
     tls,
+    credentialOptions: () => ({ tenantId, authorityHost, disableInstanceDiscovery: true, tlsOptions: { ca: tls.cert } }),
     counters,
     requests,
     jwks: () => ({ keys: [publicJwk] }),
@@ -455,8 +469,7 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
       counters.metadataRequests = 0;
       counters.instanceDiscoveryRequests = 0;
     },
-    close() {
-      return listening.close();
-    },
+    close: () => listening.close(),
+    [Symbol.asyncDispose]: () => listening.close(),
   };
 }

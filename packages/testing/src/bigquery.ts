@@ -76,6 +76,15 @@ export interface MockBigQueryCounters {
 export interface MockBigQuery {
   /** `http://127.0.0.1:<port>`: pass as the BigQuery client's `apiEndpoint`. */
   endpoint: string;
+  /**
+   * The options that point a `@google-cloud/bigquery` client at this mock in one spread: `apiEndpoint`.
+   *
+   * @example
+   * ```ts
+   * const bigquery = new BigQuery({ ...bigQueryMock.clientOptions(), authClient, projectId: 'consumer' });
+   * ```
+   */
+  clientOptions(): { apiEndpoint: string };
   /** Live call counters. */
   counters: MockBigQueryCounters;
   /** Every request answered, in order. */
@@ -88,6 +97,8 @@ export interface MockBigQuery {
   failNext(failure: MockBigQueryFailure): void;
   /** Stops the server. */
   close(): Promise<void>;
+  /** Stops the server, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 interface Column {
@@ -338,13 +349,13 @@ export async function createMockBigQuery(options: MockBigQueryOptions): Promise<
     },
     requests,
     putTable,
+    clientOptions: () => ({ apiEndpoint: `http://127.0.0.1:${listening.port}` }),
     failNext(...args: [MockBigQueryFailure] | [number, MockBigQueryFailure]) {
       const failure = toFailure<MockBigQueryFailure>(args);
       for (let index = 0; index < (failure.count ?? 1); index += 1) faults.push(failure);
     },
-    close() {
-      return listening.close();
-    },
+    close: () => listening.close(),
+    [Symbol.asyncDispose]: () => listening.close(),
   };
 }
 

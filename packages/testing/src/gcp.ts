@@ -143,6 +143,26 @@ export interface MockGcp {
   poolPrincipalPrefix: string;
   /** The impersonation URL for an email on this mock. */
   serviceAccountImpersonationUrl(email: string): string;
+  /**
+   * The options that point `@skyporten/gcp`'s `skyportenCredentials` (or an external_account config) at this
+   * mock in one spread: `audience`, `tokenUrl`, and `serviceAccountImpersonationUrl` when an email is given.
+   *
+   * @example
+   * ```ts
+   * const authClient = skyportenCredentials({ maskinporten, ...gcp.credentialOptions('reader@demo.iam.gserviceaccount.com') });
+   * ```
+   */
+  credentialOptions(serviceAccountEmail?: string): { audience: string; tokenUrl: string; serviceAccountImpersonationUrl?: string };
+  /**
+   * The options that point a `@google-cloud/storage` `Storage` client at this mock in one spread:
+   * `apiEndpoint` and `useAuthWithCustomEndpoint: true` (without it the client sends no token to a custom endpoint).
+   *
+   * @example
+   * ```ts
+   * const storage = new Storage({ ...gcp.storageOptions(), authClient, projectId: 'data-provider' });
+   * ```
+   */
+  storageOptions(): { apiEndpoint: string; useAuthWithCustomEndpoint: true };
   /** Live call counters. */
   counters: MockGcpCounters;
   /** Every request answered, in order. Cleared by `reset()`. */
@@ -159,6 +179,8 @@ export interface MockGcp {
   reset(): void;
   /** Stops the server. */
   close(): Promise<void>;
+  /** Stops the server, for `await using gcp = await createMockGcp(...)`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 interface IssuedToken {
@@ -452,6 +474,12 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
     providerId,
     poolPrincipalPrefix,
     serviceAccountImpersonationUrl: (email) => `${endpoint}/v1/projects/-/serviceAccounts/${email}:generateAccessToken`,
+    credentialOptions: (email) => ({
+      audience,
+      tokenUrl: `${endpoint}/v1/token`,
+      ...(email === undefined ? {} : { serviceAccountImpersonationUrl: `${endpoint}/v1/projects/-/serviceAccounts/${email}:generateAccessToken` }),
+    }),
+    storageOptions: () => ({ apiEndpoint: endpoint, useAuthWithCustomEndpoint: true }),
     counters: {
       get stsCalls() {
         return counts.stsCalls;
@@ -480,9 +508,8 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
       tokens.clear();
       for (const queue of Object.values(faults)) queue.length = 0;
     },
-    close() {
-      return listening.close();
-    },
+    close: () => listening.close(),
+    [Symbol.asyncDispose]: () => listening.close(),
   };
 }
 

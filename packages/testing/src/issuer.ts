@@ -21,6 +21,8 @@ export interface MockSkyporten extends MockIssuerControls {
   url: URL;
   /** Stops the server: hung and delayed requests are dropped, open connections closed. */
   close(): Promise<void>;
+  /** The same as `close()`, for `await using issuer = await createMockSkyporten()`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 function toHeaders(request: IncomingMessage): Headers {
@@ -75,6 +77,10 @@ export async function createMockSkyporten(options: MockSkyportenOptions = {}): P
     ...createControls(engine),
     url: new URL(issuer),
     close() {
+      engine.close();
+      return listening.close();
+    },
+    [Symbol.asyncDispose]() {
       engine.close();
       return listening.close();
     },

@@ -180,6 +180,19 @@ describe('STS token exchange', () => {
   });
 });
 
+describe('wiring in one spread', () => {
+  it('credentialOptions and storageOptions carry the mock URLs; asyncDispose closes the server', async () => {
+    const gcp = await start();
+    expect(gcp.credentialOptions(EMAIL)).toEqual({ audience: gcp.audience, tokenUrl: gcp.stsTokenUrl, serviceAccountImpersonationUrl: gcp.serviceAccountImpersonationUrl(EMAIL) });
+    expect(gcp.credentialOptions()).toEqual({ audience: gcp.audience, tokenUrl: gcp.stsTokenUrl });
+    expect(gcp.storageOptions()).toEqual({ apiEndpoint: gcp.storageEndpoint, useAuthWithCustomEndpoint: true });
+    const { body } = await exchange(gcp, await skyportenToken(), { audience: gcp.credentialOptions().audience });
+    expect(body.access_token).toEqual(expect.any(String));
+    await gcp[Symbol.asyncDispose]();
+    await expect(fetch(gcp.stsTokenUrl, { method: 'POST' })).rejects.toThrow();
+  });
+});
+
 describe('IAM Credentials generateAccessToken', () => {
   it('lets a bound principal impersonate the service account', async () => {
     const gcp = await start();
