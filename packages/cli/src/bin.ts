@@ -14,7 +14,9 @@ async function main(): Promise<number> {
     process.stdout.write(`${typeof __SKYPORTEN_CLI_VERSION__ === 'string' ? __SKYPORTEN_CLI_VERSION__ : '0.0.0-development'}\n`);
     return 0;
   }
-  const warn = (message: string) => process.stderr.write(`skyporten: warning: ${message}\n`);
+  // `gcp executable` stays silent on stderr (Google's Node library reads stdout and stderr together).
+  const quiet = argv.includes('executable') && !argv.includes('--debug');
+  const warn = (message: string) => (quiet ? undefined : process.stderr.write(`skyporten: warning: ${message}\n`));
   if (argv.includes('token') || argv.includes('credential-process') || argv.includes('executable')) {
     const { lookupBeforeLoading, printOutput } = await import('./credential-cache.js');
     const hit = await lookupBeforeLoading(argv, process.env, process.cwd(), Date.now, warn).catch(() => undefined);

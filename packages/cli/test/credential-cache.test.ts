@@ -157,6 +157,13 @@ describe('the cross-process credential cache', () => {
     expect(first.stdout).toBe(second.stdout);
     expect(JSON.parse(first.stdout)).toMatchObject({ success: true });
     expect(fixture.issuer.requests).toHaveLength(2);
+    // Google's Node library reads stdout and stderr together: a corrupt entry is replaced without a word.
+    const [file] = (await entryFiles()).filter((name) => name.startsWith('gcp-executable-'));
+    await writeFile(join(cacheDir, file!), 'garbage', { mode: 0o600 });
+    const third = await runCli(['gcp', 'executable', ...fixture.flags], { env: executableEnv });
+    expect(third.stderr).toBe('');
+    expect(JSON.parse(third.stdout)).toMatchObject({ success: true });
+    expect(fixture.issuer.requests).toHaveLength(3);
   });
 });
 

@@ -182,7 +182,9 @@ export function registerGcpCommands(program: Command, runtime: Runtime): void {
           return;
         }
         const request = flagsOf<{ cache?: boolean }>(executable).cache === false ? undefined : cacheRequestOf(runtime.argv, env, runtime.context.cwd);
-        const response = await withCredentialCache(request, { clock: runtime.context.clock, warn: warner(runtime) }, async () => {
+        // Google's Node library reads stdout and stderr together: cache warnings only with --debug.
+        const warn = flagsOf(executable).debug === true ? warner(runtime) : () => {};
+        const response = await withCredentialCache(request, { clock: runtime.context.clock, warn }, async () => {
           const client = createClient(settings.maskinporten, debugLogger(executable, runtime));
           const token = await client.getToken();
           requireAudience(token.accessToken, 'Google STS');
