@@ -303,13 +303,29 @@ export async function lockEntry(request: CacheRequest, warn: CacheWarn): Promise
   }
 }
 
-/** Writes an entry (atomically, 0600). A failure is a warning: the command still prints its result. */
+/** Entries untouched for this long are removed when another is written: no credential lives longer than 12 h. */
+const ENTRY_RETENTION_MS = 24 * 60 * 60_000;
+
+/** Removes this cache's old entries (`<command>-<hash>.json` untouched for a day); errors are ignored. */
+async function removeOldEntries(directory: string, now: number): Promise<void> {
+  const { readdir, rm, stat } = await import('node:fs/promises');
+  const names = await readdir(directory).catch(() => [] as string[]);
+  for (const name of names) {
+    if (!/^(aws-credential-process|gcp-executable|token)-[0-9a-f]{40}\.json$/.test(name)) continue;
+    const path = join(directory, name);
+    const info = await stat(path).catch(() => undefined);
+    if (info !== undefined && now - info.mtimeMs > ENTRY_RETENTION_MS) await rm(path, { force: true }).catch(() => {});
+  }
+}
+
+/** Writes an entry (atomically, 0600) and removes day-old ones. A failure is a warning: the command still prints its result. */
 export async function writeEntry(request: CacheRequest, entry: CacheEntry, warn: CacheWarn): Promise<void> {
   try {
     await writeFileAtomic(request.path, JSON.stringify(entry));
   } catch (error) {
     warn(`could not write the cache entry: ${(error as Error).message}`);
   }
+  await removeOldEntries(request.directory, entry.obtainedAt);
 }
 
 /** Output checks per command, so a tampered or truncated entry is never printed. */

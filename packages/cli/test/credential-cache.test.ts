@@ -1,4 +1,5 @@
-import { chmod, chown, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, chown, mkdir, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createMockAws, type MockAws } from '@skyporten/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -94,6 +95,18 @@ describe('the cross-process credential cache', () => {
     const result = await runCli(awsFlags, { env: env() });
     expect(result.stdout).not.toContain('AKIAEVIL');
     expect(result.stderr).toMatch(/corrupt cache entry/);
+  });
+
+  it('removes entries untouched for a day when it writes another', async () => {
+    await runCli(awsFlags, { env: env() });
+    const [file] = await entryFiles();
+    const old = join(cacheDir, file!.replace(/-[0-9a-f]{40}\.json$/, `-${'0'.repeat(40)}.json`));
+    await writeFile(old, '{}', { mode: 0o600 });
+    const dayAgo = new Date(Date.now() - 25 * 3_600_000);
+    await utimes(old, dayAgo, dayAgo);
+    await runCli([...awsFlags, '--region', 'eu-west-1'], { env: env() });
+    expect(existsSync(old)).toBe(false);
+    expect(await entryFiles()).toHaveLength(2);
   });
 
   it('does not serve an expired entry', async () => {
