@@ -1,10 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
-import { listenOnLoopback, readBody } from './loopback.js';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { MockGcp } from './gcp.js';
-import { toFailure } from './mock-service.js';
-import type { MockFailure } from './mock-service.js';
+import { bearerToken, createMockService, toFailure } from './mock-service.js';
+import type { MockAnswer, MockFailure, MockRequest } from './mock-service.js';
 
 const DEFAULT_PAGE_SIZE = 100_000;
 /** A bucket name GCS would never accept (uppercase, underscores), so the probe can never read a real object. */
@@ -125,10 +122,13 @@ interface Job {
   createdAtMs: number;
 }
 
-interface Answer {
-  status: number;
-  body: string;
-  query?: string;
+type Answer = MockAnswer & { query?: string };
+
+/** Moves an answer's SQL into its request-log entry. */
+function withQuery(entry: MockBigQueryRequest | undefined, answer: Answer): MockAnswer {
+  const { query, ...rest } = answer;
+  if (entry !== undefined && query !== undefined) entry.query = query;
+  return rest;
 }
 
 /** A query the mock cannot answer, with BigQuery's status and reason. */
@@ -172,9 +172,7 @@ export async function createMockBigQuery(options: MockBigQueryOptions): Promise<
   const tables = new Map<string, Table>();
   for (const [name, rows] of Object.entries(options.datasets ?? {})) putTable(name, rows);
   const jobs = new Map<string, Job>();
-  const faults: MockBigQueryFailure[] = [];
   const counts = { queries: 0, unauthenticated: 0 };
-  const requests: MockBigQueryRequest[] = [];
 
   function putTable(name: string, rows: MockBigQueryRow[]): void {
     if (!/^[^.`\s]+\.[^.`\s]+\.[^.`\s]+$/.test(name)) {
@@ -255,15 +253,8 @@ export async function createMockBigQuery(options: MockBigQueryOptions): Promise<
     return page;
   }
 
-  async function route(request: IncomingMessage, url: URL, body: string): Promise<Answer> {
-    const method = request.method ?? 'GET';
-    const accessToken = /^Bearer (\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
-    if (accessToken === undefined || !(await verifyAccessToken(accessToken))) {
-      counts.unauthenticated += 1;
-      return googleError(401, 'UNAUTHENTICATED', 'authError', 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.');
-    }
-    const fault = faults.shift();
-    if (fault !== undefined) return faultAnswer(fault);
+  async function route(request: MockRequest, entry: MockBigQueryRequest | undefined): Promise<Answer> {
+    const { method, url, body } = request;
     const match = /^\/bigquery\/v2\/projects\/([^/]+)\/(queries|jobs)(?:\/([^/]+))?$/.exec(url.pathname);
     if (match?.[1] === undefined) {
       return googleError(404, 'NOT_FOUND', 'notFound', `The BigQuery mock does not serve ${method} ${url.pathname}.`);
@@ -318,24 +309,26 @@ export async function createMockBigQuery(options: MockBigQueryOptions): Promise<
     return googleError(405, 'INVALID_ARGUMENT', 'invalid', `The BigQuery mock does not serve ${method} ${url.pathname}.`);
   }
 
-  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
-    void (async () => {
-      try {
-        const body = await readBody(request);
-        const url = new URL(request.url ?? '/', 'http://127.0.0.1');
-        const answer = await route(request, url, body);
-        const record: MockBigQueryRequest = { method: request.method ?? 'GET', path: url.pathname + url.search, status: answer.status };
-        if (answer.query !== undefined) record.query = answer.query;
-        requests.push(record);
-        response.writeHead(answer.status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(Buffer.byteLength(answer.body)) });
-        response.end(answer.body);
-      } catch (error) {
-        if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain' });
-        response.end(`Mock BigQuery failure: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    })();
+  const service = createMockService<'bigquery', MockBigQueryRequest & { pendingQuery?: string }>({
+    name: 'Mock BigQuery',
+    defaultService: 'bigquery',
+    routes: [{ service: 'bigquery', path: /^\/.*$/, handle: async (request, entry) => withQuery(entry, await route(request, entry)) }],
+    notFound: () => googleError(404, 'NOT_FOUND', 'notFound', 'Not found.'),
+    record: (request) => ({ method: request.method, path: request.url.pathname + request.url.search, status: 0 }),
+    finish(entry, answer) {
+      entry.status = answer?.status ?? 0;
+    },
+    async guard(request) {
+      const accessToken = bearerToken(request);
+      if (accessToken !== undefined && (await verifyAccessToken(accessToken))) return undefined;
+      counts.unauthenticated += 1;
+      return googleError(401, 'UNAUTHENTICATED', 'authError', 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.');
+    },
+    renderFailure: (failure) =>
+      googleError(failure.status, failure.code ?? (failure.status >= 500 ? 'UNAVAILABLE' : 'FAILED_PRECONDITION'), failure.status >= 500 ? 'backendError' : 'invalid', failure.message ?? `Injected failure (HTTP ${failure.status}).`),
+    headers: () => ({ 'content-type': 'application/json; charset=utf-8' }),
   });
-  const listening = await listenOnLoopback(server);
+  const listening = await service.listen();
 
   return {
     endpoint: `http://127.0.0.1:${listening.port}`,
@@ -347,15 +340,12 @@ export async function createMockBigQuery(options: MockBigQueryOptions): Promise<
         return counts.unauthenticated;
       },
     },
-    requests,
+    requests: service.log,
     putTable,
     clientOptions: () => ({ apiEndpoint: `http://127.0.0.1:${listening.port}` }),
-    failNext(...args: [MockBigQueryFailure] | [number, MockBigQueryFailure]) {
-      const failure = toFailure<MockBigQueryFailure>(args);
-      for (let index = 0; index < (failure.count ?? 1); index += 1) faults.push(failure);
-    },
-    close: () => listening.close(),
-    [Symbol.asyncDispose]: () => listening.close(),
+    failNext: (...args: [MockBigQueryFailure] | [number, MockBigQueryFailure]) => service.failNext(toFailure(args)),
+    close: () => (service.close(), listening.close()),
+    [Symbol.asyncDispose]: () => (service.close(), listening.close()),
   };
 }
 
@@ -418,12 +408,6 @@ function googleError(code: number, status: string, reason: string, message: stri
   return json(code, { error: { code, message, errors: [{ message, domain: 'global', reason }], status } });
 }
 
-function faultAnswer(failure: MockBigQueryFailure): Answer {
-  if (failure.body === undefined) {
-    return googleError(failure.status, failure.code ?? (failure.status >= 500 ? 'UNAVAILABLE' : 'FAILED_PRECONDITION'), failure.status >= 500 ? 'backendError' : 'invalid', failure.message ?? `Injected failure (HTTP ${failure.status}).`);
-  }
-  return typeof failure.body === 'string' ? { status: failure.status, body: failure.body } : json(failure.status, failure.body);
-}
 
 function parseJson(body: string): unknown {
   try {
