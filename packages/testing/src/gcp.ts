@@ -1,11 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer } from 'node:http';
-import { listenOnLoopback, readBody } from './loopback.js';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
 import type { JWTPayload, JWTVerifyGetKey } from 'jose';
-import { toFailure } from './mock-service.js';
-import type { MockFailure } from './mock-service.js';
+import { bearerToken, createMockService, toFailure } from './mock-service.js';
+import type { MockAnswer, MockFailure, MockRequest } from './mock-service.js';
 
 const TOKEN_EXCHANGE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
@@ -240,9 +237,6 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
   const now = (): number => systemClock() + clockOffsetMs;
 
   const tokens = new Map<string, IssuedToken>();
-  const faults: Record<MockGcpService, MockGcpFailure[]> = { sts: [], iamcredentials: [], storage: [] };
-  const counts = { stsCalls: 0, generateAccessTokenCalls: 0, storageCalls: 0 };
-  const requests: MockGcpRequest[] = [];
 
   function putObject(bucket: string, name: string, content: string | Uint8Array): void {
     let objects = buckets.get(bucket);
@@ -256,9 +250,9 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
     return token;
   }
 
-  function bearerToken(request: IncomingMessage): IssuedToken | undefined {
-    const match = /^Bearer (\S+)$/i.exec(request.headers.authorization ?? '');
-    const record = match?.[1] === undefined ? undefined : tokens.get(match[1]);
+  function callerOf(request: MockRequest): IssuedToken | undefined {
+    const token = bearerToken(request);
+    const record = token === undefined ? undefined : tokens.get(token);
     return record !== undefined && record.expiresAtMs > now() ? record : undefined;
   }
 
@@ -334,7 +328,7 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
     };
   }
 
-  function generateAccessToken(request: IncomingMessage, email: string, body: string): Answer {
+  function generateAccessToken(request: MockRequest, email: string, body: string): Answer {
     let parsed: { scope?: unknown; lifetime?: unknown; delegates?: unknown } = {};
     try {
       parsed = body === '' ? {} : (JSON.parse(body) as typeof parsed);
@@ -342,7 +336,7 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
       return googleError(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.');
     }
     const details = { serviceAccountEmail: email, scope: parsed.scope, lifetime: parsed.lifetime, delegates: parsed.delegates };
-    const caller = bearerToken(request);
+    const caller = callerOf(request);
     if (caller === undefined) {
       return { ...googleError(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.'), details };
     }
@@ -380,12 +374,12 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
     return { ...json(200, { accessToken, expireTime: new Date(expiresAtMs).toISOString() }), details };
   }
 
-  function storage(request: IncomingMessage, url: URL): Answer {
+  function storage(request: MockRequest, url: URL): Answer {
     const match = /^(?:\/download)?\/storage\/v1\/b\/([^/]+)\/o(?:\/(.+))?$/.exec(url.pathname);
     if (request.method !== 'GET' || match?.[1] === undefined) {
-      return googleError(404, 'NOT_FOUND', `The mock serves GET of objects only, not ${request.method ?? ''} ${url.pathname}.`);
+      return googleError(404, 'NOT_FOUND', `The mock serves GET of objects only, not ${request.method} ${url.pathname}.`);
     }
-    const caller = bearerToken(request);
+    const caller = callerOf(request);
     if (caller === undefined) return storageError(401, 'Invalid Credentials', 'authError');
     const bucket = decodeURIComponent(match[1]);
     const objectName = match[2] === undefined ? undefined : decodeURIComponent(match[2]);
@@ -420,47 +414,38 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
     return json(200, objectResource(bucket, objectName, content));
   }
 
-  async function route(request: IncomingMessage, url: URL, body: string): Promise<[MockGcpService, Answer]> {
-    const method = request.method ?? 'GET';
-    if (url.pathname === '/v1/token') {
-      counts.stsCalls += 1;
-      const fault = faults.sts.shift();
-      if (fault !== undefined) return ['sts', faultAnswer(fault)];
-      if (method !== 'POST') return ['sts', oauthError(405, 'invalid_request', 'Use POST.')];
-      return ['sts', await exchangeToken(body, request.headers['content-type'] ?? '')];
-    }
-    const impersonation = /^\/v1\/projects\/-\/serviceAccounts\/([^/:]+):generateAccessToken$/.exec(url.pathname);
-    if (impersonation?.[1] !== undefined) {
-      counts.generateAccessTokenCalls += 1;
-      const fault = faults.iamcredentials.shift();
-      if (fault !== undefined) return ['iamcredentials', faultAnswer(fault)];
-      if (method !== 'POST') return ['iamcredentials', googleError(405, 'INVALID_ARGUMENT', 'Use POST.')];
-      return ['iamcredentials', generateAccessToken(request, decodeURIComponent(impersonation[1]), body)];
-    }
-    counts.storageCalls += 1;
-    const fault = faults.storage.shift();
-    if (fault !== undefined) return ['storage', faultAnswer(fault)];
-    return ['storage', storage(request, url)];
-  }
-
-  const server = createServer((request: IncomingMessage, response: ServerResponse) => {
-    void (async () => {
-      try {
-        const body = await readBody(request);
-        const url = new URL(request.url ?? '/', 'http://127.0.0.1');
-        const [service, answer] = await route(request, url, body);
-        const record: MockGcpRequest = { service, method: request.method ?? 'GET', path: url.pathname + url.search, status: answer.status };
-        if (answer.details !== undefined) record.details = answer.details;
-        requests.push(record);
-        response.writeHead(answer.status, { 'content-length': String(Buffer.byteLength(answer.body)), ...answer.headers });
-        response.end(answer.body);
-      } catch (error) {
-        if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain' });
-        response.end(`Mock GCP failure: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    })();
+  /** Moves an answer's details into its request-log entry. */
+  const logged = (entry: MockGcpRequest | undefined, { details, ...answer }: Answer): MockAnswer => {
+    if (entry !== undefined && details !== undefined) entry.details = details;
+    return answer;
+  };
+  const service = createMockService<MockGcpService, MockGcpRequest>({
+    name: 'Mock GCP',
+    defaultService: 'sts',
+    routes: [
+      {
+        service: 'sts',
+        path: '/v1/token',
+        handle: async (request, entry) =>
+          logged(entry, request.method !== 'POST' ? oauthError(405, 'invalid_request', 'Use POST.') : await exchangeToken(request.body, request.headers.get('content-type') ?? '')),
+      },
+      {
+        service: 'iamcredentials',
+        path: /^\/v1\/projects\/-\/serviceAccounts\/([^/:]+):generateAccessToken$/,
+        handle: (request, entry) =>
+          logged(entry, request.method !== 'POST' ? googleError(405, 'INVALID_ARGUMENT', 'Use POST.') : generateAccessToken(request, request.params[0] ?? '', request.body)),
+      },
+      { service: 'storage', path: /^\/.*$/, handle: (request) => storage(request, request.url) },
+    ],
+    notFound: () => googleError(404, 'NOT_FOUND', 'Not found.'),
+    record: (request, name) => ({ service: name, method: request.method, path: request.url.pathname + request.url.search, status: 0 }),
+    finish(entry, answer) {
+      entry.status = answer?.status ?? 0;
+    },
+    renderFailure: (failure) =>
+      googleError(failure.status, failure.code ?? (failure.status >= 500 ? 'UNAVAILABLE' : 'FAILED_PRECONDITION'), failure.message ?? `Injected failure (HTTP ${failure.status}).`),
   });
-  const listening = await listenOnLoopback(server);
+  const listening = await service.listen();
   const endpoint = `http://127.0.0.1:${listening.port}`;
 
   return {
@@ -482,34 +467,27 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
     storageOptions: () => ({ apiEndpoint: endpoint, useAuthWithCustomEndpoint: true }),
     counters: {
       get stsCalls() {
-        return counts.stsCalls;
+        return service.calls('sts');
       },
       get generateAccessTokenCalls() {
-        return counts.generateAccessTokenCalls;
+        return service.calls('iamcredentials');
       },
       get storageCalls() {
-        return counts.storageCalls;
+        return service.calls('storage');
       },
     },
-    requests,
-    failNext(...args: [MockGcpFailure] | [MockGcpService, number, MockGcpFailure]) {
-      const failure = toFailure<MockGcpFailure>(args);
-      for (let index = 0; index < (failure.count ?? 1); index += 1) faults[failure.service ?? 'sts'].push(failure);
-    },
+    requests: service.log,
+    failNext: (...args: [MockGcpFailure] | [MockGcpService, number, MockGcpFailure]) => service.failNext(toFailure(args)),
     setClockOffset(seconds) {
       clockOffsetMs = seconds * 1000;
     },
     putObject,
     reset() {
-      counts.stsCalls = 0;
-      counts.generateAccessTokenCalls = 0;
-      counts.storageCalls = 0;
-      requests.length = 0;
+      service.reset();
       tokens.clear();
-      for (const queue of Object.values(faults)) queue.length = 0;
     },
-    close: () => listening.close(),
-    [Symbol.asyncDispose]: () => listening.close(),
+    close: () => (service.close(), listening.close()),
+    [Symbol.asyncDispose]: () => (service.close(), listening.close()),
   };
 }
 
@@ -553,17 +531,6 @@ function storageError(code: number, message: string, reason: string): Answer {
   return json(code, { error: { code, message, errors: [{ message, domain: 'global', reason }] } });
 }
 
-function faultAnswer(failure: MockGcpFailure): Answer {
-  const answer =
-    failure.body === undefined
-      ? googleError(failure.status, failure.code ?? (failure.status >= 500 ? 'UNAVAILABLE' : 'FAILED_PRECONDITION'), failure.message ?? `Injected failure (HTTP ${failure.status}).`)
-      : typeof failure.body === 'string'
-        ? { status: failure.status, headers: { 'content-type': 'application/json; charset=utf-8' }, body: failure.body }
-        : json(failure.status, failure.body);
-  const retryAfter = failure.retryAfterSeconds === undefined ? {} : { 'retry-after': String(failure.retryAfterSeconds) };
-  answer.headers = { ...answer.headers, ...retryAfter, ...failure.headers };
-  return answer;
-}
 
 function objectResource(bucket: string, name: string, content: Uint8Array): Record<string, unknown> {
   return {
