@@ -1,13 +1,12 @@
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { createServer } from 'node:https';
-import { listenOnLoopback, readBody } from './loopback.js';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { SignJWT, compactVerify, createRemoteJWKSet, decodeJwt, exportJWK } from 'jose';
 import type { JWK, JWTPayload, JWTVerifyGetKey } from 'jose';
-import { toFailure } from './mock-service.js';
-import type { MockFailure } from './mock-service.js';
+import { createMockService, serveOnLoopback, toFailure } from './mock-service.js';
+import type { MockAnswer, MockFailure, MockService } from './mock-service.js';
 import { createLocalTlsCertificate } from './tls-certificate.js';
 import type { LocalTlsCertificate } from './tls-certificate.js';
+
+type EntraService = 'token' | 'metadata' | 'keys' | 'instance-discovery';
 
 /** A federated identity credential on an application or user-assigned managed identity. */
 export interface MockFederatedCredential {
@@ -218,13 +217,9 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
   const publicJwk: JWK = { ...(await exportJWK(signing.publicKey)), kid, use: 'sig', alg: 'RS256' };
   const issuerKeys: JWTVerifyGetKey = createRemoteJWKSet(new URL(options.issuer.jwksUri));
 
-  const counters = { tokenRequests: 0, metadataRequests: 0, instanceDiscoveryRequests: 0 };
-  const requests: MockEntraTokenRequest[] = [];
-  const failures: MockEntraFailure[] = [];
-
-  const server = createServer({ key: tls.key, cert: tls.cert });
-  const listening = await listenOnLoopback(server);
-  const authorityHost = `https://127.0.0.1:${listening.port}`;
+  let service: MockService<EntraService, MockEntraTokenRequest> | undefined;
+  const listening = await serveOnLoopback('Mock Entra ID', (request) => (service as MockService<EntraService, MockEntraTokenRequest>).handle(request), tls);
+  const authorityHost = listening.url;
 
   function metadata(): Record<string, unknown> {
     const base = `${authorityHost}/${tenantId}`;
@@ -349,45 +344,51 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
     return { token_type: 'Bearer', expires_in: lifetimeSeconds, ext_expires_in: lifetimeSeconds, access_token: accessToken };
   }
 
-  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
-    const url = new URL(request.url ?? '/', authorityHost);
-    const segments = url.pathname.split('/').filter(Boolean);
-    const send = (status: number, body: string, headers: Record<string, string> = {}) => {
-      response.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store', ...headers });
-      response.end(body);
-    };
-    const body = await readBody(request);
-
-    if (request.method === 'GET' && url.pathname === '/common/discovery/instance') {
-      counters.instanceDiscoveryRequests++;
-      const host = url.host;
-      send(
-        200,
-        JSON.stringify({
-          tenant_discovery_endpoint: `${authorityHost}/${tenantId}/v2.0/.well-known/openid-configuration`,
-          'api-version': '1.1',
-          metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }],
-        }),
-      );
-      return;
-    }
-    const [tenant, ...rest] = segments;
-    const path = rest.join('/');
-    if (request.method === 'GET' && tenant !== undefined && path === 'v2.0/.well-known/openid-configuration') {
-      counters.metadataRequests++;
-      if (tenant !== tenantId) send(400, errorBody(tenantNotFound(tenant), clock()));
-      else send(200, JSON.stringify(metadata()));
-      return;
-    }
-    if (request.method === 'GET' && tenant === tenantId && path === 'discovery/v2.0/keys') {
-      send(200, JSON.stringify({ keys: [publicJwk] }));
-      return;
-    }
-    if (request.method === 'POST' && tenant !== undefined && path === 'oauth2/v2.0/token') {
-      counters.tokenRequests++;
-      const form = new URLSearchParams(body);
-      const record: MockEntraTokenRequest = {
-        tenantId: tenant,
+  const headers = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
+  const send = (status: number, body: string): MockAnswer => ({ status, headers, body });
+  const tokenService = createMockService<EntraService, MockEntraTokenRequest>({
+    name: 'Mock Entra ID',
+    defaultService: 'token',
+    routes: [
+      {
+        service: 'instance-discovery',
+        method: 'GET',
+        path: '/common/discovery/instance',
+        faults: false,
+        handle: (request) => {
+          const host = request.url.host;
+          const metadataUrl = `${authorityHost}/${tenantId}/v2.0/.well-known/openid-configuration`;
+          return send(200, JSON.stringify({ tenant_discovery_endpoint: metadataUrl, 'api-version': '1.1', metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }] }));
+        },
+      },
+      {
+        service: 'metadata',
+        method: 'GET',
+        path: /^\/([^/]+)\/v2\.0\/\.well-known\/openid-configuration$/,
+        faults: false,
+        handle: ({ params: [tenant = ''] }) => (tenant === tenantId ? send(200, JSON.stringify(metadata())) : send(400, errorBody(tenantNotFound(tenant), clock()))),
+      },
+      { service: 'keys', method: 'GET', path: `/${tenantId}/discovery/v2.0/keys`, faults: false, handle: () => send(200, JSON.stringify({ keys: [publicJwk] })) },
+      {
+        service: 'token',
+        method: 'POST',
+        path: /^\/([^/]+)\/oauth2\/v2\.0\/token$/,
+        async handle({ body, params: [tenant = ''] }) {
+          try {
+            return send(200, JSON.stringify(await issueToken(new URLSearchParams(body), tenant)));
+          } catch (error) {
+            if (!(error instanceof EntraRejection)) throw error;
+            return send(error.status, errorBody(error, clock()));
+          }
+        },
+      },
+    ],
+    notFound: (request) => send(404, JSON.stringify({ error: 'not_found', error_description: `Mock Entra ID does not serve ${request.method} ${request.url.pathname}.` })),
+    record(request, name) {
+      if (name !== 'token') return undefined;
+      const form = new URLSearchParams(request.body);
+      const entry: MockEntraTokenRequest = {
+        tenantId: request.params[0] ?? '',
         clientId: form.get('client_id') ?? undefined,
         scope: form.get('scope') ?? undefined,
         assertionClaims: undefined,
@@ -395,54 +396,34 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
         errorCode: undefined,
       };
       try {
-        record.assertionClaims = decodeJwt(form.get('client_assertion') ?? '');
+        entry.assertionClaims = decodeJwt(form.get('client_assertion') ?? '');
       } catch {
         // recorded as undefined; the token endpoint answers AADSTS50027
       }
-      requests.push(record);
-      const failure = failures.shift();
-      if (failure !== undefined) {
-        record.status = failure.status;
-        const transient = failure.status >= 500;
-        const rejection = new EntraRejection(
-          failure.status,
-          failure.error ?? (transient ? 'temporarily_unavailable' : 'invalid_request'),
-          transient ? 90033 : 90000,
-          failure.errorDescription ?? (transient ? 'A transient error has occurred. Please try again.' : 'Injected failure.'),
-        );
-        const headers: Record<string, string> = { ...(failure.retryAfterSeconds === undefined ? {} : { 'retry-after': String(failure.retryAfterSeconds) }), ...failure.headers };
-        if (failure.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, failure.delayMs));
-        if (failure.body !== undefined) {
-          send(failure.status, typeof failure.body === 'string' ? failure.body : JSON.stringify(failure.body), headers);
-        } else if (failure.errorDescription !== undefined) {
-          const code = /^AADSTS(\d+)/.exec(failure.errorDescription)?.[1];
-          record.errorCode = code === undefined ? undefined : Number(code);
-          send(failure.status, JSON.stringify({ error: rejection.error, error_description: failure.errorDescription, error_codes: record.errorCode === undefined ? [] : [record.errorCode] }), headers);
-        } else {
-          record.errorCode = rejection.aadstsCode;
-          send(failure.status, errorBody(rejection, clock()), headers);
-        }
-        return;
-      }
+      return entry;
+    },
+    finish(entry, answer) {
+      entry.status = answer?.status ?? 0;
       try {
-        send(200, JSON.stringify(await issueToken(form, tenant)));
-      } catch (error) {
-        if (!(error instanceof EntraRejection)) throw error;
-        record.status = error.status;
-        record.errorCode = error.aadstsCode;
-        send(error.status, errorBody(error, clock()));
+        const code = (JSON.parse(String(answer?.body ?? '')) as { error_codes?: unknown[] }).error_codes?.[0];
+        entry.errorCode = typeof code === 'number' ? code : undefined;
+      } catch {
+        entry.errorCode = undefined;
       }
-      return;
-    }
-    send(404, JSON.stringify({ error: 'not_found', error_description: `Mock Entra ID does not serve ${request.method ?? 'GET'} ${url.pathname}.` }));
-  }
-
-  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
-    handle(request, response).catch((error: unknown) => {
-      if (!response.headersSent) response.writeHead(500, { 'content-type': 'text/plain' });
-      response.end(`Mock Entra ID failure: ${error instanceof Error ? error.message : String(error)}`);
-    });
+    },
+    renderFailure(given) {
+      const failure = given as MockEntraFailure;
+      const transient = failure.status >= 500;
+      const error = failure.error ?? (transient ? 'temporarily_unavailable' : 'invalid_request');
+      if (failure.errorDescription === undefined) {
+        const rejection = new EntraRejection(failure.status, error, transient ? 90033 : 90000, transient ? 'A transient error has occurred. Please try again.' : 'Injected failure.');
+        return send(failure.status, errorBody(rejection, clock()));
+      }
+      const code = /^AADSTS(\d+)/.exec(failure.errorDescription)?.[1];
+      return send(failure.status, JSON.stringify({ error, error_description: failure.errorDescription, error_codes: code === undefined ? [] : [Number(code)] }));
+    },
   });
+  service = tokenService;
 
   return {
     authorityHost,
@@ -450,8 +431,18 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
     certificate: tls.cert,
     tls,
     credentialOptions: () => ({ tenantId, authorityHost, disableInstanceDiscovery: true, tlsOptions: { ca: tls.cert } }),
-    counters,
-    requests,
+    counters: {
+      get tokenRequests() {
+        return tokenService.calls('token');
+      },
+      get metadataRequests() {
+        return tokenService.calls('metadata');
+      },
+      get instanceDiscoveryRequests() {
+        return tokenService.calls('instance-discovery');
+      },
+    },
+    requests: tokenService.log,
     jwks: () => ({ keys: [publicJwk] }),
     failNext(...args: [MockEntraFailure] | [number, MockEntraFailure]) {
       const given = toFailure<MockEntraFailure>(args);
@@ -460,16 +451,10 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
       const errorDescription = given.message ?? given.errorDescription;
       if (error !== undefined) failure.error = error;
       if (errorDescription !== undefined) failure.errorDescription = errorDescription;
-      for (let index = 0; index < (given.count ?? 1); index++) failures.push(failure);
+      tokenService.failNext(failure);
     },
-    reset() {
-      requests.length = 0;
-      failures.length = 0;
-      counters.tokenRequests = 0;
-      counters.metadataRequests = 0;
-      counters.instanceDiscoveryRequests = 0;
-    },
-    close: () => listening.close(),
-    [Symbol.asyncDispose]: () => listening.close(),
+    reset: () => tokenService.reset(),
+    close: () => (tokenService.close(), listening.close()),
+    [Symbol.asyncDispose]: () => (tokenService.close(), listening.close()),
   };
 }
