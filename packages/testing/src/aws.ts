@@ -3,11 +3,11 @@ import { createServer } from 'node:http';
 import { createServer as createHttp2Server } from 'node:http2';
 import type { Http2ServerRequest, Http2ServerResponse, ServerHttp2Session } from 'node:http2';
 import type { Server } from 'node:http';
-import { listenOnLoopback, readBody } from './loopback.js';
+import { readBody } from './loopback.js';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
 import type { JWTPayload } from 'jose';
-import { toFailure } from './mock-service.js';
+import { listenOnLoopback, toFailure } from './mock-service.js';
 import type { MockFailure } from './mock-service.js';
 
 /**

@@ -9,7 +9,8 @@ import type { IssuerSigningKey, KeyInput } from './keys.js';
 import { TokenRequestRejection, createTraceId } from './oauth-error.js';
 import type { MaskinportenErrorNumber, OAuthErrorCode } from './oauth-error.js';
 import { assertNumberOption } from './options.js';
-import type { MockFailure } from './mock-service.js';
+import { createMockService, json } from './mock-service.js';
+import type { MockAnswer, MockFailure, MockRequest, MockRoute, MockService } from './mock-service.js';
 import type { ResolvedSettings } from './options.js';
 import { normaliseOrganisationNumber, toConsumerId } from './organisation-number.js';
 
@@ -182,20 +183,10 @@ export interface RecordedTokenRequest {
 }
 
 /** A transport-neutral request. */
-export interface EngineRequest {
-  method: string;
-  /** Absolute URL or path (with query). */
-  url: string;
-  headers: Headers;
-  body: string;
-}
+export type EngineRequest = Omit<MockRequest, 'params'>;
 
-/** A transport-neutral response; `null` from `handle` means "drop the connection without answering". */
-export interface EngineResponse {
-  status: number;
-  headers: Record<string, string>;
-  body: string;
-}
+/** A transport-neutral answer. */
+export type EngineResponse = MockAnswer;
 
 interface ClientRecord {
   clientId: string;
@@ -207,7 +198,6 @@ interface ClientRecord {
   delegations: { consumerOrg: string; scopes: Set<string>; delegationSource: string }[];
 }
 
-type QueuedFault = { kind: 'failure'; remaining: number; failure: InjectedFailure } | { kind: 'hang'; remaining: number };
 
 interface ValidGrant {
   client: ClientRecord;
@@ -245,15 +235,14 @@ function jsonBody(value: unknown): string {
 export class IssuerEngine {
   readonly settings: ResolvedSettings;
   readonly signingKey: IssuerSigningKey;
-  readonly requests: RecordedTokenRequest[] = [];
+  readonly requests: RecordedTokenRequest[];
   readonly tokenEndpoint: string;
   readonly jwksUri: string;
   readonly metadataUrl: string;
   readonly #clients = new Map<string, ClientRecord>();
   readonly #usedGrants = new Set<string>();
-  readonly #faults: QueuedFault[] = [];
-  readonly #closing = new AbortController();
-  readonly #paths: { token: string; jwks: string; metadata: string };
+  /** The routes, request log, faults and latency: the package's one mock primitive. */
+  readonly service: MockService<'token' | 'metadata' | 'jwks', RecordedTokenRequest>;
 
   constructor(settings: ResolvedSettings) {
     this.settings = settings;
@@ -262,11 +251,46 @@ export class IssuerEngine {
     this.tokenEndpoint = `${base}/token`;
     this.jwksUri = `${base}/jwk`;
     this.metadataUrl = `${base}/.well-known/openid-configuration`;
-    this.#paths = {
-      token: new URL(this.tokenEndpoint).pathname,
-      jwks: new URL(this.jwksUri).pathname,
-      metadata: new URL(this.metadataUrl).pathname,
-    };
+    const token = new URL(this.tokenEndpoint).pathname;
+    const document = (name: 'metadata' | 'jwks', path: string, value: () => unknown): MockRoute<'metadata' | 'jwks', RecordedTokenRequest>[] => [
+      { service: name, method: ['GET', 'HEAD'], path, faults: false, handle: () => json(200, value(), { 'cache-control': 'public, max-age=60' }) },
+      { service: name, path, faults: false, handle: (request) => json(405, { error: 'invalid_request', error_description: `Method ${request.method} not allowed` }, { allow: 'GET, HEAD' }) },
+    ];
+    this.service = createMockService({
+      name: 'Mock issuer',
+      defaultService: 'token',
+      routes: [
+        { service: 'token', method: 'POST', path: token, handle: (request, entry) => this.#processTokenRequest(request, entry as RecordedTokenRequest) },
+        { service: 'token', path: token, faults: false, handle: (request, entry) => this.#processTokenRequest(request, entry as RecordedTokenRequest) },
+        ...document('metadata', new URL(this.metadataUrl).pathname, () => this.metadata()),
+        ...document('jwks', new URL(this.jwksUri).pathname, () => this.jwks()),
+      ],
+      notFound: (request) => json(404, { error: 'not_found', error_description: `No such endpoint: ${request.url.pathname}` }),
+      record: (request, name) => (name === 'token' ? this.#record(request) : undefined),
+      finish(entry, answer, fault) {
+        entry.status = answer?.status ?? null;
+        entry.fault = fault;
+        if (fault !== 'failure') return;
+        try {
+          const { error, error_description: description } = JSON.parse(String(answer?.body ?? '')) as { error?: unknown; error_description?: unknown };
+          if (typeof error === 'string') entry.error = error;
+          if (typeof description === 'string') {
+            entry.errorDescription = description;
+            entry.mpCode = description.match(/\b(MP-\d{3})\b/)?.[1] ?? null;
+          }
+        } catch {
+          // an HTML or text body: no OAuth error to record
+        }
+      },
+      renderFailure: ({ status, code, message }) =>
+        json(status, {
+          error: code ?? (status >= 500 ? 'server_error' : status === 429 ? 'temporarily_unavailable' : 'invalid_request'),
+          error_description: message ?? `Injected failure: HTTP ${status} [trace: ${createTraceId()}]`,
+        }),
+      headers: () => ({ date: new Date(this.now()).toUTCString() }),
+      latencyMs: () => this.settings.latencyMs,
+    });
+    this.requests = this.service.log;
   }
 
   /** The server's clock in milliseconds: the real clock plus the offset. */
@@ -276,7 +300,7 @@ export class IssuerEngine {
 
   /** Whether `close()` was called. */
   get closed(): boolean {
-    return this.#closing.signal.aborted;
+    return this.service.closed;
   }
 
   /** The metadata document, in Skyporten's exact shape. */
@@ -296,32 +320,12 @@ export class IssuerEngine {
   }
 
   /** Answers one request; resolves `null` when the connection should be dropped (hang, or closed meanwhile). */
-  async handle(request: EngineRequest): Promise<EngineResponse | null> {
-    if (this.closed) return null;
-    let pathname: string;
-    try {
-      pathname = new URL(request.url, this.settings.issuer).pathname;
-    } catch {
-      pathname = request.url;
-    }
-    if (pathname === this.#paths.token) return this.#handleToken(request);
-    let response: EngineResponse;
-    if (pathname === this.#paths.metadata || pathname === this.#paths.jwks) {
-      if (request.method !== 'GET' && request.method !== 'HEAD') {
-        response = this.#json(405, { error: 'invalid_request', error_description: `Method ${request.method} not allowed` }, { allow: 'GET, HEAD' });
-      } else {
-        response = this.#json(200, pathname === this.#paths.metadata ? this.metadata() : this.jwks(), {
-          'cache-control': 'public, max-age=60',
-        });
-      }
-    } else {
-      response = this.#json(404, { error: 'not_found', error_description: `No such endpoint: ${pathname}` });
-    }
-    if (!(await this.#sleep(this.settings.latencyMs))) return null;
-    return this.#stampDate(response);
+  handle(request: EngineRequest): Promise<EngineResponse | null> {
+    return this.service.handle(request);
   }
 
-  async #handleToken(request: EngineRequest): Promise<EngineResponse | null> {
+  /** The log entry of a request to the token endpoint, with the grant decoded (unverified). */
+  #record(request: MockRequest): RecordedTokenRequest {
     const contentType = request.headers.get('content-type');
     const isForm = contentType !== null && contentType.split(';')[0]?.trim().toLowerCase() === 'application/x-www-form-urlencoded';
     const form = isForm ? new URLSearchParams(request.body) : new URLSearchParams();
@@ -350,34 +354,12 @@ export class IssuerEngine {
         record.grantClaims = null;
       }
     }
-    this.requests.push(record);
-
-    const fault = request.method === 'POST' ? this.#takeFault() : null;
-    if (fault?.kind === 'hang') {
-      record.fault = 'hang';
-      await this.#sleep(Number.POSITIVE_INFINITY);
-      return null;
-    }
-
-    let response: EngineResponse;
-    if (fault?.kind === 'failure') {
-      record.fault = 'failure';
-      response = this.#failureResponse(fault.failure, record);
-    } else {
-      response = await this.#processTokenRequest(request, form, isForm, record);
-    }
-    const delay = this.settings.latencyMs + (fault?.kind === 'failure' ? (fault.failure.delayMs ?? 0) : 0);
-    record.status = response.status;
-    if (!(await this.#sleep(delay))) return null;
-    return this.#stampDate(response);
+    return record;
   }
 
-  async #processTokenRequest(
-    request: EngineRequest,
-    form: URLSearchParams,
-    isForm: boolean,
-    record: RecordedTokenRequest,
-  ): Promise<EngineResponse> {
+  async #processTokenRequest(request: MockRequest, record: RecordedTokenRequest): Promise<EngineResponse> {
+    const isForm = request.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase() === 'application/x-www-form-urlencoded';
+    const form = isForm ? new URLSearchParams(request.body) : new URLSearchParams();
     try {
       if (request.method !== 'POST') {
         throw new TokenRequestRejection('invalid_request', `HTTP method ${request.method} is not supported by the token endpoint, use POST`, null, 405, { allow: 'POST' });
@@ -401,14 +383,14 @@ export class IssuerEngine {
       const grant = await this.#validateGrant(assertion, record);
       const issued = await this.#issue(grant);
       record.accessToken = issued.access_token;
-      return this.#json(200, issued, { 'cache-control': 'no-store', pragma: 'no-cache' });
+      return json(200, issued, { 'cache-control': 'no-store', pragma: 'no-cache' });
     } catch (error) {
       if (!(error instanceof TokenRequestRejection)) throw error;
       const description = error.describe();
       record.error = error.error;
       record.errorDescription = description;
       record.mpCode = error.mpCode;
-      return this.#json(
+      return json(
         error.status,
         { error: error.error, error_description: description },
         { 'cache-control': 'no-store', pragma: 'no-cache', ...error.headers },
@@ -592,71 +574,6 @@ export class IssuerEngine {
     return { access_token: accessToken, token_type: 'Bearer', expires_in: lifetime, scope: grant.scope };
   }
 
-  #failureResponse(failure: InjectedFailure, record: RecordedTokenRequest): EngineResponse {
-    const headers: Record<string, string> = {};
-    let body: string;
-    const { status } = failure;
-    if (failure.body === undefined) {
-      const error = failure.code ?? (status >= 500 ? 'server_error' : status === 429 ? 'temporarily_unavailable' : 'invalid_request');
-      const description = failure.message ?? `Injected failure: HTTP ${status} [trace: ${createTraceId()}]`;
-      body = jsonBody({ error, error_description: description });
-      headers['content-type'] = 'application/json';
-      record.error = error;
-      record.errorDescription = description;
-    } else if (typeof failure.body === 'string') {
-      body = failure.body;
-      headers['content-type'] = failure.body.trimStart().startsWith('<') ? 'text/html; charset=utf-8' : 'text/plain; charset=utf-8';
-    } else {
-      body = jsonBody(failure.body);
-      headers['content-type'] = 'application/json';
-      const { error, error_description: description } = failure.body as { error?: unknown; error_description?: unknown };
-      if (typeof error === 'string') record.error = error;
-      if (typeof description === 'string') {
-        record.errorDescription = description;
-        record.mpCode = description.match(/\b(MP-\d{3})\b/)?.[1] ?? null;
-      }
-    }
-    if (failure.retryAfterSeconds !== undefined) headers['retry-after'] = String(failure.retryAfterSeconds);
-    for (const [name, value] of Object.entries(failure.headers ?? {})) headers[name.toLowerCase()] = value;
-    return { status, headers, body };
-  }
-
-  #takeFault(): QueuedFault | null {
-    const next = this.#faults[0];
-    if (next === undefined) return null;
-    next.remaining -= 1;
-    if (next.remaining <= 0) this.#faults.shift();
-    return next;
-  }
-
-  #json(status: number, value: unknown, headers: Record<string, string> = {}): EngineResponse {
-    return { status, headers: { 'content-type': 'application/json', ...headers }, body: jsonBody(value) };
-  }
-
-  #stampDate(response: EngineResponse): EngineResponse {
-    return { ...response, headers: { date: new Date(this.now()).toUTCString(), ...response.headers } };
-  }
-
-  /** Waits `ms` (forever for `Infinity`); resolves `false` when the engine was closed meanwhile. */
-  #sleep(ms: number): Promise<boolean> {
-    const signal = this.#closing.signal;
-    if (signal.aborted) return Promise.resolve(false);
-    if (ms <= 0) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const onAbort = (): void => {
-        if (timer !== undefined) clearTimeout(timer);
-        resolve(false);
-      };
-      const timer = Number.isFinite(ms)
-        ? setTimeout(() => {
-            signal.removeEventListener('abort', onAbort);
-            resolve(true);
-          }, ms)
-        : undefined;
-      signal.addEventListener('abort', onAbort, { once: true });
-    });
-  }
-
   // ----- controls -----
 
   async registerClient(options?: RegisterClientOptions): Promise<RegisteredClient> {
@@ -726,17 +643,11 @@ export class IssuerEngine {
   }
 
   failNext(failure: InjectedFailure): void {
-    const count = failure.count ?? 1;
-    assertNumberOption('failNext count', count, 1);
-    if (!Number.isInteger(failure.status) || failure.status < 200 || failure.status > 599) {
-      throw new TypeError(`failNext: status must be an integer HTTP status 200–599, got ${String(failure.status)}.`);
-    }
-    this.#faults.push({ kind: 'failure', remaining: count, failure });
+    this.service.failNext(failure);
   }
 
   hang(count = 1): void {
-    assertNumberOption('hang count', count, 1);
-    this.#faults.push({ kind: 'hang', remaining: count });
+    this.service.hang(count, 'token');
   }
 
   setLatency(ms: number): void {
@@ -779,12 +690,11 @@ export class IssuerEngine {
   }
 
   reset(): void {
-    this.requests.length = 0;
-    this.#faults.length = 0;
+    this.service.reset();
     this.#usedGrants.clear();
   }
 
   close(): void {
-    this.#closing.abort();
+    this.service.close();
   }
 }

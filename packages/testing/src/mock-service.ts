@@ -234,7 +234,7 @@ export async function listenOnLoopback(server: Server, scheme = 'http'): Promise
     close() {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
-        server.closeAllConnections();
+        (server as Partial<Server>).closeAllConnections?.();
       });
       return closing;
     },

@@ -61,10 +61,10 @@ export function createMockSkyportenHandlers(options: MockSkyportenOptions = {}):
   const engine = new IssuerEngine(resolveSettings(options, issuer));
   const handler = http.all(`${origin}/*`, async ({ request }) => {
     const body = await request.text();
-    const answer = await engine.handle({ method: request.method, url: request.url, headers: request.headers, body });
+    const answer = await engine.handle({ method: request.method, url: new URL(request.url), headers: request.headers, body });
     if (answer === null) return Response.error();
-    const responseBody = NULL_BODY_STATUSES.has(answer.status) || request.method === 'HEAD' ? null : answer.body;
-    return new Response(responseBody, { status: answer.status, headers: answer.headers });
+    const responseBody = NULL_BODY_STATUSES.has(answer.status) || request.method === 'HEAD' ? null : String(answer.body ?? '');
+    return new Response(responseBody, { status: answer.status, headers: answer.headers ?? {} });
   });
   return {
     ...createControls(engine),

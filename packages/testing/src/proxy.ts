@@ -1,6 +1,6 @@
 import { createServer, request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
-import { listenOnLoopback } from './loopback.js';
+import { listenOnLoopback } from './mock-service.js';
 
 /**
  * A forwarding HTTP proxy on loopback, as started by {@link createTestProxy}.
