@@ -1,3 +1,7 @@
+import { assertNumberOption } from './mock-service.js';
+
+export { assertNumberOption };
+
 /**
  * Options shared by `createMockSkyporten` (a loopback HTTP server) and `createMockSkyportenHandlers`
  * (msw handlers).
@@ -67,13 +71,6 @@ export interface ResolvedSettings {
 export function applyTrailingSlash(issuer: string, trailingSlash: boolean | undefined): string {
   const bare = issuer.replace(/\/+$/, '');
   return trailingSlash === true ? `${bare}/` : bare;
-}
-
-/** Throws a `TypeError` naming `name` unless `value` is a finite number of at least `minimum`. */
-export function assertNumberOption(name: string, value: number, minimum: number): void {
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < minimum) {
-    throw new TypeError(`Option ${name} must be a finite number >= ${minimum}, got ${String(value)}.`);
-  }
 }
 
 /** Applies defaults to {@link MockSkyportenOptions} and validates them. */
