@@ -1,6 +1,26 @@
 import { redact } from './redact.js';
 
 const marker = Symbol.for('skyporten.error');
+/** Holds the kinds (class names) of an error's class chain, so `isInstance` is subclass-aware across copies. */
+const kindsMarker = Symbol.for('skyporten.error.kinds');
+/** A class's own kind; subclasses in other packages may set it, else the constructor's name is used. */
+const kindKey = Symbol.for('skyporten.error.kind');
+
+function kindOf(constructor: object): string | undefined {
+  if (Object.hasOwn(constructor, kindKey)) return (constructor as Record<symbol, string>)[kindKey];
+  const name = (constructor as { name?: unknown }).name;
+  return typeof name === 'string' && name !== '' ? name : undefined;
+}
+
+function kindsOf(target: object): readonly string[] {
+  const kinds: string[] = [];
+  for (let current: object | null = target; current !== null && current !== Function.prototype; current = Object.getPrototypeOf(current)) {
+    const kind = kindOf(current);
+    if (kind !== undefined) kinds.push(kind);
+    if (kind === 'SkyportenError') break;
+  }
+  return Object.freeze(kinds);
+}
 const inspectCustom = Symbol.for('nodejs.util.inspect.custom');
 
 /**
@@ -42,14 +62,21 @@ export interface SkyportenErrorOptions {
   hint?: string | undefined;
   /** Whether trying again later may succeed. @default false */
   isRetryable?: boolean | undefined;
+  /** How long the server asked to wait before trying again (its `Retry-After`), in ms. @default undefined */
+  retryAfterMs?: number | undefined;
 }
 
 /**
  * The one base class for every error the SDK throws. Messages and hints say what to do next, and never
  * contain a private key, a grant or an access token.
  *
- * Use {@link SkyportenError.isInstance} rather than `instanceof`: it also recognises errors thrown by a
- * second copy of the package (duplicate installs, CommonJS and ESM side by side).
+ * Use {@link SkyportenError.isInstance} (or `ConfigError.isInstance`, ... on each subclass) rather than
+ * `instanceof`: it also recognises errors thrown by a second copy of the package (duplicate installs,
+ * CommonJS and ESM side by side).
+ *
+ * The message never repeats the hint: `String(error)` and `error.message` are one line each, and `hint` is
+ * separate, so `console.error(`${error}`, error.hint)` prints each once. `util.inspect` / `console.log(error)`
+ * and `toJSON()` show both.
  *
  * @example
  * ```ts
@@ -73,18 +100,37 @@ export class SkyportenError extends Error {
   readonly isRetryable: boolean;
   /** One sentence on how to fix it, when the SDK knows. */
   readonly hint: string | undefined;
+  /** How long the server asked to wait before a retry (`Retry-After`), in ms; the retry policy honours it. */
+  declare readonly retryAfterMs?: number;
+
+  /** The kind {@link SkyportenError.isInstance} matches for this class. @internal */
+  static readonly [kindKey]: string = 'SkyportenError';
 
   constructor(code: SkyportenErrorCode, message: string, options: SkyportenErrorOptions = {}) {
     super(redact(message), options.cause === undefined ? undefined : { cause: sanitizeCause(options.cause) });
     Object.defineProperty(this, marker, { value: true });
+    Object.defineProperty(this, kindsMarker, { value: kindsOf(new.target) });
     this.code = code;
     this.isRetryable = options.isRetryable ?? false;
     this.hint = options.hint === undefined ? undefined : redact(options.hint);
+    if (options.retryAfterMs !== undefined) Object.defineProperty(this, 'retryAfterMs', { value: options.retryAfterMs, enumerable: false });
   }
 
-  /** True for any SkyportenError, also one from another copy of this package. */
-  static isInstance(value: unknown): value is SkyportenError {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[marker] === true;
+  /**
+   * True when `value` is an error of this class or a subclass, also one from another copy of this package:
+   * `SkyportenError.isInstance(e)` for any SDK error, `ConfigError.isInstance(e)` for a config error, and so on.
+   *
+   * @example
+   * ```ts
+   * if (TokenRequestError.isInstance(error)) console.error(error.mpCode, error.hint);
+   * ```
+   */
+  static isInstance<T>(this: abstract new (...args: never[]) => T, value: unknown): value is T {
+    if (typeof value !== 'object' || value === null || (value as Record<symbol, unknown>)[marker] !== true) return false;
+    const kind = kindOf(this);
+    if (kind === 'SkyportenError') return true;
+    const kinds = (value as Record<symbol, unknown>)[kindsMarker];
+    return Array.isArray(kinds) && kind !== undefined && kinds.includes(kind);
   }
 
   /** A plain, secret-free object for structured logs. */
@@ -98,17 +144,17 @@ export class SkyportenError extends Error {
     return json;
   }
 
+  /** `Name [CODE]: message`, one line, without the hint (read `hint` for that, so it is never printed twice). */
   override toString(): string {
-    return this.hint === undefined
-      ? `${this.name} [${this.code}]: ${this.message}`
-      : `${this.name} [${this.code}]: ${this.message}\nHint: ${this.hint}`;
+    return `${this.name} [${this.code}]: ${this.message}`;
   }
 
-  /** What `console.log` and `util.inspect` print: {@link SkyportenError.toString}, the stack and the cause's name and message (not the cause's other fields). */
+  /** What `console.log` and `util.inspect` print: {@link SkyportenError.toString}, the hint, the stack and the cause's name and message (not the cause's other fields). */
   [inspectCustom](): string {
+    const hint = this.hint === undefined ? '' : `\nHint: ${this.hint}`;
     const cause = this.cause instanceof Error ? `\n  [cause]: ${this.cause.name}: ${this.cause.message}` : '';
     const stack = (this.stack ?? '').split('\n').slice(1).join('\n');
-    return `${this.toString()}\n${stack}${cause}`;
+    return `${this.toString()}${hint}\n${stack}${cause}`;
   }
 }
 
@@ -129,6 +175,8 @@ export class SkyportenError extends Error {
 export class ConfigError extends SkyportenError {
   /** The error's class name, `'ConfigError'`. */
   override name = 'ConfigError';
+  /** @internal */
+  static override readonly [kindKey]: string = 'ConfigError';
   /** The option path or environment variable at fault, e.g. `scope` or `MASKINPORTEN_CLIENT_ID`. */
   readonly field: string;
   constructor(field: string, message: string, options: SkyportenErrorOptions = {}) {
@@ -154,6 +202,8 @@ export class ConfigError extends SkyportenError {
 export class KeyError extends SkyportenError {
   /** The error's class name, `'KeyError'`. */
   override name = 'KeyError';
+  /** @internal */
+  static override readonly [kindKey]: string = 'KeyError';
   /** The option at fault, e.g. `key.privateKey` or `key.certificateChain`. */
   readonly field: string;
   constructor(
@@ -184,6 +234,8 @@ export class KeyError extends SkyportenError {
 export class DiscoveryError extends SkyportenError {
   /** The error's class name, `'DiscoveryError'`. */
   override name = 'DiscoveryError';
+  /** @internal */
+  static override readonly [kindKey]: string = 'DiscoveryError';
   constructor(message: string, options: SkyportenErrorOptions = {}) {
     super('DISCOVERY_FAILED', message, options);
   }
@@ -207,6 +259,8 @@ export class DiscoveryError extends SkyportenError {
 export class TokenRequestError extends SkyportenError {
   /** The error's class name, `'TokenRequestError'`. */
   override name = 'TokenRequestError';
+  /** @internal */
+  static override readonly [kindKey]: string = 'TokenRequestError';
   /** HTTP status of the last response, when there was one. */
   readonly status: number | undefined;
   /** OAuth `error`, e.g. `invalid_grant`. */
@@ -256,6 +310,8 @@ export class TokenRequestError extends SkyportenError {
 export class TimeoutError extends SkyportenError {
   /** The error's class name, `'TimeoutError'`. */
   override name = 'TimeoutError';
+  /** @internal */
+  static override readonly [kindKey]: string = 'TimeoutError';
   constructor(message: string, options: SkyportenErrorOptions = {}) {
     super('TIMEOUT', message, { isRetryable: true, ...options });
   }
@@ -278,6 +334,8 @@ export class TimeoutError extends SkyportenError {
 export class NetworkError extends SkyportenError {
   /** The error's class name, `'NetworkError'`. */
   override name = 'NetworkError';
+  /** @internal */
+  static override readonly [kindKey]: string = 'NetworkError';
   constructor(message: string, options: SkyportenErrorOptions = {}) {
     super('NETWORK_ERROR', message, { isRetryable: true, ...options });
   }
@@ -317,6 +375,8 @@ export type CloudName = 'aws' | 'gcp' | 'azure';
 export class CloudExchangeError extends SkyportenError {
   /** The error's class name, `'CloudExchangeError'`. */
   override name = 'CloudExchangeError';
+  /** @internal */
+  static override readonly [kindKey]: string = 'CloudExchangeError';
   /** Which cloud answered. */
   readonly cloud: CloudName;
   /** HTTP status of the cloud's answer, when there was one. */

@@ -20,7 +20,20 @@ describe('SkyportenError', () => {
     expect(error.code).toBe('TOKEN_REQUEST_FAILED');
     expect(error.isRetryable).toBe(true);
     expect(JSON.parse(JSON.stringify(error))).toMatchObject({ name: 'TokenRequestError', code: 'TOKEN_REQUEST_FAILED', status: 503, hint: 'wait' });
-    expect(String(error)).toBe('TokenRequestError [TOKEN_REQUEST_FAILED]: boom\nHint: wait');
+    expect(String(error)).toBe('TokenRequestError [TOKEN_REQUEST_FAILED]: boom');
+    expect(inspect(error)).toContain('Hint: wait');
+  });
+
+  it('has a subclass-aware isInstance on every class, also for errors marked by another copy', async () => {
+    const { DiscoveryError, KeyError } = await import('@skyporten/core');
+    const config = new ConfigError('scope', 'scope is empty');
+    expect(ConfigError.isInstance(config)).toBe(true);
+    expect(TokenRequestError.isInstance(config)).toBe(false);
+    expect(DiscoveryError.isInstance(new DiscoveryError('x'))).toBe(true);
+    expect(KeyError.isInstance(new DiscoveryError('x'))).toBe(false);
+    const foreign = Object.assign(new Error('x'), { [Symbol.for('skyporten.error')]: true, [Symbol.for('skyporten.error.kinds')]: ['TokenRequestError', 'SkyportenError'] });
+    expect(TokenRequestError.isInstance(foreign)).toBe(true);
+    expect(ConfigError.isInstance(foreign)).toBe(false);
   });
 
   it('never shows a JWT or PEM in message, String, JSON or inspect, also through the cause', () => {

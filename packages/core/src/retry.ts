@@ -1,0 +1,202 @@
+import { SkyportenError } from './errors.js';
+
+/**
+ * How failed requests are retried: exponential backoff with full jitter, honouring a server's `Retry-After`,
+ * within an overall deadline. Only errors for which {@link isRetryable} is true are retried (network errors,
+ * timeouts, 408, 429, 5xx); an OAuth error, a redirect or an invalid response never is.
+ *
+ * @public
+ */
+export interface RetryOptions {
+  /** Retries after the first attempt. `0` disables retrying. @default 3 */
+  limit?: number;
+  /** Delay before the first retry; doubles each time, then full jitter picks a value below it. @default 200 */
+  baseDelayMs?: number;
+  /** Upper bound of one backoff delay. @default 5000 */
+  maxDelayMs?: number;
+  /** Upper bound of a server's `Retry-After`: a longer one is shortened to this. @default 30000 */
+  maxRetryAfterMs?: number;
+  /** No retry starts once this long has passed since the first attempt began, nor a wait that would end after it. @default 60000 */
+  deadlineMs?: number;
+}
+
+/** A {@link RetryOptions} with every field filled in. @public */
+export type RetryPolicy = Readonly<Required<RetryOptions>>;
+
+/**
+ * The defaults of {@link RetryOptions}: 3 retries, 200 ms doubling up to 5 s, Retry-After up to 30 s, 60 s overall.
+ *
+ * @public
+ */
+export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
+  limit: 3,
+  baseDelayMs: 200,
+  maxDelayMs: 5000,
+  maxRetryAfterMs: 30_000,
+  deadlineMs: 60_000,
+});
+
+/**
+ * Turns the `retry` option (settings, a retry count, or `false` for none) into a full policy.
+ *
+ * @example
+ * ```ts
+ * resolveRetryPolicy(2); // { ...DEFAULT_RETRY_POLICY, limit: 2 }
+ * resolveRetryPolicy(false).limit; // 0
+ * ```
+ * @public
+ */
+export function resolveRetryPolicy(retry?: RetryOptions | number | false): RetryPolicy {
+  if (retry === false) return { ...DEFAULT_RETRY_POLICY, limit: 0 };
+  if (typeof retry === 'number') return { ...DEFAULT_RETRY_POLICY, limit: retry };
+  if (retry === undefined) return DEFAULT_RETRY_POLICY;
+  const defined = Object.fromEntries(Object.entries(retry).filter(([, value]) => value !== undefined));
+  return { ...DEFAULT_RETRY_POLICY, ...defined };
+}
+
+/**
+ * The one rule for what may be retried: a {@link SkyportenError} (also from another copy of the package) whose
+ * `isRetryable` is true. Anything else, including plain `Error`s and a caller's abort, is not retried.
+ *
+ * @example
+ * ```ts
+ * if (isRetryable(error)) scheduleAnotherTry();
+ * ```
+ * @public
+ */
+export function isRetryable(error: unknown): boolean {
+  return SkyportenError.isInstance(error) && error.isRetryable === true && error.code !== 'ABORTED';
+}
+
+/**
+ * Parses a `Retry-After` header (seconds or an HTTP date) into milliseconds from `now`; `undefined` when absent
+ * or unreadable.
+ *
+ * @example
+ * ```ts
+ * parseRetryAfter('2', Date.now()); // 2000
+ * ```
+ * @public
+ */
+export function parseRetryAfter(header: string | null | undefined, now: number): number | undefined {
+  if (header === null || header === undefined || header.trim() === '') return undefined;
+  const trimmed = header.trim();
+  if (/^\d+(?:\.\d+)?$/.test(trimmed)) return Number(trimmed) * 1000;
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/**
+ * The wait before retry number `retry` (1 for the first retry): full jitter, `random() * min(maxDelayMs,
+ * baseDelayMs * 2^(retry-1))`.
+ *
+ * @example
+ * ```ts
+ * backoffDelay(DEFAULT_RETRY_POLICY, 1, () => 0.5); // 100
+ * ```
+ * @public
+ */
+export function backoffDelay(policy: RetryPolicy, retry: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, retry - 1));
+  return Math.max(0, random()) * ceiling;
+}
+
+/** What {@link withRetry} tells `onRetry` before it waits. @public */
+export interface RetryEvent {
+  /** The attempt that comes next, counting from 1. */
+  attempt: number;
+  /** How long it waits first, in ms. */
+  delayMs: number;
+  /** The error that caused the retry. */
+  error: unknown;
+}
+
+/** What {@link withRetry} passes to each attempt. @public */
+export interface AttemptContext {
+  /** This attempt, counting from 1. */
+  attempt: number;
+  /** Time left until the policy's deadline, in ms (at least 1). Use it to cap the attempt's own timeout. */
+  remainingMs: number;
+}
+
+/** Options of {@link withRetry}; every side effect is injectable. @public */
+export interface WithRetryOptions {
+  /** The policy. @default DEFAULT_RETRY_POLICY */
+  policy?: RetryPolicy;
+  /** Waits `ms`; rejects when `signal` aborts. @default a timer that honours the signal */
+  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** Source of jitter in [0, 1). @default Math.random */
+  random?: () => number;
+  /** Current time in ms, for the deadline and HTTP-date Retry-After. @default Date.now */
+  clock?: () => number;
+  /** Stops retrying (and waiting) when it aborts. */
+  signal?: AbortSignal | undefined;
+  /** Which errors are retried. @default isRetryable */
+  shouldRetry?: (error: unknown) => boolean;
+  /** Called before each wait, e.g. to log. Must not throw. */
+  onRetry?: (event: RetryEvent) => void;
+}
+
+function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(abortError());
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(abortError());
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function abortError(): SkyportenError {
+  return new SkyportenError('ABORTED', 'The operation was aborted by the caller\'s signal while waiting to retry.');
+}
+
+/** The `retryAfterMs` a {@link SkyportenError} may carry (from a 429 / 503 `Retry-After`). */
+function retryAfterOf(error: unknown): number | undefined {
+  const value = (error as { retryAfterMs?: unknown } | null)?.retryAfterMs;
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
+}
+
+/**
+ * Runs `operation` until it succeeds, throws something that is not retryable, or the policy runs out (the
+ * retry limit, or the deadline: a wait that would end after it is not started); then throws the last error.
+ * An error's `retryAfterMs` (from `Retry-After`, capped at `maxRetryAfterMs`) replaces the backoff delay. Each attempt calls
+ * `operation` again, so a token request signs a fresh grant per attempt.
+ *
+ * @example
+ * ```ts
+ * const answer = await withRetry(({ remainingMs }) => sendRequest({ url, timeoutMs: Math.min(10_000, remainingMs) }), {
+ *   policy: resolveRetryPolicy(2),
+ * });
+ * ```
+ * @public
+ */
+export async function withRetry<T>(operation: (context: AttemptContext) => Promise<T>, options: WithRetryOptions = {}): Promise<T> {
+  const policy = options.policy ?? DEFAULT_RETRY_POLICY;
+  const sleep = options.sleep ?? defaultSleep;
+  const random = options.random ?? Math.random;
+  const clock = options.clock ?? Date.now;
+  const shouldRetry = options.shouldRetry ?? isRetryable;
+  const started = clock();
+  for (let attempt = 1; ; attempt++) {
+    const remainingMs = Math.max(1, policy.deadlineMs - (clock() - started));
+    try {
+      return await operation({ attempt, remainingMs });
+    } catch (error) {
+      if (attempt > policy.limit || !shouldRetry(error) || options.signal?.aborted) throw error;
+      const retryAfter = retryAfterOf(error);
+      const delayMs = retryAfter === undefined ? backoffDelay(policy, attempt, random) : Math.min(retryAfter, policy.maxRetryAfterMs);
+      if (clock() - started + delayMs >= policy.deadlineMs) throw error;
+      options.onRetry?.({ attempt: attempt + 1, delayMs, error });
+      await sleep(delayMs, options.signal);
+    }
+  }
+}
