@@ -1,5 +1,5 @@
 import ky, { isHTTPError, isNetworkError, isTimeoutError, type KyInstance } from 'ky';
-import { NetworkError, SkyportenError, TimeoutError } from './errors.js';
+import { NetworkError, SkyportenError, TimeoutError, TokenRequestError } from './errors.js';
 import { log, type Logger } from './logger.js';
 
 /**
@@ -125,19 +125,47 @@ async function send(client: KyInstance, settings: HttpSettings, url: string, ini
   try {
     const response = await client(url, {
       method: init.method,
+      // Never follow a redirect: a 307/308 would re-send the grant to wherever Location names.
+      redirect: 'manual',
       ...(init.body ? { body: init.body } : {}),
       headers: { accept: 'application/json', ...init.headers },
       ...(init.signal ? { signal: init.signal } : {}),
     });
+    refuseRedirect(response, url);
     return { status: response.status, headers: response.headers, body: await readText(response, url, settings) };
   } catch (error) {
+    if (SkyportenError.isInstance(error)) throw error;
     if (isHTTPError(error)) {
+      refuseRedirect(error.response, url);
       const data = error.data;
       const body = typeof data === 'string' ? data : data === undefined ? '' : JSON.stringify(data);
       return { status: error.response.status, headers: error.response.headers, body };
     }
     throw transportError(error, url, settings, init.signal, init.attempt ?? settings.retry.limit + 1);
   }
+}
+
+/**
+ * A 3xx (or a fetch that followed one anyway) is a typed, non-retryable error naming the status and the
+ * Location origin only, never the full URL (it may carry a query) or the grant.
+ */
+function refuseRedirect(response: Response, url: string): void {
+  const redirected = response.status === 0 || (response.status >= 300 && response.status < 400) || response.redirected;
+  if (!redirected) return;
+  let origin = 'no Location';
+  const location = response.headers.get('location');
+  if (location) {
+    try {
+      origin = new URL(location, url).origin;
+    } catch {
+      origin = 'an unreadable Location';
+    }
+  }
+  throw new TokenRequestError('TOKEN_RESPONSE_INVALID', `${stripQuery(url)} answered a redirect (HTTP ${response.status}, to ${origin}); the SDK never follows redirects.`, {
+    status: response.status,
+    isRetryable: false,
+    hint: 'Configure the final URL directly (issuer / tokenEndpoint); a redirect of a token request would send the signed grant elsewhere.',
+  });
 }
 
 /** Reads the body within the timeout: a server that sends headers and then stalls must not hang us. */

@@ -1,0 +1,91 @@
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createMaskinportenClient } from '../src/index.ts';
+import { createMockSkyporten, type MockSkyporten, type RegisteredClient } from '@skyporten/testing';
+import { rejectionOf } from './helpers.ts';
+
+// A hostile token endpoint / metadata server answers with a redirect to a second loopback server (the
+// "attacker"); the grant must never reach it, and the error must be typed and not retried.
+let issuer: MockSkyporten;
+let registered: RegisteredClient;
+let attacker: Server;
+let attackerUrl: string;
+const attackerRequests: string[] = [];
+let redirector: Server;
+let redirectorUrl: string;
+let redirectStatus = 307;
+let redirectorHits = 0;
+
+function listen(server: Server): Promise<string> {
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(`http://127.0.0.1:${(server.address() as { port: number }).port}`)));
+}
+
+beforeAll(async () => {
+  issuer = await createMockSkyporten();
+  registered = await issuer.registerClient({ scopes: ['entur:skyporten.demo'] });
+  attacker = createServer((request: IncomingMessage, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    request.on('end', () => {
+      attackerRequests.push(`${request.method} ${request.url} ${body}`);
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  attackerUrl = await listen(attacker);
+  redirector = createServer((request, response) => {
+    redirectorHits++;
+    request.resume();
+    response.writeHead(redirectStatus, { location: `${attackerUrl}/steal?x=secret` }).end();
+  });
+  redirectorUrl = await listen(redirector);
+});
+
+afterAll(async () => {
+  await issuer.close();
+  attacker.closeAllConnections();
+  redirector.closeAllConnections();
+  await Promise.all([new Promise((resolve) => attacker.close(resolve)), new Promise((resolve) => redirector.close(resolve))]);
+});
+
+function client(extra: { tokenEndpoint?: string; issuer?: string }) {
+  return createMaskinportenClient({
+    issuer: extra.issuer ?? issuer.issuer,
+    ...(extra.tokenEndpoint ? { tokenEndpoint: extra.tokenEndpoint } : {}),
+    clientId: registered.clientId,
+    scope: 'entur:skyporten.demo',
+    key: { privateKey: registered.privateKey, kid: registered.kid },
+    retry: { limit: 2, baseDelayMs: 1, maxDelayMs: 2 },
+    timeout: 2000,
+    env: false,
+  });
+}
+
+describe('redirects are never followed', () => {
+  for (const status of [301, 302, 303, 307, 308]) {
+    it(`token request answered ${status}: TOKEN_RESPONSE_INVALID, not retried, nothing reaches the Location`, async () => {
+      redirectStatus = status;
+      redirectorHits = 0;
+      attackerRequests.length = 0;
+      const error = await rejectionOf(client({ tokenEndpoint: `${redirectorUrl}/token` }).getToken());
+      expect(error.code).toBe('TOKEN_RESPONSE_INVALID');
+      expect(error.isRetryable).toBe(false);
+      expect(error.message).toContain(`HTTP ${status}`);
+      expect(error.message).toContain(attackerUrl);
+      expect(error.message).not.toContain('secret');
+      expect(redirectorHits).toBe(1);
+      expect(attackerRequests).toEqual([]);
+    });
+
+    it(`metadata request answered ${status}: DISCOVERY_FAILED, nothing reaches the Location`, async () => {
+      redirectStatus = status;
+      redirectorHits = 0;
+      attackerRequests.length = 0;
+      const error = await rejectionOf(client({ issuer: redirectorUrl }).getToken());
+      expect(error.code).toBe('DISCOVERY_FAILED');
+      expect(error.isRetryable).toBe(false);
+      expect(error.message).toContain(`HTTP ${status}`);
+      expect(redirectorHits).toBe(1);
+      expect(attackerRequests).toEqual([]);
+    });
+  }
+});
