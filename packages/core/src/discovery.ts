@@ -46,6 +46,7 @@ export function discoveryRequest(http: HttpClient, issuer: string, signal?: Abor
 export function processDiscoveryResponse(
   answer: { status: number; body: string },
   issuer: string,
+  trustedOrigins: readonly string[] = [],
 ): IssuerMetadata {
   const where = issuerUrl(issuer, '/.well-known/openid-configuration');
   if (answer.status !== 200) {
@@ -71,7 +72,31 @@ export function processDiscoveryResponse(
       { hint: `Set issuer to "${parsed.data.issuer}" (mind the trailing slash).` },
     );
   }
+  checkTokenEndpointOrigin(parsed.data.token_endpoint, issuer, trustedOrigins);
   return parsed.data;
+}
+
+/**
+ * The discovered token endpoint receives the grant, so it must be on the issuer's own origin (which is https,
+ * or loopback http for a mock), or on an origin the caller named as trusted. Anything else is refused before
+ * a grant is signed.
+ *
+ * @internal
+ */
+export function checkTokenEndpointOrigin(tokenEndpoint: string, issuer: string, trustedOrigins: readonly string[] = []): void {
+  const issuerOrigin = new URL(issuer).origin;
+  let endpoint: URL;
+  try {
+    endpoint = new URL(tokenEndpoint);
+  } catch {
+    throw new DiscoveryError(`The metadata's token_endpoint "${tokenEndpoint}" is not a URL.`);
+  }
+  if (endpoint.origin === issuerOrigin) return;
+  if (endpoint.protocol === 'https:' && trustedOrigins.includes(endpoint.origin)) return;
+  throw new DiscoveryError(
+    `The metadata names a token endpoint on ${endpoint.origin}, not on the issuer's origin ${issuerOrigin}; the SDK does not send the grant there.`,
+    { hint: 'If that endpoint is right, set tokenEndpoint explicitly (discovery is then skipped).' },
+  );
 }
 
 /**

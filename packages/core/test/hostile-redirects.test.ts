@@ -89,3 +89,41 @@ describe('redirects are never followed', () => {
     });
   }
 });
+
+describe('discovery rules', () => {
+  async function metadataServer(document: (origin: string) => object): Promise<{ url: string; close: () => Promise<void> }> {
+    const server = createServer((request, response) => {
+      request.resume();
+      const origin = `http://${request.headers.host}`;
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(document(origin)));
+    });
+    const url = await listen(server);
+    return { url, close: () => new Promise((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
+  }
+
+  it('refuses a token_endpoint on another origin named by the metadata, and sends no grant there', async () => {
+    attackerRequests.length = 0;
+    const hostile = await metadataServer((origin) => ({ issuer: origin, token_endpoint: `${attackerUrl}/token` }));
+    try {
+      const error = await rejectionOf(client({ issuer: hostile.url }).getToken());
+      expect(error.code).toBe('DISCOVERY_FAILED');
+      expect(error.isRetryable).toBe(false);
+      expect(error.message).toContain(attackerUrl);
+      expect(attackerRequests).toEqual([]);
+    } finally {
+      await hostile.close();
+    }
+  });
+
+  it('refuses metadata whose issuer differs from the configured one', async () => {
+    attackerRequests.length = 0;
+    const hostile = await metadataServer(() => ({ issuer: attackerUrl, token_endpoint: `${attackerUrl}/token` }));
+    try {
+      const error = await rejectionOf(client({ issuer: hostile.url }).getToken());
+      expect(error.code).toBe('DISCOVERY_FAILED');
+      expect(attackerRequests).toEqual([]);
+    } finally {
+      await hostile.close();
+    }
+  });
+});
