@@ -180,10 +180,43 @@ async function readText(response: Response, url: string, settings: HttpSettings)
     }, settings.timeoutMs);
   });
   try {
-    return await Promise.race([response.text(), stalled]);
+    return await Promise.race([readCapped(response, url), stalled]);
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Largest body the SDK reads from any answer: a token or metadata response is a few kB. @internal */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Reads the body as a stream and stops at once (cancelling it) when it exceeds {@link MAX_BODY_BYTES}. */
+async function readCapped(response: Response, url: string, maxBytes = MAX_BODY_BYTES): Promise<string> {
+  const tooLarge = () =>
+    new TokenRequestError('TOKEN_RESPONSE_INVALID', `${stripQuery(url)} sent a body larger than ${maxBytes} bytes; the SDK stopped reading it.`, {
+      status: response.status,
+      isRetryable: false,
+      hint: 'Check that the URL points to Maskinporten / Skyporten and not to a proxy or a download.',
+    });
+  const declared = Number(response.headers.get('content-length'));
+  if (Number.isFinite(declared) && declared > maxBytes) {
+    void response.body?.cancel().catch(() => undefined);
+    throw tooLarge();
+  }
+  if (response.body === null) return '';
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      void reader.cancel().catch(() => undefined);
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks));
 }
 
 function transportError(error: unknown, url: string, settings: HttpSettings, signal: AbortSignal | undefined, attempts: number): SkyportenError {

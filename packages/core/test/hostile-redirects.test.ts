@@ -127,3 +127,38 @@ describe('discovery rules', () => {
     }
   });
 });
+
+describe('response bodies are capped', () => {
+  it('stops reading an endless 200 token body at 1 MiB: TOKEN_RESPONSE_INVALID, not retried, memory bounded', async () => {
+    let requests = 0;
+    let bytesSent = 0;
+    const chunk = Buffer.alloc(64 * 1024, 'a');
+    const endless = createServer((request, response) => {
+      requests++;
+      request.resume();
+      response.writeHead(200, { 'content-type': 'application/json' });
+      const pump = () => {
+        while (!response.destroyed && response.write(chunk)) bytesSent += chunk.length;
+        if (!response.destroyed) response.once('drain', pump);
+      };
+      pump();
+    });
+    const url = await listen(endless);
+    try {
+      const before = process.memoryUsage().rss;
+      const started = Date.now();
+      const error = await rejectionOf(client({ tokenEndpoint: `${url}/token` }).getToken());
+      expect(error.code).toBe('TOKEN_RESPONSE_INVALID');
+      expect(error.isRetryable).toBe(false);
+      expect(requests).toBe(1);
+      expect(Date.now() - started).toBeLessThan(2000);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      // The server could only push what the socket buffers took after the cap: a few MiB, not hundreds.
+      expect(bytesSent).toBeLessThan(8 * 1024 * 1024);
+      expect(process.memoryUsage().rss - before).toBeLessThan(64 * 1024 * 1024);
+    } finally {
+      endless.closeAllConnections();
+      await new Promise((resolve) => endless.close(resolve));
+    }
+  });
+});
