@@ -6,7 +6,7 @@
 // Usage: node scripts/check-docs.ts [--self-test] [--no-pack]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import MarkdownIt from 'markdown-it';
 
 const root = resolve(import.meta.dirname, '..');
@@ -125,4 +125,3 @@ if (selfTest) {
   process.exit(1);
 }
 console.log(`✓ check:docs: ${blocks.length} TypeScript blocks from ${files} files type-check against the packed packages (${seconds} s)`);
-console.log(relative(root, work));
