@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 
-const packages = ['core', 'testing', 'aws', 'gcp', 'azure', 'cli'];
+const packages = ['core', 'testing', 'aws', 'gcp', 'azure', 'exchange', 'cli'];
 
 /**
  * Tests import sibling packages by name; these aliases point them at the sources, so `npm test` needs no

@@ -6,6 +6,7 @@ export default [
   'packages/aws',
   'packages/gcp',
   'packages/azure',
+  'packages/exchange',
   'packages/cli',
   'examples/testing-your-code',
 ];
