@@ -4,7 +4,6 @@ import {
   ConfigError,
   CloudExchangeError,
   createRefreshingCache,
-  isMaskinportenClient,
   logEvent,
   requireAudience,
   resolveMaskinportenClient,
@@ -253,14 +252,7 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
 }
 
 function resolveClient(options: SkyportenCredentialsOptions): MaskinportenClient {
-  const { maskinporten } = options;
-  if (isMaskinportenClient(maskinporten)) return maskinporten;
-  return resolveMaskinportenClient({
-    ...(options.env === undefined ? {} : { env: options.env }),
-    ...(options.clock === undefined ? {} : { clock: options.clock }),
-    ...(options.logger === undefined ? {} : { logger: options.logger }),
-    ...maskinporten,
-  });
+  return resolveMaskinportenClient(options.maskinporten, { env: options.env, clock: options.clock, logger: options.logger });
 }
 
 async function resolveCallerRegion(callerClientConfig: SkyportenIdentityProperties['callerClientConfig'] | undefined): Promise<string> {

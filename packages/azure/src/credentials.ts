@@ -238,7 +238,7 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
     hostOption ?? env.AZURE_AUTHORITY_HOST ?? DEFAULT_AUTHORITY_HOST,
     hostOption === undefined && env.AZURE_AUTHORITY_HOST !== undefined ? 'AZURE_AUTHORITY_HOST' : 'authorityHost',
   );
-  const maskinporten = resolveMaskinportenClient(maskinportenOption);
+  const maskinporten = resolveMaskinportenClient(maskinportenOption, { env: envOption, clock, logger });
   const supplyAssertion = createAssertionSupplier(maskinporten);
   const recorder = createFailureRecorder();
   const inner = new ClientAssertionCredential(tenantId, clientId, supplyAssertion, {

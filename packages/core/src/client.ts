@@ -370,16 +370,38 @@ export function isMaskinportenClient(value: unknown): value is MaskinportenClien
 export type MaskinportenClientOrOptions = MaskinportenClient | MaskinportenClientOptions;
 
 /**
- * Returns the client given, or creates one from the options given (or the environment).
+ * Settings an adapter passes down to the client it creates (an adapter's own `env`, `clock` and `logger`);
+ * options given in `maskinporten` itself win.
+ *
+ * @public
+ */
+export interface InheritedClientOptions {
+  /** The adapter's `env` option, passed down unchanged (`false` reads nothing). */
+  env?: Environment | false | undefined;
+  /** The adapter's clock. */
+  clock?: Clock | undefined;
+  /** The adapter's logger. */
+  logger?: Logger | undefined;
+}
+
+/**
+ * Returns the client given, or creates one from the options given (or the environment), inheriting the
+ * adapter's `env`, `clock` and `logger` where the options leave them out. A client given is used as it is.
  *
  * @example
  * ```ts
- * const client = resolveMaskinportenClient(options.maskinporten);
+ * const client = resolveMaskinportenClient(options.maskinporten, { env: options.env, logger: options.logger });
  * ```
  * @public
  */
-export function resolveMaskinportenClient(value?: MaskinportenClientOrOptions): MaskinportenClient {
-  return isMaskinportenClient(value) ? value : createMaskinportenClient(value ?? {});
+export function resolveMaskinportenClient(value?: MaskinportenClientOrOptions, inherited: InheritedClientOptions = {}): MaskinportenClient {
+  if (isMaskinportenClient(value)) return value;
+  return createMaskinportenClient({
+    ...(inherited.env === undefined ? {} : { env: inherited.env }),
+    ...(inherited.clock === undefined ? {} : { clock: inherited.clock }),
+    ...(inherited.logger === undefined ? {} : { logger: inherited.logger }),
+    ...value,
+  });
 }
 
 /**

@@ -1,6 +1,7 @@
 export {
   createMaskinportenClient,
   discoverIssuer,
+  type InheritedClientOptions,
   isMaskinportenClient,
   resolveMaskinportenClient,
   type MaskinportenClient,

@@ -298,7 +298,7 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
   if (lifetime !== undefined && (!Number.isInteger(lifetime) || lifetime < 600 || lifetime > 43200)) {
     throw new ConfigError('tokenLifetimeSeconds', `tokenLifetimeSeconds must be a whole number of seconds from 600 to 43200 (above 3600 needs an organisation policy), got ${String(lifetime)}.`);
   }
-  const maskinporten = resolveMaskinportenClient(options.maskinporten);
+  const maskinporten = resolveMaskinportenClient(options.maskinporten, { env: options.env, clock: options.clock, logger: options.logger });
   if (federation.serviceAccountEmail === undefined) {
     logEvent(
       options.logger,
