@@ -371,7 +371,9 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
     }
     const expiresAtMs = now() + lifetimeSeconds * 1000;
     const accessToken = issueToken({ kind: 'service-account', members: new Set(), serviceAccountEmail: email, expiresAtMs }, 'mock-sa');
-    return { ...json(200, { accessToken, expireTime: new Date(expiresAtMs).toISOString() }), details };
+    // Whole seconds, as the real service answers ("2026-01-01T12:00:00Z"): gcloud's parser refuses fractions.
+    const expireTime = new Date(Math.floor(expiresAtMs / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+    return { ...json(200, { accessToken, expireTime }), details };
   }
 
   function storage(request: MockRequest, url: URL): Answer {
