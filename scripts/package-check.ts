@@ -10,7 +10,9 @@ import { build } from 'esbuild';
 const root = resolve(import.meta.dirname, '..');
 // Raised on purpose once, from 40 000 / 14 000: the OpenTelemetry hooks, pino support and the audit fixes
 // (body-read timeout, env filtering) took core to 39.6 kB / 14.1 kB. Growth past this is a decision, not drift.
-const budget = { minifiedBytes: 42_000, gzipBytes: 15_000 };
+// Raised from 42 kB / 15 kB for the security hardening (no redirects, capped bodies, token-endpoint origin check,
+// cross-copy isInstance): measured 42.2 kB / 14.8 kB after it.
+const budget = { minifiedBytes: 44_000, gzipBytes: 15_500 };
 const results: { name: string; passed: boolean }[] = [];
 
 function check(name: string, command: string[], cwd = root): void {
@@ -24,7 +26,7 @@ function check(name: string, command: string[], cwd = root): void {
 const packages = readdirSync(join(root, 'packages')).filter((name) => existsSync(join(root, 'packages', name, 'dist')));
 for (const name of packages) {
   check(`publint --strict @skyporten/${name}`, ['publint', '--strict', `packages/${name}`]);
-  check(`attw @skyporten/${name}`, ['attw', '--pack', `packages/${name}`, ...(name === 'cli' ? ['--entrypoints', '.', '--ignore-rules', 'cjs-resolves-to-esm'] : [])]);
+  check(`attw @skyporten/${name}`, ['attw', '--pack', `packages/${name}`, ...(name === 'cli' ? ['--entrypoints', '.', '--ignore-rules', 'cjs-resolves-to-esm'] : ['--profile', 'node16'])]);
 }
 
 const core = JSON.parse(readFileSync(join(root, 'packages/core/package.json'), 'utf8')) as {

@@ -127,7 +127,8 @@ export class SkyportenError extends Error {
    */
   static isInstance<T>(this: abstract new (...args: never[]) => T, value: unknown): value is T {
     if (typeof value !== 'object' || value === null || (value as Record<symbol, unknown>)[marker] !== true) return false;
-    const kind = kindOf(this);
+    // Detached (`expect(x).toSatisfy(SkyportenError.isInstance)`), there is no class to narrow to: any SDK error.
+    const kind = this === undefined ? 'SkyportenError' : kindOf(this);
     if (kind === 'SkyportenError') return true;
     const kinds = (value as Record<symbol, unknown>)[kindsMarker];
     return Array.isArray(kinds) && kind !== undefined && kinds.includes(kind);
@@ -176,6 +177,7 @@ export class ConfigError extends SkyportenError {
   /** The error's class name, `'ConfigError'`. */
   override name = 'ConfigError';
   /** @internal */
+  /** The kind `isInstance` matches for this class. @internal */
   static override readonly [kindKey]: string = 'ConfigError';
   /** The option path or environment variable at fault, e.g. `scope` or `MASKINPORTEN_CLIENT_ID`. */
   readonly field: string;
@@ -203,6 +205,7 @@ export class KeyError extends SkyportenError {
   /** The error's class name, `'KeyError'`. */
   override name = 'KeyError';
   /** @internal */
+  /** The kind `isInstance` matches for this class. @internal */
   static override readonly [kindKey]: string = 'KeyError';
   /** The option at fault, e.g. `key.privateKey` or `key.certificateChain`. */
   readonly field: string;
@@ -235,6 +238,7 @@ export class DiscoveryError extends SkyportenError {
   /** The error's class name, `'DiscoveryError'`. */
   override name = 'DiscoveryError';
   /** @internal */
+  /** The kind `isInstance` matches for this class. @internal */
   static override readonly [kindKey]: string = 'DiscoveryError';
   constructor(message: string, options: SkyportenErrorOptions = {}) {
     super('DISCOVERY_FAILED', message, options);
@@ -260,6 +264,7 @@ export class TokenRequestError extends SkyportenError {
   /** The error's class name, `'TokenRequestError'`. */
   override name = 'TokenRequestError';
   /** @internal */
+  /** The kind `isInstance` matches for this class. @internal */
   static override readonly [kindKey]: string = 'TokenRequestError';
   /** HTTP status of the last response, when there was one. */
   readonly status: number | undefined;
@@ -311,6 +316,7 @@ export class TimeoutError extends SkyportenError {
   /** The error's class name, `'TimeoutError'`. */
   override name = 'TimeoutError';
   /** @internal */
+  /** The kind `isInstance` matches for this class. @internal */
   static override readonly [kindKey]: string = 'TimeoutError';
   constructor(message: string, options: SkyportenErrorOptions = {}) {
     super('TIMEOUT', message, { isRetryable: true, ...options });
@@ -335,6 +341,7 @@ export class NetworkError extends SkyportenError {
   /** The error's class name, `'NetworkError'`. */
   override name = 'NetworkError';
   /** @internal */
+  /** The kind `isInstance` matches for this class. @internal */
   static override readonly [kindKey]: string = 'NetworkError';
   constructor(message: string, options: SkyportenErrorOptions = {}) {
     super('NETWORK_ERROR', message, { isRetryable: true, ...options });
@@ -376,6 +383,7 @@ export class CloudExchangeError extends SkyportenError {
   /** The error's class name, `'CloudExchangeError'`. */
   override name = 'CloudExchangeError';
   /** @internal */
+  /** The kind `isInstance` matches for this class. @internal */
   static override readonly [kindKey]: string = 'CloudExchangeError';
   /** Which cloud answered. */
   readonly cloud: CloudName;

@@ -153,7 +153,14 @@ export interface MockAws {
    * const credentials = skyportenCredentials({ roleArn, clientConfig: aws.clientConfig() });
    * ```
    */
-  clientConfig(service?: MockAwsService): { endpoint: string; region: string; forcePathStyle?: boolean };
+  clientConfig(service?: MockAwsService): {
+    /** The mock's URL for that service. */
+    endpoint: string;
+    /** The region the mock answers for. */
+    region: string;
+    /** Path-style bucket addressing (S3 only). */
+    forcePathStyle?: boolean;
+  };
   /** Every request, in order. Cleared by `reset()`. */
   readonly requests: readonly RecordedAwsRequest[];
   /** How many `AssumeRoleWithWebIdentity` requests arrived (answered or failed). */
@@ -165,7 +172,14 @@ export interface MockAws {
   /** The next `failure.count` (default 1) requests to `failure.service` (default STS) answer the failure. */
   failNext(failure: MockAwsFailure): void;
   /** Records put on a stream so far (all shards, in order), data as bytes. */
-  streamRecords(streamName: string): { partitionKey: string; data: Uint8Array; sequenceNumber: string }[];
+  streamRecords(streamName: string): {
+    /** The record's partition key. */
+    partitionKey: string;
+    /** The record's bytes. */
+    data: Uint8Array;
+    /** The sequence number the mock gave it. */
+    sequenceNumber: string;
+  }[];
   /** Clears recorded requests and queued failures; issued sessions stay valid. */
   reset(): void;
   /** Stops the server. */

@@ -105,7 +105,19 @@ export interface MockEntraId {
    * const credential = skyportenCredentials({ ...entra.credentialOptions(), clientId, maskinporten });
    * ```
    */
-  credentialOptions(): { tenantId: string; authorityHost: string; disableInstanceDiscovery: true; tlsOptions: { ca: string } };
+  credentialOptions(): {
+    /** The mock's tenant id. */
+    tenantId: string;
+    /** The mock's https URL. */
+    authorityHost: string;
+    /** A mock cannot answer instance discovery. */
+    disableInstanceDiscovery: true;
+    /** Trust for the mock's loopback certificate. */
+    tlsOptions: {
+      /** The mock's CA certificate (PEM). */
+      ca: string;
+    };
+  };
   /** The TLS certificate (PEM) the server presents; trust it on the client side. */
   certificate: string;
   /** The TLS certificate and key, to serve other local endpoints (Azurite) under the same trust. */

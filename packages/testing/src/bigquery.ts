@@ -81,7 +81,10 @@ export interface MockBigQuery {
    * const bigquery = new BigQuery({ ...bigQueryMock.clientOptions(), authClient, projectId: 'consumer' });
    * ```
    */
-  clientOptions(): { apiEndpoint: string };
+  clientOptions(): {
+    /** The mock's BigQuery API URL. */
+    apiEndpoint: string;
+  };
   /** Live call counters. */
   counters: MockBigQueryCounters;
   /** Every request answered, in order. */

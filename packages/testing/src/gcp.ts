@@ -149,7 +149,14 @@ export interface MockGcp {
    * const authClient = skyportenCredentials({ maskinporten, ...gcp.credentialOptions('reader@demo.iam.gserviceaccount.com') });
    * ```
    */
-  credentialOptions(serviceAccountEmail?: string): { audience: string; tokenUrl: string; serviceAccountImpersonationUrl?: string };
+  credentialOptions(serviceAccountEmail?: string): {
+    /** The workload identity provider the mock accepts. */
+    audience: string;
+    /** The mock's STS token URL. */
+    tokenUrl: string;
+    /** The mock's generateAccessToken URL for that service account, when one is given. */
+    serviceAccountImpersonationUrl?: string;
+  };
   /**
    * The options that point a `@google-cloud/storage` `Storage` client at this mock in one spread:
    * `apiEndpoint` and `useAuthWithCustomEndpoint: true` (without it the client sends no token to a custom endpoint).
@@ -159,7 +166,12 @@ export interface MockGcp {
    * const storage = new Storage({ ...gcp.storageOptions(), authClient, projectId: 'data-provider' });
    * ```
    */
-  storageOptions(): { apiEndpoint: string; useAuthWithCustomEndpoint: true };
+  storageOptions(): {
+    /** The mock's Cloud Storage URL. */
+    apiEndpoint: string;
+    /** Makes @google-cloud/storage send credentials to a custom endpoint. */
+    useAuthWithCustomEndpoint: true;
+  };
   /** Live call counters. */
   counters: MockGcpCounters;
   /** Every request answered, in order. Cleared by `reset()`. */
