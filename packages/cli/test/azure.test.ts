@@ -2,25 +2,14 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, createFixture, RESOURCE, runCli, type Fixture } from './helpers.ts';
+import { BIN, createFixture, RESOURCE, runCli, waitFor, type Fixture } from './helpers.ts';
 
 let fixture: Fixture;
 beforeAll(async () => {
   fixture = await createFixture();
 });
 afterAll(() => fixture.close());
-
-async function waitFor<T>(read: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await sleep(50);
-  }
-}
 
 describe('skyporten azure token-file', () => {
   it('writes the token atomically with mode 0600', async () => {

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { createMockSkyporten, type MockSkyporten, type RegisteredClient } from '@skyporten/testing';
 
@@ -100,4 +101,15 @@ export async function createFixture(options: { resource?: string | false } = {})
 /** The lines of a text, without the trailing empty one. */
 export function lines(text: string): string[] {
   return text.split('\n').filter((line, index, all) => !(line === '' && index === all.length - 1));
+}
+
+/** Polls `read` every 50 ms until it resolves a value (a rejection counts as "not yet"), for at most `timeoutMs`. */
+export async function waitFor<T>(read: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await sleep(50);
+  }
 }

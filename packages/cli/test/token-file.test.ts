@@ -2,27 +2,16 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeWriteFailure } from '../src/output.ts';
-import { BIN, createFixture, RESOURCE, runCli, type Fixture } from './helpers.ts';
+import { BIN, createFixture, RESOURCE, runCli, waitFor, type Fixture } from './helpers.ts';
 
 let fixture: Fixture;
 beforeAll(async () => {
   fixture = await createFixture();
 });
 afterAll(() => fixture.close());
-
-async function waitFor<T>(read: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await sleep(50);
-  }
-}
 
 function watch(output: string, extra: string[] = []) {
   const child = spawn(process.execPath, [BIN, 'token-file', '--watch', '--output', output, ...extra, ...fixture.flags], { env: fixture.env });
