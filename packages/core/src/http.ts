@@ -171,16 +171,18 @@ function refuseRedirect(response: Response, url: string): void {
 /** Reads the body within the timeout: a server that sends headers and then stalls must not hang us. */
 async function readText(response: Response, url: string, settings: HttpSettings): Promise<string> {
   let timer: NodeJS.Timeout | undefined;
+  const reading = new AbortController();
   const stalled = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => {
-      void response.body?.cancel().catch(() => undefined);
+      // readCapped holds the stream's reader (the stream itself is locked): it cancels the reader on abort.
+      reading.abort();
       reject(new TimeoutError(`${stripQuery(url)} sent headers but no complete body within ${settings.timeoutMs} ms.`, {
         hint: 'Check network access to the issuer (proxy: HTTPS_PROXY), or raise the `timeout` option.',
       }));
     }, settings.timeoutMs);
   });
   try {
-    return await Promise.race([readCapped(response, url), stalled]);
+    return await Promise.race([readCapped(response, url, reading.signal), stalled]);
   } finally {
     clearTimeout(timer);
   }
@@ -189,8 +191,11 @@ async function readText(response: Response, url: string, settings: HttpSettings)
 /** Largest body the SDK reads from any answer: a token or metadata response is a few kB. @internal */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-/** Reads the body as a stream and stops at once (cancelling it) when it exceeds {@link MAX_BODY_BYTES}. */
-async function readCapped(response: Response, url: string, maxBytes = MAX_BODY_BYTES): Promise<string> {
+/**
+ * Reads the body as a stream and stops at once (cancelling it) when it exceeds {@link MAX_BODY_BYTES} or when
+ * `stop` aborts (the caller's read timeout), so a slow drip does not keep the connection open.
+ */
+async function readCapped(response: Response, url: string, stop: AbortSignal, maxBytes = MAX_BODY_BYTES): Promise<string> {
   const tooLarge = () =>
     new TokenRequestError('TOKEN_RESPONSE_INVALID', `${stripQuery(url)} sent a body larger than ${maxBytes} bytes; the SDK stopped reading it.`, {
       status: response.status,
@@ -204,6 +209,7 @@ async function readCapped(response: Response, url: string, maxBytes = MAX_BODY_B
   }
   if (response.body === null) return '';
   const reader = response.body.getReader();
+  stop.addEventListener('abort', () => void reader.cancel().catch(() => undefined), { once: true });
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
