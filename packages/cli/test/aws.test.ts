@@ -10,6 +10,8 @@ import { BIN, createFixture, lines, ORG, RESOURCE, runCli, SCOPE, type Fixture }
 
 const ROLE_ARN = 'arn:aws:iam::123456789012:role/skyporten-reader';
 const AWS_CLI = '/usr/bin/aws';
+const PYTHON = '/usr/bin/python3';
+const hasBoto3 = existsSync(PYTHON) && existsSync('/usr/lib/python3/dist-packages/boto3');
 
 let fixture: Fixture;
 let aws: MockAws;
@@ -121,4 +123,65 @@ describe('skyporten exec --aws-role-arn', () => {
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ AccessKeyId: expect.stringMatching(/^ASIA/) as unknown });
   }, 45_000);
+});
+
+describe('skyporten exec: credentials that outlive their first lifetime', () => {
+  // STS issues 6-s credentials (the mock's credentialLifetimeSeconds): the command runs past their expiry.
+  let shortAws: MockAws;
+  let shortFlags: string[];
+  beforeAll(async () => {
+    shortAws = await createMockAws({
+      issuer: fixture.issuer,
+      clientIds: [RESOURCE],
+      roles: [{ roleArn: ROLE_ARN, trustPolicy: { sub: `0192:${ORG};${SCOPE}` } }],
+      buckets: { 'shared-data': { 'report.csv': 'id,value\n1,42\n' } },
+      credentialLifetimeSeconds: 6,
+    });
+    shortFlags = ['--aws-role-arn', ROLE_ARN, '--aws-sts-endpoint', shortAws.stsEndpoint, ...fixture.flags];
+  });
+  afterAll(() => shortAws.close());
+
+  it('the loopback endpoint answers new, unexpired credentials after the first ones expire', async () => {
+    const script = [
+      'const e = process.env;',
+      'const get = async () => (await fetch(e.AWS_CONTAINER_CREDENTIALS_FULL_URI, { headers: { authorization: e.AWS_CONTAINER_AUTHORIZATION_TOKEN } })).json();',
+      'const first = await get();',
+      'await new Promise((r) => setTimeout(r, Math.max(0, Date.parse(first.Expiration) - Date.now()) + 300));',
+      'const askedAt = Date.now();',
+      'const second = await get();',
+      'console.log(JSON.stringify({ first, second, askedAt }));',
+    ].join(' ');
+    const before = shortAws.stsCalls;
+    const result = await runCli(['exec', ...shortFlags, '--', process.execPath, '--input-type=module', '-e', script], { env: fixture.env, timeoutMs: 20_000 });
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    type Served = { AccessKeyId: string; Expiration: string };
+    const { first, second, askedAt } = JSON.parse(result.stdout) as { first: Served; second: Served; askedAt: number };
+    expect(Date.parse(first.Expiration)).toBeLessThan(askedAt);
+    expect(second.AccessKeyId).toMatch(/^ASIA/);
+    expect(second.AccessKeyId).not.toBe(first.AccessKeyId);
+    expect(Date.parse(second.Expiration)).toBeGreaterThan(askedAt);
+    expect(shortAws.stsCalls - before).toBeGreaterThanOrEqual(2);
+  }, 25_000);
+
+  it.skipIf(!hasBoto3)(`one boto3 process reads S3 before and after the first credentials expire${hasBoto3 ? '' : ' — SKIPPED: python3-boto3 is not installed'}`, async () => {
+    // botocore's container provider asks the endpoint again as expiry nears; the mock S3 refuses expired sessions.
+    const script = [
+      'import boto3, time, sys',
+      `s3 = boto3.client("s3", endpoint_url="${shortAws.s3Endpoint}", region_name="eu-north-1")`,
+      'first = s3.get_object(Bucket="shared-data", Key="report.csv")["Body"].read()',
+      'time.sleep(7)',
+      'second = s3.get_object(Bucket="shared-data", Key="report.csv")["Body"].read()',
+      'sys.stdout.write((first + second).decode())',
+    ].join('\n');
+    const before = shortAws.stsCalls;
+    const result = await runCli(['exec', ...shortFlags, '--', PYTHON, '-c', script], {
+      env: { ...fixture.env, AWS_CONFIG_FILE: join(fixture.directory, 'none'), AWS_SHARED_CREDENTIALS_FILE: join(fixture.directory, 'none') },
+      timeoutMs: 30_000,
+    });
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toBe('id,value\n1,42\n'.repeat(2));
+    expect(result.code).toBe(0);
+    expect(shortAws.stsCalls - before).toBeGreaterThanOrEqual(2);
+  }, 35_000);
 });
