@@ -16,7 +16,7 @@ import { writeFileAtomic } from './output.js';
 export type CachedCommand = 'aws credential-process' | 'gcp executable' | 'token';
 
 /** Bumped when the entry format or the key's inputs change: old entries are then simply not found. */
-const FORMAT_VERSION = 1;
+const FORMAT_VERSION = 2;
 
 /**
  * Environment variables the cached commands read. Any change gives another key. Secrets among them (an inline
@@ -151,6 +151,8 @@ export function cacheRequestOf(argv: readonly string[], env: Environment, cwd: s
 export interface CacheEntry<T = unknown> {
   version: typeof FORMAT_VERSION;
   command: CachedCommand;
+  /** The request's full key: an entry copied or renamed to another command line's file name is not served there. */
+  key: string;
   /** When the output was obtained, ms since the epoch. */
   obtainedAt: number;
   /** When the credentials in it expire, ms since the epoch. */
@@ -203,6 +205,7 @@ function isEntry(value: unknown, command: CachedCommand): value is CacheEntry {
   return (
     entry.version === FORMAT_VERSION &&
     entry.command === command &&
+    typeof entry.key === 'string' &&
     typeof entry.obtainedAt === 'number' &&
     Number.isFinite(entry.obtainedAt) &&
     typeof entry.expiresAt === 'number' &&
@@ -215,8 +218,8 @@ function isEntry(value: unknown, command: CachedCommand): value is CacheEntry {
 
 /**
  * Reads an entry. Undefined when there is none, or after a warning when it is not to be trusted: not a regular
- * file, owned by another user, readable or writable by others, not valid JSON, or not an entry of this command.
- * (It is replaced on the next write.)
+ * file, owned by another user, readable or writable by others, not valid JSON, not an entry of this command, or
+ * written for another key (copied or renamed from another command line's entry). (It is replaced on the next write.)
  */
 export async function readEntry(request: CacheRequest, warn: CacheWarn, isValidOutput: (output: unknown) => boolean): Promise<CacheEntry | undefined> {
   let text: string;
@@ -248,6 +251,10 @@ export async function readEntry(request: CacheRequest, warn: CacheWarn, isValidO
   }
   if (!isEntry(parsed, request.command) || !isValidOutput(parsed.output)) {
     warn(`ignoring the corrupt cache entry ${request.path} (not a ${request.command} entry). It will be replaced.`);
+    return undefined;
+  }
+  if (parsed.key !== request.key) {
+    warn(`ignoring the cache entry ${request.path}: it was written for other settings (copied or renamed). It will be replaced.`);
     return undefined;
   }
   return parsed;
@@ -318,12 +325,15 @@ async function removeOldEntries(directory: string, now: number): Promise<void> {
   }
 }
 
-/** Writes an entry (atomically, 0600) and removes day-old ones. A failure is a warning: the command still prints its result. */
+/**
+ * Writes an entry (atomically, 0600) and removes day-old ones. A failure (a full disk) is a warning: the command
+ * still prints its result, and the old entry, if any, stays as it was (never served once stale).
+ */
 export async function writeEntry(request: CacheRequest, entry: CacheEntry, warn: CacheWarn): Promise<void> {
   try {
-    await writeFileAtomic(request.path, JSON.stringify(entry));
+    await writeFileAtomic(request.path, JSON.stringify(entry), { setting: '--cache-dir (or --no-cache)' });
   } catch (error) {
-    warn(`could not write the cache entry: ${(error as Error).message}`);
+    warn(`could not write the cache entry: ${(error as Error).message} The credentials are printed, not cached.`);
   }
   await removeOldEntries(request.directory, entry.obtainedAt);
 }
@@ -378,7 +388,7 @@ export async function withCredentialCache<T>(
     }
     const obtainedAt = options.clock();
     const result = await compute();
-    await writeEntry(request, { version: FORMAT_VERSION, command: request.command, obtainedAt, expiresAt: result.expiresAt, output: result.output }, options.warn);
+    await writeEntry(request, { version: FORMAT_VERSION, command: request.command, key: request.key, obtainedAt, expiresAt: result.expiresAt, output: result.output }, options.warn);
     return result.output;
   } finally {
     await held?.release();
@@ -388,7 +398,8 @@ export async function withCredentialCache<T>(
 /**
  * The fast path `bin.ts` takes before loading anything else: a fresh entry is returned for printing. On a miss
  * the entry's lock is taken (and adopted for the command that will fill it), and the entry read once more, so
- * that the processes waiting for the one that asks Maskinporten never load the full program.
+ * that the processes waiting for the one that asks Maskinporten never load the full program. Nothing is read
+ * from a directory that cannot be trusted (the full program then says why, once).
  */
 export async function lookupBeforeLoading(
   argv: readonly string[],
@@ -400,9 +411,9 @@ export async function lookupBeforeLoading(
   const request = cacheRequestOf(argv, env, cwd);
   if (request === undefined) return undefined;
   const check = OUTPUT_CHECKS[request.command];
+  if (!(await prepareDirectory(request.directory, () => {}))) return undefined;
   const entry = await readEntry(request, warn, check);
   if (entry !== undefined && isFresh(entry, clock())) return { request, output: entry.output };
-  if (!(await prepareDirectory(request.directory, () => {}))) return undefined;
   const held = await lockEntry(request, warn);
   const after = await readEntry(request, () => {}, check);
   if (after !== undefined && isFresh(after, clock())) {
@@ -435,7 +446,7 @@ export async function printOutput(
   }
   if (command === 'gcp executable') {
     const outputFile = context.env.GOOGLE_EXTERNAL_ACCOUNT_OUTPUT_FILE;
-    if (outputFile !== undefined && outputFile !== '') await writeFileAtomic(outputFile, JSON.stringify(output));
+    if (outputFile !== undefined && outputFile !== '') await writeFileAtomic(outputFile, JSON.stringify(output), { setting: 'GOOGLE_EXTERNAL_ACCOUNT_OUTPUT_FILE' });
     context.stdout.write(`${JSON.stringify(output)}\n`);
     return;
   }

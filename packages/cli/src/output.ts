@@ -31,9 +31,11 @@ export function formatTime(unixSeconds: number, nowMs: number): string {
  * file or symlink at that name is never followed) with mode 0600, flushed, then renamed over the target, so a
  * reader never sees a half-written token. A rename replaces a symlink at `path` itself: nothing is written
  * through a link the caller did not resolve. A failure (a full disk, a read-only directory) leaves the target as
- * it was and throws a `ConfigError` whose message names the file and the fix.
+ * it was and throws a `ConfigError` whose message names the file and the fix: another `setting` (the flag or
+ * variable that chose the path; `--output` unless given).
  */
-export async function writeFileAtomic(path: string, content: string, mode = 0o600): Promise<void> {
+export async function writeFileAtomic(path: string, content: string, options: { setting?: string } = {}): Promise<void> {
+  const mode = 0o600;
   const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   let created = false;
   try {
@@ -50,21 +52,21 @@ export async function writeFileAtomic(path: string, content: string, mode = 0o60
     await rename(temporary, path);
   } catch (error) {
     if (created) await rm(temporary, { force: true }).catch(() => {});
-    throw await fileWriteError(path, error);
+    throw await fileWriteError(path, error, options.setting ?? '--output');
   }
 }
 
-/** The reason a write failed, in words: what happened to which file and what to do. */
-export function describeWriteFailure(path: string, error: unknown): string {
+/** The reason a write failed, in words: what happened to which file and what to do (`setting`: the flag or variable that chose the path). */
+export function describeWriteFailure(path: string, error: unknown, setting = '--output'): string {
   const code = (error as { code?: string } | undefined)?.code;
   switch (code) {
     case 'ENOSPC':
     case 'EDQUOT':
-      return `Cannot write ${path}: the disk is full (${code}); the file was left as it was. Free space on that file system or choose another --output.`;
+      return `Cannot write ${path}: the disk is full (${code}); the file was left as it was. Free space on that file system or choose another ${setting}.`;
     case 'EACCES':
     case 'EPERM':
     case 'EROFS':
-      return `Cannot write ${path}: no permission to create files in ${dirname(path)} (${code}). Choose a directory you can write to.`;
+      return `Cannot write ${path}: no permission to create files in ${dirname(path)} (${code}). Choose a directory you can write to (${setting}).`;
     case 'ENOTDIR':
     case 'EISDIR':
       return `Cannot write ${path}: ${code === 'EISDIR' ? 'it is a directory' : 'a part of the path is not a directory'} (${code}).`;
@@ -74,7 +76,7 @@ export function describeWriteFailure(path: string, error: unknown): string {
 }
 
 // Only on failure: the core (and its size) is not loaded on the fast, cached path.
-async function fileWriteError(path: string, error: unknown): Promise<Error> {
+async function fileWriteError(path: string, error: unknown, setting: string): Promise<Error> {
   const { ConfigError } = await import('@skyporten/core');
-  return new ConfigError('--output', describeWriteFailure(path, error), { cause: error });
+  return new ConfigError(setting, describeWriteFailure(path, error, setting), { cause: error });
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createMockAws, type MockAws } from '@skyporten/testing';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { cacheRequestOf, isFresh, refreshMarginMs } from '../src/credential-cache.ts';
-import { createFixture, ORG, RESOURCE, runCli, SCOPE, type Fixture } from './helpers.ts';
+import { createFixture, ORG, RESOURCE, runCli, SCOPE, secretsIn, withFullDisk, type Fixture } from './helpers.ts';
 
 const ROLE_ARN = 'arn:aws:iam::123456789012:role/skyporten-reader';
 
@@ -79,6 +79,8 @@ describe('the cross-process credential cache', () => {
     const result = await runCli(awsFlags, { env: env() });
     expect(result.code).toBe(0);
     expect(result.stderr).toMatch(/warning: ignoring the corrupt cache entry .* It will be replaced/);
+    const credentials = JSON.parse(result.stdout) as { SecretAccessKey: string; SessionToken: string };
+    expect(secretsIn(result.stderr, [credentials.SecretAccessKey, credentials.SessionToken])).toEqual([]);
     expect(aws.stsCalls).toBe(2);
     const again = await runCli(awsFlags, { env: env() });
     expect(again.stderr).toBe('');
@@ -159,6 +161,52 @@ describe('the cross-process credential cache', () => {
     }
   });
 
+  it('does not serve an entry from a directory that became writable by others (anyone could have swapped it)', async () => {
+    const first = await runCli(awsFlags, { env: env() });
+    await chmod(cacheDir, 0o777);
+    const result = await runCli(awsFlags, { env: env() });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/writable by group or others \(mode 777\): not using the cache/);
+    expect(aws.stsCalls).toBe(2);
+    expect(JSON.parse(result.stdout)).not.toEqual(JSON.parse(first.stdout));
+  });
+
+  it('never serves one command line the entry of another (a renamed or copied entry file)', async () => {
+    const west = [...awsFlags, '--region', 'eu-west-1'];
+    const north = await runCli(awsFlags, { env: env() });
+    const [northFile] = await entryFiles();
+    await runCli(west, { env: env() });
+    const westFile = (await entryFiles()).find((name) => name !== northFile)!;
+    await writeFile(join(cacheDir, westFile), await readFile(join(cacheDir, northFile!)), { mode: 0o600 });
+    const result = await runCli(west, { env: env() });
+    expect(result.code).toBe(0);
+    expect(result.stderr).toMatch(/ignoring the cache entry .*: it was written for other settings \(copied or renamed\)\. It will be replaced/);
+    expect((JSON.parse(result.stdout) as { AccessKeyId: string }).AccessKeyId).not.toBe((JSON.parse(north.stdout) as { AccessKeyId: string }).AccessKeyId);
+    expect(aws.stsCalls).toBe(3);
+  });
+
+  it('on a full disk prints the credentials, warns that they were not cached, and never prints a secret', async () => {
+    const ran = await withFullDisk(fixture.directory, 'cache entry', async (disk) => {
+      // The filler takes the disk's one page: the entry's temporary file cannot get any.
+      await writeFile(join(disk, 'filler'), 'x');
+      const fullEnv = { ...fixture.env, SKYPORTEN_CACHE_DIR: join(disk, 'skyporten') };
+      const result = await runCli(awsFlags, { env: fullEnv });
+      expect(result.code).toBe(0);
+      const credentials = JSON.parse(result.stdout) as { AccessKeyId: string; SecretAccessKey: string; SessionToken: string; Expiration: string };
+      expect(credentials.AccessKeyId).toMatch(/^ASIA/);
+      expect(Date.parse(credentials.Expiration)).toBeGreaterThan(Date.now());
+      expect(result.stderr).toMatch(/warning: could not write the cache entry: Cannot write .*tiny-disk\/skyporten\/aws-credential-process-[0-9a-f]+\.json: the disk is full \(ENOSPC\)/);
+      expect(result.stderr).toMatch(/--cache-dir/);
+      expect(result.stderr).not.toMatch(/--output/);
+      expect(secretsIn(result.stderr, [credentials.SecretAccessKey, credentials.SessionToken])).toEqual([]);
+      expect((await readdir(join(disk, 'skyporten'))).filter((name) => name.endsWith('.json') || name.endsWith('.tmp'))).toEqual([]);
+      const again = await runCli(awsFlags, { env: fullEnv });
+      expect(again.code).toBe(0);
+      expect(aws.stsCalls).toBe(2);
+    });
+    if (!ran) expect(process.getuid?.()).not.toBe(0);
+  });
+
   it('caches `token` (raw and --json share one entry) and `gcp executable`', async () => {
     const raw = await runCli(['token', ...fixture.flags], { env: env() });
     const asJson = await runCli(['token', '--json', ...fixture.flags], { env: env() });
@@ -209,7 +257,7 @@ describe('cache keys and the refresh point', () => {
     expect(refreshMarginMs('aws credential-process', 3_600_000)).toBe(900_000);
     expect(refreshMarginMs('aws credential-process', 900_000)).toBe(660_000);
     expect(refreshMarginMs('token', 120_000)).toBe(60_000);
-    const entry = (lifetime: number, age: number) => ({ version: 1 as const, command: 'aws credential-process' as const, obtainedAt: 1_000_000 - age, expiresAt: 1_000_000 - age + lifetime, output: {} });
+    const entry = (lifetime: number, age: number) => ({ version: 2 as const, command: 'aws credential-process' as const, key: 'k', obtainedAt: 1_000_000 - age, expiresAt: 1_000_000 - age + lifetime, output: {} });
     expect(isFresh(entry(900_000, 200_000), 1_000_000)).toBe(true);
     expect(isFresh(entry(900_000, 250_000), 1_000_000)).toBe(false);
   });

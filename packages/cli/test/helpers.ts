@@ -1,10 +1,11 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { createMockSkyporten, type MockSkyporten, type RegisteredClient } from '@skyporten/testing';
 
 export const SCOPE = 'entur:skyporten.demo';
@@ -112,4 +113,31 @@ export async function waitFor<T>(read: () => Promise<T | undefined>, timeoutMs: 
     if (Date.now() > deadline) throw new Error('timed out waiting');
     await sleep(50);
   }
+}
+
+/**
+ * Runs `body` with a real full disk: a 4 KiB tmpfs mounted at `<parent>/tiny-disk`, holding one page, so the
+ * first file written fills it and the next write fails with ENOSPC. Needs root (CAP_SYS_ADMIN); returns false,
+ * after a warning naming the skipped case, where the mount is refused.
+ */
+export async function withFullDisk(parent: string, name: string, body: (mountPoint: string) => Promise<void>): Promise<boolean> {
+  const run = promisify(execFile);
+  const mountPoint = join(parent, 'tiny-disk');
+  await mkdir(mountPoint, { recursive: true });
+  if (!(await run('mount', ['-t', 'tmpfs', '-o', 'size=4k,mode=700', 'tmpfs', mountPoint]).then(() => true, () => false))) {
+    console.warn(`SKIPPED the real full-disk case (${name}): mounting a tmpfs needs root`);
+    return false;
+  }
+  try {
+    await body(mountPoint);
+  } finally {
+    await run('umount', ['-l', mountPoint]).catch(() => {});
+  }
+  return true;
+}
+
+/** JWTs (the Skyporten token, a client assertion), PEM private keys and the given secret values. */
+export function secretsIn(text: string, known: readonly string[] = []): string[] {
+  const found = [...text.matchAll(/eyJ[\w-]+\.eyJ[\w-]+\.[\w-]*|-----BEGIN [A-Z ]*PRIVATE KEY-----/g)].map((match) => match[0]);
+  return [...found, ...known.filter((secret) => secret !== '' && text.includes(secret))];
 }

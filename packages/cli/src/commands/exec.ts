@@ -106,10 +106,10 @@ async function writeExecutableConfig(settings: MaskinportenSettings, directory: 
   let keyFile = settings.keyFile;
   if (keyFile === undefined && settings.inlineKey !== undefined) {
     keyFile = join(directory, 'maskinporten-key');
-    await writeFileAtomic(keyFile, settings.inlineKey);
+    await writeFileAtomic(keyFile, settings.inlineKey, { setting: 'TMPDIR' });
   }
   const path = join(directory, 'gcp-executable-config.json');
-  await writeFileAtomic(path, json(settingsAsConfigFile(settings, keyFile)));
+  await writeFileAtomic(path, json(settingsAsConfigFile(settings, keyFile)), { setting: 'TMPDIR' });
   return path;
 }
 
@@ -184,7 +184,7 @@ export function registerExecCommand(program: Command, runtime: Runtime): void {
             runtime,
           );
           const path = join(directory, 'gcp-credentials.json');
-          await writeFileAtomic(path, json(config));
+          await writeFileAtomic(path, json(config), { setting: 'TMPDIR' });
           childEnv.GOOGLE_APPLICATION_CREDENTIALS = path;
           childEnv.CLOUDSDK_AUTH_CREDENTIAL_FILE_OVERRIDE = path;
           childEnv.GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES = '1';
