@@ -46,6 +46,27 @@ export interface Comparison {
 }
 
 /**
+ * Runs `measure` once on every side (a discarded warm-up), then `rounds` rounds in which every side runs once,
+ * the order rotated each round (A B C, B C A, C A B, ...), so that drift in the machine's load falls on all
+ * sides alike. Returns each side's measures, one per round.
+ */
+export async function interleave<Side extends string>(
+  rounds: number,
+  sides: readonly Side[],
+  measure: (side: Side) => Promise<number>,
+): Promise<Record<Side, number[]>> {
+  for (const side of sides) await measure(side);
+  const values = Object.fromEntries(sides.map((side) => [side, [] as number[]])) as Record<Side, number[]>;
+  for (let round = 0; round < rounds; round++) {
+    for (let index = 0; index < sides.length; index++) {
+      const side = sides[(round + index) % sides.length]!;
+      values[side].push(await measure(side));
+    }
+  }
+  return values;
+}
+
+/**
  * Runs `measure` on the subject and the baseline in alternating order for `rounds` rounds (after one
  * discarded warm-up round) and returns the median of the per-round ratios subject / baseline.
  */
@@ -53,20 +74,39 @@ export async function compare(
   rounds: number,
   measure: (side: 'subject' | 'baseline') => Promise<number>,
 ): Promise<Comparison> {
-  await measure('baseline');
-  await measure('subject');
-  const ratios: number[] = [];
-  const subjects: number[] = [];
-  const baselines: number[] = [];
-  for (let round = 0; round < rounds; round++) {
-    const order: Array<'subject' | 'baseline'> = round % 2 === 0 ? ['baseline', 'subject'] : ['subject', 'baseline'];
-    const values: Record<'subject' | 'baseline', number> = { subject: 0, baseline: 0 };
-    for (const side of order) values[side] = await measure(side);
-    ratios.push(values.subject / values.baseline);
-    subjects.push(values.subject);
-    baselines.push(values.baseline);
-  }
-  return { ratio: median(ratios), rounds: ratios, subject: median(subjects), baseline: median(baselines) };
+  const values = await interleave(rounds, ['baseline', 'subject'], measure);
+  const ratios = values.subject.map((subject, round) => subject / values.baseline[round]!);
+  return { ratio: median(ratios), rounds: ratios, subject: median(values.subject), baseline: median(values.baseline) };
+}
+
+/** Median, minimum and maximum of a list of measures. */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+export function spread(values: readonly number[]): Spread {
+  return { median: median(values), min: Math.min(...values), max: Math.max(...values) };
+}
+
+/**
+ * For each peer, the per-round ratios subject / that peer (same round, so the same load), and their median; the
+ * best peer is the one the subject compares worst with (the highest median ratio). For measures where lower is
+ * better. (Dividing by the lower of the peers in each round instead would favour the peers on a noisy machine:
+ * the minimum of two noisy figures is biased low.)
+ */
+export function versusBestPeer<Side extends string>(
+  values: Record<Side, number[]>,
+  subject: Side,
+  peers: readonly Side[],
+): { ratio: Spread; rounds: number[]; bestPeer: Side } {
+  const perPeer = peers.map((peer) => {
+    const rounds = values[subject].map((value, round) => value / values[peer][round]!);
+    return { peer, rounds, ratio: spread(rounds) };
+  });
+  const best = perPeer.reduce((worst, candidate) => (candidate.ratio.median > worst.ratio.median ? candidate : worst));
+  return { ratio: best.ratio, rounds: best.rounds, bestPeer: best.peer };
 }
 
 /** Rounds to a few significant digits for the table and the JSON. */

@@ -22,3 +22,7 @@ export function atMost(value: number, limit: number): Pick<BenchResult, 'target'
 export function exactly(value: number, expected: number): Pick<BenchResult, 'target' | 'met'> {
   return { target: `= ${expected}`, met: value === expected };
 }
+
+export function atLeast(value: number, limit: number): Pick<BenchResult, 'target' | 'met'> {
+  return { target: `>= ${limit}`, met: value >= limit };
+}

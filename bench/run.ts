@@ -2,7 +2,7 @@
 // Needs the built packages (`npm run build`), because Node resolves @skyporten/* to their dist/.
 // Run with the repository's Node 24: `npx node bench/run.ts` (optionally scenario ids to run only those).
 import { writeFileSync } from 'node:fs';
-import { availableParallelism, cpus } from 'node:os';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import type { BenchResult } from './result.ts';
 import { awsStampede } from './scenarios/aws-stampede.ts';
 import { cachedGetToken } from './scenarios/cached-get-token.ts';
@@ -12,6 +12,8 @@ import { importCost } from './scenarios/import-cost.ts';
 import { installFootprint } from './scenarios/install-footprint.ts';
 import { jwtGrant } from './scenarios/jwt-grant.ts';
 import { naiveComparison } from './scenarios/naive-comparison.ts';
+import { peerInstall } from './scenarios/peer-install.ts';
+import { PEERS, SIDES, peerCold, peerFresh, peerImport, peerStampede, peerWarm, type Side, type SideBySide } from './scenarios/peers.ts';
 import { simulatedDay } from './scenarios/simulated-day.ts';
 import { coldStampede } from './scenarios/stampede.ts';
 import { startWorld, type BenchWorld } from './world.ts';
@@ -32,6 +34,12 @@ const scenarios: Scenario[] = [
   { id: 'install', run: () => installFootprint() },
   { id: 'cli-cache', run: () => cliCache() },
   { id: 'cli-startup', run: () => cliStartup() },
+  { id: 'peer-cold', run: peerCold },
+  { id: 'peer-warm', run: peerWarm },
+  { id: 'peer-fresh', run: peerFresh },
+  { id: 'peer-import', run: () => peerImport() },
+  { id: 'peer-stampede', run: peerStampede },
+  { id: 'peer-install', run: () => peerInstall() },
 ];
 
 function formatValue(result: BenchResult): string {
@@ -41,8 +49,9 @@ function formatValue(result: BenchResult): string {
   return `${result.value.toLocaleString('en-US')} ${result.unit}`;
 }
 
+/** Every row except the peer rows, which printSideBySide shows with each side's figure. */
 function printTable(results: BenchResult[]): void {
-  const rows = results.map((result) => [
+  const rows = results.filter((result) => !result.id.startsWith('peers.')).map((result) => [
     result.label,
     formatValue(result),
     result.target ?? '',
@@ -56,10 +65,60 @@ function printTable(results: BenchResult[]): void {
   for (const row of rows) console.log(line(row));
 }
 
+const SIDE_TITLES: Record<Side, string> = { sdk: 'SDK', 'openid-client': 'openid-client + cache', oauth4webapi: 'oauth4webapi + cache', naive: 'naive script' };
+
+function formatSide(value: number | undefined, unit: string, details: SideBySide, side: Side): string {
+  if (value === undefined) return '-';
+  if (unit === 'ns') return `${Math.round(value)} ns`;
+  if (unit === 'ms') return `${value.toFixed(1)} ms`;
+  if (unit === 'bytes') {
+    const counts = details['packageCounts'] as Partial<Record<Side, number>> | undefined;
+    return `${(value / 1024 / 1024).toFixed(2)} MiB, ${counts?.[side] ?? '?'} pkg`;
+  }
+  return value.toLocaleString('en-US');
+}
+
+/** The peer rows: each side's median, and the median (range) of the per-round ratio SDK / best peer. */
+function printSideBySide(results: BenchResult[]): void {
+  const rows = results.filter((result) => result.id.startsWith('peers.') && result.details !== undefined);
+  if (rows.length === 0) return;
+  const header = ['row (median of interleaved rounds)', ...SIDES.map((side) => SIDE_TITLES[side]), 'SDK / peer (range)', 'goal', ''];
+  const cells = rows.map((result) => {
+    const details = result.details as unknown as SideBySide;
+    const versus = details.versus === 'best peer' ? `best: ${details.bestPeer}` : details.versus;
+    const explained = typeof details['explainedBy'] === 'string' && details.ratio > 3 ? ` (explained in ${details['explainedBy']})` : '';
+    return [
+      result.label,
+      ...SIDES.map((side) => formatSide(details.sides[side]?.median, details.sideUnit, details, side)),
+      `${details.ratio}x vs ${versus} (${details.ratioSpread.min}-${details.ratioSpread.max})`,
+      result.target === undefined ? '' : result.id === 'peers.stampedeTokenRequests' ? `SDK ${result.target}` : `ratio ${result.target}`,
+      result.met === undefined ? '' : result.met ? `met${explained}` : 'NOT MET',
+    ];
+  });
+  const widths = header.map((title, column) => Math.max(title.length, ...cells.map((row) => row[column]!.length)));
+  const line = (row: string[]) => `| ${row.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`;
+  console.log(`\nSide by side (peers: ${PEERS.join(', ')}, each with the minimal cache; same mock issuer, same run):`);
+  console.log(line(header));
+  console.log(`|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`);
+  for (const row of cells) console.log(line(row));
+}
+
+function machine() {
+  return {
+    node: process.versions.node,
+    platform: `${process.platform}-${process.arch}`,
+    cpus: availableParallelism(),
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    loadAverage: loadavg().map((value) => Math.round(value * 100) / 100),
+  };
+}
+
 async function main(): Promise<void> {
   const only = process.argv.slice(2);
   const selected = only.length > 0 ? scenarios.filter((scenario) => only.includes(scenario.id)) : scenarios;
   const started = performance.now();
+  const before = machine();
+  console.log(`Node ${before.node} (${before.platform}), ${before.cpus} CPUs (${before.cpuModel}), load average ${before.loadAverage.join(' ')}`);
   const world = await startWorld();
   const results: BenchResult[] = [];
   const failures: Array<{ scenario: string; error: string }> = [];
@@ -80,19 +139,20 @@ async function main(): Promise<void> {
     await world.close();
   }
   printTable(results);
+  printSideBySide(results);
+  const after = machine();
   const missed = results.filter((result) => result.met === false);
   const seconds = (performance.now() - started) / 1000;
   console.log(
     `\n${results.filter((result) => result.met !== undefined).length - missed.length} of ${results.filter((result) => result.met !== undefined).length} targets met` +
-      `${failures.length > 0 ? `, ${failures.length} scenario(s) failed` : ''}; ${seconds.toFixed(0)} s on Node ${process.versions.node}.`,
+      `${failures.length > 0 ? `, ${failures.length} scenario(s) failed` : ''}; ${seconds.toFixed(0)} s on Node ${process.versions.node}, ` +
+      `${after.cpus} CPUs, load average ${before.loadAverage.join(' ')} at start, ${after.loadAverage.join(' ')} at the end.`,
   );
   if (only.length === 0) {
     const report = {
       date: new Date().toISOString(),
-      node: process.versions.node,
-      platform: `${process.platform}-${process.arch}`,
-      cpus: availableParallelism(),
-      cpuModel: cpus()[0]?.model ?? 'unknown',
+      ...before,
+      loadAverage: { start: before.loadAverage, end: after.loadAverage },
       durationSeconds: Math.round(seconds),
       results,
       failures,

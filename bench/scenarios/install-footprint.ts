@@ -9,11 +9,13 @@ import type { BenchResult } from '../result.ts';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
-function directoryBytes(path: string): number {
+/** Bytes of the files under `path`; with `skipNodeModules`, nested node_modules directories left out. */
+export function directoryBytes(path: string, skipNodeModules = false): number {
   let total = 0;
   for (const entry of readdirSync(path, { withFileTypes: true })) {
+    if (skipNodeModules && entry.name === 'node_modules') continue;
     const full = join(path, entry.name);
-    if (entry.isDirectory()) total += directoryBytes(full);
+    if (entry.isDirectory()) total += directoryBytes(full, skipNodeModules);
     else if (entry.isFile()) total += statSync(full).size;
   }
   return total;

@@ -3,7 +3,7 @@ import { createPrivateKey } from 'node:crypto';
 import { createJwtGrant } from '@skyporten/core';
 import { compare, nanosecondsPerCall, round } from '../measure.ts';
 import { atMost, type BenchResult } from '../result.ts';
-import { handSignedGrant } from '../hand-signed-grant.ts';
+import { handSignedGrant } from '../peers/grant.mjs';
 import { RESOURCE, SCOPE, type BenchWorld } from '../world.ts';
 
 export async function jwtGrant(world: BenchWorld): Promise<BenchResult[]> {
@@ -12,7 +12,7 @@ export async function jwtGrant(world: BenchWorld): Promise<BenchResult[]> {
   const keyObject = createPrivateKey(registered.privateKey);
   const options = { issuer: issuer.issuer, clientId: registered.clientId, scope: SCOPE, resource: RESOURCE, key };
 
-  const input = { issuer: issuer.issuer, clientId: registered.clientId, kid: registered.kid, privateKey: keyObject, lifetimeSeconds: 60 };
+  const input = { issuer: issuer.issuer, clientId: registered.clientId, kid: registered.kid, privateKey: keyObject, scope: SCOPE, resource: RESOURCE, lifetimeSeconds: 60 };
   const byHand = async () => handSignedGrant(input);
   const sdk = () => createJwtGrant(options);
 
