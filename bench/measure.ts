@@ -79,6 +79,16 @@ export async function compare(
   return { ratio: median(ratios), rounds: ratios, subject: median(values.subject), baseline: median(values.baseline) };
 }
 
+/**
+ * The lowest of `times` runs of `measure`: on a shared machine a preempted run is slower, never faster, so the
+ * fastest run is the least disturbed one.
+ */
+export async function fastestOf(times: number, measure: () => Promise<number>): Promise<number> {
+  let fastest = Number.POSITIVE_INFINITY;
+  for (let run = 0; run < times; run++) fastest = Math.min(fastest, await measure());
+  return fastest;
+}
+
 /** Median, minimum and maximum of a list of measures. */
 export interface Spread {
   median: number;
