@@ -39,8 +39,8 @@ export interface RefreshingCacheOptions extends RefreshPolicy {
   logger?: Logger | undefined;
   /** Used in log lines, e.g. "Skyporten token" or "AWS credentials". */
   name: string;
-  /** Called on each cache hit and each background refresh started (for metrics). */
-  onEvent?: ((event: 'hit' | 'refresh') => void) | undefined;
+  /** Called when a background refresh starts (for metrics). A plain cache hit calls nothing: it must cost nothing. */
+  onEvent?: ((event: 'refresh') => void) | undefined;
 }
 
 /** Options of a cache's or client's `get`/`getToken`. @public */
@@ -110,7 +110,8 @@ export function createRefreshingCache<T extends Expiring>(
     safetyMarginSeconds: options.safetyMarginSeconds ?? 10,
   };
   const { clock, logger, name, onEvent } = options;
-  let current: { value: T; timing: Timing } | undefined;
+  // `resolved` is made once per value: a cache hit hands out the same settled promise, allocating nothing.
+  let current: { value: T; timing: Timing; resolved: Promise<T> } | undefined;
   let pending: Promise<T> | undefined;
   let generation = 0;
   let nextBackgroundAttempt = 0;
@@ -120,7 +121,7 @@ export function createRefreshingCache<T extends Expiring>(
     const started = generation;
     const attempt: Promise<T> = load().then(
       (value) => {
-        if (started === generation) current = { value, timing: timingOf(value, clock(), policy) };
+        if (started === generation) current = { value, timing: timingOf(value, clock(), policy), resolved: Promise.resolve(value) };
         if (pending === attempt) pending = undefined;
         return value;
       },
@@ -133,32 +134,38 @@ export function createRefreshingCache<T extends Expiring>(
     return attempt;
   }
 
-  return {
-    async get(getOptions = {}) {
-      const { signal } = getOptions;
-      if (signal?.aborted) throw abortError(signal);
-      if (!getOptions.forceRefresh && current) {
-        const now = clock();
-        const { value, timing } = current;
-        if (now < timing.usableUntil) {
-          if (now >= timing.refreshFrom && !pending && now >= nextBackgroundAttempt) {
-            log(logger, 'debug', `refreshing ${name} in the background`, { expiresAt: value.expiresAt.toISOString() });
-            onEvent?.('refresh');
-            fetchShared().catch((error: unknown) => {
-              nextBackgroundAttempt = clock() + timing.retryCooldown;
-              log(logger, 'warn', `background refresh of ${name} failed; the current one stays in use until its safety margin`, {
-                code: SkyportenError.isInstance(error) ? error.code : undefined,
-                error: error instanceof Error ? error.message : String(error),
-              });
-            });
-          } else {
-            log(logger, 'debug', `${name} cache hit`);
-            onEvent?.('hit');
-          }
-          return value;
-        }
+  function refreshInBackground(value: T, timing: Timing): void {
+    log(logger, 'debug', `refreshing ${name} in the background`, { expiresAt: value.expiresAt.toISOString() });
+    onEvent?.('refresh');
+    fetchShared().catch((error: unknown) => {
+      nextBackgroundAttempt = clock() + timing.retryCooldown;
+      log(logger, 'warn', `background refresh of ${name} failed; the current one stays in use until its safety margin`, {
+        code: SkyportenError.isInstance(error) ? error.code : undefined,
+        error: error instanceof Error ? error.message : String(error),
+      });
+    });
+  }
+
+  /** Everything but a plain hit: refresh window, safety margin, forceRefresh, a signal. */
+  function getSlow(getOptions: GetOptions): Promise<T> {
+    const { signal } = getOptions;
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    if (!getOptions.forceRefresh && current) {
+      const now = clock();
+      const { value, timing, resolved } = current;
+      if (now < timing.usableUntil) {
+        if (now >= timing.refreshFrom && !pending && now >= nextBackgroundAttempt) refreshInBackground(value, timing);
+        return resolved;
       }
-      return waitWithSignal(fetchShared(), signal);
+    }
+    return waitWithSignal(fetchShared(), signal);
+  }
+
+  return {
+    get(getOptions) {
+      // The hit path: no logging, no metrics, no await; one clock read and one comparison.
+      if (current !== undefined && getOptions === undefined && clock() < current.timing.refreshFrom) return current.resolved;
+      return getSlow(getOptions ?? {});
     },
     peek: () => current?.value,
     invalidate() {

@@ -1,17 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { z } from 'zod';
 import { createRefreshingCache, type GetOptions, type RefreshPolicy } from './cache.js';
 import { systemClock, type Clock } from './clock.js';
 import { fetchIssuerMetadata, type IssuerMetadata } from './discovery.js';
 import { maskinportenOptionsFromEnv, type Environment } from './env.js';
 import { ConfigError, SkyportenError } from './errors.js';
 import { buildGrantTemplate, grantClaims, signGrant } from './grant.js';
-import { createHttpClient, defaultRetry, type HttpAnswer, type RetryOptions } from './http.js';
+import { createHttpClient } from './http.js';
 import { SKYPORTEN_ISSUERS, validateEndpoint, validateIssuer, type SkyportenEnvironment } from './issuers.js';
 import { prepareSigner, prepareSignerSync, type GrantSigner, type KeyInput } from './keys.js';
-import { display } from './validation.js';
-import { log, type Logger } from './logger.js';
+import { resolveRetryPolicy, withRetry, type RetryEvent, type RetryOptions } from './retry.js';
+import { checkFunction, checkNumber, display } from './validation.js';
+import { log, logEvent, type Logger } from './logger.js';
 import { loadTelemetry, telemetry } from './telemetry.js';
 import type { SkyportenToken } from './token.js';
 import { processTokenResponse, tokenRequest } from './token-request.js';
@@ -47,6 +46,12 @@ export interface MaskinportenClientOptions extends RefreshPolicy {
   retry?: RetryOptions | number | false;
   /** Seconds between a grant's `iat` and `exp` (at most 120). @default 60 */
   grantLifetimeSeconds?: number;
+  /**
+   * Origins other than the issuer's on which a discovered `token_endpoint` may be (https only). The grant is
+   * never sent to any other origin. Not needed with an explicit `tokenEndpoint`.
+   * @default []
+   */
+  trustedTokenEndpointOrigins?: readonly string[] | undefined;
   /** A fetch implementation (e.g. for msw or a custom agent). @default globalThis.fetch, through HTTPS_PROXY when set */
   fetch?: typeof globalThis.fetch;
   /** Current time in ms. @default Date.now */
@@ -87,40 +92,41 @@ export interface MaskinportenClient {
   readonly consumerOrg: string | undefined;
 }
 
-const numberOptions = z.object({
-  timeout: z.number().int().min(1).max(300_000).optional(),
-  refreshWindowSeconds: z.number().min(0).max(3600).optional(),
-  safetyMarginSeconds: z.number().min(0).max(3600).optional(),
-  grantLifetimeSeconds: z.number().int().min(1).max(120).optional(),
-  retry: z
-    .union([
-      z.literal(false),
-      z.number().int().min(0).max(10),
-      z.object({
-        limit: z.number().int().min(0).max(10).optional(),
-        baseDelayMs: z.number().min(0).max(60_000).optional(),
-        maxDelayMs: z.number().min(0).max(300_000).optional(),
-        maxRetryAfterMs: z.number().min(0).max(300_000).optional(),
-      }),
-    ])
-    .optional(),
-  fetch: z.function().optional(),
-  clock: z.function().optional(),
-  generateId: z.function().optional(),
-});
-
-function checkNumbers(options: MaskinportenClientOptions): void {
-  const parsed = numberOptions.safeParse(options);
-  if (parsed.success) return;
-  const issue = parsed.error.issues[0]!;
-  const field = issue.path.join('.') || 'options';
-  throw new ConfigError(field, `${field} is invalid: ${issue.message}.`);
-}
-
-function resolveRetry(retry: MaskinportenClientOptions['retry']): Required<RetryOptions> {
-  if (retry === false) return { ...defaultRetry, limit: 0 };
-  if (typeof retry === 'number') return { ...defaultRetry, limit: retry };
-  return { ...defaultRetry, ...retry };
+function checkOptions(options: MaskinportenClientOptions): void {
+  checkNumber(options.timeout, 'timeout', { min: 1, max: 300_000, integer: true });
+  checkNumber(options.refreshWindowSeconds, 'refreshWindowSeconds', { min: 0, max: 3600 });
+  checkNumber(options.safetyMarginSeconds, 'safetyMarginSeconds', { min: 0, max: 3600 });
+  checkNumber(options.grantLifetimeSeconds, 'grantLifetimeSeconds', { min: 1, max: 120, integer: true });
+  const retry: unknown = options.retry;
+  if (typeof retry === 'number') checkNumber(retry, 'retry', { min: 0, max: 10, integer: true });
+  else if (typeof retry === 'object' && retry !== null) {
+    const policy = retry as RetryOptions;
+    checkNumber(policy.limit, 'retry.limit', { min: 0, max: 10, integer: true });
+    checkNumber(policy.baseDelayMs, 'retry.baseDelayMs', { min: 0, max: 60_000 });
+    checkNumber(policy.maxDelayMs, 'retry.maxDelayMs', { min: 0, max: 300_000 });
+    checkNumber(policy.maxRetryAfterMs, 'retry.maxRetryAfterMs', { min: 0, max: 300_000 });
+    checkNumber(policy.deadlineMs, 'retry.deadlineMs', { min: 1, max: 3_600_000 });
+  } else if (retry !== undefined && retry !== false) {
+    throw new ConfigError('retry', `retry is invalid: expected settings, a retry count or false, got ${display(retry)}.`);
+  }
+  checkFunction(options.fetch, 'fetch');
+  checkFunction(options.clock, 'clock');
+  checkFunction(options.generateId, 'generateId');
+  const trusted: unknown = options.trustedTokenEndpointOrigins;
+  if (trusted !== undefined) {
+    if (!Array.isArray(trusted)) throw new ConfigError('trustedTokenEndpointOrigins', 'trustedTokenEndpointOrigins is invalid: expected an array of https origins.');
+    for (const origin of trusted) {
+      let url: URL | undefined;
+      try {
+        url = new URL(String(origin));
+      } catch {
+        url = undefined;
+      }
+      if (url === undefined || url.protocol !== 'https:' || url.origin !== origin) {
+        throw new ConfigError('trustedTokenEndpointOrigins', `trustedTokenEndpointOrigins: "${display(origin)}" is not an https origin like "https://login.example.no" (no path, no trailing slash).`);
+      }
+    }
+  }
 }
 
 function resolveIssuer(options: MaskinportenClientOptions, fromEnv: { issuer?: string }): string {
@@ -166,17 +172,10 @@ function relevantEnvironment(env: Environment, options: MaskinportenClientOption
   return Object.fromEntries(Object.entries(env).filter(([name]) => !drop.has(name)));
 }
 
-function retryAfterMs(answer: HttpAnswer, clock: Clock): number | undefined {
-  const header = answer.headers.get('retry-after');
-  if (!header) return undefined;
-  const seconds = Number(header);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(header);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - clock());
-}
-
-function isTransientStatus(status: number): boolean {
-  return status === 408 || status === 429 || status >= 500;
+function reasonOf(error: unknown): string {
+  if (!SkyportenError.isInstance(error)) return 'error';
+  const status = (error as { status?: number }).status;
+  return status === undefined ? error.code : `HTTP ${status}`;
 }
 
 /**
@@ -208,7 +207,7 @@ export function createMaskinportenClient(options: MaskinportenClientOptions = {}
   if (typeof options !== 'object' || options === null) {
     throw new ConfigError('options', 'createMaskinportenClient takes an options object.');
   }
-  checkNumbers(options);
+  checkOptions(options);
   const fromEnv = options.env === false ? {} : maskinportenOptionsFromEnv(relevantEnvironment(options.env ?? process.env, options));
   const clock = options.clock ?? systemClock;
   const logger = options.logger;
@@ -243,17 +242,23 @@ export function createMaskinportenClient(options: MaskinportenClientOptions = {}
 
   const explicitEndpoint = options.tokenEndpoint ?? fromEnv.tokenEndpoint;
   if (explicitEndpoint !== undefined) validateEndpoint(explicitEndpoint, 'tokenEndpoint');
-  const retry = resolveRetry(options.retry);
+  const retry = resolveRetryPolicy(options.retry);
   const timeoutMs = options.timeout ?? 10_000;
-  const http = createHttpClient({ fetch: options.fetch, timeoutMs, retry, logger });
-  const tokenHttp = createHttpClient({ fetch: options.fetch, timeoutMs, retry: { ...retry, limit: 0 }, logger });
+  const http = createHttpClient({ fetch: options.fetch, timeoutMs });
+  const trustedOrigins = options.trustedTokenEndpointOrigins ?? [];
+  const onRetry = (what: string) => ({ attempt, delayMs, error }: RetryEvent) =>
+    log(logger, 'warn', `retrying ${what}`, { attempt, reason: reasonOf(error), delayMs: Math.round(delayMs) });
 
   // Built once: the cache-hit path runs per call and must not allocate.
   const metricAttributes = { 'skyporten.issuer': issuer };
   let metadata: Promise<IssuerMetadata> | undefined;
   async function getTokenEndpoint(endpointOptions: { signal?: AbortSignal } = {}): Promise<string> {
     if (explicitEndpoint !== undefined) return explicitEndpoint;
-    metadata ??= fetchIssuerMetadata(http, issuer, endpointOptions.signal).catch((error: unknown) => {
+    metadata ??= fetchIssuerMetadata(http, issuer, {
+      signal: endpointOptions.signal,
+      trustedOrigins,
+      retry: { policy: retry, clock, onRetry: onRetry('metadata request') },
+    }).catch((error: unknown) => {
       metadata = undefined;
       throw error;
     });
@@ -284,54 +289,38 @@ export function createMaskinportenClient(options: MaskinportenClientOptions = {}
   async function requestTokenWithRetries(): Promise<SkyportenToken> {
     const endpoint = await getTokenEndpoint();
     const ready = await signer;
-    for (let attempt = 0; ; attempt++) {
-      // A fresh grant per attempt: a retried grant would carry a used jti (MP-012) and an aging iat.
-      const grant = await signGrant(ready, grantClaims(template, clock, generateId));
-      const sentAt = clock();
-      log(logger, 'debug', 'requesting token', { endpoint, scope: template.scope, attempt: attempt + 1 });
-      telemetry().count('token_requests', metricAttributes);
-      let answer: HttpAnswer;
-      try {
-        answer = await tokenRequest(tokenHttp, endpoint, grant, attempt + 1);
-      } catch (error) {
-        if (SkyportenError.isInstance(error) && error.isRetryable && attempt < retry.limit) {
-          await backoff(attempt, error.code);
-          continue;
-        }
-        throw error;
-      }
-      if (isTransientStatus(answer.status) && attempt < retry.limit) {
-        await backoff(attempt, `HTTP ${answer.status}`, retryAfterMs(answer, clock));
-        continue;
-      }
-      const token = processTokenResponse(answer, { clock, sentAt, requestedScope: template.scope, logger });
-      log(logger, 'info', 'token received', {
-        scope: token.scope,
-        expiresAt: token.expiresAt.toISOString(),
-        lifetimeSeconds: Math.round(token.lifetimeSeconds),
-      });
-      return token;
-    }
-  }
-
-  async function backoff(attempt: number, reason: string, retryAfter?: number): Promise<void> {
-    const exponential = Math.min(retry.maxDelayMs, retry.baseDelayMs * 2 ** attempt);
-    const delay = retryAfter !== undefined ? Math.min(retryAfter, retry.maxRetryAfterMs) : Math.random() * exponential;
-    log(logger, 'warn', 'retrying token request', { attempt: attempt + 2, reason, delayMs: Math.round(delay) });
-    await sleep(delay);
+    const token = await withRetry(
+      async ({ attempt, remainingMs }) => {
+        // A fresh grant per attempt: a retried grant would carry a used jti (MP-012) and an aging iat.
+        const grant = await signGrant(ready, grantClaims(template, clock, generateId));
+        const sentAt = clock();
+        log(logger, 'debug', 'requesting token', { endpoint, scope: template.scope, attempt });
+        telemetry().count('token_requests', metricAttributes);
+        const answer = await tokenRequest(http, endpoint, grant, { attempt, remainingMs });
+        return processTokenResponse(answer, { clock, sentAt, requestedScope: template.scope, logger });
+      },
+      { policy: retry, clock, onRetry: onRetry('token request') },
+    );
+    log(logger, 'info', 'token received', {
+      scope: token.scope,
+      expiresAt: token.expiresAt.toISOString(),
+      lifetimeSeconds: Math.round(token.lifetimeSeconds),
+    });
+    return token;
   }
 
   const cache = createRefreshingCache(requestToken, {
     clock,
     logger,
     name: 'Skyporten token',
-    onEvent: (event) => telemetry().count(event === 'hit' ? 'cache_hits' : 'refreshes', metricAttributes),
+    onEvent: () => telemetry().count('refreshes', metricAttributes),
     ...(options.refreshWindowSeconds !== undefined ? { refreshWindowSeconds: options.refreshWindowSeconds } : {}),
     ...(options.safetyMarginSeconds !== undefined ? { safetyMarginSeconds: options.safetyMarginSeconds } : {}),
   });
 
   const client: MaskinportenClient = {
-    getToken: (getOptions) => cache.get(getOptions),
+    // The cache's own function: a hit is one clock read and a settled promise, nothing in between.
+    getToken: cache.get,
     getAccessToken: async (getOptions) => (await cache.get(getOptions)).accessToken,
     invalidate: () => cache.invalidate(),
     peekToken: () => cache.peek(),
@@ -418,11 +407,10 @@ export function discoverIssuer(
   issuer: string,
   options: { fetch?: typeof globalThis.fetch; timeout?: number; signal?: AbortSignal; logger?: Logger } = {},
 ): Promise<IssuerMetadata> {
-  const http = createHttpClient({
-    fetch: options.fetch,
-    timeoutMs: options.timeout ?? 10_000,
-    retry: defaultRetry,
-    logger: options.logger,
+  const http = createHttpClient({ fetch: options.fetch, timeoutMs: options.timeout ?? 10_000 });
+  const log = options.logger;
+  return fetchIssuerMetadata(http, validateIssuer(issuer), {
+    signal: options.signal,
+    retry: { onRetry: ({ attempt, delayMs, error }) => logEvent(log, 'warn', 'retrying metadata request', { attempt, reason: reasonOf(error), delayMs }) },
   });
-  return fetchIssuerMetadata(http, validateIssuer(issuer), options.signal);
 }

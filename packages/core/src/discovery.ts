@@ -1,16 +1,7 @@
-import { z } from 'zod';
 import { DiscoveryError, SkyportenError } from './errors.js';
 import type { HttpClient } from './http.js';
 import { issuerUrl } from './issuers.js';
-
-const metadataSchema = z.looseObject({
-  issuer: z.string().min(1),
-  token_endpoint: z.url(),
-  jwks_uri: z.url().optional(),
-  token_endpoint_auth_methods_supported: z.array(z.string()).optional(),
-  grant_types_supported: z.array(z.string()).optional(),
-  token_endpoint_auth_signing_alg_values_supported: z.array(z.string()).optional(),
-});
+import { parseRetryAfter, withRetry, type WithRetryOptions } from './retry.js';
 
 /**
  * The parts of `/.well-known/openid-configuration` the SDK uses.
@@ -33,8 +24,26 @@ export interface IssuerMetadata {
 }
 
 /** Sends the metadata request. @internal */
-export function discoveryRequest(http: HttpClient, issuer: string, signal?: AbortSignal): ReturnType<HttpClient> {
-  return http(issuerUrl(issuer, '/.well-known/openid-configuration'), { method: 'get', signal });
+export function discoveryRequest(http: HttpClient, issuer: string, signal?: AbortSignal, attempt?: { attempt: number; remainingMs: number }): ReturnType<HttpClient> {
+  return http(issuerUrl(issuer, '/.well-known/openid-configuration'), { method: 'get', signal, timeoutMs: attempt?.remainingMs, attempt: attempt?.attempt });
+}
+
+/** The first field of a metadata document that is missing or of the wrong type, or undefined. */
+function invalidField(json: unknown): string | undefined {
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) return 'root: expected an object';
+  const document = json as Record<string, unknown>;
+  if (typeof document.issuer !== 'string' || document.issuer === '') return 'issuer: expected a string';
+  if (!isUrl(document.token_endpoint)) return 'token_endpoint: expected a URL';
+  if (document.jwks_uri !== undefined && !isUrl(document.jwks_uri)) return 'jwks_uri: expected a URL';
+  for (const field of ['token_endpoint_auth_methods_supported', 'grant_types_supported', 'token_endpoint_auth_signing_alg_values_supported']) {
+    const value = document[field];
+    if (value !== undefined && !(Array.isArray(value) && value.every((item) => typeof item === 'string'))) return `${field}: expected an array of strings`;
+  }
+  return undefined;
+}
+
+function isUrl(value: unknown): value is string {
+  return typeof value === 'string' && URL.canParse(value);
 }
 
 /**
@@ -44,14 +53,16 @@ export function discoveryRequest(http: HttpClient, issuer: string, signal?: Abor
  * @internal
  */
 export function processDiscoveryResponse(
-  answer: { status: number; body: string },
+  answer: { status: number; body: string; headers?: Headers },
   issuer: string,
   trustedOrigins: readonly string[] = [],
+  now: number = Date.now(),
 ): IssuerMetadata {
   const where = issuerUrl(issuer, '/.well-known/openid-configuration');
   if (answer.status !== 200) {
     throw new DiscoveryError(`${where} answered HTTP ${answer.status}.`, {
-      isRetryable: answer.status >= 500 || answer.status === 429,
+      isRetryable: answer.status >= 500 || answer.status === 429 || answer.status === 408,
+      retryAfterMs: parseRetryAfter(answer.headers?.get('retry-after'), now),
       hint: 'Check the issuer URL (environment: "test" or "prod"), or set tokenEndpoint to skip discovery.',
     });
   }
@@ -61,19 +72,17 @@ export function processDiscoveryResponse(
   } catch (error) {
     throw new DiscoveryError(`${where} did not answer JSON.`, { cause: error });
   }
-  const parsed = metadataSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new DiscoveryError(`${where} is not a valid metadata document (${issue?.path.join('.') || 'root'}: ${issue?.message}).`);
-  }
-  if (parsed.data.issuer !== issuer) {
+  const invalid = invalidField(json);
+  if (invalid !== undefined) throw new DiscoveryError(`${where} is not a valid metadata document (${invalid}).`);
+  const metadata = json as IssuerMetadata;
+  if (metadata.issuer !== issuer) {
     throw new DiscoveryError(
-      `The metadata says the issuer is "${parsed.data.issuer}", but "${issuer}" is configured. They must match exactly.`,
-      { hint: `Set issuer to "${parsed.data.issuer}" (mind the trailing slash).` },
+      `The metadata says the issuer is "${metadata.issuer}", but "${issuer}" is configured. They must match exactly.`,
+      { hint: `Set issuer to "${metadata.issuer}" (mind the trailing slash).` },
     );
   }
-  checkTokenEndpointOrigin(parsed.data.token_endpoint, issuer, trustedOrigins);
-  return parsed.data;
+  checkTokenEndpointOrigin(metadata.token_endpoint, issuer, trustedOrigins);
+  return metadata;
 }
 
 /**
@@ -109,17 +118,30 @@ export function checkTokenEndpointOrigin(tokenEndpoint: string, issuer: string, 
  * ```
  * @public
  */
-export async function fetchIssuerMetadata(http: HttpClient, issuer: string, signal?: AbortSignal): Promise<IssuerMetadata> {
-  let answer;
-  try {
-    answer = await discoveryRequest(http, issuer, signal);
-  } catch (error) {
-    if (SkyportenError.isInstance(error) && error.code === 'ABORTED') throw error;
-    throw new DiscoveryError(`Could not fetch the metadata of ${issuer}: ${(error as Error).message}`, {
-      cause: error,
-      isRetryable: SkyportenError.isInstance(error) ? error.isRetryable : true,
-      hint: SkyportenError.isInstance(error) ? error.hint ?? 'Check network access to the issuer.' : 'Check network access to the issuer.',
-    });
-  }
-  return processDiscoveryResponse(answer, issuer);
+export function fetchIssuerMetadata(http: HttpClient, issuer: string, options: FetchMetadataOptions = {}): Promise<IssuerMetadata> {
+  const { signal, trustedOrigins = [], retry = {} } = options;
+  const clock = retry.clock ?? Date.now;
+  return withRetry(async (attempt) => {
+    let answer;
+    try {
+      answer = await discoveryRequest(http, issuer, signal, attempt);
+    } catch (error) {
+      if (SkyportenError.isInstance(error) && error.code === 'ABORTED') throw error;
+      throw new DiscoveryError(`Could not fetch the metadata of ${issuer}: ${(error as Error).message}`, {
+        cause: error,
+        isRetryable: SkyportenError.isInstance(error) ? error.isRetryable : true,
+        hint: SkyportenError.isInstance(error) ? error.hint ?? 'Check network access to the issuer.' : 'Check network access to the issuer.',
+      });
+    }
+    return processDiscoveryResponse(answer, issuer, trustedOrigins, clock());
+  }, { ...retry, signal });
+}
+
+/** Options of {@link fetchIssuerMetadata}. @internal */
+export interface FetchMetadataOptions {
+  signal?: AbortSignal | undefined;
+  /** Extra https origins a discovered token endpoint may be on. */
+  trustedOrigins?: readonly string[] | undefined;
+  /** The retry policy and its side effects. */
+  retry?: WithRetryOptions;
 }

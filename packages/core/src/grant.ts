@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { CompactSign } from 'jose';
+import { randomUUID, sign } from 'node:crypto';
 import { epochSeconds, systemClock, type Clock } from './clock.js';
 import { ConfigError } from './errors.js';
 import { prepareSigner, type GrantSigner, type KeyInput } from './keys.js';
@@ -105,16 +104,22 @@ export function grantClaims(template: GrantTemplate, clock: Clock, generateId: (
 }
 
 const encoder = new TextEncoder();
+const hashOf = { RS256: 'sha256', RS384: 'sha384', RS512: 'sha512' } as const;
 
-/** Signs claims with a prepared signer: jose for local keys, the caller's function for remote ones. @internal */
+/**
+ * Signs claims as a compact JWS (RFC 7515) with a prepared signer: node:crypto's RSASSA-PKCS1-v1_5 for local
+ * keys (signing needs no library; jose verifies these grants in the tests), the caller's function for remote
+ * ones.
+ *
+ * @internal
+ */
 export async function signGrant(signer: GrantSigner, claims: JwtGrantClaims): Promise<string> {
-  const payload = encoder.encode(JSON.stringify(claims));
-  if (signer.privateKey !== undefined) {
-    return new CompactSign(payload).setProtectedHeader({ ...signer.header, typ: 'JWT' }).sign(signer.privateKey);
-  }
   const header = Buffer.from(JSON.stringify({ ...signer.header, typ: 'JWT' })).toString('base64url');
-  const signingInput = `${header}.${Buffer.from(payload).toString('base64url')}`;
-  const signature = await signer.sign!(encoder.encode(signingInput));
+  const signingInput = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
+  const signature =
+    signer.privateKey !== undefined
+      ? sign(hashOf[signer.header.alg], Buffer.from(signingInput), signer.privateKey)
+      : await signer.sign!(encoder.encode(signingInput));
   return `${signingInput}.${Buffer.from(signature).toString('base64url')}`;
 }
 

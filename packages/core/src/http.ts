@@ -1,39 +1,21 @@
-import ky, { isHTTPError, isNetworkError, isTimeoutError, type KyInstance } from 'ky';
 import { NetworkError, SkyportenError, TimeoutError, TokenRequestError } from './errors.js';
-import { log, type Logger } from './logger.js';
 
 /**
- * How failed requests are retried: exponential backoff with full jitter, on network errors, timeouts, 408,
- * 429 (honouring `Retry-After`) and 5xx. Other 4xx answers are never retried: the request itself is wrong.
- *
- * @public
+ * The one path for every request the SDK itself sends (token, discovery, token exchange): a fetch wrapper that
+ * never follows a redirect, reads at most {@link MAX_BODY_BYTES} of any body (success or error), and holds
+ * one deadline per attempt over headers and body. It makes one attempt; retrying is `withRetry`'s job.
+ * See docs/decisions/0014-fetch-wrapper-instead-of-ky.md.
  */
-export interface RetryOptions {
-  /** Retries after the first attempt. `0` disables retrying. @default 3 */
-  limit?: number;
-  /** Delay before the first retry; doubles each time, then full jitter picks a value below it. @default 200 */
-  baseDelayMs?: number;
-  /** Upper bound of one backoff delay. @default 5000 */
-  maxDelayMs?: number;
-  /** Upper bound of a server's `Retry-After`. @default 30000 */
-  maxRetryAfterMs?: number;
-}
 
 /** @internal */
 export interface HttpSettings {
-  fetch: typeof globalThis.fetch | undefined;
+  /** A fetch implementation. @default globalThis.fetch, through HTTPS_PROXY when set */
+  fetch?: typeof globalThis.fetch | undefined;
+  /** One attempt's deadline over headers and body, in ms. */
   timeoutMs: number;
-  retry: Required<RetryOptions>;
-  logger: Logger | undefined;
+  /** Largest body read. @default MAX_BODY_BYTES */
+  maxBodyBytes?: number | undefined;
 }
-
-/** @internal */
-export const defaultRetry: Required<RetryOptions> = {
-  limit: 3,
-  baseDelayMs: 200,
-  maxDelayMs: 5000,
-  maxRetryAfterMs: 30_000,
-};
 
 /** A plain view of an HTTP answer, read once. @internal */
 export interface HttpAnswer {
@@ -42,13 +24,40 @@ export interface HttpAnswer {
   body: string;
 }
 
-const retryStatusCodes = [408, 429, 500, 502, 503, 504];
+/** @internal */
+export interface HttpRequestInit {
+  method: 'get' | 'post';
+  body?: URLSearchParams | string | undefined;
+  headers?: Record<string, string> | undefined;
+  signal?: AbortSignal | undefined;
+  /** Caps this attempt's deadline below `timeoutMs` (e.g. the retry policy's time left). */
+  timeoutMs?: number | undefined;
+  /** Attempts made so far including this one, when the caller retries (for error messages). */
+  attempt?: number | undefined;
+}
+
+/** Sends one request and resolves its answer, whatever the status: callers decide what a 4xx or 5xx means. @internal */
+export type HttpClient = (url: string, init: HttpRequestInit) => Promise<HttpAnswer>;
+
+/** Largest body the SDK reads from any answer: a token or metadata response is a few kB. @internal */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** True for a status worth another attempt: 408, 429 and 5xx. @internal */
+export function isTransientStatus(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
+
+/** The URL without its query, for messages (a query may carry a secret). @internal */
+export function stripQuery(url: string): string {
+  const index = url.indexOf('?');
+  return index === -1 ? url : url.slice(0, index);
+}
 
 let proxyDispatcher: Promise<unknown> | undefined;
 
 /**
  * Node's fetch ignores HTTPS_PROXY / NO_PROXY. When one of them is set (and no custom fetch is given),
- * requests go through undici's EnvHttpProxyAgent, which reads HTTP_PROXY, HTTPS_PROXY and NO_PROXY.
+ * requests go through undici's EnvHttpProxyAgent, loaded only then.
  */
 function proxyFromEnvironment(): Promise<unknown> | undefined {
   const env = process.env;
@@ -58,91 +67,43 @@ function proxyFromEnvironment(): Promise<unknown> | undefined {
   return proxyDispatcher;
 }
 
-function createKy(settings: HttpSettings, dispatcher: unknown): KyInstance {
-  const { retry } = settings;
-  return ky.create({
-    timeout: settings.timeoutMs,
-    ...(settings.fetch ? { fetch: settings.fetch } : {}),
-    ...(dispatcher ? { dispatcher } : {}),
-    retry: {
-      limit: retry.limit,
-      methods: ['get', 'post'],
-      statusCodes: retryStatusCodes,
-      afterStatusCodes: [429, 503],
-      maxRetryAfter: retry.maxRetryAfterMs,
-      backoffLimit: retry.maxDelayMs,
-      delay: (attempt) => retry.baseDelayMs * 2 ** (attempt - 1),
-      jitter: true,
-      retryOnTimeout: true,
-    },
-    hooks: {
-      beforeRetry: [
-        ({ request, error, retryCount }) => {
-          const reason = isHTTPError(error) ? `HTTP ${error.response.status}` : error instanceof Error ? error.name : 'error';
-          log(settings.logger, 'warn', 'retrying request', { url: stripQuery(request.url), attempt: retryCount, reason });
-        },
-      ],
-    },
-  } as Parameters<typeof ky.create>[0]);
-}
-
-function stripQuery(url: string): string {
-  const index = url.indexOf('?');
-  return index === -1 ? url : url.slice(0, index);
-}
-
 /** @internal */
-export interface HttpRequestInit {
-  method: 'get' | 'post';
-  body?: URLSearchParams;
-  headers?: Record<string, string>;
-  signal?: AbortSignal | undefined;
-  /** Attempts made so far including this one, when the caller retries itself (for error messages). */
-  attempt?: number;
-}
-
-/** @internal */
-export type HttpClient = (url: string, init: HttpRequestInit) => Promise<HttpAnswer>;
-
-/**
- * A sender with retries that maps transport failures to typed errors. It resolves the final answer, whatever
- * its status: callers decide what a 4xx or 5xx means. The ky instance is made once, on first use.
- *
- * @internal
- */
 export function createHttpClient(settings: HttpSettings): HttpClient {
-  let instance: KyInstance | undefined;
+  const maxBytes = settings.maxBodyBytes ?? MAX_BODY_BYTES;
   return async (url, init) => {
-    if (instance === undefined) {
-      const dispatcher = settings.fetch ? undefined : await proxyFromEnvironment();
-      instance ??= createKy(settings, dispatcher);
+    const dispatcher = settings.fetch ? undefined : await proxyFromEnvironment();
+    const send = settings.fetch ?? globalThis.fetch;
+    const timeoutMs = Math.max(1, Math.min(settings.timeoutMs, init.timeoutMs ?? Infinity));
+    const attempt = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      attempt.abort();
+    }, timeoutMs);
+    const onCallerAbort = () => attempt.abort();
+    if (init.signal?.aborted) attempt.abort();
+    init.signal?.addEventListener('abort', onCallerAbort, { once: true });
+    try {
+      const response = await send(url, {
+        method: init.method.toUpperCase(),
+        // Never follow a redirect: a 307/308 would re-send the grant to wherever Location names.
+        redirect: 'manual',
+        headers: { accept: 'application/json', ...init.headers },
+        signal: attempt.signal,
+        ...(init.body === undefined ? {} : { body: init.body }),
+        ...(dispatcher ? { dispatcher } : {}),
+      } as RequestInit);
+      refuseRedirect(response, url);
+      const body = await readCapped(response, url, attempt.signal, maxBytes);
+      return { status: response.status, headers: response.headers, body };
+    } catch (error) {
+      if (SkyportenError.isInstance(error)) throw error;
+      throw transportError(error, url, { timedOut, timeoutMs, callerAborted: init.signal?.aborted === true, attempts: init.attempt ?? 1 });
+    } finally {
+      clearTimeout(timer);
+      init.signal?.removeEventListener('abort', onCallerAbort);
     }
-    return send(instance, settings, url, init);
   };
-}
-
-async function send(client: KyInstance, settings: HttpSettings, url: string, init: HttpRequestInit): Promise<HttpAnswer> {
-  try {
-    const response = await client(url, {
-      method: init.method,
-      // Never follow a redirect: a 307/308 would re-send the grant to wherever Location names.
-      redirect: 'manual',
-      ...(init.body ? { body: init.body } : {}),
-      headers: { accept: 'application/json', ...init.headers },
-      ...(init.signal ? { signal: init.signal } : {}),
-    });
-    refuseRedirect(response, url);
-    return { status: response.status, headers: response.headers, body: await readText(response, url, settings) };
-  } catch (error) {
-    if (SkyportenError.isInstance(error)) throw error;
-    if (isHTTPError(error)) {
-      refuseRedirect(error.response, url);
-      const data = error.data;
-      const body = typeof data === 'string' ? data : data === undefined ? '' : JSON.stringify(data);
-      return { status: error.response.status, headers: error.response.headers, body };
-    }
-    throw transportError(error, url, settings, init.signal, init.attempt ?? settings.retry.limit + 1);
-  }
 }
 
 /**
@@ -152,6 +113,7 @@ async function send(client: KyInstance, settings: HttpSettings, url: string, ini
 function refuseRedirect(response: Response, url: string): void {
   const redirected = response.status === 0 || (response.status >= 300 && response.status < 400) || response.redirected;
   if (!redirected) return;
+  void response.body?.cancel().catch(() => undefined);
   let origin = 'no Location';
   const location = response.headers.get('location');
   if (location) {
@@ -168,34 +130,11 @@ function refuseRedirect(response: Response, url: string): void {
   });
 }
 
-/** Reads the body within the timeout: a server that sends headers and then stalls must not hang us. */
-async function readText(response: Response, url: string, settings: HttpSettings): Promise<string> {
-  let timer: NodeJS.Timeout | undefined;
-  const reading = new AbortController();
-  const stalled = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => {
-      // readCapped holds the stream's reader (the stream itself is locked): it cancels the reader on abort.
-      reading.abort();
-      reject(new TimeoutError(`${stripQuery(url)} sent headers but no complete body within ${settings.timeoutMs} ms.`, {
-        hint: 'Check network access to the issuer (proxy: HTTPS_PROXY), or raise the `timeout` option.',
-      }));
-    }, settings.timeoutMs);
-  });
-  try {
-    return await Promise.race([readCapped(response, url, reading.signal), stalled]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Largest body the SDK reads from any answer: a token or metadata response is a few kB. @internal */
-export const MAX_BODY_BYTES = 1024 * 1024;
-
 /**
- * Reads the body as a stream and stops at once (cancelling it) when it exceeds {@link MAX_BODY_BYTES} or when
- * `stop` aborts (the caller's read timeout), so a slow drip does not keep the connection open.
+ * Reads the body as a stream and stops at once (cancelling it) when it exceeds `maxBytes` or when `stop`
+ * aborts (the attempt's deadline or the caller's signal), so neither an endless body nor a slow drip holds on.
  */
-async function readCapped(response: Response, url: string, stop: AbortSignal, maxBytes = MAX_BODY_BYTES): Promise<string> {
+async function readCapped(response: Response, url: string, stop: AbortSignal, maxBytes: number): Promise<string> {
   const tooLarge = () =>
     new TokenRequestError('TOKEN_RESPONSE_INVALID', `${stripQuery(url)} sent a body larger than ${maxBytes} bytes; the SDK stopped reading it.`, {
       status: response.status,
@@ -209,46 +148,60 @@ async function readCapped(response: Response, url: string, stop: AbortSignal, ma
   }
   if (response.body === null) return '';
   const reader = response.body.getReader();
-  stop.addEventListener('abort', () => void reader.cancel().catch(() => undefined), { once: true });
+  const cancel = () => void reader.cancel().catch(() => undefined);
+  // A custom fetch may not tie its body to the signal: cancel the reader ourselves, and stop waiting for it.
+  const stopped = new Promise<never>((_resolve, reject) => {
+    const onStop = () => {
+      cancel();
+      reject(new DOMException('The body read was stopped.', 'AbortError'));
+    };
+    if (stop.aborted) onStop();
+    else stop.addEventListener('abort', onStop, { once: true });
+  });
+  stopped.catch(() => undefined);
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    const { done, value } = await Promise.race([reader.read(), stopped]);
     if (done) break;
     total += value.byteLength;
     if (total > maxBytes) {
-      void reader.cancel().catch(() => undefined);
+      cancel();
       throw tooLarge();
     }
     chunks.push(value);
   }
-  return new TextDecoder().decode(Buffer.concat(chunks));
+  return chunks.length === 1 ? new TextDecoder().decode(chunks[0]) : new TextDecoder().decode(Buffer.concat(chunks));
 }
 
-function transportError(error: unknown, url: string, settings: HttpSettings, signal: AbortSignal | undefined, attempts: number): SkyportenError {
-  const attemptText = `${attempts} attempt${attempts === 1 ? '' : 's'}`;
+function transportError(
+  error: unknown,
+  url: string,
+  state: { timedOut: boolean; timeoutMs: number; callerAborted: boolean; attempts: number },
+): SkyportenError {
   const where = stripQuery(url);
-  if (signal?.aborted) {
+  const attempts = `${state.attempts} attempt${state.attempts === 1 ? '' : 's'}`;
+  if (state.callerAborted) {
     return new SkyportenError('ABORTED', `The request to ${where} was aborted by the caller's signal.`, { cause: error });
   }
-  if (isTimeoutError(error)) {
-    return new TimeoutError(
-      `No answer from ${where} within ${settings.timeoutMs} ms (${attemptText}).`,
-      { cause: error, hint: 'Check network access to the issuer (proxy: HTTPS_PROXY), or raise the `timeout` option.' },
-    );
-  }
-  if (isNetworkError(error) || error instanceof TypeError) {
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    const detail = cause?.code ?? cause?.message ?? (error as Error).message;
-    return new NetworkError(`Could not reach ${where} (${detail}) after ${attemptText}.`, {
+  if (state.timedOut) {
+    return new TimeoutError(`No complete answer from ${where} within ${state.timeoutMs} ms (${attempts}).`, {
       cause: error,
-      hint: 'Check DNS and firewall access to the issuer; behind a corporate proxy set HTTPS_PROXY (and NO_PROXY).',
+      hint: 'Check network access to the issuer (proxy: HTTPS_PROXY), or raise the `timeout` option.',
     });
   }
-  if (error instanceof Error && error.name === 'AbortError') {
-    return new SkyportenError('ABORTED', `The request to ${where} was aborted.`, { cause: error });
+  const cause = (error as { cause?: { code?: string; message?: string } } | null)?.cause;
+  if (cause?.code === 'UND_ERR_HEADERS_OVERFLOW') {
+    // The server sent more header bytes than Node accepts (16 KiB): no retry will fix that.
+    return new TokenRequestError('TOKEN_RESPONSE_INVALID', `${where} sent response headers larger than Node accepts; the SDK stopped reading.`, {
+      cause: error,
+      isRetryable: false,
+      hint: 'Check that the URL points to Maskinporten / Skyporten and not to a proxy or a download.',
+    });
   }
-  return new NetworkError(`The request to ${where} failed: ${error instanceof Error ? error.message : String(error)}`, {
+  const detail = cause?.code ?? cause?.message ?? (error instanceof Error ? error.message : String(error));
+  return new NetworkError(`Could not reach ${where} (${detail}) after ${attempts}.`, {
     cause: error,
+    hint: 'Check DNS and firewall access to the issuer; behind a corporate proxy set HTTPS_PROXY (and NO_PROXY).',
   });
 }

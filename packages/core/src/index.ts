@@ -34,7 +34,7 @@ export {
   type SkyportenErrorOptions,
 } from './errors.js';
 export { createJwtGrant, MAX_GRANT_LIFETIME_SECONDS, type JwtGrantClaims, type JwtGrantOptions } from './grant.js';
-export type { RetryOptions } from './http.js';
+export type { RetryOptions } from './retry.js';
 export {
   isLoopbackHost,
   MASKINPORTEN_PROD_ISSUER,

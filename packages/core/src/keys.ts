@@ -84,7 +84,7 @@ export type KeyInput = PrivateKeyInput | Pkcs12KeyInput | RemoteSignerInput;
 /** A key ready to sign grants: the JWS header and a signing function. @internal */
 export interface GrantSigner {
   header: { alg: SigningAlgorithm; kid?: string; x5c?: string[] };
-  /** A local key, signed with jose (absent for remote signers). */
+  /** A local key, signed with node:crypto (absent for remote signers). */
   privateKey: KeyObject | undefined;
   /** The remote signer (absent for local keys). */
   sign: ((signingInput: Uint8Array) => Promise<Uint8Array>) | undefined;
@@ -300,12 +300,25 @@ function validateKid(kid: unknown): string | undefined {
   return kid;
 }
 
+/** node-forge is an optional peer: only PKCS#12 users need it (1.7 MB). */
+async function loadForge(): Promise<typeof import('node-forge')> {
+  try {
+    return (await import('node-forge')).default;
+  } catch (error) {
+    throw keyError(
+      'key.pkcs12',
+      'Reading a .p12/.pfx file needs node-forge, an optional peer dependency of @skyporten/core: run `npm install node-forge`, or convert the file to PEM (openssl pkcs12 -in cert.p12 -nodes) and pass privateKey and certificateChain.',
+      error,
+    );
+  }
+}
+
 /** Reads key and chain from a PKCS#12 file with node-forge (Node cannot read PKCS#12 itself). @internal */
 export async function readPkcs12(data: Uint8Array, passphrase: string | undefined): Promise<{ privateKey: KeyObject; certificates: X509Certificate[] }> {
   if (!(data instanceof Uint8Array) || data.length === 0) {
     throw keyError('key.pkcs12', 'key.pkcs12 must be the bytes of a .p12/.pfx file (e.g. readFileSync("cert.p12")).');
   }
-  const forge = (await import('node-forge')).default;
+  const forge = await loadForge();
   let bags: { key: string; certificates: string[] };
   try {
     const asn1 = forge.asn1.fromDer(forge.util.createBuffer(Buffer.from(data).toString('binary')));

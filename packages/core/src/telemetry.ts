@@ -28,7 +28,7 @@ interface OpenTelemetryApi {
 }
 
 /** Counters the SDK reports. @internal */
-export type SkyportenMetric = 'cache_hits' | 'refreshes' | 'failures' | 'token_requests';
+export type SkyportenMetric = 'refreshes' | 'failures' | 'token_requests';
 
 interface Telemetry {
   span<T>(name: string, attributes: Attributes, run: () => Promise<T>): Promise<T>;
@@ -56,7 +56,6 @@ function fromApi(api: OpenTelemetryApi): Telemetry {
   const tracer = api.trace.getTracer('@skyporten/core');
   const meter = api.metrics.getMeter('@skyporten/core');
   const counters = {
-    cache_hits: meter.createCounter('skyporten.token.cache_hits', { description: 'getToken calls served from the cache' }),
     refreshes: meter.createCounter('skyporten.token.refreshes', { description: 'background refreshes started' }),
     failures: meter.createCounter('skyporten.token.failures', { description: 'token or cloud requests that failed' }),
     token_requests: meter.createCounter('skyporten.token.requests', { description: 'token requests sent' }),

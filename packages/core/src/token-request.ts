@@ -1,10 +1,9 @@
-import { decodeJwt } from 'jose';
-import { z } from 'zod';
 import type { Clock } from './clock.js';
 import { TokenRequestError } from './errors.js';
-import type { HttpAnswer, HttpClient } from './http.js';
+import { isTransientStatus, type HttpAnswer, type HttpClient } from './http.js';
 import { log, type Logger } from './logger.js';
-import { SkyportenToken } from './token.js';
+import { parseRetryAfter } from './retry.js';
+import { decodeJwtPayload, SkyportenToken } from './token.js';
 
 /** The grant type of RFC 7523. @public */
 export const JWT_BEARER_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
@@ -12,18 +11,22 @@ export const JWT_BEARER_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-beare
 /** Longest `expires_in` we believe: anything above is a broken server, not a long-lived token. */
 const maxExpiresInSeconds = 24 * 60 * 60;
 
-const tokenResponseSchema = z.looseObject({
-  access_token: z.string().min(1),
-  token_type: z.string(),
-  expires_in: z.number().finite(),
-  scope: z.string().optional(),
-});
+/** The first field of a token response that is missing or of the wrong type, or undefined. */
+function invalidTokenField(json: Record<string, unknown>): string | undefined {
+  if (typeof json.access_token !== 'string' || json.access_token === '') return 'access_token (expected a non-empty string)';
+  if (typeof json.token_type !== 'string') return 'token_type (expected a string)';
+  if (typeof json.expires_in !== 'number' || !Number.isFinite(json.expires_in)) return `expires_in (expected a number of seconds, got ${typeof json.expires_in})`;
+  if (json.scope !== undefined && typeof json.scope !== 'string') return 'scope (expected a string)';
+  return undefined;
+}
 
-const errorResponseSchema = z.looseObject({
-  error: z.string(),
-  error_description: z.string().optional(),
-  error_uri: z.string().optional(),
-});
+/** An OAuth error body (RFC 6749 §5.2), or undefined when the body is not one. */
+function oauthError(json: unknown): { error: string; error_description?: string | undefined } | undefined {
+  if (typeof json !== 'object' || json === null) return undefined;
+  const { error, error_description: description } = json as Record<string, unknown>;
+  if (typeof error !== 'string') return undefined;
+  return { error, error_description: typeof description === 'string' ? description : undefined };
+}
 
 /**
  * What each Maskinporten error code means and what to do. From Digdir's public documentation.
@@ -51,13 +54,14 @@ export const MASKINPORTEN_ERROR_HINTS: Readonly<Record<string, string>> = Object
  *
  * @internal
  */
-export function tokenRequest(http: HttpClient, tokenEndpoint: string, grant: string, attempt?: number): Promise<HttpAnswer> {
+export function tokenRequest(http: HttpClient, tokenEndpoint: string, grant: string, attempt?: { attempt: number; remainingMs: number }): Promise<HttpAnswer> {
   const body = new URLSearchParams({ grant_type: JWT_BEARER_GRANT_TYPE, assertion: grant });
   return http(tokenEndpoint, {
     method: 'post',
     body,
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
-    ...(attempt === undefined ? {} : { attempt }),
+    timeoutMs: attempt?.remainingMs,
+    attempt: attempt?.attempt,
   });
 }
 
@@ -79,21 +83,23 @@ export function parseErrorDescription(description: string | undefined): { mpCode
 
 const unavailableHint = 'The token service is unavailable; the SDK retried. Try again later.';
 
-function errorFromAnswer(answer: HttpAnswer): TokenRequestError {
-  const parsed = errorResponseSchema.safeParse(parseJson(answer.body));
-  const transient = answer.status >= 500 || answer.status === 429 || answer.status === 408;
-  if (!parsed.success) {
+function errorFromAnswer(answer: HttpAnswer, now: number): TokenRequestError {
+  const parsed = oauthError(parseJson(answer.body));
+  const transient = isTransientStatus(answer.status);
+  const retryAfterMs = transient ? parseRetryAfter(answer.headers.get('retry-after'), now) : undefined;
+  if (parsed === undefined) {
     return new TokenRequestError(
       transient ? 'TOKEN_REQUEST_FAILED' : 'TOKEN_REQUEST_REJECTED',
       `The token endpoint answered HTTP ${answer.status} without an OAuth error body.`,
       {
         status: answer.status,
         isRetryable: transient,
+        retryAfterMs,
         hint: transient ? unavailableHint : 'Check tokenEndpoint / issuer.',
       },
     );
   }
-  const { error, error_description: errorDescription } = parsed.data;
+  const { error, error_description: errorDescription } = parsed;
   const { mpCode, traceId } = parseErrorDescription(errorDescription);
   const hint =
     (mpCode && MASKINPORTEN_ERROR_HINTS[mpCode]) ??
@@ -102,7 +108,7 @@ function errorFromAnswer(answer: HttpAnswer): TokenRequestError {
   return new TokenRequestError(
     transient ? 'TOKEN_REQUEST_FAILED' : 'TOKEN_REQUEST_REJECTED',
     `${transient ? 'The token endpoint failed' : 'The token endpoint refused the grant'}: ${error}${errorDescription ? ` (${errorDescription})` : ''}.`,
-    { status: answer.status, error, errorDescription, mpCode, traceId, isRetryable: transient, hint },
+    { status: answer.status, error, errorDescription, mpCode, traceId, isRetryable: transient, retryAfterMs, hint },
   );
 }
 
@@ -133,7 +139,7 @@ export function processTokenResponse(
   answer: HttpAnswer,
   context: { clock: Clock; sentAt: number; requestedScope: string; logger?: Logger | undefined },
 ): SkyportenToken {
-  if (answer.status !== 200) throw errorFromAnswer(answer);
+  if (answer.status !== 200) throw errorFromAnswer(answer, context.clock());
   const invalid = (message: string) =>
     new TokenRequestError('TOKEN_RESPONSE_INVALID', `The token endpoint answered 200 but ${message}`, {
       status: answer.status,
@@ -143,12 +149,17 @@ export function processTokenResponse(
   if (!/\bjson\b/i.test(contentType)) throw invalid(`with Content-Type "${contentType || 'none'}" instead of JSON.`);
   const json = parseJson(answer.body);
   if (json === undefined) throw invalid('with a body that is not valid JSON.');
-  const parsed = tokenResponseSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw invalid(`without a valid ${issue?.path.join('.') || 'body'} (${issue?.message}).`);
-  }
-  const { access_token: accessToken, token_type: tokenType, expires_in: expiresIn, scope } = parsed.data;
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw invalid('with JSON that is not an object.');
+  const field = invalidTokenField(json as Record<string, unknown>);
+  if (field !== undefined) throw invalid(`without a valid ${field}.`);
+  const { access_token: accessToken, token_type: tokenType, expires_in: expiresIn, scope } = json as {
+    access_token: string;
+    token_type: string;
+    expires_in: number;
+    scope?: string;
+  };
+  // RFC 6750's b64token: anything else (HTML, whitespace, a JSON blob) cannot be a bearer token.
+  if (!/^[A-Za-z0-9\-._~+/]+=*$/.test(accessToken)) throw invalid('with an access_token that is not a bearer token (RFC 6750 b64token syntax).');
   if (tokenType.toLowerCase() !== 'bearer') throw invalid(`with token_type "${tokenType}" instead of "Bearer".`);
   if (expiresIn <= 0 || expiresIn > maxExpiresInSeconds) throw invalid(`with an impossible expires_in (${expiresIn}).`);
 
@@ -175,7 +186,7 @@ export function processTokenResponse(
 
 function readExp(token: string): number | undefined {
   try {
-    const { exp } = decodeJwt(token);
+    const { exp } = decodeJwtPayload(token);
     return typeof exp === 'number' && Number.isFinite(exp) ? exp : undefined;
   } catch {
     return undefined;

@@ -1,4 +1,4 @@
-import { createRemoteJWKSet, decodeJwt, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import type { JWTVerifyGetKey } from 'jose';
 import { ConfigError, SkyportenError } from './errors.js';
 import { issuerUrl } from './issuers.js';
 
@@ -153,11 +153,34 @@ export interface DecodedSkyportenToken {
 export function decodeSkyportenToken(token: string): DecodedSkyportenToken {
   let claims: SkyportenTokenClaims;
   try {
-    claims = decodeJwt(token) as SkyportenTokenClaims;
+    claims = decodeJwtPayload(token) as SkyportenTokenClaims;
   } catch (error) {
     throw new SkyportenError('TOKEN_INVALID', 'The value is not a well-formed JWT access token.', { cause: error });
   }
   return describe(claims);
+}
+
+/**
+ * The payload of a compact JWS, decoded but NOT verified: three base64url parts, the middle one a JSON object.
+ * Throws a TypeError naming what is wrong. (jose's decodeJwt does the same; this one keeps jose off the import
+ * path, which verification alone needs.)
+ *
+ * @internal
+ */
+export function decodeJwtPayload(token: string): Record<string, unknown> {
+  if (typeof token !== 'string') throw new TypeError('A JWT must be a string.');
+  const parts = token.split('.');
+  if (parts.length !== 3 || parts.some((part) => !/^[A-Za-z0-9_-]*$/.test(part)) || parts[1] === '') {
+    throw new TypeError('A JWT has three base64url parts separated by dots.');
+  }
+  let payload: unknown;
+  try {
+    payload = JSON.parse(Buffer.from(parts[1]!, 'base64url').toString('utf8'));
+  } catch {
+    throw new TypeError('The JWT payload is not JSON.');
+  }
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) throw new TypeError('The JWT payload is not a JSON object.');
+  return payload as Record<string, unknown>;
 }
 
 function describe(claims: SkyportenTokenClaims): DecodedSkyportenToken {
@@ -209,6 +232,8 @@ const remoteKeySets = new Map<string, JWTVerifyGetKey>();
  */
 export async function verifySkyportenToken(token: string, options: VerifySkyportenTokenOptions): Promise<DecodedSkyportenToken> {
   const jwksUri = options.jwksUri ?? issuerUrl(options.issuer, '/jwk');
+  // jose is loaded only here: verification is the one place the SDK needs it.
+  const { createRemoteJWKSet, jwtVerify } = await import('jose');
   let keySet = remoteKeySets.get(jwksUri);
   if (keySet === undefined) {
     keySet = createRemoteJWKSet(new URL(jwksUri));

@@ -132,3 +132,30 @@ export function normalizeClientId(value: unknown, field = 'clientId'): string {
   if (/\s/.test(value)) throw new ConfigError(field, `${field} "${value}" contains whitespace.`);
   return value;
 }
+
+/** A numeric option's allowed range. @internal */
+export interface NumberRule {
+  min: number;
+  max: number;
+  integer?: boolean;
+}
+
+/**
+ * Checks an optional number option (`undefined` passes): a finite number within the rule's range, else a
+ * ConfigError naming the field and the range.
+ *
+ * @internal
+ */
+export function checkNumber(value: unknown, field: string, rule: NumberRule): void {
+  if (value === undefined) return;
+  const ok = typeof value === 'number' && Number.isFinite(value) && value >= rule.min && value <= rule.max && (!rule.integer || Number.isInteger(value));
+  if (ok) return;
+  const kind = rule.integer ? 'an integer' : 'a number';
+  throw new ConfigError(field, `${field} is invalid: expected ${kind} from ${rule.min} to ${rule.max}, got ${display(value)}.`);
+}
+
+/** Checks an optional function option (`undefined` passes). @internal */
+export function checkFunction(value: unknown, field: string): void {
+  if (value === undefined || typeof value === 'function') return;
+  throw new ConfigError(field, `${field} is invalid: expected a function, got ${display(value)}.`);
+}

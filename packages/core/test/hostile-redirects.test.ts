@@ -162,3 +162,40 @@ describe('response bodies are capped', () => {
     }
   });
 });
+
+describe('token endpoint origin rules (unit)', async () => {
+  const { processDiscoveryResponse } = await import('../src/discovery.ts');
+  const issuerUrl = 'https://test.sky.maskinporten.no';
+  const answer = (tokenEndpoint: string) => ({ status: 200, body: JSON.stringify({ issuer: issuerUrl, token_endpoint: tokenEndpoint }) });
+
+  it('accepts a token endpoint on the issuer origin', () => {
+    expect(processDiscoveryResponse(answer(`${issuerUrl}/token`), issuerUrl).token_endpoint).toBe(`${issuerUrl}/token`);
+  });
+
+  it('refuses a downgrade to http on the same host, and a loopback http endpoint for an https issuer', () => {
+    expect(() => processDiscoveryResponse(answer('http://test.sky.maskinporten.no/token'), issuerUrl)).toThrow(/not on the issuer's origin/);
+    expect(() => processDiscoveryResponse(answer('http://127.0.0.1:8080/token'), issuerUrl)).toThrow(/not on the issuer's origin/);
+  });
+
+  it('accepts another https origin only when named in trustedTokenEndpointOrigins, and never an http one', () => {
+    const other = 'https://login.example.no';
+    expect(() => processDiscoveryResponse(answer(`${other}/token`), issuerUrl)).toThrow(/not on the issuer's origin/);
+    expect(processDiscoveryResponse(answer(`${other}/token`), issuerUrl, [other]).token_endpoint).toBe(`${other}/token`);
+    expect(() => processDiscoveryResponse(answer('http://login.example.no/token'), issuerUrl, ['http://login.example.no'])).toThrow(/not on the issuer's origin/);
+  });
+
+  it('trustedTokenEndpointOrigins must be https origins: a ConfigError naming the option', () => {
+    for (const bad of [['http://login.example.no'], ['https://login.example.no/'], ['https://login.example.no/token'], 'https://login.example.no']) {
+      expect(() =>
+        createMaskinportenClient({
+          issuer: issuerUrl,
+          clientId: 'c',
+          scope: 'entur:a',
+          key: { sign: async () => new Uint8Array(), kid: 'k' },
+          trustedTokenEndpointOrigins: bad as string[],
+          env: false,
+        }),
+      ).toThrow(expect.objectContaining({ code: 'CONFIG_INVALID', field: 'trustedTokenEndpointOrigins' }));
+    }
+  });
+});
