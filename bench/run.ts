@@ -86,7 +86,7 @@ function printSideBySide(results: BenchResult[]): void {
   const cells = rows.map((result) => {
     const details = result.details as unknown as SideBySide;
     const versus = details.versus === 'best peer' ? `best: ${details.bestPeer}` : details.versus;
-    const explained = typeof details['explainedBy'] === 'string' && details.ratio > 3 ? ` (explained in ${details['explainedBy']})` : '';
+    const explained = typeof details['explainedBy'] === 'string' && details.ratio > 3 ? ` (${details['explainedBy']})` : '';
     return [
       result.label,
       ...SIDES.map((side) => formatSide(details.sides[side]?.median, details.sideUnit, details, side)),

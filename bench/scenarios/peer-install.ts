@@ -90,13 +90,16 @@ export async function peerInstall(): Promise<BenchResult[]> {
   return [{ id: 'peers.installBytesRatio', label: 'npm install <package>: bytes, packages', value: ratio, unit: 'x', target, met, details }];
 }
 
-/** A decision record in docs/decisions that weighs the SDK's install size against openid-client's, if any. */
+/**
+ * A decision record in docs/decisions that weighs the SDK's install footprint against openid-client's, if any:
+ * one that names openid-client and says "install footprint" or "install size" in so many words.
+ */
 function decisionRecordOnInstall(): string | undefined {
   const directory = join(root, 'docs', 'decisions');
   if (!existsSync(directory)) return undefined;
   for (const file of readdirSync(directory).filter((name) => name.endsWith('.md')).sort()) {
     const text = readFileSync(join(directory, file), 'utf8').toLowerCase();
-    if (text.includes('install') && text.includes('openid-client') && /footprint|node_modules|\bmib\b|\bmb\b/.test(text)) return `docs/decisions/${file}`;
+    if (text.includes('openid-client') && /install (footprint|size)/.test(text)) return `docs/decisions/${file}`;
   }
   return undefined;
 }
