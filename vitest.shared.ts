@@ -9,6 +9,7 @@ const packages = ['core', 'testing', 'aws', 'gcp', 'azure', 'exchange', 'cli'];
 export const workspaceAliases = Object.fromEntries([
   // Subpath entries first: an alias for "@skyporten/x" also matches "@skyporten/x/...".
   ['@skyporten/testing/msw', fileURLToPath(new URL('./packages/testing/src/msw.ts', import.meta.url))],
+  ['@skyporten/core/adapter', fileURLToPath(new URL('./packages/core/src/adapter.ts', import.meta.url))],
   ...packages.map((name) => [
     `@skyporten/${name}`,
     fileURLToPath(new URL(`./packages/${name}/src/index.ts`, import.meta.url)),

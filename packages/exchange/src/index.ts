@@ -1,21 +1,21 @@
+import { isLoopbackHost } from '@skyporten/core';
 import {
   ConfigError,
+  createHttpClient,
   createRefreshingCache,
-  isLoopbackHost,
-  NetworkError,
   resolveMaskinportenClient,
   SkyportenError,
   systemClock,
   type Clock,
   type GetOptions,
+  type HttpAnswer,
   type MaskinportenClientOrOptions,
-} from '@skyporten/core';
+} from '@skyporten/core/adapter';
 
 /** The RFC 8693 grant type. @public */
 export const TOKEN_EXCHANGE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 /** The subject token type of a Skyporten token (a JWT). @public */
 export const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
-const MAX_BODY_BYTES = 64 * 1024;
 
 /**
  * The target refused or failed the exchange, or answered something that is not a token response
@@ -178,22 +178,15 @@ function safeOrigin(location: string): string {
   }
 }
 
-async function readBounded(response: Response): Promise<string> {
-  const reader = response.body?.getReader();
-  if (!reader) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_BODY_BYTES) {
-      await reader.cancel();
-      throw new TokenExchangeError('TOKEN_RESPONSE_INVALID', `The token endpoint answer is larger than ${MAX_BODY_BYTES} bytes.`, { hint: 'Check the token endpoint URL.' });
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks).toString('utf8');
+/** A redirect or an oversized answer from core's request path becomes this package's typed error; the rest passes. */
+function asExchangeError(error: unknown): unknown {
+  if (!SkyportenError.isInstance(error) || error.code !== 'TOKEN_RESPONSE_INVALID') return error;
+  const status = (error as { status?: number }).status ?? 0;
+  const redirect = status >= 300 && status < 400;
+  return new TokenExchangeError(redirect ? 'CLOUD_EXCHANGE_FAILED' : 'TOKEN_RESPONSE_INVALID', `${error.message}`, {
+    status,
+    hint: redirect ? 'Use the final token endpoint URL (for Databricks: https://<workspace>/oidc/v1/token).' : 'Check the token endpoint URL.',
+  });
 }
 
 /**
@@ -211,7 +204,8 @@ export function createTokenExchange(options: TokenExchangeOptions): TokenExchang
   const maskinporten = resolveMaskinportenClient(options.maskinporten);
   const clock = options.clock ?? systemClock;
   const send = options.fetch ?? globalThis.fetch;
-  const timeout = options.timeout ?? 10_000;
+  // Core's one request path: no redirects, bodies capped at 1 MiB, one deadline over headers and body.
+  const http = createHttpClient({ fetch: options.fetch, timeoutMs: options.timeout ?? 10_000 });
 
   async function load(): Promise<ExchangedToken> {
     const subjectToken = await maskinporten.getAccessToken();
@@ -220,14 +214,13 @@ export function createTokenExchange(options: TokenExchangeOptions): TokenExchang
     for (const value of [options.resource ?? []].flat()) form.append('resource', value);
     if (options.scope) form.set('scope', options.scope);
     if (options.clientId) form.set('client_id', options.clientId);
-    let response: Response;
+    let answer: HttpAnswer;
     try {
-      response = await send(endpoint, { method: 'POST', body: form, redirect: 'manual', headers: { accept: 'application/json' }, signal: AbortSignal.timeout(timeout) });
+      answer = await http(endpoint.toString(), { method: 'post', body: form });
     } catch (error) {
-      throw new NetworkError(`Could not reach ${endpoint.origin} for the token exchange.`, { cause: error, hint: 'Check network access to the target.' });
+      throw asExchangeError(error);
     }
-    const body = await readBounded(response);
-    return parseExchangeResponse(response.status, response.headers.get('content-type') ?? '', body, response.headers.get('location'), clock());
+    return parseExchangeResponse(answer.status, answer.headers.get('content-type') ?? '', answer.body, answer.headers.get('location'), clock());
   }
 
   const cache = createRefreshingCache(load, { clock, name: `token from ${endpoint.origin}` });

@@ -1,0 +1,46 @@
+/**
+ * `@skyporten/core/adapter`: what a cloud adapter needs (ours, and third parties writing their own): the cache
+ * primitive, the retry policy, the one outbound request path, client resolution and the cloud-exchange helpers.
+ * An application needs none of it; it imports `@skyporten/core`.
+ *
+ * @packageDocumentation
+ */
+export {
+  createRefreshingCache,
+  waitWithSignal,
+  type Expiring,
+  type GetOptions,
+  type RefreshingCache,
+  type RefreshingCacheOptions,
+  type RefreshPolicy,
+} from './cache.js';
+export { resolveMaskinportenClient, isMaskinportenClient, type InheritedClientOptions, type MaskinportenClientOrOptions } from './client.js';
+export { systemClock, type Clock } from './clock.js';
+export { CloudExchangeError, ConfigError, NetworkError, SkyportenError, TimeoutError, type CloudName } from './errors.js';
+export {
+  createHttpClient,
+  isTransientStatus,
+  MAX_BODY_BYTES,
+  stripQuery,
+  type HttpAnswer,
+  type HttpClient,
+  type HttpRequestInit,
+  type HttpSettings,
+} from './http.js';
+export { logEvent, type Logger } from './logger.js';
+export { redact } from './redact.js';
+export {
+  backoffDelay,
+  DEFAULT_RETRY_POLICY,
+  isRetryable,
+  parseRetryAfter,
+  resolveRetryPolicy,
+  withRetry,
+  type AttemptContext,
+  type RetryEvent,
+  type RetryOptions,
+  type RetryPolicy,
+  type WithRetryOptions,
+} from './retry.js';
+export { decodeSkyportenToken, requireAudience, type DecodedSkyportenToken } from './token.js';
+export { traceCloudExchange } from './telemetry.js';
