@@ -138,7 +138,10 @@ describe('response bodies are capped', () => {
       request.resume();
       response.writeHead(200, { 'content-type': 'application/json' });
       const pump = () => {
-        while (!response.destroyed && response.write(chunk)) bytesSent += chunk.length;
+        while (!response.destroyed) {
+          bytesSent += chunk.length;
+          if (!response.write(chunk)) break;
+        }
         if (!response.destroyed) response.once('drain', pump);
       };
       pump();
