@@ -1,11 +1,10 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { describeWriteFailure } from '../src/output.ts';
-import { BIN, createFixture, RESOURCE, runCli, waitFor, type Fixture } from './helpers.ts';
+import { BIN, createFixture, RESOURCE, runCli, secretsIn, waitFor, withFullDisk, type Fixture } from './helpers.ts';
 
 let fixture: Fixture;
 beforeAll(async () => {
@@ -60,26 +59,57 @@ describe('skyporten token-file', () => {
   });
 
   it('names a full disk (a 4 KiB tmpfs, filled) and leaves the old file as it was', async () => {
-    const mountPoint = join(fixture.directory, 'tiny-disk');
-    await mkdir(mountPoint);
-    const mounted = await promisify(execFile)('mount', ['-t', 'tmpfs', '-o', 'size=4k', 'tmpfs', mountPoint]).then(() => true, () => false);
-    if (!mounted) {
-      console.warn('SKIPPED the real full-disk case: mounting a tmpfs needs root');
-      return;
-    }
-    try {
-      const output = join(mountPoint, 'token');
+    const ran = await withFullDisk(fixture.directory, 'token-file', async (disk) => {
+      const output = join(disk, 'token');
       await writeFile(output, 'old', { mode: 0o600 });
-      await writeFile(join(mountPoint, 'filler'), Buffer.alloc(4096 - 3)).catch(() => {});
       const result = await runCli(['token-file', '--output', output, ...fixture.flags], { env: fixture.env });
       expect(result.code).not.toBe(0);
       expect(result.stderr).toMatch(/Cannot write .*tiny-disk\/token: the disk is full \((ENOSPC|EDQUOT)\); the file was left as it was/);
+      expect(secretsIn(result.stderr)).toEqual([]);
       expect(await readFile(output, 'utf8')).toBe('old');
-      expect((await readdir(mountPoint)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
-    } finally {
-      await promisify(execFile)('umount', [mountPoint]).catch(() => {});
-    }
+      expect((await readdir(disk)).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    });
+    if (!ran) expect(process.getuid?.()).not.toBe(0);
   });
+
+  it('--watch on a disk that fills up: keeps the valid token, retries, then removes the file before it expires and exits 1', async () => {
+    fixture.issuer.setTokenLifetime(20);
+    try {
+      const ran = await withFullDisk(fixture.directory, 'token-file --watch', async (disk) => {
+        // The first token takes the disk's one page: every rewrite (a new temporary file) fails with ENOSPC.
+        const output = join(disk, 'token');
+        const run = watch(output);
+        const seen: string[] = [];
+        let expiredSeen = false;
+        const poll = setInterval(() => {
+          readFile(output, 'utf8').then(
+            (content) => {
+              seen.push(content);
+              const { exp } = JSON.parse(Buffer.from(content.split('.')[1]!, 'base64url').toString()) as { exp: number };
+              if (exp * 1000 <= Date.now()) expiredSeen = true;
+            },
+            () => {},
+          );
+        }, 100);
+        try {
+          expect(await run.exited).toBe(1);
+        } finally {
+          clearInterval(poll);
+          run.child.kill('SIGKILL');
+        }
+        expect(seen.length).toBeGreaterThan(0);
+        expect(new Set(seen).size).toBe(1);
+        expect(expiredSeen).toBe(false);
+        expect(existsSync(output)).toBe(false);
+        expect(run.stderr()).toMatch(/the disk is full \(ENOSPC\); the file was left as it was.*retrying in 5 s/);
+        expect(run.stderr()).toMatch(/Cannot keep .*tiny-disk\/token fresh: the token in it expires in \d+ s and no new one could be had .*The file was removed/);
+        expect(secretsIn(run.stderr(), [seen[0]!])).toEqual([]);
+      });
+      if (!ran) expect(process.getuid?.()).not.toBe(0);
+    } finally {
+      fixture.issuer.setTokenLifetime(120);
+    }
+  }, 40_000);
 
   it('reports an unwritable directory clearly, exit code 2', async () => {
     const result = await runCli(['token-file', '--output', '/proc/skyporten-token', ...fixture.flags], { env: fixture.env });
@@ -96,6 +126,7 @@ describe('skyporten token-file', () => {
       const again = await waitFor(() => readFile(output, 'utf8'), 5_000);
       expect(again.split('.')).toHaveLength(3);
       expect(run.stderr()).toMatch(/was deleted; wrote it again/);
+      expect(secretsIn(run.stderr(), [again])).toEqual([]);
       run.child.kill('SIGTERM');
       expect(await run.exited).toBe(0);
     } finally {
@@ -113,6 +144,7 @@ describe('skyporten token-file', () => {
       expect(await run.exited).toBe(1);
       expect(run.stderr()).toMatch(/retrying in 5 s/);
       expect(run.stderr()).toMatch(/Cannot keep .*watched-outage fresh/);
+      expect(secretsIn(run.stderr(), [first])).toEqual([]);
       expect(first.split('.')).toHaveLength(3);
       expect(existsSync(output)).toBe(false);
     } finally {

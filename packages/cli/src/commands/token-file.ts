@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError, SkyportenError, requireAudience, type MaskinportenClient, type SkyportenToken } from '@skyporten/core';
 import { createClient } from '../config.js';
-import { formatError } from '../errors.js';
+import { EXIT_CODES, formatError } from '../errors.js';
 import { formatDuration, json, writeFileAtomic } from '../output.js';
 import { addMaskinportenOptions, debugLogger, examples, flagsOf, settingsOf, type Runtime } from '../runtime.js';
 
@@ -51,37 +51,57 @@ export async function keepTokenFile(
   client: MaskinportenClient,
   path: string,
   runtime: Runtime,
-  handlers: { onWrite?: (token: SkyportenToken) => void; onFatal: (error: unknown) => void; debug?: boolean; format?: TokenFileFormat; cloud?: string },
+  handlers: {
+    onWrite?: (token: SkyportenToken) => void;
+    onFatal: (error: unknown) => void;
+    debug?: boolean;
+    format?: TokenFileFormat;
+    cloud?: string;
+    /** Writes the file; tests replace it to order racing writes. @default writeFileAtomic */
+    writeFile?: (path: string, content: string) => Promise<void>;
+  },
 ): Promise<TokenFileKeeper> {
   const format = handlers.format ?? 'raw';
   const { clock, stderr } = runtime.context;
+  const writeFile = handlers.writeFile ?? writeFileAtomic;
   const write = async (token: SkyportenToken): Promise<SkyportenToken> => {
     requireAudience(token.accessToken, handlers.cloud ?? 'the cloud');
-    await writeFileAtomic(path, tokenFileContent(token, format));
+    await writeFile(path, tokenFileContent(token, format));
     handlers.onWrite?.(token);
     return token;
   };
   let current = await write(await client.getToken());
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
+  // File operations run one at a time, in order: the rewrite of a deleted file never lands after a newer token
+  // (the file would then hold the old one until it expired), nor after the removal.
+  let queue: Promise<unknown> = Promise.resolve();
+  const serially = <T>(task: () => Promise<T>): Promise<T> => {
+    const result = queue.then(task, task);
+    queue = result.catch(() => undefined);
+    return result;
+  };
   const fatal = (error: unknown) => {
     if (stopped) return;
     stopped = true;
     clearInterval(presence);
     if (timer !== undefined) clearTimeout(timer);
-    void import('node:fs/promises').then(({ rm }) => rm(path, { force: true })).finally(() => handlers.onFatal(error));
+    void serially(async () => (await import('node:fs/promises')).rm(path, { force: true })).finally(() => handlers.onFatal(error));
   };
   const schedule = (delay: number) => {
     if (stopped) return;
     timer = setTimeout(() => {
       client
         .getToken({ forceRefresh: true })
-        .then(write)
+        .then((token) =>
+          serially(async () => {
+            if (stopped) return token;
+            current = await write(token);
+            return token;
+          }),
+        )
         .then(
-          (token) => {
-            current = token;
-            schedule(refreshDelayMs(token, clock()));
-          },
+          (token) => schedule(refreshDelayMs(token, clock())),
           (error: unknown) => {
             if (SkyportenError.isInstance(error) && !error.isRetryable && error.code !== 'CONFIG_INVALID') {
               fatal(error);
@@ -107,10 +127,14 @@ export async function keepTokenFile(
   let rewriting = false;
   const presence = setInterval(() => {
     if (stopped || rewriting || existsSync(path)) return;
-    if (current.expiresAt.getTime() <= clock()) return;
     rewriting = true;
-    write(current)
-      .then(() => stderr.write(`${path} was deleted; wrote it again.\n`))
+    // `current` is read when the write's turn comes: the newest token, or nothing once it has expired.
+    serially(async () => {
+      if (stopped || existsSync(path) || current.expiresAt.getTime() <= clock()) return false;
+      await write(current);
+      return true;
+    })
+      .then((wrote) => wrote && stderr.write(`${path} was deleted; wrote it again.\n`))
       .catch((error: unknown) => stderr.write(formatError(error, handlers.debug === true)))
       .finally(() => (rewriting = false));
   }, PRESENCE_CHECK_MS);
@@ -185,7 +209,15 @@ export function defineTokenFileCommand(command: Command, runtime: Runtime, cloud
         stderr.write(`Stopped on ${signal}.\n`);
         finish();
       });
-      keepTokenFile(client, path, runtime, { onWrite: report, onFatal: finish, debug: flagsOf(command).debug === true, format, cloud }).then(
+      const debug = flagsOf(command).debug === true;
+      // Once the file was written, failing to keep it fresh (an outage past the token's expiry, a full disk) is a
+      // runtime failure: exit 1, whatever the error's code.
+      const onFatal = (error: unknown) => {
+        stderr.write(formatError(error, debug));
+        runtime.exitCode = EXIT_CODES.failure;
+        finish();
+      };
+      keepTokenFile(client, path, runtime, { onWrite: report, onFatal, debug, format, cloud }).then(
         (started) => {
           keeper = started;
           if (finished) started.stop();
