@@ -16,6 +16,15 @@ const GCLOUD = '/usr/bin/gcloud';
 const ROLE_ARN = 'arn:aws:iam::123456789012:role/skyporten-reader';
 const SERVICE_ACCOUNT = 'reader@data-provider.iam.gserviceaccount.com';
 const hasBoto3 = existsSync(PYTHON) && existsSync('/usr/lib/python3/dist-packages/boto3');
+/**
+ * google-auth with external_account (workload identity federation) support, 1.27 or later: Debian's
+ * python3-google-auth where it is recent enough (bookworm's is 1.5.1), else the copy the Google Cloud SDK ships in
+ * lib/third_party (with its own requests), run with `python3 -S` so Debian's older copy does not shadow it.
+ */
+const GOOGLE_AUTH = [
+  { path: '/usr/lib/python3/dist-packages', args: [] as string[] },
+  { path: '/usr/lib/google-cloud-sdk/lib/third_party', args: ['-S'] },
+].find((candidate) => existsSync(PYTHON) && existsSync(join(candidate.path, 'google/auth/external_account.py')));
 const skipNote = (present: boolean, what: string) => (present ? '' : ` — SKIPPED: ${what} is not installed`);
 
 let fixture: Fixture;
@@ -104,6 +113,72 @@ describe('docs/recipes/boto3.md', () => {
     const { stdout } = await run(PYTHON, ['-c', script], { env: { ...fixture.env, AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile, AWS_ROLE_ARN: ROLE_ARN, AWS_CONFIG_FILE: join(fixture.directory, 'none') }, timeout: 30_000 });
     expect(stdout).toBe('id,value\n1,42\n');
   }, 40_000);
+});
+
+describe('docs/recipes/google-auth-python.md', () => {
+  const present = GOOGLE_AUTH !== undefined;
+  const note = skipNote(present, 'google-auth >= 1.27 (python3-google-auth, or the copy in /usr/lib/google-cloud-sdk/lib/third_party)');
+  /** Loads the credential configuration with google-auth, refreshes it and reads an object with the token. */
+  async function readWithGoogleAuth(credentials: string, extraEnv: Record<string, string> = {}): Promise<{ token: string; body: string }> {
+    const script = [
+      'import json, sys, google.auth',
+      'from google.auth.transport.requests import AuthorizedSession, Request',
+      // load_credentials_from_file also looks the project up at cloudresourcemanager.googleapis.com, which no
+      // mock serves: that one request is answered "not found" here (the project is then None, as google-auth allows).
+      'class LocalOnly(Request):',
+      '    def __call__(self, url, method="GET", **kwargs):',
+      '        if url.startswith("https://cloudresourcemanager.googleapis.com/"):',
+      '            return type("NotFound", (), {"status": 404, "data": b"{}", "headers": {}})()',
+      '        return super().__call__(url, method, **kwargs)',
+      'credentials, _ = google.auth.load_credentials_from_file(sys.argv[1], scopes=["https://www.googleapis.com/auth/cloud-platform"], request=LocalOnly())',
+      'credentials.refresh(LocalOnly())',
+      `body = AuthorizedSession(credentials).get("${gcp.storageEndpoint}/storage/v1/b/shared-data/o/report.csv?alt=media").text`,
+      'print(json.dumps({"token": credentials.token, "body": body}))',
+    ].join('\n');
+    const { stdout } = await run(PYTHON, [...GOOGLE_AUTH!.args, '-c', script, credentials], {
+      env: { ...fixture.env, PYTHONPATH: GOOGLE_AUTH!.path, ...extraEnv },
+      timeout: 60_000,
+    });
+    return JSON.parse(stdout) as { token: string; body: string };
+  }
+
+  it.skipIf(!present)(`google-auth, file source: the token file skyporten token-file writes${note}`, async () => {
+    const tokenFile = join(fixture.directory, 'google-auth-token.json');
+    expect((await runCli(['token-file', '--format', 'json', '--output', tokenFile, ...fixture.flags], { env: fixture.env })).code).toBe(0);
+    // What gcloud's create-cred-config writes (docs/recipes/gcloud.md, JSON variant), pointed at the mocks.
+    const credentials = join(fixture.directory, 'google-auth-file.json');
+    await writeFile(credentials, JSON.stringify({
+      type: 'external_account',
+      audience: gcp.audience,
+      subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+      token_url: gcp.stsTokenUrl,
+      service_account_impersonation_url: gcp.serviceAccountImpersonationUrl(SERVICE_ACCOUNT),
+      credential_source: { file: tokenFile, format: { type: 'json', subject_token_field_name: 'access_token' } },
+    }));
+    const before = gcp.counters.stsCalls;
+    const seen = await readWithGoogleAuth(credentials);
+    expect(seen.token).toMatch(/^mock-sa\./);
+    expect(seen.body).toBe('id,value\n1,42\n');
+    expect(gcp.counters.stsCalls).toBeGreaterThan(before);
+  }, 90_000);
+
+  it.skipIf(!present)(`google-auth, executable source: skyporten gcp credential-config, then skyporten gcp executable${note}`, async () => {
+    const credentials = join(fixture.directory, 'google-auth-executable.json');
+    const made = await runCli(['gcp', 'credential-config', '--audience', gcp.audience, '--service-account', SERVICE_ACCOUNT, '--token-url', gcp.stsTokenUrl,
+      '--service-account-impersonation-url', gcp.serviceAccountImpersonationUrl(SERVICE_ACCOUNT), '--output', credentials, ...fixture.flags], { env: fixture.env });
+    expect(made.code).toBe(0);
+    const env = { GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES: '1', SKYPORTEN_CACHE_DIR: join(fixture.directory, 'google-auth-cache') };
+    const tokens = fixture.issuer.requests.length;
+    const seen = await readWithGoogleAuth(credentials, env);
+    expect(seen.token).toMatch(/^mock-sa\./);
+    expect(seen.body).toBe('id,value\n1,42\n');
+    expect(fixture.issuer.requests.length).toBe(tokens + 1);
+    // A second Python process: google-auth runs the executable again, which answers from the cross-process cache.
+    const sts = gcp.counters.stsCalls;
+    expect((await readWithGoogleAuth(credentials, env)).body).toBe('id,value\n1,42\n');
+    expect(fixture.issuer.requests.length).toBe(tokens + 1);
+    expect(gcp.counters.stsCalls).toBeGreaterThan(sts);
+  }, 90_000);
 });
 
 describe('docs/recipes/gcloud.md', () => {
