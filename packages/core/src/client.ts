@@ -4,14 +4,14 @@ import { systemClock, type Clock } from './clock.js';
 import { fetchIssuerMetadata, type IssuerMetadata } from './discovery.js';
 import { maskinportenOptionsFromEnv, type Environment } from './env.js';
 import { ConfigError, SkyportenError } from './errors.js';
-import { buildGrantTemplate, grantClaims, signGrant } from './grant.js';
+import { buildGrantTemplate, grantClaims, signGrant, type GrantTemplate } from './grant.js';
 import { createHttpClient } from './http.js';
 import { SKYPORTEN_ISSUERS, validateEndpoint, validateIssuer, type SkyportenEnvironment } from './issuers.js';
 import { prepareSigner, prepareSignerSync, type GrantSigner, type KeyInput } from './keys.js';
 import { resolveRetryPolicy, withRetry, type RetryEvent, type RetryOptions } from './retry.js';
 import { checkFunction, checkNumber, display } from './validation.js';
 import { log, logEvent, type Logger } from './logger.js';
-import { loadTelemetry, telemetry } from './telemetry.js';
+import { loadTelemetry, telemetry, type Attributes } from './telemetry.js';
 import type { SkyportenToken } from './token.js';
 import { processTokenResponse, tokenRequest } from './token-request.js';
 
@@ -62,6 +62,23 @@ export interface MaskinportenClientOptions extends RefreshPolicy {
   logger?: Logger;
   /** Where left-out options are read from; `false` reads nothing. @default process.env */
   env?: Environment | false;
+  /** Most views ({@link MaskinportenClient.with}) kept, least recently used dropped first. @default 10000 */
+  maxCachedKeys?: number | undefined;
+}
+
+/**
+ * What changes the token: {@link MaskinportenClient.with} keeps one cached token per key. Each field left
+ * out keeps the client's own value.
+ *
+ * @public
+ */
+export interface TokenKey {
+  /** Scopes, as an array or space-separated. */
+  scope?: string | readonly string[] | undefined;
+  /** The audience the cloud expects. */
+  resource?: string | readonly string[] | undefined;
+  /** Organisation number of the consumer a supplier acts for. */
+  consumerOrg?: string | undefined;
 }
 
 /**
@@ -80,6 +97,18 @@ export interface MaskinportenClient {
   peekToken(): SkyportenToken | undefined;
   /** The token endpoint, from options or the issuer's metadata. */
   getTokenEndpoint(options?: { signal?: AbortSignal }): Promise<string>;
+  /**
+   * A client for another scope, resource or consumer organisation (what a supplier acting for many
+   * organisations needs). It shares this client's key, signer, HTTP settings and metadata, and has its own
+   * token cache; the same key returns the same view. At most `maxCachedKeys` views are kept (least recently
+   * used dropped first).
+   *
+   * @example
+   * ```ts
+   * const token = await client.with({ consumerOrg: '910753614' }).getToken();
+   * ```
+   */
+  with(key: TokenKey): MaskinportenClient;
   /** The Skyporten issuer the tokens come from. */
   readonly issuer: string;
   /** The Maskinporten client (integration) id. */
@@ -97,6 +126,7 @@ function checkOptions(options: MaskinportenClientOptions): void {
   checkNumber(options.refreshWindowSeconds, 'refreshWindowSeconds', { min: 0, max: 3600 });
   checkNumber(options.safetyMarginSeconds, 'safetyMarginSeconds', { min: 0, max: 3600 });
   checkNumber(options.grantLifetimeSeconds, 'grantLifetimeSeconds', { min: 1, max: 120, integer: true });
+  checkNumber(options.maxCachedKeys, 'maxCachedKeys', { min: 1, max: 1_000_000, integer: true });
   const retry: unknown = options.retry;
   if (typeof retry === 'number') checkNumber(retry, 'retry', { min: 0, max: 10, integer: true });
   else if (typeof retry === 'object' && retry !== null) {
@@ -221,7 +251,7 @@ export function createMaskinportenClient(options: MaskinportenClientOptions = {}
   if (scope === undefined) {
     throw new ConfigError('scope', 'scope is required (or MASKINPORTEN_SCOPE): the scope(s) registered on the client, e.g. "entur:skyporten.demo".');
   }
-  const template = buildGrantTemplate({
+  const baseTemplate = buildGrantTemplate({
     issuer,
     clientId,
     scope,
@@ -249,8 +279,6 @@ export function createMaskinportenClient(options: MaskinportenClientOptions = {}
   const onRetry = (what: string) => ({ attempt, delayMs, error }: RetryEvent) =>
     log(logger, 'warn', `retrying ${what}`, { attempt, reason: reasonOf(error), delayMs: Math.round(delayMs) });
 
-  // Built once: the cache-hit path runs per call and must not allocate.
-  const metricAttributes = { 'skyporten.issuer': issuer };
   let metadata: Promise<IssuerMetadata> | undefined;
   async function getTokenEndpoint(endpointOptions: { signal?: AbortSignal } = {}): Promise<string> {
     if (explicitEndpoint !== undefined) return explicitEndpoint;
@@ -267,11 +295,11 @@ export function createMaskinportenClient(options: MaskinportenClientOptions = {}
     return document.token_endpoint;
   }
 
-  async function requestToken(): Promise<SkyportenToken> {
+  async function requestToken(template: GrantTemplate, metricAttributes: Attributes): Promise<SkyportenToken> {
     const hooks = await loadTelemetry();
     const attributes = { 'skyporten.issuer': issuer, 'skyporten.scope': template.scope };
     try {
-      const token = await hooks.span('skyporten.token_request', attributes, requestTokenWithRetries);
+      const token = await hooks.span('skyporten.token_request', attributes, () => requestTokenWithRetries(template, metricAttributes));
       hooks.secondsToExpiry((token.expiresAt.getTime() - clock()) / 1000, attributes);
       return token;
     } catch (error) {
@@ -286,7 +314,7 @@ export function createMaskinportenClient(options: MaskinportenClientOptions = {}
     }
   }
 
-  async function requestTokenWithRetries(): Promise<SkyportenToken> {
+  async function requestTokenWithRetries(template: GrantTemplate, metricAttributes: Attributes): Promise<SkyportenToken> {
     const endpoint = await getTokenEndpoint();
     const ready = await signer;
     const token = await withRetry(
@@ -294,7 +322,7 @@ export function createMaskinportenClient(options: MaskinportenClientOptions = {}
         // A fresh grant per attempt: a retried grant would carry a used jti (MP-012) and an aging iat.
         const grant = await signGrant(ready, grantClaims(template, clock, generateId));
         const sentAt = clock();
-        log(logger, 'debug', 'requesting token', { endpoint, scope: template.scope, attempt });
+        log(logger, 'debug', 'requesting token', { endpoint, scope: template.scope, consumerOrg: template.consumerOrg, attempt });
         telemetry().count('token_requests', metricAttributes);
         const answer = await tokenRequest(http, endpoint, grant, { attempt, remainingMs });
         return processTokenResponse(answer, { clock, sentAt, requestedScope: template.scope, logger });
@@ -309,32 +337,69 @@ export function createMaskinportenClient(options: MaskinportenClientOptions = {}
     return token;
   }
 
-  const cache = createRefreshingCache(requestToken, {
-    clock,
-    logger,
-    name: 'Skyporten token',
-    onEvent: () => telemetry().count('refreshes', metricAttributes),
+  const cachePolicy = {
     ...(options.refreshWindowSeconds !== undefined ? { refreshWindowSeconds: options.refreshWindowSeconds } : {}),
     ...(options.safetyMarginSeconds !== undefined ? { safetyMarginSeconds: options.safetyMarginSeconds } : {}),
-  });
-
-  const client: MaskinportenClient = {
-    // The cache's own function: a hit is one clock read and a settled promise, nothing in between.
-    getToken: cache.get,
-    getAccessToken: async (getOptions) => (await cache.get(getOptions)).accessToken,
-    invalidate: () => cache.invalidate(),
-    peekToken: () => cache.peek(),
-    getTokenEndpoint,
-    issuer,
-    clientId: template.clientId,
-    scope: template.scope,
-    resource: template.resource,
-    consumerOrg: template.consumerOrg,
   };
-  Object.defineProperty(client, inspectCustom, {
-    value: () => `MaskinportenClient { issuer: ${issuer}, clientId: ${template.clientId}, scope: ${template.scope} }`,
-  });
-  return client;
+  const maxViews = options.maxCachedKeys ?? 10_000;
+  // Views by key, least recently used first (a Map keeps insertion order; a lookup moves a key to the end).
+  const views = new Map<string, MaskinportenClient>();
+
+  /** One client per (scope, resource, consumerOrg): its own cache, sharing signer, HTTP and metadata. */
+  function makeView(template: GrantTemplate): MaskinportenClient {
+    // Built once: the cache-hit path runs per call and must not allocate.
+    const metricAttributes = { 'skyporten.issuer': issuer };
+    const cache = createRefreshingCache(() => requestToken(template, metricAttributes), {
+      clock,
+      logger,
+      name: 'Skyporten token',
+      onEvent: () => telemetry().count('refreshes', metricAttributes),
+      ...cachePolicy,
+    });
+    const view: MaskinportenClient = {
+      // The cache's own function: a hit is one clock read and a settled promise, nothing in between.
+      getToken: cache.get,
+      getAccessToken: async (getOptions) => (await cache.get(getOptions)).accessToken,
+      invalidate: () => cache.invalidate(),
+      peekToken: () => cache.peek(),
+      getTokenEndpoint,
+      with: (key) => viewFor(template, key),
+      issuer,
+      clientId: template.clientId,
+      scope: template.scope,
+      resource: template.resource,
+      consumerOrg: template.consumerOrg,
+    };
+    Object.defineProperty(view, inspectCustom, {
+      value: () =>
+        `MaskinportenClient { issuer: ${issuer}, clientId: ${template.clientId}, scope: ${template.scope}${template.consumerOrg ? `, consumerOrg: ${template.consumerOrg}` : ''} }`,
+    });
+    return view;
+  }
+
+  function viewFor(base: GrantTemplate, key: TokenKey): MaskinportenClient {
+    if (typeof key !== 'object' || key === null) throw new ConfigError('with', 'with() takes { scope?, resource?, consumerOrg? }.');
+    const template = buildGrantTemplate({
+      issuer,
+      clientId: base.clientId,
+      scope: key.scope ?? base.scope,
+      resource: key.resource ?? base.resource,
+      consumerOrg: key.consumerOrg ?? base.consumerOrg,
+      lifetimeSeconds: base.lifetimeSeconds,
+    });
+    const id = JSON.stringify([template.scope, template.resource ?? null, template.consumerOrg ?? null]);
+    let view = views.get(id);
+    if (view !== undefined) {
+      views.delete(id);
+    } else {
+      view = makeView(template);
+      if (views.size >= maxViews) views.delete(views.keys().next().value!);
+    }
+    views.set(id, view);
+    return view;
+  }
+
+  return viewFor(baseTemplate, {});
 }
 
 /**

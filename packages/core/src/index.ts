@@ -7,6 +7,7 @@ export {
   type MaskinportenClient,
   type MaskinportenClientOptions,
   type MaskinportenClientOrOptions,
+  type TokenKey,
 } from './client.js';
 export {
   createRefreshingCache,

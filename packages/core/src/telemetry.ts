@@ -7,7 +7,8 @@
 
 import { redact } from './redact.js';
 
-type Attributes = Record<string, string | number | boolean | undefined>;
+/** Span and metric attributes. @internal */
+export type Attributes = Record<string, string | number | boolean | undefined>;
 
 interface SpanLike {
   setAttribute(key: string, value: string | number | boolean): unknown;
