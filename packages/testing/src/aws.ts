@@ -1,14 +1,8 @@
-import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
-import { createServer } from 'node:http';
-import { createServer as createHttp2Server } from 'node:http2';
-import type { Http2ServerRequest, Http2ServerResponse, ServerHttp2Session } from 'node:http2';
-import type { Server } from 'node:http';
-import { readBody } from './loopback.js';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import { createRemoteJWKSet, decodeJwt, jwtVerify } from 'jose';
-import type { JWTPayload } from 'jose';
-import { listenOnLoopback, toFailure } from './mock-service.js';
-import type { MockFailure } from './mock-service.js';
+import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { ObjectStore, createSubjectTokenVerifier, isoSeconds, mintSecret } from './cloud.js';
+import type { MockIssuerReference } from './cloud.js';
+import { createMockService, mockLifecycle } from './mock-service.js';
+import type { MockAnswer, MockFailure, MockRequest } from './mock-service.js';
 
 /**
  * A role that web identities may assume, with the one trust-policy condition Skyporten uses:
@@ -44,12 +38,7 @@ export interface MockAwsOptions {
    * The OIDC issuer AWS trusts (an IAM OIDC identity provider): a `MockSkyporten`, or its `issuer` and `jwksUri`.
    * Tokens are verified against that JWKS, fetched over HTTP like AWS does.
    */
-  issuer: {
-    /** The issuer URL, compared with the token's `iss`. */
-    issuer: string;
-    /** Where its public keys are fetched. */
-    jwksUri: string;
-  };
+  issuer: MockIssuerReference;
   /** The roles in the account. */
   roles: readonly MockAwsRole[];
   /** The OIDC provider's client id list: the accepted token audiences (your `resource`). */
@@ -203,18 +192,16 @@ interface Session {
   roleArn: string;
 }
 
-interface Answer {
-  status: number;
-  headers: Record<string, string>;
-  body: string | Uint8Array;
-  errorCode: string | null;
-  delayMs?: number;
-}
+type ErrorRenderer = (status: number, code: string, message: string) => MockAnswer;
 
 const STS_NAMESPACE = 'https://sts.amazonaws.com/doc/2011-06-15/';
 const S3_NAMESPACE = 'http://s3.amazonaws.com/doc/2006-03-01/';
 const ROLE_ARN = /^arn:aws[\w-]*:iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,64})$/;
 const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
+const KINESIS_TARGET_PREFIX = 'Kinesis_20131202.';
+const SHARD_ID = 'shardId-000000000000';
+const MAX_HASH_KEY = '340282366920938463463374607431768211455';
+const ANY_PATH = /^\/.*$/;
 
 /**
  * Starts local AWS STS (`AssumeRoleWithWebIdentity`, Query protocol, XML answers) and S3 (`GetObject`,
@@ -238,36 +225,24 @@ const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
 export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
   const clock = options.clock ?? Date.now;
   const issuer = options.issuer.issuer;
-  const keySet = createRemoteJWKSet(new URL(options.issuer.jwksUri));
+  const verifyToken = createSubjectTokenVerifier(options.issuer, options.clientIds, clock);
   const roles = new Map<string, MockAwsRole>();
   for (const role of options.roles) {
     if (!ROLE_ARN.test(role.roleArn)) throw new TypeError(`createMockAws: "${role.roleArn}" is not an IAM role ARN.`);
     roles.set(role.roleArn, role);
   }
-  const buckets = new Map<string, Map<string, Uint8Array>>();
-  for (const [bucket, objects] of Object.entries(options.buckets ?? {})) {
-    buckets.set(bucket, new Map(Object.entries(objects).map(([key, value]) => [key, typeof value === 'string' ? Buffer.from(value) : value])));
-  }
+  const store = new ObjectStore(options.buckets);
   const sessions = new Map<string, Session>();
-  const requests: RecordedAwsRequest[] = [];
-  const faults: { remaining: number; failure: MockAwsFailure }[] = [];
   const verifySignatures = options.verifySignatures ?? true;
   const accountId = options.accountId ?? '123456789012';
   const streams = new Map<string, StreamRecord[]>((options.streams ?? []).map((name) => [name, []]));
   let sequence = 0n;
 
-  function takeFault(service: MockAwsService): MockAwsFailure | undefined {
-    const fault = faults.find((candidate) => (candidate.failure.service ?? 'sts') === service && candidate.remaining > 0);
-    if (!fault) return undefined;
-    fault.remaining--;
-    return fault.failure;
-  }
-
   function issueSession(roleArn: string, sessionName: string, lifetime: number): string {
     const session: Session = {
-      accessKeyId: `ASIA${randomBytes(8).toString('hex').toUpperCase()}`,
-      secretAccessKey: randomBytes(30).toString('base64'),
-      sessionToken: `FwoGZXIvYXdzE${randomBytes(48).toString('base64')}`,
+      accessKeyId: mintSecret('ASIA', 8, 'hex').toUpperCase(),
+      secretAccessKey: mintSecret('', 30, 'base64'),
+      sessionToken: mintSecret('FwoGZXIvYXdzE', 48, 'base64'),
       expiresAt: Math.floor(clock() / 1000) * 1000 + lifetime * 1000,
       roleArn,
     };
@@ -282,12 +257,18 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
       `      <AccessKeyId>${session.accessKeyId}</AccessKeyId>\n` +
       `      <SecretAccessKey>${xml(session.secretAccessKey)}</SecretAccessKey>\n` +
       `      <SessionToken>${xml(session.sessionToken)}</SessionToken>\n` +
-      `      <Expiration>${new Date(session.expiresAt).toISOString().replace('.000Z', 'Z')}</Expiration>\n` +
+      `      <Expiration>${isoSeconds(session.expiresAt)}</Expiration>\n` +
       `    </Credentials>\n`
     );
   }
 
-  function validateSessionParameters(roleArn: string, sessionName: string, durationText: string | null): { invalid: string[]; duration: number } {
+  /** The RoleArn, RoleSessionName and DurationSeconds checks both STS actions make; `invalid` lists what failed. */
+  function sessionParameters(parameters: URLSearchParams, record: RecordedAwsRequest): { roleArn: string; sessionName: string; invalid: string[]; duration: number } {
+    const roleArn = parameters.get('RoleArn') ?? '';
+    const sessionName = parameters.get('RoleSessionName') ?? '';
+    const durationText = parameters.get('DurationSeconds');
+    record.roleArn = roleArn;
+    record.roleSessionName = sessionName;
     const invalid: string[] = [];
     if (roleArn.length < 20 || roleArn.length > 2048) invalid.push(`Value '${roleArn}' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20`);
     if (!SESSION_NAME.test(sessionName)) invalid.push(`Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`);
@@ -295,22 +276,18 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
     if (!Number.isInteger(duration) || duration < 900 || duration > 43200) {
       invalid.push(`Value '${durationText}' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200`);
     }
-    return { invalid, duration };
+    return { roleArn, sessionName, invalid, duration };
   }
 
-  function validationError(invalid: string[]): Answer {
+  function validationError(invalid: string[]): MockAnswer {
     return stsError(400, 'ValidationError', `${invalid.length} validation error${invalid.length > 1 ? 's' : ''} detected: ${invalid.join('; ')}`);
   }
 
   /** `AssumeRole` (role chaining): signed with credentials this mock issued, for a role that trusts their role. */
-  function assumeRole(request: IncomingMessage, body: string, parameters: URLSearchParams, record: RecordedAwsRequest): Answer {
-    const roleArn = parameters.get('RoleArn') ?? '';
-    const sessionName = parameters.get('RoleSessionName') ?? '';
-    record.roleArn = roleArn;
-    record.roleSessionName = sessionName;
-    const { caller, denied } = authenticate(request, body, record, stsError);
+  function assumeRole(request: MockRequest, parameters: URLSearchParams, record: RecordedAwsRequest): MockAnswer {
+    const { roleArn, sessionName, invalid, duration } = sessionParameters(parameters, record);
+    const { caller, denied } = authenticate(request, record, 'sts');
     if (denied) return denied;
-    const { invalid, duration } = validateSessionParameters(roleArn, sessionName, parameters.get('DurationSeconds'));
     if (invalid.length > 0) return validationError(invalid);
     const role = roles.get(roleArn);
     if (role === undefined || !(role.trustPolicy.roles ?? []).includes(caller.roleArn)) {
@@ -321,47 +298,29 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
     if (duration > Math.min(3600, role.maxSessionDurationSeconds ?? 43200)) {
       return stsError(400, 'ValidationError', 'The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.');
     }
-    const credentials = issueSession(roleArn, sessionName, options.credentialLifetimeSeconds ?? duration);
-    const answer =
-      `<AssumeRoleResponse xmlns="${STS_NAMESPACE}">\n  <AssumeRoleResult>\n${credentials}  </AssumeRoleResult>\n` +
-      `  <ResponseMetadata>\n    <RequestId>${randomUUID()}</RequestId>\n  </ResponseMetadata>\n</AssumeRoleResponse>\n`;
-    return { status: 200, headers: { 'content-type': 'text/xml' }, body: answer, errorCode: null };
+    return stsResponse('AssumeRole', issueSession(roleArn, sessionName, options.credentialLifetimeSeconds ?? duration));
   }
 
-  async function assumeRoleWithWebIdentity(parameters: URLSearchParams, record: RecordedAwsRequest): Promise<Answer> {
-    const roleArn = parameters.get('RoleArn') ?? '';
-    const sessionName = parameters.get('RoleSessionName') ?? '';
+  async function assumeRoleWithWebIdentity(parameters: URLSearchParams, record: RecordedAwsRequest): Promise<MockAnswer> {
+    const { roleArn, sessionName, invalid, duration } = sessionParameters(parameters, record);
     const token = parameters.get('WebIdentityToken') ?? '';
-    const durationText = parameters.get('DurationSeconds');
-    record.roleArn = roleArn;
-    record.roleSessionName = sessionName;
-
-    const { invalid, duration } = validateSessionParameters(roleArn, sessionName, durationText);
     if (token.length < 4) invalid.push("Value at 'webIdentityToken' failed to satisfy constraint: Member must have length greater than or equal to 4");
     if (invalid.length > 0) return validationError(invalid);
 
-    let unverified: JWTPayload;
-    try {
-      unverified = decodeJwt(token);
-    } catch {
-      return stsError(400, 'InvalidIdentityToken', 'The ID Token provided is not a valid JWT. (You may see this error if you sent an Access Token)');
-    }
-    if (typeof unverified.sub === 'string') record.subject = unverified.sub;
-    if (unverified.iss !== issuer) {
-      return stsError(400, 'InvalidIdentityToken', `No OpenIDConnect provider found in your account for ${String(unverified.iss)}`);
-    }
-    let claims: JWTPayload;
-    try {
-      ({ payload: claims } = await jwtVerify(token, keySet, { issuer, currentDate: new Date(clock()), clockTolerance: 0, algorithms: ['RS256', 'RS384', 'RS512'] }));
-    } catch (error) {
-      if ((error as { code?: string }).code === 'ERR_JWT_EXPIRED') {
-        return stsError(400, 'ExpiredTokenException', `Token expired: current date/time ${Math.floor(clock() / 1000)} must be before the expiration date/time${String(unverified.exp)}`);
-      }
-      return stsError(400, 'InvalidIdentityToken', 'The web identity token that was passed could not be validated by AWS. Get a new identity token from the identity provider and then retry the request.');
-    }
-    const audiences = claims.aud === undefined ? [] : Array.isArray(claims.aud) ? claims.aud : [claims.aud];
-    if (!audiences.some((audience) => options.clientIds.includes(audience))) {
-      return stsError(400, 'InvalidIdentityToken', 'Incorrect token audience');
+    const { problem, claims, audiences } = await verifyToken(token);
+    if (typeof claims.sub === 'string') record.subject = claims.sub;
+    switch (problem) {
+      case 'malformed':
+        return stsError(400, 'InvalidIdentityToken', 'The ID Token provided is not a valid JWT. (You may see this error if you sent an Access Token)');
+      case 'issuer':
+        return stsError(400, 'InvalidIdentityToken', `No OpenIDConnect provider found in your account for ${String(claims.iss)}`);
+      case 'expired':
+        return stsError(400, 'ExpiredTokenException', `Token expired: current date/time ${Math.floor(clock() / 1000)} must be before the expiration date/time${String(claims.exp)}`);
+      case 'signature':
+        return stsError(400, 'InvalidIdentityToken', 'The web identity token that was passed could not be validated by AWS. Get a new identity token from the identity provider and then retry the request.');
+      case 'audience':
+        return stsError(400, 'InvalidIdentityToken', 'Incorrect token audience');
+      case undefined:
     }
     const role = roles.get(roleArn);
     const allowed = role === undefined ? [] : typeof role.trustPolicy.sub === 'string' ? [role.trustPolicy.sub] : (role.trustPolicy.sub ?? []);
@@ -371,31 +330,21 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
     if (duration > (role.maxSessionDurationSeconds ?? 43200)) {
       return stsError(400, 'ValidationError', 'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.');
     }
-
-    const credentials = issueSession(roleArn, sessionName, options.credentialLifetimeSeconds ?? duration);
-    const body =
-      `<AssumeRoleWithWebIdentityResponse xmlns="${STS_NAMESPACE}">\n` +
-      `  <AssumeRoleWithWebIdentityResult>\n` +
+    return stsResponse(
+      'AssumeRoleWithWebIdentity',
       `    <Audience>${xml(audiences[0] ?? '')}</Audience>\n` +
-      `    <Provider>${xml(issuerHost(issuer))}</Provider>\n` +
-      credentials +
-    `    <SubjectFromWebIdentityToken>${xml(claims.sub)}</SubjectFromWebIdentityToken>\n` +
-      `  </AssumeRoleWithWebIdentityResult>\n` +
-      `  <ResponseMetadata>\n    <RequestId>${randomUUID()}</RequestId>\n  </ResponseMetadata>\n` +
-      `</AssumeRoleWithWebIdentityResponse>\n`;
-    return { status: 200, headers: { 'content-type': 'text/xml' }, body, errorCode: null };
+        `    <Provider>${xml(issuerHost(issuer))}</Provider>\n` +
+        issueSession(roleArn, sessionName, options.credentialLifetimeSeconds ?? duration) +
+        `    <SubjectFromWebIdentityToken>${xml(claims.sub)}</SubjectFromWebIdentityToken>\n`,
+    );
   }
 
-  /** Checks that a request is SigV4-signed with a live session this mock issued; `fail` renders the service's errors. */
-  function authenticate(
-    request: IncomingMessage,
-    body: string,
-    record: RecordedAwsRequest,
-    fail: (status: number, code: string, message: string) => Answer,
-  ): { caller: Session; denied?: never } | { caller?: never; denied: Answer } {
-    const s3 = fail === s3Error;
-    const sts = fail === stsError;
-    const authorization = header(request, 'authorization');
+  /** Checks that a request is SigV4-signed with a live session this mock issued, answering in `service`'s error format. */
+  function authenticate(request: MockRequest, record: RecordedAwsRequest, service: MockAwsService): { caller: Session; denied?: never } | { caller?: never; denied: MockAnswer } {
+    const s3 = service === 's3';
+    const sts = service === 'sts';
+    const fail = ERRORS[service];
+    const authorization = request.headers.get('authorization');
     const credential = /Credential=([^/,\s]+)\/([^,\s]+)/.exec(authorization ?? '');
     if (!authorization || !credential) return { denied: fail(s3 ? 403 : 400, s3 ? 'AccessDenied' : 'MissingAuthenticationToken', s3 ? 'Access Denied' : 'Request is missing Authentication Token') };
     const accessKeyId = credential[1] ?? '';
@@ -405,31 +354,24 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
       if (s3) return { denied: fail(403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.') };
       return { denied: fail(sts ? 403 : 400, sts ? 'InvalidClientTokenId' : 'UnrecognizedClientException', 'The security token included in the request is invalid.') };
     }
-    if (!sameText(header(request, 'x-amz-security-token') ?? '', session.sessionToken)) {
+    if (!sameText(request.headers.get('x-amz-security-token') ?? '', session.sessionToken)) {
       return { denied: s3 ? fail(400, 'InvalidToken', 'The provided token is malformed or otherwise invalid.') : fail(400, 'UnrecognizedClientException', 'The security token included in the request is invalid.') };
     }
     if (clock() >= session.expiresAt) return { denied: fail(400, s3 ? 'ExpiredToken' : 'ExpiredTokenException', 'The provided token has expired.') };
-    if (verifySignatures && !signatureMatches(request, body, authorization, session.secretAccessKey, s3)) {
+    if (verifySignatures && !signatureMatches(request, authorization, session.secretAccessKey, s3)) {
       return { denied: fail(403, s3 || sts ? 'SignatureDoesNotMatch' : 'InvalidSignatureException', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.') };
     }
     return { caller: session };
   }
 
-  function authenticateS3(request: IncomingMessage, record: RecordedAwsRequest): Answer | undefined {
-    return authenticate(request, '', record, s3Error).denied;
-  }
-
-  function kinesis(request: IncomingMessage, body: string, target: string, record: RecordedAwsRequest): Answer {
-    const action = target.slice(KINESIS_TARGET_PREFIX.length);
-    record.action = action;
-    const { denied } = authenticate(request, body, record, kinesisError);
+  function kinesis(request: MockRequest, record: RecordedAwsRequest): MockAnswer {
+    const action = record.action;
+    const { denied } = authenticate(request, record, 'kinesis');
     if (denied) return denied;
-    let input: Record<string, unknown>;
-    try {
-      input = JSON.parse(body === '' ? '{}' : body) as Record<string, unknown>;
-    } catch {
+    if (typeof request.json !== 'object' || request.json === null) {
       return kinesisError(400, 'SerializationException', 'Start of structure or map found where not expected.');
     }
+    const input = request.json as Record<string, unknown>;
     const iterator = action === 'GetRecords' ? decodeIterator(input['ShardIterator']) : undefined;
     const arn = typeof input['StreamARN'] === 'string' ? input['StreamARN'] : undefined;
     const name = iterator?.stream ?? (typeof input['StreamName'] === 'string' ? input['StreamName'] : arn?.replace(/^arn:aws[\w-]*:kinesis:[^:]*:\d{12}:stream\//, ''));
@@ -498,42 +440,21 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
     }
   }
 
-  function s3(request: IncomingMessage, url: URL, record: RecordedAwsRequest): Answer {
-    const [bucketName = '', ...keyParts] = url.pathname.slice(1).split('/');
-    const bucket = buckets.get(decodeURIComponent(bucketName));
-    const key = decodeURIComponent(keyParts.join('/'));
-    const method = request.method ?? 'GET';
-    if (method === 'GET' && key === '' && url.searchParams.get('list-type') === '2') {
-      record.action = 'ListObjectsV2';
-      const denied = authenticateS3(request, record);
-      if (denied) return denied;
-      if (!bucket) return s3Error(404, 'NoSuchBucket', 'The specified bucket does not exist');
-      return listObjects(decodeURIComponent(bucketName), bucket, url.searchParams);
-    }
-    if ((method === 'GET' || method === 'HEAD') && key !== '') {
-      record.action = method === 'GET' ? 'GetObject' : 'HeadObject';
-      const denied = authenticateS3(request, record);
-      if (denied) return method === 'HEAD' ? { ...denied, body: '' } : denied;
-      if (!bucket) return s3Error(404, 'NoSuchBucket', 'The specified bucket does not exist', method === 'HEAD');
-      const object = bucket.get(key);
-      if (!object) return s3Error(404, 'NoSuchKey', 'The specified key does not exist.', method === 'HEAD');
-      return {
-        status: 200,
-        headers: {
-          'content-type': 'application/octet-stream',
-          'content-length': String(object.byteLength),
-          etag: `"${createHash('md5').update(object).digest('hex')}"`,
-          'last-modified': new Date(clock()).toUTCString(),
-        },
-        body: method === 'HEAD' ? '' : object,
-        errorCode: null,
-      };
-    }
-    record.action = `${method} ${url.pathname}`;
-    return s3Error(501, 'NotImplemented', 'A header you provided implies functionality that is not implemented');
+  function s3(request: MockRequest, record: RecordedAwsRequest): MockAnswer {
+    if (record.action.includes(' ')) return s3Error(501, 'NotImplemented', 'A header you provided implies functionality that is not implemented');
+    const { denied } = authenticate(request, record, 's3');
+    if (denied) return denied;
+    const [bucketName = '', ...keyParts] = request.url.pathname.slice(1).split('/');
+    const bucket = store.bucket(decodeURIComponent(bucketName));
+    if (!bucket) return s3Error(404, 'NoSuchBucket', 'The specified bucket does not exist');
+    if (record.action === 'ListObjectsV2') return listObjects(decodeURIComponent(bucketName), bucket, request.url.searchParams);
+    const object = bucket.get(decodeURIComponent(keyParts.join('/')));
+    if (!object) return s3Error(404, 'NoSuchKey', 'The specified key does not exist.');
+    const headers = { 'content-type': 'application/octet-stream', etag: `"${md5Hex(object)}"`, 'last-modified': new Date(clock()).toUTCString() };
+    return { status: 200, headers, body: object };
   }
 
-  function listObjects(name: string, bucket: Map<string, Uint8Array>, query: URLSearchParams): Answer {
+  function listObjects(name: string, bucket: Map<string, Uint8Array>, query: URLSearchParams): MockAnswer {
     const prefix = query.get('prefix') ?? '';
     const maxKeys = Math.min(1000, Number(query.get('max-keys') ?? 1000));
     const after = query.get('continuation-token') ? Buffer.from(query.get('continuation-token') ?? '', 'base64url').toString() : (query.get('start-after') ?? '');
@@ -543,8 +464,7 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
     const contents = page
       .map((key) => {
         const object = bucket.get(key) ?? new Uint8Array();
-        const etag = createHash('md5').update(object).digest('hex');
-        return `  <Contents><Key>${xml(key)}</Key><LastModified>${new Date(clock()).toISOString()}</LastModified><ETag>&quot;${etag}&quot;</ETag><Size>${object.byteLength}</Size><StorageClass>STANDARD</StorageClass></Contents>\n`;
+        return `  <Contents><Key>${xml(key)}</Key><LastModified>${new Date(clock()).toISOString()}</LastModified><ETag>&quot;${md5Hex(object)}&quot;</ETag><Size>${object.byteLength}</Size><StorageClass>STANDARD</StorageClass></Contents>\n`;
       })
       .join('');
     const next = truncated ? `<NextContinuationToken>${Buffer.from(page.at(-1) ?? '').toString('base64url')}</NextContinuationToken>` : '';
@@ -552,109 +472,81 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
       `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="${S3_NAMESPACE}">\n` +
       `  <Name>${xml(name)}</Name><Prefix>${xml(prefix)}</Prefix><KeyCount>${page.length}</KeyCount><MaxKeys>${maxKeys}</MaxKeys>` +
       `<IsTruncated>${truncated}</IsTruncated>${next}\n${contents}</ListBucketResult>\n`;
-    return { status: 200, headers: { 'content-type': 'application/xml' }, body, errorCode: null };
+    return { status: 200, headers: { 'content-type': 'application/xml' }, body };
   }
 
-  async function handle(request: IncomingMessage, body: string): Promise<Answer> {
-    const url = new URL(request.url ?? '/', 'http://127.0.0.1');
-    const method = request.method ?? 'GET';
-    const target = header(request, 'x-amz-target');
-    if (method === 'POST' && target?.startsWith(KINESIS_TARGET_PREFIX)) {
-      const record: RecordedAwsRequest = { service: 'kinesis', action: target.slice(KINESIS_TARGET_PREFIX.length), method, path: url.pathname, status: 0, errorCode: null };
-      requests.push(record);
-      const fault = takeFault('kinesis');
-      return finish(record, fault ? faultAnswer(fault, kinesisError) : kinesis(request, body, target, record));
-    }
-    // STS: the Query protocol, on whatever path and host the SDK's (regional) endpoint gives.
-    const isForm = method === 'POST' && (header(request, 'content-type') ?? '').startsWith('application/x-www-form-urlencoded');
-    const form = isForm ? new URLSearchParams(body) : undefined;
-    const action = form?.get('Action') ?? url.searchParams.get('Action');
-    if (action !== null) {
-      const record: RecordedAwsRequest = { service: 'sts', action, method, path: url.pathname, status: 0, errorCode: null };
-      requests.push(record);
-      const answer = await sts(request, body, action, form ?? url.searchParams, record);
-      return finish(record, answer);
-    }
-    const record: RecordedAwsRequest = { service: 's3', action: '', method, path: url.pathname, status: 0, errorCode: null };
-    requests.push(record);
-    const fault = takeFault('s3');
-    return finish(record, fault ? faultAnswer(fault, s3Error) : s3(request, url, record));
-  }
-
-  async function sts(request: IncomingMessage, body: string, action: string, parameters: URLSearchParams, record: RecordedAwsRequest): Promise<Answer> {
-    const fault = takeFault('sts');
-    if (fault) return faultAnswer(fault, stsError);
-    if (action !== 'AssumeRoleWithWebIdentity' && action !== 'AssumeRole') {
-      return stsError(400, 'InvalidAction', `Could not find operation ${action} for version ${parameters.get('Version') ?? ''}`);
+  async function sts(request: MockRequest, record: RecordedAwsRequest): Promise<MockAnswer> {
+    const parameters = stsParameters(request);
+    if (record.action !== 'AssumeRoleWithWebIdentity' && record.action !== 'AssumeRole') {
+      return stsError(400, 'InvalidAction', `Could not find operation ${record.action} for version ${parameters.get('Version') ?? ''}`);
     }
     if (parameters.get('Version') !== '2011-06-15') return stsError(400, 'InvalidParameterValue', 'Version must be 2011-06-15');
-    return action === 'AssumeRole' ? assumeRole(request, body, parameters, record) : assumeRoleWithWebIdentity(parameters, record);
+    return record.action === 'AssumeRole' ? assumeRole(request, parameters, record) : assumeRoleWithWebIdentity(parameters, record);
   }
 
-  const onRequest = (request: IncomingMessage, response: ServerResponse): void => {
-    readBody(request)
-      .then(async (body) => {
-        const answer = await handle(request, body);
-        if (answer.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, answer.delayMs));
-        return answer;
-      })
-      .then(
-        (answer) => {
-          response.writeHead(answer.status, { 'x-amzn-requestid': randomUUID(), ...answer.headers });
-          response.end(request.method === 'HEAD' ? undefined : answer.body);
-        },
-        (error: unknown) => {
-          response.writeHead(500, { 'content-type': 'text/plain' });
-          response.end(`Mock AWS failure: ${error instanceof Error ? error.message : String(error)}`);
-        },
-      );
-  };
-  const listening = await listenOnLoopback(createServer(onRequest));
-  // The Kinesis client's default handler speaks HTTP/2 (cleartext here), so Kinesis has a port of its own.
-  const http2 = createHttp2Server();
-  http2.on('request', onRequest as unknown as (request: Http2ServerRequest, response: Http2ServerResponse) => void);
-  const sessions2 = new Set<ServerHttp2Session>();
-  http2.on('session', (session: ServerHttp2Session) => {
-    sessions2.add(session);
-    session.once('close', () => sessions2.delete(session));
+  const service = createMockService<MockAwsService, RecordedAwsRequest>({
+    name: 'Mock AWS',
+    defaultService: 'sts',
+    routes: [
+      { service: 'kinesis', method: 'POST', path: ANY_PATH, when: (request) => kinesisAction(request) !== undefined, handle: (request, record) => kinesis(request, record as RecordedAwsRequest) },
+      // STS: the Query protocol, on whatever path and host the SDK's (regional) endpoint gives.
+      { service: 'sts', path: ANY_PATH, when: (request) => stsParameters(request).has('Action'), handle: (request, record) => sts(request, record as RecordedAwsRequest) },
+      { service: 's3', path: ANY_PATH, handle: (request, record) => s3(request, record as RecordedAwsRequest) },
+    ],
+    notFound: () => s3Error(404, 'NoSuchBucket', 'The specified bucket does not exist'),
+    record: (request, name) => ({ service: name, action: actionOf(request, name), method: request.method, path: request.url.pathname, status: 0, errorCode: null }),
+    finish(record, answer) {
+      record.status = answer?.status ?? 0;
+    },
+    renderFailure: ({ status, code, message }, name) =>
+      ERRORS[name](status, code ?? (status === 400 || status === 429 ? THROTTLING[name] : status === 503 ? 'ServiceUnavailable' : 'InternalFailure'), message ?? (status === 400 || status === 429 ? 'Rate exceeded' : 'Service unavailable')),
+    headers: () => ({ 'x-amzn-requestid': randomUUID() }),
   });
-  const listening2 = await listenOnLoopback(http2 as unknown as Server);
-  const closeAll = async (): Promise<void> => {
-    for (const session of sessions2) session.destroy();
-    await Promise.all([listening.close(), listening2.close()]);
-  };
-  const endpoint = `http://127.0.0.1:${listening.port}`;
+  const listening = await service.listen();
+  // The Kinesis client's default handler speaks HTTP/2 (cleartext here), so Kinesis has a port of its own.
+  const kinesisListening = await service.listen({ http2: true });
+  const endpoint = listening.url;
+  const kinesisEndpoint = kinesisListening.url;
 
   return {
     endpoint,
     stsEndpoint: endpoint,
     s3Endpoint: endpoint,
-    kinesisEndpoint: `http://127.0.0.1:${listening2.port}`,
-    clientConfig: (service = 'sts') => ({ endpoint: service === 'kinesis' ? `http://127.0.0.1:${listening2.port}` : endpoint, region: 'us-east-1', ...(service === 's3' ? { forcePathStyle: true } : {}) }),
+    kinesisEndpoint,
+    clientConfig: (name = 'sts') => ({ endpoint: name === 'kinesis' ? kinesisEndpoint : endpoint, region: 'us-east-1', ...(name === 's3' ? { forcePathStyle: true } : {}) }),
     streamRecords: (name) => (streams.get(name) ?? []).map(({ partitionKey, data, sequenceNumber }) => ({ partitionKey, data, sequenceNumber })),
-    requests,
     get stsCalls() {
-      return requests.filter((request) => request.service === 'sts' && request.action === 'AssumeRoleWithWebIdentity').length;
+      return service.log.filter((request) => request.service === 'sts' && request.action === 'AssumeRoleWithWebIdentity').length;
     },
     get s3Calls() {
-      return requests.filter((request) => request.service === 's3').length;
+      return service.calls('s3');
     },
-    failNext(...args: [MockAwsFailure] | [number, MockAwsFailure]) {
-      const failure = toFailure<MockAwsFailure>(args);
-      faults.push({ remaining: failure.count ?? 1, failure });
-    },
-    reset() {
-      requests.length = 0;
-      faults.length = 0;
-    },
-    close: closeAll,
-    [Symbol.asyncDispose]: closeAll,
+    ...mockLifecycle(service, { ...listening, close: async () => void (await Promise.all([listening.close(), kinesisListening.close()])) }),
   };
 }
 
-const KINESIS_TARGET_PREFIX = 'Kinesis_20131202.';
-const SHARD_ID = 'shardId-000000000000';
-const MAX_HASH_KEY = '340282366920938463463374607431768211455';
+const THROTTLING: Record<MockAwsService, string> = { sts: 'Throttling', s3: 'SlowDown', kinesis: 'ProvisionedThroughputExceededException' };
+
+function kinesisAction(request: MockRequest): string | undefined {
+  const target = request.headers.get('x-amz-target');
+  return target?.startsWith(KINESIS_TARGET_PREFIX) ? target.slice(KINESIS_TARGET_PREFIX.length) : undefined;
+}
+
+function stsParameters(request: MockRequest): URLSearchParams {
+  return request.form.has('Action') ? request.form : request.url.searchParams;
+}
+
+/** The operation a request asks for, as the request log names it. */
+function actionOf(request: MockRequest, service: MockAwsService): string {
+  if (service === 'kinesis') return kinesisAction(request) ?? '';
+  if (service === 'sts') return stsParameters(request).get('Action') ?? '';
+  const { method, url } = request;
+  const key = url.pathname.slice(1).split('/').slice(1).join('/');
+  if (method === 'GET' && key === '' && url.searchParams.get('list-type') === '2') return 'ListObjectsV2';
+  if (method === 'GET' && key !== '') return 'GetObject';
+  if (method === 'HEAD' && key !== '') return 'HeadObject';
+  return `${method} ${url.pathname}`;
+}
 
 /** Kinesis sequence numbers are decimal strings of up to 128 digits; these sort like their numbers. */
 function sequenceNumber(index: bigint): string {
@@ -674,63 +566,46 @@ function decodeIterator(value: unknown): { stream: string; position: number } | 
   }
 }
 
-function kinesisJson(value: unknown): Answer {
-  return { status: 200, headers: { 'content-type': 'application/x-amz-json-1.1' }, body: JSON.stringify(value), errorCode: null };
+function kinesisJson(value: unknown): MockAnswer {
+  return { status: 200, headers: { 'content-type': 'application/x-amz-json-1.1' }, body: JSON.stringify(value) };
 }
 
-function kinesisError(status: number, code: string, message: string): Answer {
-  return { status, headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': code }, body: JSON.stringify({ __type: code, message }), errorCode: code };
+function kinesisError(status: number, code: string, message: string): MockAnswer {
+  return { status, headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': code }, body: JSON.stringify({ __type: code, message }), log: { errorCode: code } };
 }
 
-/** A queued failure in the service's format; `body` replaces the rendered error. */
-function faultAnswer(failure: MockAwsFailure, render: (status: number, code: string, message: string) => Answer): Answer {
-  const code = faultCode(failure, render);
-  const answer = render(failure.status, code, failure.message ?? (failure.status === 400 || failure.status === 429 ? 'Rate exceeded' : 'Service unavailable'));
-  if (failure.body !== undefined) answer.body = typeof failure.body === 'string' ? failure.body : JSON.stringify(failure.body);
-  if (failure.retryAfterSeconds !== undefined) answer.headers['retry-after'] = String(failure.retryAfterSeconds);
-  for (const [name, value] of Object.entries(failure.headers ?? {})) answer.headers[name.toLowerCase()] = value;
-  if (failure.delayMs !== undefined) answer.delayMs = failure.delayMs;
-  return answer;
+/** A successful STS answer: `result` inside `<{action}Result>`, with a request id. */
+function stsResponse(action: string, result: string): MockAnswer {
+  const body =
+    `<${action}Response xmlns="${STS_NAMESPACE}">\n  <${action}Result>\n${result}  </${action}Result>\n` +
+    `  <ResponseMetadata>\n    <RequestId>${randomUUID()}</RequestId>\n  </ResponseMetadata>\n</${action}Response>\n`;
+  return { status: 200, headers: { 'content-type': 'text/xml' }, body };
 }
 
-function finish(record: RecordedAwsRequest, answer: Answer): Answer {
-  record.status = answer.status;
-  record.errorCode = answer.errorCode;
-  return answer;
-}
-
-function faultCode(failure: MockAwsFailure, render: unknown): string {
-  if (failure.code) return failure.code;
-  if (failure.status === 400 || failure.status === 429) {
-    return render === s3Error ? 'SlowDown' : render === kinesisError ? 'ProvisionedThroughputExceededException' : 'Throttling';
-  }
-  return failure.status === 503 ? 'ServiceUnavailable' : 'InternalFailure';
-}
-
-function stsError(status: number, code: string, message: string): Answer {
+function stsError(status: number, code: string, message: string): MockAnswer {
   const type = status >= 500 ? 'Receiver' : 'Sender';
   const body =
     `<ErrorResponse xmlns="${STS_NAMESPACE}">\n` +
     `  <Error>\n    <Type>${type}</Type>\n    <Code>${xml(code)}</Code>\n    <Message>${xml(message)}</Message>\n  </Error>\n` +
     `  <RequestId>${randomUUID()}</RequestId>\n</ErrorResponse>\n`;
-  return { status, headers: { 'content-type': 'text/xml' }, body, errorCode: code };
+  return { status, headers: { 'content-type': 'text/xml' }, body, log: { errorCode: code } };
 }
 
-function s3Error(status: number, code: string, message: string, headOnly = false): Answer {
-  const body = headOnly
-    ? ''
-    : `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${xml(code)}</Code><Message>${xml(message)}</Message>` +
-      `<RequestId>${randomBytes(8).toString('hex').toUpperCase()}</RequestId><HostId>${randomBytes(24).toString('base64')}</HostId></Error>\n`;
-  return { status, headers: { 'content-type': 'application/xml' }, body, errorCode: code };
+function s3Error(status: number, code: string, message: string): MockAnswer {
+  const body =
+    `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${xml(code)}</Code><Message>${xml(message)}</Message>` +
+    `<RequestId>${mintSecret('', 8, 'hex').toUpperCase()}</RequestId><HostId>${mintSecret('', 24, 'base64')}</HostId></Error>\n`;
+  return { status, headers: { 'content-type': 'application/xml' }, body, log: { errorCode: code } };
 }
+
+const ERRORS: Record<MockAwsService, ErrorRenderer> = { sts: stsError, s3: s3Error, kinesis: kinesisError };
 
 function xml(value: unknown): string {
   return String(value).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
-function header(request: IncomingMessage, name: string): string | undefined {
-  const value = request.headers[name] ?? (name === 'host' ? request.headers[':authority'] : undefined);
-  return Array.isArray(value) ? value.join(',') : value;
+function md5Hex(content: Uint8Array): string {
+  return createHash('md5').update(content).digest('hex');
 }
 
 function sameText(left: string, right: string): boolean {
@@ -750,31 +625,28 @@ function escapeUri(value: string): string {
 }
 
 /** Recomputes a SigV4 signature (S3 signs the path as sent; other services encode it once more) and compares it. */
-function signatureMatches(request: IncomingMessage, body: string, authorization: string, secretAccessKey: string, s3: boolean): boolean {
+function signatureMatches(request: MockRequest, authorization: string, secretAccessKey: string, s3: boolean): boolean {
   const match = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request,\s*SignedHeaders=([^,]+),\s*Signature=([0-9a-f]{64})$/.exec(authorization);
   if (!match) return false;
   const [, , date = '', region = '', service = '', signedHeaderList = '', signature = ''] = match;
-  const amzDate = header(request, 'x-amz-date') ?? '';
-  const rawUrl = request.url ?? '/';
-  const queryStart = rawUrl.indexOf('?');
-  const sentPath = queryStart === -1 ? rawUrl : rawUrl.slice(0, queryStart);
+  // Over HTTP/2 the SDK signs the `:authority` pseudo-header, which the mock hands on as `host`.
+  const header = (name: string): string => request.headers.get(name === ':authority' ? 'host' : name) ?? '';
+  const sentPath = request.url.pathname;
   const path = s3 ? sentPath : sentPath.split('/').map((segment) => escapeUri(segment)).join('/');
-  const query = queryStart === -1 ? '' : rawUrl.slice(queryStart + 1);
-  const canonicalQuery = [...new URLSearchParams(query)]
+  const canonicalQuery = [...new URLSearchParams(request.url.search)]
     .map(([name, value]) => [escapeUri(name), escapeUri(value)] as const)
     .sort(([a, aValue], [b, bValue]) => (a < b ? -1 : a > b ? 1 : aValue < bValue ? -1 : aValue > bValue ? 1 : 0))
     .map(([name, value]) => `${name}=${value}`)
     .join('&');
-  const signedHeaders = signedHeaderList.split(';');
-  const canonicalHeaders = signedHeaders
-    .map((name) => `${name}:${(header(request, name) ?? '').trim().replace(/\s+/g, ' ')}\n`)
+  const canonicalHeaders = signedHeaderList
+    .split(';')
+    .map((name) => `${name}:${header(name).trim().replace(/\s+/g, ' ')}\n`)
     .join('');
-  const payloadHash = header(request, 'x-amz-content-sha256') ?? createHash('sha256').update(body).digest('hex');
-  const canonicalRequest = [request.method ?? 'GET', path, canonicalQuery, canonicalHeaders, signedHeaderList, payloadHash].join('\n');
+  const payloadHash = header('x-amz-content-sha256') || createHash('sha256').update(request.body).digest('hex');
+  const canonicalRequest = [request.method, path, canonicalQuery, canonicalHeaders, signedHeaderList, payloadHash].join('\n');
   const scope = `${date}/${region}/${service}/aws4_request`;
-  const stringToSign = ['AWS4-HMAC-SHA256', amzDate, scope, createHash('sha256').update(canonicalRequest).digest('hex')].join('\n');
+  const stringToSign = ['AWS4-HMAC-SHA256', header('x-amz-date'), scope, createHash('sha256').update(canonicalRequest).digest('hex')].join('\n');
   let key: Buffer = createHmac('sha256', `AWS4${secretAccessKey}`).update(date).digest();
   for (const part of [region, service, 'aws4_request']) key = createHmac('sha256', key).update(part).digest();
-  const expected = createHmac('sha256', key).update(stringToSign).digest('hex');
-  return sameText(expected, signature);
+  return sameText(createHmac('sha256', key).update(stringToSign).digest('hex'), signature);
 }

@@ -230,7 +230,7 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
   const issuerKeys: JWTVerifyGetKey = createRemoteJWKSet(new URL(options.issuer.jwksUri));
 
   let service: MockService<EntraService, MockEntraTokenRequest> | undefined;
-  const listening = await serveOnLoopback('Mock Entra ID', (request) => (service as MockService<EntraService, MockEntraTokenRequest>).handle(request), tls);
+  const listening = await serveOnLoopback('Mock Entra ID', (request) => (service as MockService<EntraService, MockEntraTokenRequest>).handle(request), { tls });
   const authorityHost = listening.url;
 
   function metadata(): Record<string, unknown> {

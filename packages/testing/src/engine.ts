@@ -8,9 +8,8 @@ import { generateIssuerSigningKey, toPublicJwk, toPublicKeyObject } from './keys
 import type { IssuerSigningKey, KeyInput } from './keys.js';
 import { TokenRequestRejection, createTraceId } from './oauth-error.js';
 import type { MaskinportenErrorNumber, OAuthErrorCode } from './oauth-error.js';
-import { assertNumberOption } from './options.js';
-import { createMockService, json } from './mock-service.js';
-import type { MockAnswer, MockFailure, MockRequest, MockRoute, MockService } from './mock-service.js';
+import { assertNumberOption, createMockService, json as jsonAnswer } from './mock-service.js';
+import type { MockAnswer, MockFailure, MockHandler, MockRequest, MockRoute, MockService } from './mock-service.js';
 import type { ResolvedSettings } from './options.js';
 import { normaliseOrganisationNumber, toConsumerId } from './organisation-number.js';
 
@@ -19,7 +18,11 @@ const GRANT_ALGORITHMS = ['RS256', 'RS384', 'RS512'];
 const DEFAULT_SCOPE = 'entur:skyporten.demo';
 const DEFAULT_ORGANISATION_NUMBER = '991825827';
 const DEFAULT_DELEGATION_SOURCE = 'https://tt02.altinn.no/';
-const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Maskinporten answers `application/json` without a charset. */
+function json(status: number, value: unknown, headers: Record<string, string> = {}): MockAnswer {
+  return jsonAnswer(status, value, { 'content-type': 'application/json', ...headers });
+}
 
 /**
  * A consumer organisation's delegation (in Altinn) of scopes to the client's organisation, the supplier. A grant
@@ -182,12 +185,6 @@ export interface RecordedTokenRequest {
   accessToken: string | null;
 }
 
-/** A transport-neutral request. */
-export type EngineRequest = Omit<MockRequest, 'params'>;
-
-/** A transport-neutral answer. */
-export type EngineResponse = MockAnswer;
-
 interface ClientRecord {
   clientId: string;
   orgNo: string;
@@ -197,7 +194,6 @@ interface ClientRecord {
   allowedResources: Set<string> | null;
   delegations: { consumerOrg: string; scopes: Set<string>; delegationSource: string }[];
 }
-
 
 interface ValidGrant {
   client: ClientRecord;
@@ -222,10 +218,6 @@ function isAbsoluteUri(value: string): boolean {
 
 function isBase64Der(value: unknown): value is string {
   return typeof value === 'string' && value.length > 0 && value.length % 4 === 0 && /^[A-Za-z0-9+/]+={0,2}$/.test(value);
-}
-
-function jsonBody(value: unknown): string {
-  return JSON.stringify(value);
 }
 
 /**
@@ -298,11 +290,6 @@ export class IssuerEngine {
     return this.settings.clock() + this.settings.clockOffsetSeconds * 1000;
   }
 
-  /** Whether `close()` was called. */
-  get closed(): boolean {
-    return this.service.closed;
-  }
-
   /** The metadata document, in Skyporten's exact shape. */
   metadata(): Record<string, unknown> {
     return {
@@ -320,21 +307,16 @@ export class IssuerEngine {
   }
 
   /** Answers one request; resolves `null` when the connection should be dropped (hang, or closed meanwhile). */
-  handle(request: EngineRequest): Promise<EngineResponse | null> {
-    return this.service.handle(request);
-  }
+  readonly handle: MockHandler = (request) => this.service.handle(request);
 
   /** The log entry of a request to the token endpoint, with the grant decoded (unverified). */
   #record(request: MockRequest): RecordedTokenRequest {
-    const contentType = request.headers.get('content-type');
-    const isForm = contentType !== null && contentType.split(';')[0]?.trim().toLowerCase() === 'application/x-www-form-urlencoded';
-    const form = isForm ? new URLSearchParams(request.body) : new URLSearchParams();
     const record: RecordedTokenRequest = {
       receivedAt: new Date(this.now()),
       method: request.method,
-      contentType,
+      contentType: request.headers.get('content-type'),
       body: request.body,
-      parameters: Object.fromEntries(form),
+      parameters: Object.fromEntries(request.form),
       grantHeader: null,
       grantClaims: null,
       status: null,
@@ -344,7 +326,7 @@ export class IssuerEngine {
       fault: null,
       accessToken: null,
     };
-    const assertion = form.get('assertion');
+    const assertion = request.form.get('assertion');
     if (assertion !== null) {
       try {
         record.grantHeader = decodeProtectedHeader(assertion);
@@ -357,17 +339,13 @@ export class IssuerEngine {
     return record;
   }
 
-  async #processTokenRequest(request: MockRequest, record: RecordedTokenRequest): Promise<EngineResponse> {
-    const isForm = request.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase() === 'application/x-www-form-urlencoded';
-    const form = isForm ? new URLSearchParams(request.body) : new URLSearchParams();
+  async #processTokenRequest(request: MockRequest, record: RecordedTokenRequest): Promise<MockAnswer> {
+    const form = request.form;
     try {
       if (request.method !== 'POST') {
         throw new TokenRequestRejection('invalid_request', `HTTP method ${request.method} is not supported by the token endpoint, use POST`, null, 405, { allow: 'POST' });
       }
-      if (Buffer.byteLength(request.body) > MAX_BODY_BYTES) {
-        throw new TokenRequestRejection('invalid_request', 'Request body too large', null, 413);
-      }
-      if (!isForm) {
+      if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(record.contentType ?? '')) {
         throw new TokenRequestRejection(
           'invalid_request',
           `Content-Type must be application/x-www-form-urlencoded, got ${record.contentType ?? 'none'}`,

@@ -1,7 +1,8 @@
 import { createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createHttp2Server } from 'node:http2';
 import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { LocalTlsCertificate } from './tls-certificate.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
@@ -25,7 +26,14 @@ export interface MockRequest {
   body: string;
   /** The capture groups of the route's path pattern (URL-decoded), or `[]` for a string path. */
   params: string[];
+  /** The form fields of an `application/x-www-form-urlencoded` body; empty for any other content type. */
+  form: URLSearchParams;
+  /** The body parsed as JSON (`{}` when empty), or `undefined` when it is not JSON. */
+  json: unknown;
 }
+
+/** A request as a transport hands it to a mock. @internal */
+export type MockIncoming = Pick<MockRequest, 'method' | 'url' | 'headers' | 'body'>;
 
 /**
  * What a route answers.
@@ -42,6 +50,8 @@ export interface MockAnswer {
   headers?: Record<string, string>;
   /** The response body. @default "" */
   body?: string | Uint8Array;
+  /** Fields merged into the request's log entry; not sent. @default undefined */
+  log?: object;
 }
 
 /**
@@ -124,6 +134,8 @@ export interface MockRoute<Service extends string, Entry = never> {
   path: string | RegExp;
   /** Whether `failNext` and `hang` apply to this route. @default true */
   faults?: boolean;
+  /** A further condition on the request, e.g. a header or form field. @default every request matches */
+  when?(request: MockRequest): boolean;
   /** Answers the request; `entry` is its request-log entry, when the mock keeps one for it. */
   handle(request: MockRequest, entry: Entry | undefined): MockAnswer | Promise<MockAnswer>;
 }
@@ -155,7 +167,7 @@ export interface MockServiceOptions<Service extends string, Entry> {
 /** The transport-neutral core of every mock: routing, request log, counters and fault injection. @internal */
 export interface MockService<Service extends string, Entry> {
   /** Answers one request; `null` means "drop the connection" (hung, or closed meanwhile). */
-  handle(request: Omit<MockRequest, 'params'>): Promise<MockAnswer | null>;
+  handle: MockHandler;
   /** The request log, in arrival order; cleared by `reset()`. */
   readonly log: Entry[];
   /** How many requests arrived for `service` since the last `reset()`. */
@@ -170,12 +182,20 @@ export interface MockService<Service extends string, Entry> {
   readonly closed: boolean;
   /** Drops hung and delayed requests; later requests are dropped too. */
   close(): void;
-  /** Serves this mock on `127.0.0.1:<random port>`, over HTTPS when `tls` is given. */
-  listen(tls?: LocalTlsCertificate): Promise<LoopbackServer>;
+  /** Serves this mock on `127.0.0.1:<random port>`: see {@link serveOnLoopback}. */
+  listen(transport?: LoopbackTransport): Promise<LoopbackServer>;
 }
 
 /** Answers one transport-neutral request; `null` drops the connection. @internal */
-export type MockHandler = (request: Omit<MockRequest, 'params'>) => Promise<MockAnswer | null>;
+export type MockHandler = (request: MockIncoming) => Promise<MockAnswer | null>;
+
+/** How {@link serveOnLoopback} serves: HTTP/1.1 by default. @internal */
+export interface LoopbackTransport {
+  /** Serve HTTPS with this certificate. @default undefined: cleartext */
+  tls?: LocalTlsCertificate | undefined;
+  /** Serve cleartext HTTP/2 (h2c) instead of HTTP/1.1. @default false */
+  http2?: boolean | undefined;
+}
 
 /** A started loopback server. @internal */
 export interface LoopbackServer {
@@ -199,9 +219,9 @@ export function assertNumberOption(name: string, value: number, minimum: number)
   }
 }
 
-/** A JSON answer. @internal */
+/** A JSON answer (`application/json; charset=utf-8` unless `headers` says otherwise). @internal */
 export function json(status: number, value: unknown, headers: Record<string, string> = {}): MockAnswer {
-  return { status, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(value) };
+  return { status, headers: { 'content-type': 'application/json; charset=utf-8', ...headers }, body: JSON.stringify(value) };
 }
 
 /** Reads the Bearer token of a request, or `undefined`. @internal */
@@ -227,6 +247,12 @@ export async function listenOnLoopback(server: Server, scheme = 'http'): Promise
     });
   });
   const { port } = server.address() as AddressInfo;
+  // Every connection (HTTP/1.1 keep-alive, HTTP/2 session, proxy tunnel) ends with the server.
+  const sockets = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+  });
   let closing: Promise<void> | undefined;
   return {
     url: `${scheme}://127.0.0.1:${port}`,
@@ -234,7 +260,7 @@ export async function listenOnLoopback(server: Server, scheme = 'http'): Promise
     close() {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());
-        (server as Partial<Server>).closeAllConnections?.();
+        for (const socket of sockets) socket.destroy();
       });
       return closing;
     },
@@ -248,12 +274,12 @@ function matches(pattern: string | RegExp, pathname: string): string[] | null {
 }
 
 function failureAnswer<Service extends string>(options: MockServiceOptions<Service, unknown>, failure: MockFailure<Service>, service: Service): MockAnswer {
-  let answer: MockAnswer;
-  if (failure.body === undefined) answer = options.renderFailure(failure, service);
-  else if (typeof failure.body === 'object') answer = json(failure.status, failure.body);
-  else {
-    const type = failure.body.trimStart().startsWith('<') ? 'text/html; charset=utf-8' : 'text/plain; charset=utf-8';
-    answer = { status: failure.status, headers: { 'content-type': type }, body: failure.body };
+  let answer = options.renderFailure(failure, service);
+  if (typeof failure.body === 'object') answer = { ...answer, ...json(failure.status, failure.body) };
+  else if (typeof failure.body === 'string') {
+    const rendered = answer.headers?.['content-type'] ?? '';
+    const markup = /xml/.test(rendered) ? rendered : 'text/html; charset=utf-8';
+    answer = { ...answer, headers: { 'content-type': failure.body.trimStart().startsWith('<') ? markup : 'text/plain; charset=utf-8' }, body: failure.body };
   }
   const headers: Record<string, string> = { ...answer.headers };
   if (failure.retryAfterSeconds !== undefined) headers['retry-after'] = String(failure.retryAfterSeconds);
@@ -261,9 +287,21 @@ function failureAnswer<Service extends string>(options: MockServiceOptions<Servi
   return { ...answer, headers };
 }
 
+function parseRequest(incoming: MockIncoming, params: string[]): MockRequest {
+  const type = incoming.headers.get('content-type')?.split(';')[0]?.trim().toLowerCase();
+  let parsed: unknown;
+  try {
+    parsed = incoming.body === '' ? {} : (JSON.parse(incoming.body) as unknown);
+  } catch {
+    parsed = undefined;
+  }
+  const form = new URLSearchParams(type === 'application/x-www-form-urlencoded' ? incoming.body : '');
+  return { ...incoming, method: incoming.method.toUpperCase(), params, form, json: parsed };
+}
+
 /**
  * Builds a mock from routes: the one primitive under the issuer and every cloud mock of this package. It
- * routes, logs, counts, injects failures and hangs, adds latency, and serves over loopback HTTP/HTTPS or
+ * routes, logs, counts, injects failures and hangs, adds latency, and serves over loopback HTTP/HTTPS/h2c or
  * (through `handle`) msw.
  *
  * @internal
@@ -293,42 +331,46 @@ export function createMockService<Service extends string, Entry>(options: MockSe
     return fault;
   }
 
-  async function handle(incoming: Omit<MockRequest, 'params'>): Promise<MockAnswer | null> {
-    if (closing.signal.aborted) return null;
+  function route(incoming: MockIncoming): { route: MockRoute<Service, Entry> | undefined; request: MockRequest } {
     const method = incoming.method.toUpperCase();
-    let route: MockRoute<Service, Entry> | undefined;
-    let params: string[] | null = null;
     for (const candidate of options.routes) {
-      const methods = candidate.method === undefined ? undefined : typeof candidate.method === 'string' ? [candidate.method] : candidate.method;
-      if (methods !== undefined && !methods.includes(method)) continue;
-      params = matches(candidate.path, incoming.url.pathname);
-      if (params !== null) {
-        route = candidate;
-        break;
-      }
+      const methods = typeof candidate.method === 'string' ? [candidate.method] : candidate.method;
+      const params = methods === undefined || methods.includes(method) ? matches(candidate.path, incoming.url.pathname) : null;
+      if (params === null) continue;
+      const request = parseRequest(incoming, params);
+      if (candidate.when === undefined || candidate.when(request)) return { route: candidate, request };
     }
-    const request: MockRequest = { ...incoming, method, params: params ?? [] };
+    return { route: undefined, request: parseRequest(incoming, []) };
+  }
+
+  async function handle(incoming: MockIncoming): Promise<MockAnswer | null> {
+    if (closing.signal.aborted) return null;
+    if (Buffer.byteLength(incoming.body) > MAX_BODY_BYTES) return tooLarge(options.name);
+    const { route: matched, request } = route(incoming);
     let answer: MockAnswer;
     let fault: QueuedFault<Service> | undefined;
-    let entry: Entry | undefined;
-    if (route === undefined) answer = options.notFound(request);
+    if (matched === undefined) answer = options.notFound(request);
     else {
-      counts.set(route.service, (counts.get(route.service) ?? 0) + 1);
-      entry = options.record?.(request, route.service);
+      counts.set(matched.service, (counts.get(matched.service) ?? 0) + 1);
+      const entry = options.record?.(request, matched.service);
       if (entry !== undefined) log.push(entry);
       const denied = await options.guard?.(request, entry);
-      fault = denied === undefined && route.faults !== false ? takeFault(route.service, request.url.pathname) : undefined;
+      fault = denied === undefined && matched.faults !== false ? takeFault(matched.service, request.url.pathname) : undefined;
       if (fault?.kind === 'hang') {
         if (entry !== undefined) options.finish?.(entry, null, 'hang');
         await sleep(Number.POSITIVE_INFINITY);
         return null;
       }
-      answer = denied ?? (fault === undefined ? await route.handle(request, entry) : failureAnswer(options, fault.failure, route.service));
-      if (entry !== undefined) options.finish?.(entry, answer, fault === undefined ? null : 'failure');
+      answer = denied ?? (fault === undefined ? await matched.handle(request, entry) : failureAnswer(options, fault.failure, matched.service));
+      if (entry !== undefined) {
+        Object.assign(entry as object, answer.log);
+        options.finish?.(entry, answer, fault === undefined ? null : 'failure');
+      }
     }
     const delay = (options.latencyMs?.() ?? 0) + (fault?.kind === 'failure' ? (fault.failure.delayMs ?? 0) : 0);
     if (!(await sleep(delay))) return null;
-    return { ...answer, headers: { ...options.headers?.(), ...answer.headers } };
+    const { log: _log, ...sent } = answer;
+    return { ...sent, headers: { ...options.headers?.(), ...answer.headers } };
   }
 
   function queue(fault: QueuedFault<Service>, count: number): void {
@@ -336,7 +378,7 @@ export function createMockService<Service extends string, Entry>(options: MockSe
     faults.push(fault);
   }
 
-  const service: MockService<Service, Entry> = {
+  return {
     handle,
     log,
     calls: (name) => counts.get(name) ?? 0,
@@ -359,10 +401,59 @@ export function createMockService<Service extends string, Entry>(options: MockSe
       return closing.signal.aborted;
     },
     close: () => closing.abort(),
-    listen: (tls) => serveOnLoopback(options.name, handle, tls),
+    listen: (transport) => serveOnLoopback(options.name, handle, transport),
   };
+}
 
-  return service;
+/** The controls every loopback mock shares: the request log, `failNext` in all its forms, `reset`, `close`, `await using`. */
+export interface MockLifecycle<Entry> {
+  /** The request log. */
+  readonly requests: Entry[];
+  /** Queues a failure, in the one shape or a deprecated positional form. */
+  failNext(...args: readonly unknown[]): void;
+  /** Clears the log, counters and queued faults (and what `onReset` clears). */
+  reset(): void;
+  /** Drops hung requests and stops the server. */
+  close(): Promise<void>;
+  /** The same as `close()`. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
+/** The {@link MockLifecycle} of a served mock; `onReset` clears the mock's own state too. @internal */
+export function mockLifecycle<Service extends string, Entry>(service: MockService<Service, Entry>, listening: LoopbackServer, onReset?: () => void): MockLifecycle<Entry> {
+  const close = (): Promise<void> => (service.close(), listening.close());
+  return {
+    requests: service.log,
+    failNext: (...args) => service.failNext(toFailure(args)),
+    reset() {
+      service.reset();
+      onReset?.();
+    },
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+/** Live counters: each name reads `service.calls()` of its service. @internal */
+export function liveCounters<Service extends string, Name extends string>(service: MockService<Service, unknown>, names: Record<Name, Service>): Readonly<Record<Name, number>> {
+  const counters = {};
+  for (const [name, target] of Object.entries<Service>(names)) Object.defineProperty(counters, name, { enumerable: true, get: () => service.calls(target) });
+  return counters as Readonly<Record<Name, number>>;
+}
+
+function tooLarge(name: string): MockAnswer {
+  return { status: 413, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: `${name}: request body over 1 MiB.` };
+}
+
+function headersOf(request: IncomingMessage): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(request.headers)) {
+    // HTTP/2 pseudo-headers are no header names; `:authority` is the Host.
+    if (name === ':authority' && request.headers.host === undefined) headers.set('host', String(value));
+    if (name.startsWith(':')) continue;
+    for (const item of Array.isArray(value) ? value : value === undefined ? [] : [value]) headers.append(name, item);
+  }
+  return headers;
 }
 
 async function serve(name: string, handle: MockHandler, base: string, request: IncomingMessage, response: ServerResponse): Promise<void> {
@@ -372,17 +463,14 @@ async function serve(name: string, handle: MockHandler, base: string, request: I
     for await (const chunk of request as AsyncIterable<Buffer>) {
       size += chunk.byteLength;
       if (size > MAX_BODY_BYTES) {
-        response.writeHead(413, { 'content-type': 'text/plain', connection: 'close' }).end(`${name}: request body over 1 MiB.`);
+        const { status, headers, body } = tooLarge(name);
+        response.writeHead(status, { ...headers, ...(request.httpVersionMajor < 2 ? { connection: 'close' } : {}) }).end(body);
         return;
       }
       chunks.push(chunk);
     }
-    const headers = new Headers();
-    for (const [header, value] of Object.entries(request.headers)) {
-      for (const item of Array.isArray(value) ? value : value === undefined ? [] : [value]) headers.append(header, item);
-    }
     const method = request.method ?? 'GET';
-    const answer = await handle({ method, url: new URL(request.url ?? '/', base), headers, body: Buffer.concat(chunks).toString('utf8') });
+    const answer = await handle({ method, url: new URL(request.url ?? '/', base), headers: headersOf(request), body: Buffer.concat(chunks).toString('utf8') });
     if (answer === null) {
       request.socket.destroy();
       return;
@@ -397,14 +485,15 @@ async function serve(name: string, handle: MockHandler, base: string, request: I
 }
 
 /**
- * Serves `handle` on `127.0.0.1:<random port>` (HTTPS with `tls`): bodies over 1 MiB get a 413, a handler that
- * throws a 500 naming `name`, a `null` answer a dropped connection.
+ * Serves `handle` on `127.0.0.1:<random port>` (HTTPS with `tls`, cleartext HTTP/2 with `http2`): bodies over
+ * 1 MiB get a 413, a handler that throws a 500 naming `name`, a `null` answer a dropped connection.
  *
  * @internal
  */
-export async function serveOnLoopback(name: string, handle: MockHandler, tls?: LocalTlsCertificate): Promise<LoopbackServer> {
-  const server = tls === undefined ? createHttpServer() : createHttpsServer({ cert: tls.cert, key: tls.key });
-  const listening = await listenOnLoopback(server, tls === undefined ? 'http' : 'https');
+export async function serveOnLoopback(name: string, handle: MockHandler, transport: LoopbackTransport = {}): Promise<LoopbackServer> {
+  const { tls, http2 } = transport;
+  const server = tls !== undefined ? createHttpsServer({ cert: tls.cert, key: tls.key }) : http2 === true ? createHttp2Server() : createHttpServer();
+  const listening = await listenOnLoopback(server as Server, tls === undefined ? 'http' : 'https');
   server.on('request', (request: IncomingMessage, response: ServerResponse) => void serve(name, handle, listening.url, request, response));
   return listening;
 }

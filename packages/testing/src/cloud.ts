@@ -1,0 +1,94 @@
+import { randomBytes } from 'node:crypto';
+import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
+import type { JWTPayload } from 'jose';
+
+/**
+ * The OIDC issuer a cloud mock trusts: a `MockSkyporten`, or its `issuer` and `jwksUri`. Tokens are verified
+ * against that JWKS, fetched over HTTP like the cloud does.
+ *
+ * @example
+ * ```ts
+ * const trusted: MockIssuerReference = { issuer: issuer.issuer, jwksUri: issuer.jwksUri };
+ * ```
+ */
+export interface MockIssuerReference {
+  /** The issuer URL, compared with the token's `iss`. */
+  issuer: string;
+  /** Where its public keys are fetched. */
+  jwksUri: string;
+}
+
+/** Why a subject token was refused, in the order the clouds check. @internal */
+export type SubjectTokenProblem = 'malformed' | 'issuer' | 'expired' | 'signature' | 'audience';
+
+/** What {@link createSubjectTokenVerifier} found: `problem` unset means the token is valid. @internal */
+export interface SubjectTokenVerdict {
+  /** Why it was refused, or `undefined` when it is valid. */
+  problem?: SubjectTokenProblem;
+  /** Its claims: verified when there is no problem, decoded without verification otherwise (`{}` when malformed). */
+  claims: JWTPayload;
+  /** Its `aud`, as a list. */
+  audiences: string[];
+}
+
+/** The `aud` claim as a list. @internal */
+export function audiencesOf(claims: JWTPayload): string[] {
+  return claims.aud === undefined ? [] : Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+}
+
+/**
+ * Checks a Skyporten token like AWS STS and GCP STS do: a JWT, from `trusted.issuer`, signed with a key of its
+ * JWKS (RS256/384/512), not expired by `now`, and with an audience in `audiences`. @internal
+ */
+export function createSubjectTokenVerifier(trusted: MockIssuerReference, audiences: readonly string[], now: () => number): (token: string) => Promise<SubjectTokenVerdict> {
+  const keySet = createRemoteJWKSet(new URL(trusted.jwksUri));
+  return async (token) => {
+    let claims: JWTPayload;
+    try {
+      claims = decodeJwt(token);
+    } catch {
+      return { problem: 'malformed', claims: {}, audiences: [] };
+    }
+    if (claims.iss !== trusted.issuer) return { problem: 'issuer', claims, audiences: audiencesOf(claims) };
+    try {
+      ({ payload: claims } = await jwtVerify(token, keySet, { issuer: trusted.issuer, algorithms: ['RS256', 'RS384', 'RS512'], currentDate: new Date(now()) }));
+    } catch (error) {
+      return { problem: error instanceof joseErrors.JWTExpired ? 'expired' : 'signature', claims, audiences: audiencesOf(claims) };
+    }
+    const found = audiencesOf(claims);
+    return found.some((audience) => audiences.includes(audience)) ? { claims, audiences: found } : { problem: 'audience', claims, audiences: found };
+  };
+}
+
+/** Objects by bucket, then name, as the storage mocks (S3, GCS) serve them. @internal */
+export class ObjectStore {
+  readonly #buckets = new Map<string, Map<string, Uint8Array>>();
+
+  constructor(initial: Record<string, Record<string, string | Uint8Array>> = {}) {
+    for (const [bucket, objects] of Object.entries(initial)) {
+      for (const [name, content] of Object.entries(objects)) this.put(bucket, name, content);
+    }
+  }
+
+  /** The objects of a bucket, or `undefined` when there is no such bucket. */
+  bucket(name: string): Map<string, Uint8Array> | undefined {
+    return this.#buckets.get(name);
+  }
+
+  /** Adds or replaces an object, creating its bucket. */
+  put(bucket: string, name: string, content: string | Uint8Array): void {
+    let objects = this.#buckets.get(bucket);
+    if (objects === undefined) this.#buckets.set(bucket, (objects = new Map()));
+    objects.set(name, typeof content === 'string' ? new TextEncoder().encode(content) : content);
+  }
+}
+
+/** A fresh random credential: `prefix` and `bytes` random bytes in `encoding`. @internal */
+export function mintSecret(prefix: string, bytes: number, encoding: 'base64' | 'base64url' | 'hex' = 'base64url'): string {
+  return `${prefix}${randomBytes(bytes).toString(encoding)}`;
+}
+
+/** An ISO 8601 instant in whole seconds (`2030-01-01T12:00:00Z`), as STS and IAM Credentials write expiry times. @internal */
+export function isoSeconds(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
