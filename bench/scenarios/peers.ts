@@ -71,7 +71,10 @@ export async function peerCold(world: BenchWorld): Promise<BenchResult[]> {
     world.issuer.reset();
     const started = performance.now();
     for (let index = 0; index < perRound; index++) await sources[side](world.config)();
-    return (performance.now() - started) / perRound;
+    const elapsed = performance.now() - started;
+    // Every side must really have asked the issuer, once per new client.
+    if (world.tokenRequests() !== perRound) throw new Error(`${side}: ${world.tokenRequests()} token requests for ${perRound} cold clients`);
+    return elapsed / perRound;
   });
   const { ratio, details } = sideBySide(values, 'ms', 'best peer');
   return [{ id: 'peers.coldFirstTokenRatio', label: 'cold, same process: create + first token', value: ratio, unit: 'x', details }];
