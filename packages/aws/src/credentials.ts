@@ -16,7 +16,7 @@ import {
   type MaskinportenClientOrOptions,
 } from '@skyporten/core';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
-import { toCloudExchangeError } from './errors.js';
+import { DeferredConfigError, toCloudExchangeError } from './errors.js';
 
 /**
  * Settings of the STS client that makes the `AssumeRoleWithWebIdentity` call. Anything else given here is
@@ -176,10 +176,26 @@ export function createWebIdentityTokenProvider(maskinporten?: MaskinportenClient
  * });
  * const object = await s3.send(new GetObjectCommand({ Bucket: 'shared-data', Key: 'hello.txt' }));
  * ```
- * @throws ConfigError at once when `roleArn`, `roleSessionName` or `durationSeconds` is missing or invalid.
+ * Configuration problems (`roleArn` missing, an invalid `roleSessionName` or `durationSeconds`, Maskinporten
+ * options that cannot make a client) do not throw here: the returned provider rejects each call with an AWS SDK
+ * `CredentialsProviderError` (so a `chain()` of providers tries the next one) that carries the same message,
+ * `hint`, `field` and `code: 'CONFIG_INVALID'` and passes `ConfigError.isInstance`. `await provider()` at
+ * startup fails fast if you want that.
  * @public
  */
 export function skyportenCredentials(options: SkyportenCredentialsOptions = {}): AwsCredentialIdentityProvider {
+  try {
+    return createProvider(options);
+  } catch (error) {
+    if (!ConfigError.isInstance(error)) throw error;
+    // Decision 0015: surface it when credentials are asked for, the AWS SDK's convention, so chain() can move on.
+    return async () => {
+      throw new DeferredConfigError(error);
+    };
+  }
+}
+
+function createProvider(options: SkyportenCredentialsOptions): AwsCredentialIdentityProvider {
   const env: Environment = options.env === false ? {} : (options.env ?? process.env);
   const clock = options.clock ?? systemClock;
   const { logger } = options;

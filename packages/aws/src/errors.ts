@@ -1,4 +1,5 @@
-import { CloudExchangeError, SkyportenError, type DecodedSkyportenToken } from '@skyporten/core';
+import { CloudExchangeError, SkyportenError, type ConfigError, type DecodedSkyportenToken } from '@skyporten/core';
+import { CredentialsProviderError } from '@smithy/property-provider';
 
 /** What the error translation knows about the failed exchange. @internal */
 export interface ExchangeContext {
@@ -108,5 +109,37 @@ export function toCloudExchangeError(error: unknown, context: ExchangeContext): 
         ...(retryable ? { hint: 'STS is throttling or unavailable, also after the STS client\'s own retries: try again later.' } : {}),
       });
     }
+  }
+}
+
+/**
+ * A configuration problem found when `skyportenCredentials()` was called, thrown when credentials are first
+ * asked for (decision 0015): an AWS SDK `CredentialsProviderError` with `tryNextLink`, so `chain()` and
+ * `createCredentialChain()` try their next provider, that carries the `ConfigError`'s message, `hint`, `field`
+ * and `code: 'CONFIG_INVALID'`. It is branded like every SDK error, so `SkyportenError.isInstance` and
+ * `ConfigError.isInstance` recognise it.
+ *
+ * @internal
+ */
+export class DeferredConfigError extends CredentialsProviderError {
+  readonly code = 'CONFIG_INVALID';
+  readonly field: string;
+  readonly hint: string | undefined;
+  readonly isRetryable = false;
+
+  constructor(error: ConfigError) {
+    super(error.message, { tryNextLink: true });
+    // ProviderError's constructor pins the prototype to CredentialsProviderError's; put this class's back.
+    Object.setPrototypeOf(this, new.target.prototype);
+    this.field = error.field;
+    this.hint = error.hint;
+    // The registered symbols `SkyportenError.isInstance` reads (kinds: this class chain as core sees it).
+    Object.defineProperty(this, Symbol.for('skyporten.error'), { value: true });
+    Object.defineProperty(this, Symbol.for('skyporten.error.kinds'), { value: Object.freeze(['ConfigError', 'SkyportenError']) });
+  }
+
+  /** `CredentialsProviderError [CONFIG_INVALID]: message`, one line, without the hint (as every SDK error). */
+  override toString(): string {
+    return `${this.name} [${this.code}]: ${this.message}`;
   }
 }

@@ -1,8 +1,11 @@
-import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { CloudExchangeError, ConfigError, SkyportenError } from '@skyporten/core';
+import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { createCredentialChain } from '@aws-sdk/credential-providers';
+import { CloudExchangeError, ConfigError, createMaskinportenClient, SkyportenError } from '@skyporten/core';
+import { chain, CredentialsProviderError } from '@smithy/property-provider';
 import { afterEach, describe, expect, it } from 'vitest';
-import { skyportenCredentials } from '@skyporten/aws';
-import { BUCKET, credentialsFor, RESOURCE, ROLE_ARN, SUBJECT, startWorld, type World } from './setup.ts';
+import { skyportenCredentials, type SkyportenCredentialsOptions } from '@skyporten/aws';
+import { DeferredConfigError } from '../src/errors.ts';
+import { BUCKET, credentialsFor, RESOURCE, ROLE_ARN, SCOPE, SUBJECT, startWorld, type World } from './setup.ts';
 
 let world: World | undefined;
 afterEach(async () => {
@@ -128,17 +131,17 @@ describe('transient STS failures', () => {
   });
 });
 
-describe('option validation, at creation', () => {
-  it('requires roleArn or AWS_ROLE_ARN', () => {
-    const error = catchSync(() => skyportenCredentials({ env: false }));
+describe('option validation, when credentials are first asked for (decision 0015)', () => {
+  it('requires roleArn or AWS_ROLE_ARN', async () => {
+    const error = await deferred({ env: false });
     expect(error).toMatchObject({ code: 'CONFIG_INVALID', field: 'roleArn' });
     expect(error.message).toContain('AWS_ROLE_ARN');
   });
 
   it.each(['arn:aws:iam::123456789012:user/alice', 'arn:aws:iam::1234:role/x', 'skyporten-reader', 'arn:aws:sts::123456789012:assumed-role/x/y'])(
     'rejects %s as a role ARN',
-    (roleArn) => {
-      expect(catchSync(() => skyportenCredentials({ roleArn, env: false }))).toMatchObject({ code: 'CONFIG_INVALID', field: 'roleArn' });
+    async (roleArn) => {
+      expect(await deferred({ roleArn, env: false })).toMatchObject({ code: 'CONFIG_INVALID', field: 'roleArn' });
     },
   );
 
@@ -148,12 +151,40 @@ describe('option validation, at creation', () => {
     }
   });
 
-  it.each([0, 899, 43201, 1800.5, Number.NaN])('rejects durationSeconds %s', (durationSeconds) => {
-    expect(catchSync(() => skyportenCredentials({ roleArn: ROLE_ARN, durationSeconds, env: false }))).toMatchObject({ code: 'CONFIG_INVALID', field: 'durationSeconds' });
+  it.each([0, 899, 43201, 1800.5, Number.NaN])('rejects durationSeconds %s', async (durationSeconds) => {
+    expect(await deferred({ roleArn: ROLE_ARN, durationSeconds, env: false })).toMatchObject({ code: 'CONFIG_INVALID', field: 'durationSeconds' });
   });
 
-  it.each(['a', 'has space', 'x'.repeat(65), 'slash/not-allowed'])('rejects roleSessionName %j', (roleSessionName) => {
-    expect(catchSync(() => skyportenCredentials({ roleArn: ROLE_ARN, roleSessionName, env: false }))).toMatchObject({ code: 'CONFIG_INVALID', field: 'roleSessionName' });
+  it.each(['a', 'has space', 'x'.repeat(65), 'slash/not-allowed'])('rejects roleSessionName %j', async (roleSessionName) => {
+    expect(await deferred({ roleArn: ROLE_ARN, roleSessionName, env: false })).toMatchObject({ code: 'CONFIG_INVALID', field: 'roleSessionName' });
+  });
+
+  it('a Maskinporten option problem has the message, hint and field the ConfigError of createMaskinportenClient has', async () => {
+    const maskinporten = { environment: 'test', scope: SCOPE, resource: RESOURCE, env: false } as const;
+    const direct = catchSync(() => createMaskinportenClient(maskinporten)) as ConfigError;
+    const error = await deferred({ roleArn: ROLE_ARN, maskinporten, env: false });
+    expect({ message: error.message, hint: error.hint, field: error.field, code: error.code }).toEqual({ message: direct.message, hint: direct.hint, field: direct.field, code: direct.code });
+    expect(String(error)).toBe(`CredentialsProviderError [CONFIG_INVALID]: ${direct.message}`);
+  });
+
+  it('carries a ConfigError\'s hint once: in hint, not in the message or String(error)', () => {
+    const error = new DeferredConfigError(new ConfigError('roleArn', 'roleArn is missing.', { hint: 'Set AWS_ROLE_ARN.' }));
+    expect(error).toMatchObject({ message: 'roleArn is missing.', hint: 'Set AWS_ROLE_ARN.', field: 'roleArn', code: 'CONFIG_INVALID' });
+    expect(String(error)).not.toContain('Set AWS_ROLE_ARN.');
+  });
+
+  it('every call rejects again (nothing is cached), and an S3Client can still be built and fails on send', async () => {
+    const provider = skyportenCredentials({ env: false });
+    await expect(provider()).rejects.toBeInstanceOf(CredentialsProviderError);
+    await expect(provider()).rejects.toBeInstanceOf(CredentialsProviderError);
+    const s3 = new S3Client({ region: 'eu-north-1', credentials: provider });
+    await expect(s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'hello.txt' }))).rejects.toMatchObject({ name: 'CredentialsProviderError', field: 'roleArn' });
+  });
+
+  it('chain() and createCredentialChain() move on to the next provider', async () => {
+    const fallback = { accessKeyId: 'AKIDFALLBACK', secretAccessKey: 'fallback-secret' };
+    expect(await chain(skyportenCredentials({ env: false }), async () => fallback)()).toEqual(fallback);
+    expect(await createCredentialChain(skyportenCredentials({ roleArn: 'not-an-arn', env: false }), async () => fallback)()).toEqual(fallback);
   });
 
   it('reads AWS_ROLE_ARN, AWS_ROLE_SESSION_NAME and AWS_ENDPOINT_URL_STS from env', async () => {
@@ -166,6 +197,22 @@ describe('option validation, at creation', () => {
     expect(world.aws.requests[0]).toMatchObject({ roleArn: ROLE_ARN, status: 200 });
   });
 });
+
+/** Creating the provider does not throw; calling it rejects with a CredentialsProviderError that is also a ConfigError. */
+async function deferred(options: SkyportenCredentialsOptions): Promise<ConfigError & CredentialsProviderError> {
+  const provider = skyportenCredentials(options);
+  const error: unknown = await provider().then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(CredentialsProviderError);
+  expect(error).toMatchObject({ tryNextLink: true, isRetryable: false });
+  expect(ConfigError.isInstance(error)).toBe(true);
+  expect(SkyportenError.isInstance(error)).toBe(true);
+  return error as ConfigError & CredentialsProviderError;
+}
 
 function catchSync(run: () => unknown): SkyportenError {
   try {
