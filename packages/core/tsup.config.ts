@@ -7,4 +7,6 @@ export default defineConfig({
   sourcemap: true,
   target: 'node22',
   removeNodeProtocol: false,
+  // One shared chunk for both entries in both formats: no second copy of module state for CommonJS users of the subpath.
+  splitting: true,
 });

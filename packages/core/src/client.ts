@@ -2,13 +2,14 @@ import { randomUUID } from 'node:crypto';
 import { createRefreshingCache, type GetOptions, type RefreshPolicy } from './cache.js';
 import { systemClock, type Clock } from './clock.js';
 import { fetchIssuerMetadata, type IssuerMetadata } from './discovery.js';
-import { maskinportenOptionsFromEnv, type Environment } from './env.js';
+import type { Environment } from './env.js';
+import { resolveClientOptions } from './options.js';
 import { ConfigError, SkyportenError } from './errors.js';
 import { buildGrantTemplate, grantClaims, signGrant, type GrantTemplate } from './grant.js';
 import { createHttpClient } from './http.js';
-import { SKYPORTEN_ISSUERS, validateEndpoint, validateIssuer, type SkyportenEnvironment } from './issuers.js';
+import { validateEndpoint, validateIssuer, type SkyportenEnvironment } from './issuers.js';
 import { prepareSigner, prepareSignerSync, type GrantSigner, type KeyInput } from './keys.js';
-import { resolveRetryPolicy, withRetry, type RetryEvent, type RetryOptions } from './retry.js';
+import { withRetry, type RetryEvent, type RetryOptions } from './retry.js';
 import { checkFunction, checkNumber, display } from './validation.js';
 import { log, logEvent, type Logger } from './logger.js';
 import { loadTelemetry, telemetry, type Attributes } from './telemetry.js';
@@ -159,47 +160,11 @@ function checkOptions(options: MaskinportenClientOptions): void {
   }
 }
 
-function resolveIssuer(options: MaskinportenClientOptions, fromEnv: { issuer?: string }): string {
-  if (options.environment !== undefined && options.issuer !== undefined) {
-    throw new ConfigError('environment', 'Give environment or issuer, not both.');
-  }
-  if (options.environment !== undefined) {
-    const issuer = SKYPORTEN_ISSUERS[options.environment];
-    if (issuer === undefined) {
-      throw new ConfigError('environment', `environment "${display(options.environment)}" is unknown: use "test" or "prod".`);
-    }
-    return issuer;
-  }
-  if (options.issuer !== undefined) return validateIssuer(options.issuer);
-  if (fromEnv.issuer !== undefined) return fromEnv.issuer;
+function noIssuer(): never {
   throw new ConfigError(
     'environment',
     'No issuer: set environment: "test" or "prod" (or SKYPORTEN_ENV), or issuer (SKYPORTEN_ISSUER). There is no default, so a test key never reaches production by accident.',
   );
-}
-
-/**
- * The environment without the variables of options given explicitly: those are neither read (no key file
- * is opened for a key already given) nor checked. A token endpoint from the environment only counts when the
- * issuer comes from the environment too, so a leftover test endpoint never meets a prod issuer.
- */
-function relevantEnvironment(env: Environment, options: MaskinportenClientOptions): Environment {
-  const drop = new Set<string>();
-  if (options.environment !== undefined || options.issuer !== undefined) {
-    drop.add('SKYPORTEN_ENV').add('SKYPORTEN_ISSUER').add('SKYPORTEN_TOKEN_ENDPOINT');
-  }
-  if (options.tokenEndpoint !== undefined) drop.add('SKYPORTEN_TOKEN_ENDPOINT');
-  if (options.clientId !== undefined) drop.add('MASKINPORTEN_CLIENT_ID');
-  if (options.scope !== undefined) drop.add('MASKINPORTEN_SCOPE');
-  if (options.resource !== undefined) drop.add('SKYPORTEN_RESOURCE');
-  if (options.consumerOrg !== undefined) drop.add('MASKINPORTEN_CONSUMER_ORG');
-  if (options.key !== undefined) {
-    for (const name of ['MASKINPORTEN_PRIVATE_KEY', 'MASKINPORTEN_PRIVATE_KEY_FILE', 'MASKINPORTEN_PRIVATE_KEY_PASSPHRASE', 'MASKINPORTEN_KID', 'MASKINPORTEN_CERTIFICATE_FILE']) {
-      drop.add(name);
-    }
-  }
-  if (drop.size === 0) return env;
-  return Object.fromEntries(Object.entries(env).filter(([name]) => !drop.has(name)));
 }
 
 function reasonOf(error: unknown): string {
@@ -238,13 +203,12 @@ export function createMaskinportenClient(options: MaskinportenClientOptions = {}
     throw new ConfigError('options', 'createMaskinportenClient takes an options object.');
   }
   checkOptions(options);
-  const fromEnv = options.env === false ? {} : maskinportenOptionsFromEnv(relevantEnvironment(options.env ?? process.env, options));
+  const { values } = resolveClientOptions(options);
   const clock = options.clock ?? systemClock;
   const logger = options.logger;
   const generateId = options.generateId ?? randomUUID;
-  const issuer = resolveIssuer(options, fromEnv);
-  const clientId = options.clientId ?? fromEnv.clientId;
-  const scope = options.scope ?? fromEnv.scope;
+  const issuer = values.issuer ?? noIssuer();
+  const { clientId, scope } = values;
   if (clientId === undefined) {
     throw new ConfigError('clientId', 'clientId is required (or MASKINPORTEN_CLIENT_ID): the Maskinporten client (integration) id.');
   }
@@ -255,11 +219,11 @@ export function createMaskinportenClient(options: MaskinportenClientOptions = {}
     issuer,
     clientId,
     scope,
-    resource: options.resource ?? fromEnv.resource,
-    consumerOrg: options.consumerOrg ?? fromEnv.consumerOrg,
-    lifetimeSeconds: options.grantLifetimeSeconds,
+    resource: values.resource,
+    consumerOrg: values.consumerOrg,
+    lifetimeSeconds: values.grantLifetimeSeconds,
   });
-  const key = options.key ?? fromEnv.key;
+  const key = values.key;
   if (typeof key !== 'object' || key === null) {
     throw new ConfigError(
       'key',
@@ -270,10 +234,9 @@ export function createMaskinportenClient(options: MaskinportenClientOptions = {}
   const signer: Promise<GrantSigner> | GrantSigner = 'pkcs12' in key ? prepareSigner(key, clock) : prepareSignerSync(key, clock);
   if (signer instanceof Promise) signer.catch(() => undefined);
 
-  const explicitEndpoint = options.tokenEndpoint ?? fromEnv.tokenEndpoint;
+  const explicitEndpoint = values.tokenEndpoint;
   if (explicitEndpoint !== undefined) validateEndpoint(explicitEndpoint, 'tokenEndpoint');
-  const retry = resolveRetryPolicy(options.retry);
-  const timeoutMs = options.timeout ?? 10_000;
+  const { retry, timeout: timeoutMs } = values;
   const http = createHttpClient({ fetch: options.fetch, timeoutMs });
   const trustedOrigins = options.trustedTokenEndpointOrigins ?? [];
   const onRetry = (what: string) => ({ attempt, delayMs, error }: RetryEvent) =>
@@ -337,11 +300,8 @@ export function createMaskinportenClient(options: MaskinportenClientOptions = {}
     return token;
   }
 
-  const cachePolicy = {
-    ...(options.refreshWindowSeconds !== undefined ? { refreshWindowSeconds: options.refreshWindowSeconds } : {}),
-    ...(options.safetyMarginSeconds !== undefined ? { safetyMarginSeconds: options.safetyMarginSeconds } : {}),
-  };
-  const maxViews = options.maxCachedKeys ?? 10_000;
+  const cachePolicy = { refreshWindowSeconds: values.refreshWindowSeconds, safetyMarginSeconds: values.safetyMarginSeconds };
+  const maxViews = values.maxCachedKeys;
   // Views by key, least recently used first (a Map keeps insertion order; a lookup moves a key to the end).
   const views = new Map<string, MaskinportenClient>();
 

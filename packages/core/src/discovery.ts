@@ -126,7 +126,7 @@ export function fetchIssuerMetadata(http: HttpClient, issuer: string, options: F
     try {
       answer = await discoveryRequest(http, issuer, signal, attempt);
     } catch (error) {
-      if (SkyportenError.isInstance(error) && error.code === 'ABORTED') throw error;
+      if (SkyportenError.isInstance(error) && (error.code === 'ABORTED' || error.code === 'CONFIG_INVALID')) throw error;
       throw new DiscoveryError(`Could not fetch the metadata of ${issuer}: ${(error as Error).message}`, {
         cause: error,
         isRetryable: SkyportenError.isInstance(error) ? error.isRetryable : true,

@@ -1,4 +1,4 @@
-import { NetworkError, SkyportenError, TimeoutError, TokenRequestError } from './errors.js';
+import { ConfigError, NetworkError, SkyportenError, TimeoutError, TokenRequestError } from './errors.js';
 
 /**
  * The one path for every request the SDK itself sends (token, discovery, token exchange): a fetch wrapper that
@@ -53,18 +53,31 @@ export function stripQuery(url: string): string {
   return index === -1 ? url : url.slice(0, index);
 }
 
-let proxyDispatcher: Promise<unknown> | undefined;
+/** The proxy agent, loaded once; `load` is a seam for the test of a missing undici. @internal */
+export const proxyAgentLoader: { load: () => Promise<unknown>; loaded: Promise<unknown> | undefined } = {
+  load: async () => new (await import('undici')).EnvHttpProxyAgent(),
+  loaded: undefined,
+};
 
 /**
- * Node's fetch ignores HTTPS_PROXY / NO_PROXY. When one of them is set (and no custom fetch is given),
- * requests go through undici's EnvHttpProxyAgent, loaded only then.
+ * Node's fetch ignores HTTPS_PROXY / NO_PROXY unless started with NODE_USE_ENV_PROXY=1 / --use-env-proxy
+ * (Node >= 22.21 / 24.5). When a proxy is set and Node does not handle it, requests go through undici's
+ * EnvHttpProxyAgent: undici is an optional peer dependency, loaded only then.
  */
 function proxyFromEnvironment(): Promise<unknown> | undefined {
   const env = process.env;
-  const configured = env.HTTPS_PROXY ?? env.https_proxy ?? env.HTTP_PROXY ?? env.http_proxy;
+  const configured = env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy;
   if (!configured) return undefined;
-  proxyDispatcher ??= import('undici').then(({ EnvHttpProxyAgent }) => new EnvHttpProxyAgent());
-  return proxyDispatcher;
+  if (env.NODE_USE_ENV_PROXY === '1' || process.execArgv.includes('--use-env-proxy')) return undefined;
+  proxyAgentLoader.loaded ??= proxyAgentLoader.load().catch((error: unknown) => {
+    proxyAgentLoader.loaded = undefined;
+    throw new ConfigError(
+      'HTTPS_PROXY',
+      'HTTPS_PROXY / HTTP_PROXY is set, but Node\'s fetch ignores it and undici (an optional peer dependency of @skyporten/core) is not installed.',
+      { cause: error, hint: 'Run Node with NODE_USE_ENV_PROXY=1 (Node >= 22.21 / 24.5), or `npm install undici`, or unset the proxy variables.' },
+    );
+  });
+  return proxyAgentLoader.loaded;
 }
 
 /** @internal */

@@ -54,6 +54,15 @@ export {
   type SigningAlgorithm,
 } from './keys.js';
 export { logEvent, type Logger, type LogLevel } from './logger.js';
+export {
+  CLIENT_OPTION_DEFAULTS,
+  resolveClientOptions,
+  type ClientOptionsResolution,
+  type OptionLayers,
+  type OptionOrigin,
+  type OptionSource,
+  type ResolvedClientOptions,
+} from './options.js';
 export { redact } from './redact.js';
 export {
   decodeSkyportenToken,

@@ -45,6 +45,7 @@ const noop: Telemetry = {
 
 let current: Telemetry = noop;
 let loading: Promise<Telemetry> | undefined;
+const noopLoaded: Promise<Telemetry> = Promise.resolve(noop);
 
 function clean(attributes: Attributes | undefined): Attributes | undefined {
   if (!attributes) return undefined;
@@ -91,12 +92,18 @@ function fromApi(api: OpenTelemetryApi): Telemetry {
   };
 }
 
+/** Where @opentelemetry/api v1 keeps its registered providers; absent until an SDK registers one. */
+const otelGlobal = Symbol.for('opentelemetry.js.api.1');
+
 /**
- * Resolves the telemetry hooks, loading `@opentelemetry/api` once if it is installed.
+ * Resolves the telemetry hooks. `@opentelemetry/api` is loaded (once) only when an OpenTelemetry SDK has
+ * registered a global provider: without one the API would hand out no-ops anyway, so nothing is loaded and
+ * the next call checks again (an SDK may be started later).
  *
  * @internal
  */
 export function loadTelemetry(): Promise<Telemetry> {
+  if (loading === undefined && (globalThis as Record<symbol, unknown>)[otelGlobal] === undefined) return noopLoaded;
   loading ??= import('@opentelemetry/api' as string)
     .then((api: OpenTelemetryApi) => {
       current = fromApi(api);
