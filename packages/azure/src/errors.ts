@@ -1,4 +1,4 @@
-import { CloudExchangeError, SkyportenError, type DecodedSkyportenToken } from '@skyporten/core';
+import { CloudExchangeError, isTransientStatus, SkyportenError, type DecodedSkyportenToken } from '@skyporten/core/adapter';
 import { aadstsCode, type EntraFailure } from './failure-recorder.js';
 
 const MISMATCH =
@@ -57,12 +57,6 @@ function firstSentences(description: string): string {
   return description.split(/\s+Trace ID:|\r?\n/)[0]!.trim();
 }
 
-/** The correlation id MSAL puts in its messages ("Correlation ID: <guid>"). */
-export function correlationIdOf(error: unknown): string | undefined {
-  const message = error instanceof Error ? error.message : '';
-  return /Correlation ID: ([\da-f]{8}-[\da-f]{4}-[\da-f]{4}-[\da-f]{4}-[\da-f]{12})/i.exec(message)?.[1];
-}
-
 function describeToken(assertion: DecodedSkyportenToken): string {
   return `The token has iss "${assertion.issuer}", sub "${assertion.subject ?? ''}", aud "${assertion.audience.join('", "')}".`;
 }
@@ -93,7 +87,7 @@ export function translateEntraError(error: unknown, context: EntraFailureContext
   const cloudCode = failure?.aadsts ?? aadstsCode(description) ?? aadstsCode(message);
   const status = failure?.status ?? (typeof identityError.statusCode === 'number' ? identityError.statusCode : undefined);
   const networkCode = typeof identityError.code === 'string' && NETWORK_CODES.has(identityError.code) ? identityError.code : undefined;
-  const isRetryable = networkCode !== undefined || (status !== undefined && (status === 408 || status === 429 || status >= 500));
+  const isRetryable = networkCode !== undefined || (status !== undefined && isTransientStatus(status));
 
   let hint = cloudCode === undefined ? undefined : ENTRA_ERROR_HINTS[cloudCode];
   if (hint !== undefined && context.assertion !== undefined && /^AADSTS(70021|70021\d|7002137|7002138)$/.test(cloudCode ?? '')) {

@@ -25,20 +25,6 @@ export interface EntraFailure {
   correlationId: string | undefined;
 }
 
-/** Keeps the last few Entra ID failures of one credential. */
-export interface FailureRecorder {
-  policy: AdditionalPolicy;
-  /** The sequence number the next failure will get. */
-  nextSequence(): number;
-  /** The newest failure with `sequence >= since`, preferring one with this correlation id. */
-  find(since: number, correlationId: string | undefined): EntraFailure | undefined;
-  /**
-   * The newest 429/5xx failure whose description `message` repeats: MSAL's throttling replays the last such
-   * answer, without a request, for a while (60 s by default) after Entra ID gave it.
-   */
-  replayed(message: string): EntraFailure | undefined;
-}
-
 const KEEP = 20;
 
 /**
@@ -47,47 +33,50 @@ const KEEP = 20;
  * `CredentialUnavailableError` without the HTTP status (and loses the body of a failed tenant discovery), so
  * the adapter reads them here. Only 4xx/5xx responses are read; their bodies carry no secret.
  */
-export function createFailureRecorder(): FailureRecorder {
+export function createFailureRecorder() {
   const failures: EntraFailure[] = [];
   let sequence = 0;
-  return {
+  const policy: AdditionalPolicy = {
+    position: 'perRetry',
     policy: {
-      position: 'perRetry',
-      policy: {
-        name: 'skyportenEntraFailureRecorder',
-        async sendRequest(request, next) {
-          const response = await next(request);
-          if (response.status >= 400) {
-            const body = parseBody(response.bodyAsText);
-            const description = typeof body?.error_description === 'string' ? body.error_description : undefined;
-            failures.push({
-              sequence: sequence++,
-              status: response.status,
-              path: new URL(request.url).pathname,
-              error: typeof body?.error === 'string' ? body.error : undefined,
-              aadsts: aadstsCode(description) ?? aadstsFromCodes(body?.error_codes),
-              description,
-              correlationId: request.headers.get('client-request-id') ?? undefined,
-            });
-            if (failures.length > KEEP) failures.shift();
-          }
-          return response;
-        },
+      name: 'skyportenEntraFailureRecorder',
+      async sendRequest(request, next) {
+        const response = await next(request);
+        if (response.status >= 400) {
+          const body = parseBody(response.bodyAsText);
+          const description = typeof body?.error_description === 'string' ? body.error_description : undefined;
+          failures.push({
+            sequence: sequence++,
+            status: response.status,
+            path: new URL(request.url).pathname,
+            error: typeof body?.error === 'string' ? body.error : undefined,
+            aadsts: aadstsCode(description) ?? aadstsFromCodes(body?.error_codes),
+            description,
+            correlationId: request.headers.get('client-request-id') ?? undefined,
+          });
+          if (failures.length > KEEP) failures.shift();
+        }
+        return response;
       },
     },
+  };
+  return {
+    policy,
+    /** The sequence number the next failure will get: pass it to `failureOf` to see only later failures. */
     nextSequence: () => sequence,
-    find(since, correlationId) {
+    /**
+     * The failed response behind `error`: the newest one since `since` (preferring one with the correlation id
+     * MSAL puts in its message), else, when no request failed, the 429/5xx answer whose description the message
+     * repeats: MSAL's throttling replays it without a request for a while (60 s by default) after Entra ID gave it.
+     */
+    failureOf(error: unknown, since: number): { failure: EntraFailure | undefined; throttled: boolean } {
+      const message = error instanceof Error ? error.message : String(error);
+      const correlationId = /Correlation ID: ([\da-f]{8}-[\da-f]{4}-[\da-f]{4}-[\da-f]{4}-[\da-f]{12})/i.exec(message)?.[1];
       const recent = failures.filter((failure) => failure.sequence >= since);
-      if (correlationId !== undefined) {
-        const matching = recent.findLast((failure) => failure.correlationId === correlationId);
-        if (matching) return matching;
-      }
-      return recent.at(-1);
-    },
-    replayed(message) {
-      return failures.findLast(
-        (failure) => (failure.status === 429 || failure.status >= 500) && failure.description !== undefined && message.includes(failure.description),
-      );
+      const found = recent.findLast((failure) => correlationId !== undefined && failure.correlationId === correlationId) ?? recent.at(-1);
+      if (found !== undefined) return { failure: found, throttled: false };
+      const replayed = failures.findLast((failure) => (failure.status === 429 || failure.status >= 500) && failure.description !== undefined && message.includes(failure.description));
+      return { failure: replayed, throttled: replayed !== undefined };
     },
   };
 }

@@ -76,6 +76,16 @@ describe('grace period: a failed refresh inside MSAL\'s refresh window', () => {
     await expect(token()).rejects.toMatchObject({ code: 'CLOUD_EXCHANGE_FAILED', isRetryable: true, status: 503, cloudCode: 'AADSTS90033' });
   });
 
+  it('within the safety margin, a failed refresh costs one attempt: asking for the kept token sends nothing more', async () => {
+    const { issuer, token } = await start();
+    await token();
+    issuer.failNext({ count: 1000, status: 503 });
+    vi.setSystemTime(START + 541_000); // 59 s left; the Skyporten token has expired, Maskinporten answers 503
+    const before = issuer.requests.length;
+    await expect(token()).rejects.toMatchObject({ code: 'TOKEN_REQUEST_FAILED', isRetryable: true });
+    expect(issuer.requests.length - before).toBe(1);
+  });
+
   it('takes safetyMarginSeconds, capped at a tenth of the lifetime', async () => {
     const { entra, token } = await start({ safetyMarginSeconds: 200 });
     const cached = await token();
