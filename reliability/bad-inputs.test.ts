@@ -174,7 +174,9 @@ describe('bad inputs to the AWS adapter', async () => {
       ...testCase.options,
     };
     for (const [name, value] of Object.entries(testCase.options ?? {})) if (value === undefined) delete options[name];
-    const error = await failureOf(() => aws!.skyportenCredentials(options as never), 3000);
+    // Lazy failure (decision 0015): the provider is built, and rejects when credentials are first asked for.
+    const error = await failureOf(() => aws!.skyportenCredentials(options as never)(), 3000);
+    expect(error.name).toBe('CredentialsProviderError');
     expect(error.code).toBe('CONFIG_INVALID');
     expect(error.field).toBe(testCase.field);
   });
