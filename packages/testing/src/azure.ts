@@ -1,8 +1,11 @@
-import { generateKeyPairSync, randomUUID } from 'node:crypto';
-import { SignJWT, compactVerify, createRemoteJWKSet, decodeJwt, exportJWK } from 'jose';
+import { randomUUID } from 'node:crypto';
+import { SignJWT, compactVerify, createRemoteJWKSet, decodeJwt } from 'jose';
 import type { JWK, JWTPayload, JWTVerifyGetKey } from 'jose';
-import { createMockService, serveOnLoopback, toFailure } from './mock-service.js';
-import type { MockAnswer, MockFailure, MockService } from './mock-service.js';
+import { audiencesOf } from './cloud.js';
+import type { MockIssuerReference } from './cloud.js';
+import { generateIssuerSigningKey } from './keys.js';
+import { createMockService, json, liveCounters, mockLifecycle } from './mock-service.js';
+import type { MockAnswer, MockFailure } from './mock-service.js';
 import { createLocalTlsCertificate } from './tls-certificate.js';
 import type { LocalTlsCertificate } from './tls-certificate.js';
 
@@ -36,12 +39,7 @@ export interface MockEntraIdOptions {
    * The Skyporten issuer whose tokens are accepted as assertions: a `MockSkyporten`, or its `issuer` and
    * `jwksUri`. Signatures are checked against that JWKS; `iss` is checked against each federated credential.
    */
-  issuer: {
-    /** The issuer URL, compared with the token's `iss`. */
-    issuer: string;
-    /** Where its public keys are fetched. */
-    jwksUri: string;
-  };
+  issuer: MockIssuerReference;
   /** The tenant (directory) id. @default a random GUID */
   tenantId?: string;
   /** The app registrations and managed identities in the tenant. */
@@ -152,6 +150,7 @@ export interface MockEntraId {
 
 const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const DOCS = 'https://learn.microsoft.com/entra/workload-id/workload-identity-federation';
+const GUID = /^[\da-f]{8}-[\da-f]{4}-[\da-f]{4}-[\da-f]{4}-[\da-f]{12}$/i;
 
 class EntraRejection extends Error {
   constructor(
@@ -164,26 +163,24 @@ class EntraRejection extends Error {
   }
 }
 
-function iso(ms: number): string {
-  return new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
-}
-
-function errorBody(rejection: EntraRejection, now: number): string {
+/** Entra ID's error JSON: `AADSTS<code>: <text> Trace ID: … Correlation ID: … Timestamp: …`, with the same ids beside it. */
+function errorAnswer(rejection: EntraRejection, now: number): MockAnswer {
   const traceId = randomUUID();
   const correlationId = randomUUID();
-  const timestamp = iso(now);
-  return JSON.stringify({
-    error: rejection.error,
-    error_description: `AADSTS${rejection.aadstsCode}: ${rejection.description} Trace ID: ${traceId} Correlation ID: ${correlationId} Timestamp: ${timestamp}`,
-    error_codes: [rejection.aadstsCode],
-    timestamp,
-    trace_id: traceId,
-    correlation_id: correlationId,
-    error_uri: `https://login.microsoftonline.com/error?code=${rejection.aadstsCode}`,
-  });
+  const timestamp = new Date(now).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+  return {
+    ...json(rejection.status, {
+      error: rejection.error,
+      error_description: `AADSTS${rejection.aadstsCode}: ${rejection.description} Trace ID: ${traceId} Correlation ID: ${correlationId} Timestamp: ${timestamp}`,
+      error_codes: [rejection.aadstsCode],
+      timestamp,
+      trace_id: traceId,
+      correlation_id: correlationId,
+      error_uri: `https://login.microsoftonline.com/error?code=${rejection.aadstsCode}`,
+    }),
+    log: { errorCode: rejection.aadstsCode },
+  };
 }
-
-const GUID = /^[\da-f]{8}-[\da-f]{4}-[\da-f]{4}-[\da-f]{4}-[\da-f]{12}$/i;
 
 /**
  * Starts a mock Microsoft Entra ID on `https://127.0.0.1:<random port>` with a self-signed certificate. It
@@ -224,14 +221,10 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
     principalId: application.principalId ?? randomUUID(),
   }));
   const tls = options.tls ?? createLocalTlsCertificate();
-  const signing = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const kid = randomUUID();
-  const publicJwk: JWK = { ...(await exportJWK(signing.publicKey)), kid, use: 'sig', alg: 'RS256' };
+  const signing = generateIssuerSigningKey();
   const issuerKeys: JWTVerifyGetKey = createRemoteJWKSet(new URL(options.issuer.jwksUri));
-
-  let service: MockService<EntraService, MockEntraTokenRequest> | undefined;
-  const listening = await serveOnLoopback('Mock Entra ID', (request) => (service as MockService<EntraService, MockEntraTokenRequest>).handle(request), { tls });
-  const authorityHost = listening.url;
+  /** Set once the server listens: the routes answer only after that. */
+  let authorityHost = '';
 
   function metadata(): Record<string, unknown> {
     const base = `${authorityHost}/${tenantId}`;
@@ -302,7 +295,7 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
     } catch {
       throw new EntraRejection(400, 'invalid_request', 50027, 'JWT token is invalid or malformed.');
     }
-    const audiences = claims.aud === undefined ? [] : Array.isArray(claims.aud) ? claims.aud : [claims.aud];
+    const audiences = audiencesOf(claims);
     const match = application.federatedCredentials.find(
       (credential) =>
         credential.issuer === claims.iss &&
@@ -347,7 +340,7 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
       tid: tenantId,
       ver: '1.0',
     })
-      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid })
+      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: signing.kid })
       .setIssuedAt(issuedAt)
       .setNotBefore(issuedAt)
       .setExpirationTime(issuedAt + lifetimeSeconds)
@@ -356,9 +349,7 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
     return { token_type: 'Bearer', expires_in: lifetimeSeconds, ext_expires_in: lifetimeSeconds, access_token: accessToken };
   }
 
-  const headers = { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' };
-  const send = (status: number, body: string): MockAnswer => ({ status, headers, body });
-  const tokenService = createMockService<EntraService, MockEntraTokenRequest>({
+  const service = createMockService<EntraService, MockEntraTokenRequest>({
     name: 'Mock Entra ID',
     defaultService: 'token',
     routes: [
@@ -367,10 +358,9 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
         method: 'GET',
         path: '/common/discovery/instance',
         faults: false,
-        handle: (request) => {
-          const host = request.url.host;
+        handle: ({ url: { host } }) => {
           const metadataUrl = `${authorityHost}/${tenantId}/v2.0/.well-known/openid-configuration`;
-          return send(200, JSON.stringify({ tenant_discovery_endpoint: metadataUrl, 'api-version': '1.1', metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }] }));
+          return json(200, { tenant_discovery_endpoint: metadataUrl, 'api-version': '1.1', metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }] });
         },
       },
       {
@@ -378,24 +368,24 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
         method: 'GET',
         path: /^\/([^/]+)\/v2\.0\/\.well-known\/openid-configuration$/,
         faults: false,
-        handle: ({ params: [tenant = ''] }) => (tenant === tenantId ? send(200, JSON.stringify(metadata())) : send(400, errorBody(tenantNotFound(tenant), clock()))),
+        handle: ({ params: [tenant = ''] }) => (tenant === tenantId ? json(200, metadata()) : errorAnswer(tenantNotFound(tenant), clock())),
       },
-      { service: 'keys', method: 'GET', path: `/${tenantId}/discovery/v2.0/keys`, faults: false, handle: () => send(200, JSON.stringify({ keys: [publicJwk] })) },
+      { service: 'keys', method: 'GET', path: `/${tenantId}/discovery/v2.0/keys`, faults: false, handle: () => json(200, { keys: [signing.publicJwk] }) },
       {
         service: 'token',
         method: 'POST',
         path: /^\/([^/]+)\/oauth2\/v2\.0\/token$/,
         async handle({ body, params: [tenant = ''] }) {
           try {
-            return send(200, JSON.stringify(await issueToken(new URLSearchParams(body), tenant)));
+            return json(200, await issueToken(new URLSearchParams(body), tenant));
           } catch (error) {
             if (!(error instanceof EntraRejection)) throw error;
-            return send(error.status, errorBody(error, clock()));
+            return errorAnswer(error, clock());
           }
         },
       },
     ],
-    notFound: (request) => send(404, JSON.stringify({ error: 'not_found', error_description: `Mock Entra ID does not serve ${request.method} ${request.url.pathname}.` })),
+    notFound: (request) => json(404, { error: 'not_found', error_description: `Mock Entra ID does not serve ${request.method} ${request.url.pathname}.` }),
     record(request, name) {
       if (name !== 'token') return undefined;
       const form = new URLSearchParams(request.body);
@@ -416,26 +406,23 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
     },
     finish(entry, answer) {
       entry.status = answer?.status ?? 0;
-      try {
-        const code = (JSON.parse(String(answer?.body ?? '')) as { error_codes?: unknown[] }).error_codes?.[0];
-        entry.errorCode = typeof code === 'number' ? code : undefined;
-      } catch {
-        entry.errorCode = undefined;
-      }
     },
     renderFailure(given) {
       const failure = given as MockEntraFailure;
       const transient = failure.status >= 500;
-      const error = failure.error ?? (transient ? 'temporarily_unavailable' : 'invalid_request');
-      if (failure.errorDescription === undefined) {
+      const error = failure.code ?? failure.error ?? (transient ? 'temporarily_unavailable' : 'invalid_request');
+      const description = failure.message ?? failure.errorDescription;
+      if (description === undefined) {
         const rejection = new EntraRejection(failure.status, error, transient ? 90033 : 90000, transient ? 'A transient error has occurred. Please try again.' : 'Injected failure.');
-        return send(failure.status, errorBody(rejection, clock()));
+        return errorAnswer(rejection, clock());
       }
-      const code = /^AADSTS(\d+)/.exec(failure.errorDescription)?.[1];
-      return send(failure.status, JSON.stringify({ error, error_description: failure.errorDescription, error_codes: code === undefined ? [] : [Number(code)] }));
+      const code = /^AADSTS(\d+)/.exec(description)?.[1];
+      return { ...json(failure.status, { error, error_description: description, error_codes: code === undefined ? [] : [Number(code)] }), log: { errorCode: code === undefined ? undefined : Number(code) } };
     },
+    headers: () => ({ 'cache-control': 'no-store' }),
   });
-  service = tokenService;
+  const listening = await service.listen({ tls });
+  authorityHost = listening.url;
 
   return {
     authorityHost,
@@ -443,30 +430,8 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
     certificate: tls.cert,
     tls,
     credentialOptions: () => ({ tenantId, authorityHost, disableInstanceDiscovery: true, tlsOptions: { ca: tls.cert } }),
-    counters: {
-      get tokenRequests() {
-        return tokenService.calls('token');
-      },
-      get metadataRequests() {
-        return tokenService.calls('metadata');
-      },
-      get instanceDiscoveryRequests() {
-        return tokenService.calls('instance-discovery');
-      },
-    },
-    requests: tokenService.log,
-    jwks: () => ({ keys: [publicJwk] }),
-    failNext(...args: [MockEntraFailure] | [number, MockEntraFailure]) {
-      const given = toFailure<MockEntraFailure>(args);
-      const failure: MockEntraFailure = { ...given };
-      const error = given.code ?? given.error;
-      const errorDescription = given.message ?? given.errorDescription;
-      if (error !== undefined) failure.error = error;
-      if (errorDescription !== undefined) failure.errorDescription = errorDescription;
-      tokenService.failNext(failure);
-    },
-    reset: () => tokenService.reset(),
-    close: () => (tokenService.close(), listening.close()),
-    [Symbol.asyncDispose]: () => (tokenService.close(), listening.close()),
+    counters: liveCounters(service, { tokenRequests: 'token', metadataRequests: 'metadata', instanceDiscoveryRequests: 'instance-discovery' }),
+    jwks: () => ({ keys: [signing.publicJwk] }),
+    ...mockLifecycle(service, listening),
   };
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { UNAUTHENTICATED, googleError, googleFailure } from './gcp.js';
 import type { MockGcp } from './gcp.js';
-import { bearerToken, createMockService, toFailure } from './mock-service.js';
+import { bearerToken, createMockService, json, mockLifecycle } from './mock-service.js';
 import type { MockAnswer, MockFailure, MockRequest } from './mock-service.js';
 
 const DEFAULT_PAGE_SIZE = 100_000;
@@ -125,15 +126,6 @@ interface Job {
   createdAtMs: number;
 }
 
-type Answer = MockAnswer & { query?: string };
-
-/** Moves an answer's SQL into its request-log entry. */
-function withQuery(entry: MockBigQueryRequest | undefined, answer: Answer): MockAnswer {
-  const { query, ...rest } = answer;
-  if (entry !== undefined && query !== undefined) entry.query = query;
-  return rest;
-}
-
 /** A query the mock cannot answer, with BigQuery's status and reason. */
 class QueryError extends Error {
   readonly status: number;
@@ -256,11 +248,11 @@ export async function createMockBigQuery(options: MockBigQueryOptions): Promise<
     return page;
   }
 
-  async function route(request: MockRequest, entry: MockBigQueryRequest | undefined): Promise<Answer> {
-    const { method, url, body } = request;
+  function route(request: MockRequest): MockAnswer {
+    const { method, url } = request;
     const match = /^\/bigquery\/v2\/projects\/([^/]+)\/(queries|jobs)(?:\/([^/]+))?$/.exec(url.pathname);
     if (match?.[1] === undefined) {
-      return googleError(404, 'NOT_FOUND', 'notFound', `The BigQuery mock does not serve ${method} ${url.pathname}.`);
+      return googleError(404, 'NOT_FOUND', `The BigQuery mock does not serve ${method} ${url.pathname}.`, 'notFound');
     }
     const projectId = decodeURIComponent(match[1]);
     const collection = match[2];
@@ -269,12 +261,12 @@ export async function createMockBigQuery(options: MockBigQueryOptions): Promise<
     const maxResults = parameters.has('maxResults') ? Number(parameters.get('maxResults')) : undefined;
     try {
       if (collection === 'queries' && jobId === undefined && method === 'POST') {
-        const fields = parseJson(body) as { query?: unknown; maxResults?: unknown; location?: unknown; useLegacySql?: unknown };
+        const fields = jsonOf(request) as { query?: unknown; maxResults?: unknown; location?: unknown; useLegacySql?: unknown };
         const sql = typeof fields.query === 'string' ? fields.query : '';
         counts.queries += 1;
-        if (fields.useLegacySql === true) return { ...legacySqlError(), query: sql };
+        if (fields.useLegacySql === true) return { ...legacySqlError(), log: { query: sql } };
         const job = createJob(projectId, sql, typeof fields.location === 'string' ? fields.location : undefined);
-        return { ...json(200, resultPage(job, 'bigquery#queryResponse', typeof fields.maxResults === 'number' ? fields.maxResults : undefined, 0)), query: sql };
+        return { ...json(200, resultPage(job, 'bigquery#queryResponse', typeof fields.maxResults === 'number' ? fields.maxResults : undefined, 0)), log: { query: sql } };
       }
       if (collection === 'queries' && jobId !== undefined && method === 'GET') {
         const job = findJob(projectId, jobId);
@@ -282,17 +274,17 @@ export async function createMockBigQuery(options: MockBigQueryOptions): Promise<
         return json(200, resultPage(job, 'bigquery#getQueryResultsResponse', maxResults, Number.isSafeInteger(offset) ? offset : 0));
       }
       if (collection === 'jobs' && jobId === undefined && method === 'POST') {
-        const fields = parseJson(body) as {
+        const fields = jsonOf(request) as {
           configuration?: { query?: { query?: unknown; useLegacySql?: unknown } };
           jobReference?: { jobId?: unknown; location?: unknown };
         };
         const queryConfiguration = fields.configuration?.query;
         if (queryConfiguration === undefined) {
-          return googleError(400, 'INVALID_ARGUMENT', 'invalid', 'The BigQuery mock runs query jobs only: configuration.query is required.');
+          return googleError(400, 'INVALID_ARGUMENT', 'The BigQuery mock runs query jobs only: configuration.query is required.', 'invalid');
         }
         const sql = typeof queryConfiguration.query === 'string' ? queryConfiguration.query : '';
         counts.queries += 1;
-        if (queryConfiguration.useLegacySql === true) return { ...legacySqlError(), query: sql };
+        if (queryConfiguration.useLegacySql === true) return { ...legacySqlError(), log: { query: sql } };
         const requested = fields.jobReference;
         const job = createJob(
           projectId,
@@ -300,23 +292,23 @@ export async function createMockBigQuery(options: MockBigQueryOptions): Promise<
           typeof requested?.location === 'string' ? requested.location : undefined,
           typeof requested?.jobId === 'string' ? requested.jobId : undefined,
         );
-        return { ...json(200, jobResource(job)), query: sql };
+        return { ...json(200, jobResource(job)), log: { query: sql } };
       }
       if (collection === 'jobs' && jobId !== undefined && method === 'GET') return json(200, jobResource(findJob(projectId, jobId)));
     } catch (error) {
       if (error instanceof QueryError) {
-        return googleError(error.status, error.status === 404 ? 'NOT_FOUND' : error.status === 409 ? 'ALREADY_EXISTS' : 'INVALID_ARGUMENT', error.reason, error.message);
+        return googleError(error.status, error.status === 404 ? 'NOT_FOUND' : error.status === 409 ? 'ALREADY_EXISTS' : 'INVALID_ARGUMENT', error.message, error.reason);
       }
       throw error;
     }
-    return googleError(405, 'INVALID_ARGUMENT', 'invalid', `The BigQuery mock does not serve ${method} ${url.pathname}.`);
+    return googleError(405, 'INVALID_ARGUMENT', `The BigQuery mock does not serve ${method} ${url.pathname}.`, 'invalid');
   }
 
-  const service = createMockService<'bigquery', MockBigQueryRequest & { pendingQuery?: string }>({
+  const service = createMockService<'bigquery', MockBigQueryRequest>({
     name: 'Mock BigQuery',
     defaultService: 'bigquery',
-    routes: [{ service: 'bigquery', path: /^\/.*$/, handle: async (request, entry) => withQuery(entry, await route(request, entry)) }],
-    notFound: () => googleError(404, 'NOT_FOUND', 'notFound', 'Not found.'),
+    routes: [{ service: 'bigquery', path: /^\/.*$/, handle: route }],
+    notFound: () => googleError(404, 'NOT_FOUND', 'Not found.', 'notFound'),
     record: (request) => ({ method: request.method, path: request.url.pathname + request.url.search, status: 0 }),
     finish(entry, answer) {
       entry.status = answer?.status ?? 0;
@@ -325,16 +317,14 @@ export async function createMockBigQuery(options: MockBigQueryOptions): Promise<
       const accessToken = bearerToken(request);
       if (accessToken !== undefined && (await verifyAccessToken(accessToken))) return undefined;
       counts.unauthenticated += 1;
-      return googleError(401, 'UNAUTHENTICATED', 'authError', 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.');
+      return googleError(401, 'UNAUTHENTICATED', UNAUTHENTICATED, 'authError');
     },
-    renderFailure: (failure) =>
-      googleError(failure.status, failure.code ?? (failure.status >= 500 ? 'UNAVAILABLE' : 'FAILED_PRECONDITION'), failure.status >= 500 ? 'backendError' : 'invalid', failure.message ?? `Injected failure (HTTP ${failure.status}).`),
-    headers: () => ({ 'content-type': 'application/json; charset=utf-8' }),
+    renderFailure: (failure) => googleFailure(failure, failure.status >= 500 ? 'backendError' : 'invalid'),
   });
   const listening = await service.listen();
 
   return {
-    endpoint: `http://127.0.0.1:${listening.port}`,
+    endpoint: listening.url,
     counters: {
       get queries() {
         return counts.queries;
@@ -343,12 +333,9 @@ export async function createMockBigQuery(options: MockBigQueryOptions): Promise<
         return counts.unauthenticated;
       },
     },
-    requests: service.log,
     putTable,
-    clientOptions: () => ({ apiEndpoint: `http://127.0.0.1:${listening.port}` }),
-    failNext: (...args: [MockBigQueryFailure] | [number, MockBigQueryFailure]) => service.failNext(toFailure(args)),
-    close: () => (service.close(), listening.close()),
-    [Symbol.asyncDispose]: () => (service.close(), listening.close()),
+    clientOptions: () => ({ apiEndpoint: listening.url }),
+    ...mockLifecycle(service, listening),
   };
 }
 
@@ -399,24 +386,12 @@ function encodeValue(value: MockBigQueryValue | undefined): string | null {
   return String(value);
 }
 
-function legacySqlError(): Answer {
-  return googleError(400, 'INVALID_ARGUMENT', 'invalidQuery', 'The BigQuery mock speaks standard SQL only: leave useLegacySql unset or false.');
+function legacySqlError(): MockAnswer {
+  return googleError(400, 'INVALID_ARGUMENT', 'The BigQuery mock speaks standard SQL only: leave useLegacySql unset or false.', 'invalidQuery');
 }
 
-function json(status: number, value: unknown): Answer {
-  return { status, body: JSON.stringify(value) };
-}
-
-function googleError(code: number, status: string, reason: string, message: string): Answer {
-  return json(code, { error: { code, message, errors: [{ message, domain: 'global', reason }], status } });
-}
-
-
-function parseJson(body: string): unknown {
-  try {
-    return body === '' ? {} : (JSON.parse(body) as unknown);
-  } catch {
-    throw new QueryError(400, 'parseError', 'Invalid JSON payload received.');
-  }
+function jsonOf(request: MockRequest): unknown {
+  if (request.json === undefined) throw new QueryError(400, 'parseError', 'Invalid JSON payload received.');
+  return request.json;
 }
 

@@ -1,7 +1,8 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
-import type { JWTPayload, JWTVerifyGetKey } from 'jose';
-import { bearerToken, createMockService, toFailure } from './mock-service.js';
+import { createHash } from 'node:crypto';
+import type { JWTPayload } from 'jose';
+import { ObjectStore, createSubjectTokenVerifier, isoSeconds, mintSecret } from './cloud.js';
+import type { MockIssuerReference } from './cloud.js';
+import { bearerToken, createMockService, json, liveCounters, mockLifecycle } from './mock-service.js';
 import type { MockAnswer, MockFailure, MockRequest } from './mock-service.js';
 
 const TOKEN_EXCHANGE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:token-exchange';
@@ -52,12 +53,7 @@ export type MockGcpAttributes = Record<string, string>;
 /** Options of {@link createMockGcp}. */
 export interface MockGcpOptions {
   /** The Skyporten issuer the provider trusts: a `MockSkyporten`, or its `issuer` string and `jwksUri`. */
-  issuer: {
-    /** The issuer URL, compared with the token's `iss`. */
-    issuer: string;
-    /** Where its public keys are fetched. */
-    jwksUri: string;
-  };
+  issuer: MockIssuerReference;
   /** The project number of the pool. @default "123456789012" */
   projectNumber?: string;
   /** The workload identity pool id. @default "skyporten" */
@@ -200,13 +196,6 @@ interface IssuedToken {
   expiresAtMs: number;
 }
 
-interface Answer {
-  status: number;
-  headers?: Record<string, string>;
-  body: string | Uint8Array;
-  details?: Record<string, unknown>;
-}
-
 /**
  * Starts local GCP endpoints that behave like the real ones for Skyporten: STS (`/v1/token`) verifies the Skyporten
  * token against the issuer's JWKS and the provider's issuer and allowed audiences, applies the attribute mapping
@@ -239,25 +228,15 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
   const poolPrincipalPrefix = `principalSet://iam.googleapis.com/${poolName}`;
   const principalPrefix = `principal://iam.googleapis.com/${poolName}`;
   const bindings = options.bindings ?? [];
-  const buckets = new Map<string, Map<string, Uint8Array>>();
-  for (const [bucket, objects] of Object.entries(options.buckets ?? {})) {
-    for (const [name, content] of Object.entries(objects)) putObject(bucket, name, content);
-  }
-  const keySet: JWTVerifyGetKey = createRemoteJWKSet(new URL(options.issuer.jwksUri));
+  const store = new ObjectStore(options.buckets);
   const systemClock = options.clock ?? Date.now;
   let clockOffsetMs = 0;
   const now = (): number => systemClock() + clockOffsetMs;
-
+  const verifyToken = createSubjectTokenVerifier(options.issuer, options.allowedAudiences, now);
   const tokens = new Map<string, IssuedToken>();
 
-  function putObject(bucket: string, name: string, content: string | Uint8Array): void {
-    let objects = buckets.get(bucket);
-    if (objects === undefined) buckets.set(bucket, (objects = new Map()));
-    objects.set(name, typeof content === 'string' ? new TextEncoder().encode(content) : content);
-  }
-
   function issueToken(record: IssuedToken, prefix: string): string {
-    const token = `${prefix}.${randomBytes(32).toString('base64url')}`;
+    const token = mintSecret(`${prefix}.`, 32);
     tokens.set(token, record);
     return token;
   }
@@ -268,11 +247,11 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
     return record !== undefined && record.expiresAtMs > now() ? record : undefined;
   }
 
-  async function exchangeToken(body: string, contentType: string): Promise<Answer> {
-    const fields = parseBody(body, contentType);
+  async function exchangeToken(request: MockRequest): Promise<MockAnswer> {
+    const fields = stsFields(request);
     const details: Record<string, unknown> = { ...fields };
     delete details.subject_token;
-    const fail = (error: string, description: string): Answer => ({ ...oauthError(400, error, description), details });
+    const fail = (error: string, description: string): MockAnswer => ({ ...oauthError(400, error, description), log: { details } });
     if (fields.grant_type !== TOKEN_EXCHANGE_GRANT_TYPE) {
       return fail('invalid_request', `Invalid value for "grant_type". Expected "${TOKEN_EXCHANGE_GRANT_TYPE}".`);
     }
@@ -288,32 +267,19 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
         'The target service indicated by the "audience" parameters is invalid. This might either be because the pool or provider is disabled or deleted or because it doesn\'t exist.',
       );
     }
-    const subjectToken = fields.subject_token ?? '';
-    let unverified: JWTPayload;
-    try {
-      unverified = decodeJwt(subjectToken);
-    } catch {
-      return fail('invalid_grant', 'Unable to parse the ID Token.');
-    }
-    if (unverified.iss !== options.issuer.issuer) {
-      return fail('invalid_grant', `The issuer in ID Token ${String(unverified.iss)} does not match the expected ones: ${options.issuer.issuer}.`);
-    }
-    let claims: JWTPayload;
-    try {
-      ({ payload: claims } = await jwtVerify(subjectToken, keySet, {
-        issuer: options.issuer.issuer,
-        algorithms: ['RS256', 'RS384', 'RS512'],
-        currentDate: new Date(now()),
-      }));
-    } catch (error) {
-      if (error instanceof joseErrors.JWTExpired) {
-        return fail('invalid_grant', `ID Token expired at ${String(unverified.exp)}; the current time is ${Math.floor(now() / 1000)}.`);
-      }
-      return fail('invalid_grant', 'Invalid ID Token: the signature could not be verified with the provider\'s JWKS.');
-    }
-    const tokenAudiences = claims.aud === undefined ? [] : Array.isArray(claims.aud) ? claims.aud : [claims.aud];
-    if (!tokenAudiences.some((value) => options.allowedAudiences.includes(value))) {
-      return fail('invalid_grant', `The audience in ID Token [${tokenAudiences.join(', ')}] does not match the expected audience.`);
+    const { problem, claims, audiences } = await verifyToken(fields.subject_token ?? '');
+    switch (problem) {
+      case 'malformed':
+        return fail('invalid_grant', 'Unable to parse the ID Token.');
+      case 'issuer':
+        return fail('invalid_grant', `The issuer in ID Token ${String(claims.iss)} does not match the expected ones: ${options.issuer.issuer}.`);
+      case 'expired':
+        return fail('invalid_grant', `ID Token expired at ${String(claims.exp)}; the current time is ${Math.floor(now() / 1000)}.`);
+      case 'signature':
+        return fail('invalid_grant', 'Invalid ID Token: the signature could not be verified with the provider\'s JWKS.');
+      case 'audience':
+        return fail('invalid_grant', `The audience in ID Token [${audiences.join(', ')}] does not match the expected audience.`);
+      case undefined:
     }
     const attributes = mapAttributes(claims);
     const subject = attributes['google.subject'];
@@ -334,133 +300,95 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
     const expiresIn = Math.max(1, Math.min(MAX_FEDERATED_TOKEN_SECONDS, remainingSeconds));
     const accessToken = issueToken({ kind: 'federated', members, expiresAtMs: now() + expiresIn * 1000 }, 'mock-federated');
     details.principal = `${principalPrefix}/subject/${subject}`;
-    return {
-      ...json(200, { access_token: accessToken, issued_token_type: ACCESS_TOKEN_TYPE, token_type: 'Bearer', expires_in: expiresIn }),
-      details,
-    };
+    return { ...json(200, { access_token: accessToken, issued_token_type: ACCESS_TOKEN_TYPE, token_type: 'Bearer', expires_in: expiresIn }), log: { details } };
   }
 
-  function generateAccessToken(request: MockRequest, email: string, body: string): Answer {
-    let parsed: { scope?: unknown; lifetime?: unknown; delegates?: unknown } = {};
-    try {
-      parsed = body === '' ? {} : (JSON.parse(body) as typeof parsed);
-    } catch {
-      return googleError(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.');
-    }
+  function generateAccessToken(request: MockRequest): MockAnswer {
+    const email = request.params[0] ?? '';
+    if (typeof request.json !== 'object' || request.json === null) return googleError(400, 'INVALID_ARGUMENT', 'Invalid JSON payload received.');
+    const parsed = request.json as { scope?: unknown; lifetime?: unknown; delegates?: unknown };
     const details = { serviceAccountEmail: email, scope: parsed.scope, lifetime: parsed.lifetime, delegates: parsed.delegates };
+    const fail = (code: number, status: string, message: string): MockAnswer => ({ ...googleError(code, status, message), log: { details } });
     const caller = callerOf(request);
-    if (caller === undefined) {
-      return { ...googleError(401, 'UNAUTHENTICATED', 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.'), details };
-    }
+    if (caller === undefined) return fail(401, 'UNAUTHENTICATED', UNAUTHENTICATED);
     const delegates = parsed.delegates ?? [];
     if (!Array.isArray(delegates) || !delegates.every((item) => typeof item === 'string' && DELEGATE.test(item))) {
-      return { ...googleError(400, 'INVALID_ARGUMENT', "Invalid value at 'delegates': use [\"projects/-/serviceAccounts/EMAIL\", ...]."), details };
+      return fail(400, 'INVALID_ARGUMENT', "Invalid value at 'delegates': use [\"projects/-/serviceAccounts/EMAIL\", ...].");
     }
     // The chain: the caller must be granted on the first delegate, each delegate on the next, the last on `email`.
     let members = caller.kind === 'federated' ? caller.members : new Set([`serviceAccount:${caller.serviceAccountEmail ?? ''}`]);
     for (const hop of [...(delegates as string[]).map((item) => item.replace(DELEGATE, '$1')), email]) {
       const granted = bindings.some((binding) => 'serviceAccountEmail' in binding && binding.serviceAccountEmail === hop && members.has(binding.principalSet));
-      if (!granted) {
-        return {
-          ...googleError(403, 'PERMISSION_DENIED', "Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist)."),
-          details,
-        };
-      }
+      if (!granted) return fail(403, 'PERMISSION_DENIED', "Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).");
       members = new Set([`serviceAccount:${hop}`]);
     }
-    if (!Array.isArray(parsed.scope) || parsed.scope.length === 0) {
-      return { ...googleError(400, 'INVALID_ARGUMENT', 'Scope required.'), details };
-    }
+    if (!Array.isArray(parsed.scope) || parsed.scope.length === 0) return fail(400, 'INVALID_ARGUMENT', 'Scope required.');
     let lifetimeSeconds = options.accessTokenLifetimeSeconds ?? 3600;
     if (parsed.lifetime !== undefined) {
       const match = /^(\d+(?:\.\d+)?)s$/.exec(String(parsed.lifetime));
-      if (match?.[1] === undefined) return { ...googleError(400, 'INVALID_ARGUMENT', 'Invalid value at \'lifetime\'.'), details };
+      if (match?.[1] === undefined) return fail(400, 'INVALID_ARGUMENT', 'Invalid value at \'lifetime\'.');
       const asked = Number(match[1]);
-      if (asked > MAX_SERVICE_ACCOUNT_TOKEN_SECONDS) {
-        return { ...googleError(400, 'INVALID_ARGUMENT', 'The lifetime requested is more than the maximum of 3600s.'), details };
-      }
+      if (asked > MAX_SERVICE_ACCOUNT_TOKEN_SECONDS) return fail(400, 'INVALID_ARGUMENT', 'The lifetime requested is more than the maximum of 3600s.');
       lifetimeSeconds = Math.min(lifetimeSeconds, asked);
     }
     const expiresAtMs = now() + lifetimeSeconds * 1000;
     const accessToken = issueToken({ kind: 'service-account', members: new Set(), serviceAccountEmail: email, expiresAtMs }, 'mock-sa');
     // Whole seconds, as the real service answers ("2026-01-01T12:00:00Z"): gcloud's parser refuses fractions.
-    const expireTime = new Date(Math.floor(expiresAtMs / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-    return { ...json(200, { accessToken, expireTime }), details };
+    return { ...json(200, { accessToken, expireTime: isoSeconds(expiresAtMs) }), log: { details } };
   }
 
-  function storage(request: MockRequest, url: URL): Answer {
+  function storage(request: MockRequest): MockAnswer {
+    const { method, url } = request;
     const match = /^(?:\/download)?\/storage\/v1\/b\/([^/]+)\/o(?:\/(.+))?$/.exec(url.pathname);
-    if (request.method !== 'GET' || match?.[1] === undefined) {
-      return googleError(404, 'NOT_FOUND', `The mock serves GET of objects only, not ${request.method} ${url.pathname}.`);
+    if (method !== 'GET' || match?.[1] === undefined) {
+      return googleError(404, 'NOT_FOUND', `The mock serves GET of objects only, not ${method} ${url.pathname}.`);
     }
     const caller = callerOf(request);
-    if (caller === undefined) return storageError(401, 'Invalid Credentials', 'authError');
+    if (caller === undefined) return googleError(401, undefined, 'Invalid Credentials', 'authError');
     const bucket = decodeURIComponent(match[1]);
     const objectName = match[2] === undefined ? undefined : decodeURIComponent(match[2]);
     const mayRead =
       caller.kind === 'service-account' ||
       bindings.some((binding) => 'bucket' in binding && binding.bucket === bucket && caller.members.has(binding.principalSet));
     const who = caller.serviceAccountEmail ?? 'The federated principal';
-    const objects = buckets.get(bucket);
+    const denied = (permission: string, what: string): MockAnswer =>
+      googleError(403, undefined, `${who} does not have ${permission} access to the Google Cloud Storage ${what}. Permission '${permission}' denied on resource (or it may not exist).`, 'forbidden');
+    const objects = store.bucket(bucket);
     if (objectName === undefined) {
-      if (!mayRead) return storageError(403, `${who} does not have storage.objects.list access to the Google Cloud Storage bucket. Permission 'storage.objects.list' denied on resource (or it may not exist).`, 'forbidden');
-      if (objects === undefined) return storageError(404, 'The specified bucket does not exist.', 'notFound');
+      if (!mayRead) return denied('storage.objects.list', 'bucket');
+      if (objects === undefined) return googleError(404, undefined, 'The specified bucket does not exist.', 'notFound');
       const prefix = url.searchParams.get('prefix') ?? '';
       const items = [...objects].filter(([name]) => name.startsWith(prefix)).map(([name, content]) => objectResource(bucket, name, content));
       return json(200, { kind: 'storage#objects', items });
     }
-    if (!mayRead) {
-      return storageError(403, `${who} does not have storage.objects.get access to the Google Cloud Storage object. Permission 'storage.objects.get' denied on resource (or it may not exist).`, 'forbidden');
-    }
+    if (!mayRead) return denied('storage.objects.get', 'object');
     const content = objects?.get(objectName);
-    if (content === undefined) return storageError(404, `No such object: ${bucket}/${objectName}`, 'notFound');
-    if (url.searchParams.get('alt') === 'media') {
-      return {
-        status: 200,
-        headers: {
-          'content-type': 'application/octet-stream',
-          'x-goog-hash': `crc32c=${crc32cBase64(content)},md5=${md5Base64(content)}`,
-          'x-goog-stored-content-length': String(content.byteLength),
-        },
-        body: content,
-      };
-    }
-    return json(200, objectResource(bucket, objectName, content));
+    if (content === undefined) return googleError(404, undefined, `No such object: ${bucket}/${objectName}`, 'notFound');
+    if (url.searchParams.get('alt') !== 'media') return json(200, objectResource(bucket, objectName, content));
+    const headers = { 'content-type': 'application/octet-stream', 'x-goog-hash': `crc32c=${crc32cBase64(content)},md5=${md5Base64(content)}`, 'x-goog-stored-content-length': String(content.byteLength) };
+    return { status: 200, headers, body: content };
   }
 
-  /** Moves an answer's details into its request-log entry. */
-  const logged = (entry: MockGcpRequest | undefined, { details, ...answer }: Answer): MockAnswer => {
-    if (entry !== undefined && details !== undefined) entry.details = details;
-    return answer;
-  };
   const service = createMockService<MockGcpService, MockGcpRequest>({
     name: 'Mock GCP',
     defaultService: 'sts',
     routes: [
-      {
-        service: 'sts',
-        path: '/v1/token',
-        handle: async (request, entry) =>
-          logged(entry, request.method !== 'POST' ? oauthError(405, 'invalid_request', 'Use POST.') : await exchangeToken(request.body, request.headers.get('content-type') ?? '')),
-      },
-      {
-        service: 'iamcredentials',
-        path: /^\/v1\/projects\/-\/serviceAccounts\/([^/:]+):generateAccessToken$/,
-        handle: (request, entry) =>
-          logged(entry, request.method !== 'POST' ? googleError(405, 'INVALID_ARGUMENT', 'Use POST.') : generateAccessToken(request, request.params[0] ?? '', request.body)),
-      },
-      { service: 'storage', path: /^\/.*$/, handle: (request) => storage(request, request.url) },
+      { service: 'sts', method: 'POST', path: '/v1/token', handle: exchangeToken },
+      { service: 'sts', path: '/v1/token', handle: () => oauthError(405, 'invalid_request', 'Use POST.') },
+      { service: 'iamcredentials', method: 'POST', path: IMPERSONATION_PATH, handle: generateAccessToken },
+      { service: 'iamcredentials', path: IMPERSONATION_PATH, handle: () => googleError(405, 'INVALID_ARGUMENT', 'Use POST.') },
+      { service: 'storage', path: /^\/.*$/, handle: storage },
     ],
     notFound: () => googleError(404, 'NOT_FOUND', 'Not found.'),
     record: (request, name) => ({ service: name, method: request.method, path: request.url.pathname + request.url.search, status: 0 }),
     finish(entry, answer) {
       entry.status = answer?.status ?? 0;
     },
-    renderFailure: (failure) =>
-      googleError(failure.status, failure.code ?? (failure.status >= 500 ? 'UNAVAILABLE' : 'FAILED_PRECONDITION'), failure.message ?? `Injected failure (HTTP ${failure.status}).`),
+    renderFailure: (failure) => googleFailure(failure),
   });
   const listening = await service.listen();
-  const endpoint = `http://127.0.0.1:${listening.port}`;
+  const endpoint = listening.url;
+  const impersonationUrl = (email: string): string => `${endpoint}/v1/projects/-/serviceAccounts/${email}:generateAccessToken`;
 
   return {
     endpoint,
@@ -472,38 +400,22 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
     poolId,
     providerId,
     poolPrincipalPrefix,
-    serviceAccountImpersonationUrl: (email) => `${endpoint}/v1/projects/-/serviceAccounts/${email}:generateAccessToken`,
-    credentialOptions: (email) => ({
-      audience,
-      tokenUrl: `${endpoint}/v1/token`,
-      ...(email === undefined ? {} : { serviceAccountImpersonationUrl: `${endpoint}/v1/projects/-/serviceAccounts/${email}:generateAccessToken` }),
-    }),
+    serviceAccountImpersonationUrl: impersonationUrl,
+    credentialOptions: (email) => ({ audience, tokenUrl: `${endpoint}/v1/token`, ...(email === undefined ? {} : { serviceAccountImpersonationUrl: impersonationUrl(email) }) }),
     storageOptions: () => ({ apiEndpoint: endpoint, useAuthWithCustomEndpoint: true }),
-    counters: {
-      get stsCalls() {
-        return service.calls('sts');
-      },
-      get generateAccessTokenCalls() {
-        return service.calls('iamcredentials');
-      },
-      get storageCalls() {
-        return service.calls('storage');
-      },
-    },
-    requests: service.log,
-    failNext: (...args: [MockGcpFailure] | [MockGcpService, number, MockGcpFailure]) => service.failNext(toFailure(args)),
+    counters: liveCounters(service, { stsCalls: 'sts', generateAccessTokenCalls: 'iamcredentials', storageCalls: 'storage' }),
     setClockOffset(seconds) {
       clockOffsetMs = seconds * 1000;
     },
-    putObject,
-    reset() {
-      service.reset();
-      tokens.clear();
-    },
-    close: () => (service.close(), listening.close()),
-    [Symbol.asyncDispose]: () => (service.close(), listening.close()),
+    putObject: (bucket, name, content) => store.put(bucket, name, content),
+    ...mockLifecycle(service, listening, () => tokens.clear()),
   };
 }
+
+const IMPERSONATION_PATH = /^\/v1\/projects\/-\/serviceAccounts\/([^/:]+):generateAccessToken$/;
+
+/** The 401 text of Google APIs for a missing, unknown or expired access token. @internal */
+export const UNAUTHENTICATED = 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.';
 
 /** The attribute mapping Skyporten's documentation gives for GCP providers. */
 function mapAttributes(claims: JWTPayload): MockGcpAttributes {
@@ -517,34 +429,30 @@ function mapAttributes(claims: JWTPayload): MockGcpAttributes {
   return attributes;
 }
 
-function parseBody(body: string, contentType: string): Record<string, string | undefined> {
-  if (contentType.includes('application/json')) {
-    try {
-      const parsed = JSON.parse(body) as Record<string, unknown>;
-      return Object.fromEntries(Object.entries(parsed).map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)]));
-    } catch {
-      return {};
-    }
-  }
-  return Object.fromEntries(new URLSearchParams(body));
+/** STS takes its fields as a form or, like the real service, as JSON (non-string values kept as JSON text). */
+function stsFields(request: MockRequest): Record<string, string | undefined> {
+  if (!(request.headers.get('content-type') ?? '').includes('application/json')) return Object.fromEntries(new URLSearchParams(request.body));
+  const parsed = typeof request.json === 'object' && request.json !== null ? request.json : {};
+  return Object.fromEntries(Object.entries(parsed).map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)]));
 }
 
-function json(status: number, value: unknown): Answer {
-  return { status, headers: { 'content-type': 'application/json; charset=utf-8' }, body: JSON.stringify(value) };
-}
-
-function oauthError(status: number, error: string, description: string): Answer {
+function oauthError(status: number, error: string, description: string): MockAnswer {
   return json(status, { error, error_description: description });
 }
 
-function googleError(code: number, status: string, message: string): Answer {
-  return json(code, { error: { code, message, status } });
+/**
+ * Google's error JSON, `{ error: { code, message, status } }`; with `reason`, also `errors: [{ message, domain, reason }]`
+ * (Storage, BigQuery), and Storage's have no `status`. @internal
+ */
+export function googleError(code: number, status: string | undefined, message: string, reason?: string): MockAnswer {
+  const errors = reason === undefined ? {} : { errors: [{ message, domain: 'global', reason }] };
+  return json(code, { error: { code, message, ...errors, ...(status === undefined ? {} : { status }) } });
 }
 
-function storageError(code: number, message: string, reason: string): Answer {
-  return json(code, { error: { code, message, errors: [{ message, domain: 'global', reason }] } });
+/** A queued failure as a Google API renders it: `status` `code` (default `UNAVAILABLE` for 5xx, else `FAILED_PRECONDITION`). @internal */
+export function googleFailure({ status, code, message }: MockFailure, reason?: string): MockAnswer {
+  return googleError(status, code ?? (status >= 500 ? 'UNAVAILABLE' : 'FAILED_PRECONDITION'), message ?? `Injected failure (HTTP ${status}).`, reason);
 }
-
 
 function objectResource(bucket: string, name: string, content: Uint8Array): Record<string, unknown> {
   return {
@@ -560,7 +468,6 @@ function objectResource(bucket: string, name: string, content: Uint8Array): Reco
     crc32c: crc32cBase64(content),
   };
 }
-
 
 function md5Base64(content: Uint8Array): string {
   return createHash('md5').update(content).digest('base64');
