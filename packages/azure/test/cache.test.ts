@@ -1,7 +1,20 @@
 import { ClientAssertionCredential } from '@azure/identity';
 import { createAssertionSupplier } from '@skyporten/azure';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CLIENT_ID, STORAGE_SCOPE, startAzureWorld, type AzureWorld } from './fixtures.ts';
+
+/** Counts how often the adapter decodes (and checks) a Skyporten token. */
+const decodes = vi.hoisted(() => ({ count: 0 }));
+vi.mock('@skyporten/core/adapter', async (importOriginal) => {
+  const original = await importOriginal<typeof import('@skyporten/core/adapter')>();
+  return {
+    ...original,
+    requireAudience(...args: Parameters<typeof original.requireAudience>) {
+      decodes.count++;
+      return original.requireAudience(...args);
+    },
+  };
+});
 
 describe('token caching', () => {
   let world: AzureWorld;
@@ -17,12 +30,15 @@ describe('token caching', () => {
     world.issuer.reset();
     const maskinporten = world.maskinporten();
     const credential = world.credential({ maskinporten });
+    decodes.count = 0;
     for (let round = 0; round < 5; round++) await credential.getToken(STORAGE_SCOPE);
     expect(world.entra.counters.tokenRequests).toBe(5);
     // @azure/identity asks for the assertion twice per getToken and the adapter once more up front: all
     // answered by one Skyporten token.
     expect(maskinporten.assertionCalls).toBeGreaterThanOrEqual(10);
     expect(world.maskinportenTokenRequests()).toBe(1);
+    // ...and decoded once: the same token is not decoded again for each of those calls.
+    expect(decodes.count).toBe(1);
   });
 
   it('lets @azure/identity cache the Entra ID token: a second getToken sends nothing', async () => {
