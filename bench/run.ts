@@ -11,6 +11,7 @@ import { cliStartup } from './scenarios/cli-startup.ts';
 import { importCost } from './scenarios/import-cost.ts';
 import { installFootprint } from './scenarios/install-footprint.ts';
 import { jwtGrant } from './scenarios/jwt-grant.ts';
+import { keyedConsumers } from './scenarios/keyed-consumers.ts';
 import { naiveComparison } from './scenarios/naive-comparison.ts';
 import { peerInstall } from './scenarios/peer-install.ts';
 import { PEERS, SIDES, peerCold, peerFresh, peerImport, peerStampede, peerWarm, type Side, type SideBySide } from './scenarios/peers.ts';
@@ -28,6 +29,7 @@ const scenarios: Scenario[] = [
   { id: 'grant', run: jwtGrant },
   { id: 'stampede', run: coldStampede },
   { id: 'aws', run: awsStampede },
+  { id: 'keyed', run: keyedConsumers },
   { id: 'day', run: () => simulatedDay() },
   { id: 'naive', run: naiveComparison },
   { id: 'import', run: () => importCost() },
