@@ -1,5 +1,5 @@
-import { ConfigError } from '@skyporten/core';
-import { resolveFederation, type GcpFederationOptions } from './options.js';
+import { ConfigError } from '@skyporten/core/adapter';
+import { checkTokenLifetime, resolveFederation, type GcpFederationOptions } from './options.js';
 
 /** The command gcloud and other-language SDKs run to get a Skyporten token. */
 export const DEFAULT_EXECUTABLE_COMMAND = 'npx skyporten gcp executable';
@@ -97,13 +97,9 @@ export function gcpCredentialConfig(options: GcpCredentialConfigOptions = {}): G
     throw new ConfigError('timeoutMillis', `timeoutMillis must be a whole number from 5000 to 120000, got ${String(timeoutMillis)}.`);
   }
   const lifetime = options.tokenLifetimeSeconds;
-  if (lifetime !== undefined) {
-    if (federation.serviceAccountImpersonationUrl === undefined) {
-      throw new ConfigError('tokenLifetimeSeconds', 'tokenLifetimeSeconds applies only to service account impersonation: set serviceAccountEmail too.');
-    }
-    if (!Number.isInteger(lifetime) || lifetime < 600 || lifetime > 43_200) {
-      throw new ConfigError('tokenLifetimeSeconds', `tokenLifetimeSeconds must be a whole number from 600 to 43200, got ${String(lifetime)}.`);
-    }
+  checkTokenLifetime(lifetime);
+  if (lifetime !== undefined && federation.serviceAccountImpersonationUrl === undefined) {
+    throw new ConfigError('tokenLifetimeSeconds', 'tokenLifetimeSeconds applies only to service account impersonation: set serviceAccountEmail too.');
   }
   const config: GcpExternalAccountConfig = {
     universe_domain: federation.universeDomain,

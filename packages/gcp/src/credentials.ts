@@ -1,23 +1,25 @@
+import type { MaskinportenClient } from '@skyporten/core';
 import {
   ConfigError,
+  createRefreshingCache,
+  isRetryable,
   logEvent,
-  requireAudience,
-  SkyportenError,
-  systemClock,
-  type Clock,
   resolveMaskinportenClient,
-  type DecodedSkyportenToken,
+  systemClock,
+  traceCloudExchange,
+  type Clock,
+  type Expiring,
   type Logger,
-  type MaskinportenClient,
   type MaskinportenClientOrOptions,
-} from '@skyporten/core';
-import { IdentityPoolClient, type SubjectTokenSupplier } from 'google-auth-library';
+  type RefreshingCache,
+} from '@skyporten/core/adapter';
+import { IdentityPoolClient, type Credentials } from 'google-auth-library';
 import { isExpiredSubjectToken, toCloudExchangeError, type ExchangeContext } from './errors.js';
-import { resolveFederation, type GcpFederationOptions, type ResolvedFederation } from './options.js';
+import { checkTokenLifetime, resolveFederation, type GcpFederationOptions, type ResolvedFederation } from './options.js';
+import { createSubjectTokenSupplier } from './subject-token.js';
 
 /** The scope google-auth-library asks for when none is given. */
 export const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
-const JWT_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:jwt';
 /** Refresh a federated (not impersonated) token this long before it expires. */
 const FEDERATED_EAGER_REFRESH_MS = 15_000;
 /** Exchange only Skyporten tokens with at least this long left when the federated token is used directly. */
@@ -25,7 +27,11 @@ const FEDERATED_MINIMUM_SUBJECT_SECONDS = 45;
 /** Default of `safetyMarginSeconds`. */
 const DEFAULT_SAFETY_MARGIN_SECONDS = 60;
 
-type RefreshResult = Awaited<ReturnType<IdentityPoolClient['refreshAccessTokenAsync']>>;
+type GoogleToken = Awaited<ReturnType<IdentityPoolClient['refreshAccessTokenAsync']>>;
+/** A Google access token as core's cache holds it. */
+interface CachedToken extends Expiring {
+  token: GoogleToken;
+}
 
 /**
  * Options of {@link skyportenCredentials}.
@@ -51,8 +57,8 @@ export interface SkyportenCredentialsOptions extends GcpFederationOptions {
    * When a refresh fails with a retryable error (GCP STS, IAM Credentials or Maskinporten unavailable), keep
    * handing out the current Google access token, with a warning, until this many seconds before it expires;
    * closer to expiry the error is thrown. Capped at a tenth of the token's lifetime (12 s for a 120-s
-   * federated token). google-auth-library refreshes 5 minutes before expiry (15 s without impersonation), so
-   * this bridges an outage in that window. Non-retryable errors are thrown at once.
+   * federated token), by core's cache. google-auth-library refreshes 5 minutes before expiry (15 s without
+   * impersonation), so this bridges an outage in that window. Non-retryable errors are thrown at once.
    * @default 60
    */
   safetyMarginSeconds?: number;
@@ -60,53 +66,6 @@ export interface SkyportenCredentialsOptions extends GcpFederationOptions {
   logger?: Logger;
   /** Current time in milliseconds, for the subject token's remaining lifetime and the safety margin. @default Date.now */
   clock?: Clock;
-}
-
-/**
- * Options of {@link createSubjectTokenSupplier}.
- *
- * @public
- */
-export interface SubjectTokenSupplierOptions {
-  /**
-   * Fetch a new Skyporten token instead of the cached one when the cached one has less than this many seconds
-   * left. Without impersonation the federated token dies with the subject token, so a nearly expired one is
-   * worth little.
-   * @default 0
-   */
-  minimumLifetimeSeconds?: number;
-  /** Current time in milliseconds. @default Date.now */
-  clock?: Clock;
-  /** Called with the decoded claims (never the token) of each subject token handed out, e.g. for error hints. */
-  onToken?: (decoded: DecodedSkyportenToken) => void;
-}
-
-/**
- * The `getSubjectToken` that google-auth-library calls before each STS exchange: the Skyporten access token
- * from the (caching) Maskinporten client, checked to carry an audience.
- *
- * @example
- * ```ts
- * const client = new IdentityPoolClient({
- *   audience, subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
- *   subject_token_supplier: createSubjectTokenSupplier(createMaskinportenClient({ ... })),
- * });
- * ```
- * @throws ConfigError naming `resource` when the token has no `aud`.
- * @public
- */
-export function createSubjectTokenSupplier(maskinporten: MaskinportenClient, options: SubjectTokenSupplierOptions = {}): SubjectTokenSupplier {
-  const clock = options.clock ?? systemClock;
-  const minimumMs = (options.minimumLifetimeSeconds ?? 0) * 1000;
-  return {
-    async getSubjectToken() {
-      let token = await maskinporten.getToken();
-      if (minimumMs > 0 && token.expiresAt.getTime() - clock() < minimumMs) token = await maskinporten.getToken({ forceRefresh: true });
-      const decoded = requireAudience(token.accessToken, 'GCP STS');
-      options.onToken?.(decoded);
-      return token.accessToken;
-    },
-  };
 }
 
 /**
@@ -131,34 +90,35 @@ export class SkyportenIdentityPoolClient extends IdentityPoolClient {
   readonly #context: ExchangeContext;
   readonly #logger: Logger | undefined;
   readonly #clock: Clock;
-  readonly #safetyMarginMs: number;
-  #pendingRefresh: Promise<RefreshResult> | undefined;
-  /** The access token of the last successful refresh, and when it was obtained (for its lifetime). */
-  #lastRefresh: { result: RefreshResult; obtainedAt: number } | undefined;
+  /**
+   * The token google-auth-library holds, and until when it may still be handed out (core's safety margin).
+   * google-auth-library decides when to refresh (its eager threshold), so the cache never refreshes ahead.
+   */
+  readonly #cache: RefreshingCache<CachedToken>;
   /** After a failed refresh kept the current token: no new attempt before this time (ms). */
-  #coolDownUntil = 0;
+  #retryAfter = 0;
 
   /** Prefer {@link skyportenCredentials}, which validates options and reads the environment. */
-  constructor(maskinporten: MaskinportenClient, federation: ResolvedFederation, options: { scopes?: string[]; tokenLifetimeSeconds?: number; safetyMarginSeconds?: number; logger?: Logger; clock?: Clock } = {}) {
+  constructor(maskinporten: MaskinportenClient, federation: ResolvedFederation, options: Pick<SkyportenCredentialsOptions, 'scopes' | 'tokenLifetimeSeconds' | 'safetyMarginSeconds' | 'logger' | 'clock'> = {}) {
     const context: ExchangeContext = { federation, subject: undefined };
+    const impersonationUrl = federation.serviceAccountImpersonationUrl;
     super({
       type: 'external_account',
       audience: federation.audience,
-      subject_token_type: JWT_TOKEN_TYPE,
+      subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
       token_url: federation.tokenUrl,
       universe_domain: federation.universeDomain,
       scopes: options.scopes ?? [CLOUD_PLATFORM_SCOPE],
-      ...(federation.serviceAccountImpersonationUrl === undefined
-        ? {}
+      ...(impersonationUrl === undefined
+        ? // The federated token lives only as long as the Skyporten token (about 120 s): google-auth-library's
+          // default eager refresh (5 minutes before expiry) would exchange on every request.
+          { eagerRefreshThresholdMillis: FEDERATED_EAGER_REFRESH_MS }
         : {
-            service_account_impersonation_url: federation.serviceAccountImpersonationUrl,
+            service_account_impersonation_url: impersonationUrl,
             ...(options.tokenLifetimeSeconds === undefined ? {} : { service_account_impersonation: { token_lifetime_seconds: options.tokenLifetimeSeconds } }),
           }),
-      // Without impersonation the federated token lives only as long as the Skyporten token (about 120 s):
-      // google-auth-library's default eager refresh (5 minutes before expiry) would exchange on every request.
-      ...(federation.serviceAccountImpersonationUrl === undefined ? { eagerRefreshThresholdMillis: FEDERATED_EAGER_REFRESH_MS } : {}),
       subject_token_supplier: createSubjectTokenSupplier(maskinporten, {
-        ...(federation.serviceAccountImpersonationUrl === undefined ? { minimumLifetimeSeconds: FEDERATED_MINIMUM_SUBJECT_SECONDS } : {}),
+        ...(impersonationUrl === undefined ? { minimumLifetimeSeconds: FEDERATED_MINIMUM_SUBJECT_SECONDS } : {}),
         ...(options.clock === undefined ? {} : { clock: options.clock }),
         onToken: (decoded) => {
           context.subject = decoded;
@@ -170,86 +130,72 @@ export class SkyportenIdentityPoolClient extends IdentityPoolClient {
     this.#context = context;
     this.#logger = options.logger;
     this.#clock = options.clock ?? systemClock;
-    this.#safetyMarginMs = (options.safetyMarginSeconds ?? DEFAULT_SAFETY_MARGIN_SECONDS) * 1000;
-  }
-
-  protected override refreshAccessTokenAsync(): ReturnType<IdentityPoolClient['refreshAccessTokenAsync']> {
-    // Right after a failed refresh, serve the kept token without trying again: otherwise, with
-    // google-auth-library's fixed retry backoff, every call during an outage would wait about 2 s.
-    const kept = this.#clock() < this.#coolDownUntil ? this.#usableLast() : undefined;
-    if (kept !== undefined) return Promise.resolve(kept);
-    this.#pendingRefresh ??= this.#refreshOrKeep().finally(() => {
-      this.#pendingRefresh = undefined;
+    this.#cache = createRefreshingCache(() => this.#load(), {
+      clock: this.#clock,
+      logger: options.logger,
+      name: 'the Google access token',
+      safetyMarginSeconds: options.safetyMarginSeconds ?? DEFAULT_SAFETY_MARGIN_SECONDS,
+      refreshWindowSeconds: 0,
     });
-    return this.#pendingRefresh;
   }
 
-  async #refreshOrKeep(): Promise<RefreshResult> {
+  /** Injects a token, as google-auth-library allows; the kept one is forgotten. */
+  override setCredentials(credentials: Credentials): void {
+    super.setCredentials(credentials);
+    this.#cache.invalidate();
+  }
+
+  /** What google-auth-library calls when its token is due (or was rejected): a new one, or the current one through an outage. */
+  protected override async refreshAccessTokenAsync(): Promise<GoogleToken> {
+    const held = this.#cache.peek();
+    const current = await this.#cache.get(); // the held token while beyond its safety margin, else a new one
+    if (current !== held || this.#clock() < this.#retryAfter) return current.token;
     try {
-      const result = await this.#refresh();
-      this.#lastRefresh = { result, obtainedAt: this.#clock() };
-      this.#coolDownUntil = 0;
-      return result;
+      return (await this.#cache.get({ forceRefresh: true })).token;
     } catch (error) {
-      const kept = this.#keptThrough(error);
-      if (kept === undefined) throw error;
-      // google-auth-library hands out its cached token, which a failed refresh left in place.
-      return kept;
+      if (!isRetryable(error)) throw error;
+      // google-auth-library goes on handing out the token it holds, while the cache does (else one more try).
+      const kept = await this.#cache.get();
+      if (kept === current) this.#keptThrough(error, kept);
+      return kept.token;
     }
   }
 
-  /** The last token, if google-auth-library still holds it and it is valid beyond the safety margin. */
-  #usableLast(): RefreshResult | undefined {
-    const last = this.#lastRefresh;
-    if (last === undefined) return undefined;
-    const { access_token: accessToken, expiry_date: expiresAt } = last.result;
-    // Only the token google-auth-library still holds (setCredentials may have replaced it).
-    if (typeof expiresAt !== 'number' || accessToken !== this.credentials.access_token) return undefined;
-    const margin = Math.min(this.#safetyMarginMs, (expiresAt - last.obtainedAt) * 0.1);
-    return this.#clock() < expiresAt - margin ? last.result : undefined;
-  }
-
-  /** The last token, when `error` is retryable and that token is still valid beyond the safety margin. */
-  #keptThrough(error: unknown): RefreshResult | undefined {
-    if (!SkyportenError.isInstance(error) || !error.isRetryable) return undefined;
-    const kept = this.#usableLast();
-    if (kept === undefined) return undefined;
-    const last = this.#lastRefresh!;
-    const expiresAt = kept.expiry_date as number;
+  /** Warns once per failed refresh and starts a cool-down: during an outage, calls would otherwise each wait ~2 s of retries. */
+  #keptThrough(error: unknown, kept: CachedToken): void {
     const now = this.#clock();
-    const lifetime = expiresAt - last.obtainedAt;
-    const margin = Math.min(this.#safetyMarginMs, lifetime * 0.1);
-    this.#coolDownUntil = now + Math.min(5_000, Math.max(50, lifetime * 0.05));
-    const { status, cloudCode } = error as { status?: unknown; cloudCode?: unknown };
+    if (now < this.#retryAfter) return; // a caller sharing the same refresh already did
+    const lifetime = kept.expiresAt.getTime() - (kept.issuedAt?.getTime() ?? now);
+    this.#retryAfter = now + Math.min(5_000, Math.max(50, lifetime / 20));
+    const { code, status, cloudCode } = error as { code?: unknown; status?: unknown; cloudCode?: unknown };
     logEvent(this.#logger, 'warn', 'refreshing the Google access token failed; the current one stays in use until its safety margin', {
-      code: error.code,
+      code,
       status,
       cloudCode,
-      expiresAt: new Date(expiresAt).toISOString(),
-      usableForSeconds: Math.floor((expiresAt - margin - now) / 1000),
-      nextAttemptInMs: this.#coolDownUntil - now,
+      expiresAt: kept.expiresAt.toISOString(),
+      nextAttemptInMs: this.#retryAfter - now,
     });
-    return kept;
   }
 
-  async #refresh(): ReturnType<IdentityPoolClient['refreshAccessTokenAsync']> {
+  /** One refresh (exchange, then impersonation), once more with a fresh Skyporten token if STS says it expired. */
+  async #load(): Promise<CachedToken> {
+    let token: GoogleToken;
     try {
-      return await this.#exchange();
+      token = await this.#exchange();
     } catch (error) {
       if (!isExpiredSubjectToken(error)) throw error;
       logEvent(this.#logger, 'warn', 'GCP STS says the Skyporten token has expired; retrying once with a fresh token');
       this.maskinporten.invalidate();
-      return await this.#exchange();
+      token = await this.#exchange();
     }
+    return { token, expiresAt: new Date(token.expiry_date ?? Number.NaN), issuedAt: new Date(this.#clock()) };
   }
 
-  async #exchange(): ReturnType<IdentityPoolClient['refreshAccessTokenAsync']> {
-    logEvent(this.#logger, 'debug', 'exchanging the Skyporten token at GCP STS', {
-      audience: this.federation.audience,
-      serviceAccountEmail: this.federation.serviceAccountEmail,
-    });
+  async #exchange(): Promise<GoogleToken> {
+    const { audience, serviceAccountEmail } = this.federation;
+    logEvent(this.#logger, 'debug', 'exchanging the Skyporten token at GCP STS', { audience, serviceAccountEmail });
     try {
-      return await super.refreshAccessTokenAsync();
+      return await traceCloudExchange('gcp', { audience, serviceAccountEmail }, () => super.refreshAccessTokenAsync());
     } catch (error) {
       throw toCloudExchangeError(error, this.#context);
     }
@@ -294,10 +240,7 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
   if (margin !== undefined && (typeof margin !== 'number' || !Number.isFinite(margin) || margin < 0)) {
     throw new ConfigError('safetyMarginSeconds', `safetyMarginSeconds must be a number of seconds, 0 or more, got ${String(margin)}.`);
   }
-  const lifetime = options.tokenLifetimeSeconds;
-  if (lifetime !== undefined && (!Number.isInteger(lifetime) || lifetime < 600 || lifetime > 43200)) {
-    throw new ConfigError('tokenLifetimeSeconds', `tokenLifetimeSeconds must be a whole number of seconds from 600 to 43200 (above 3600 needs an organisation policy), got ${String(lifetime)}.`);
-  }
+  checkTokenLifetime(options.tokenLifetimeSeconds);
   const maskinporten = resolveMaskinportenClient(options.maskinporten, { env: options.env, clock: options.clock, logger: options.logger });
   if (federation.serviceAccountEmail === undefined) {
     logEvent(
@@ -306,11 +249,5 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
       'No serviceAccountEmail: the federated token from GCP STS is used directly and expires with the Skyporten token (about 120 s)',
     );
   }
-  return new SkyportenIdentityPoolClient(maskinporten, federation, {
-    ...(options.scopes === undefined ? {} : { scopes: options.scopes }),
-    ...(options.tokenLifetimeSeconds === undefined ? {} : { tokenLifetimeSeconds: options.tokenLifetimeSeconds }),
-    ...(margin === undefined ? {} : { safetyMarginSeconds: margin }),
-    ...(options.logger === undefined ? {} : { logger: options.logger }),
-    ...(options.clock === undefined ? {} : { clock: options.clock }),
-  });
+  return new SkyportenIdentityPoolClient(maskinporten, federation, options);
 }

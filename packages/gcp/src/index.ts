@@ -1,11 +1,10 @@
 export {
   CLOUD_PLATFORM_SCOPE,
-  createSubjectTokenSupplier,
   skyportenCredentials,
   SkyportenIdentityPoolClient,
   type SkyportenCredentialsOptions,
-  type SubjectTokenSupplierOptions,
 } from './credentials.js';
+export { createSubjectTokenSupplier, type SubjectTokenSupplierOptions } from './subject-token.js';
 export {
   DEFAULT_EXECUTABLE_COMMAND,
   gcpCredentialConfig,

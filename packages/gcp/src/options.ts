@@ -1,4 +1,5 @@
-import { ConfigError, type Environment } from '@skyporten/core';
+import { isLoopbackHost, type Environment } from '@skyporten/core';
+import { ConfigError } from '@skyporten/core/adapter';
 
 /**
  * The parts of a workload identity pool provider's resource name. Ask the data provider for them (or for the
@@ -141,11 +142,17 @@ function checkUrl(field: string, value: string): string {
   } catch {
     throw new ConfigError(field, `${field} "${value}" is not an absolute URL.`);
   }
-  const loopback = url.hostname === '127.0.0.1' || url.hostname === 'localhost' || url.hostname === '[::1]';
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
     throw new ConfigError(field, `${field} must use https (http is allowed only on loopback, for tests), got "${value}".`);
   }
   return value;
+}
+
+/** Checks `tokenLifetimeSeconds`: 600 to 43200 seconds (above 3600 needs an organisation policy). @internal */
+export function checkTokenLifetime(lifetime: number | undefined): void {
+  if (lifetime !== undefined && (!Number.isInteger(lifetime) || lifetime < 600 || lifetime > 43_200)) {
+    throw new ConfigError('tokenLifetimeSeconds', `tokenLifetimeSeconds must be a whole number of seconds from 600 to 43200 (above 3600 needs an organisation policy), got ${String(lifetime)}.`);
+  }
 }
 
 /** Validates the federation options once, where the factory is called. @internal */
@@ -167,32 +174,27 @@ export function resolveFederation(options: GcpFederationOptions): ResolvedFedera
   }
   const tokenUrl = checkUrl('tokenUrl', options.tokenUrl ?? `https://sts.${universeDomain}/v1/token`);
 
-  let serviceAccountEmail = options.serviceAccountEmail ?? emptyToUndefined(env[GCP_ENVIRONMENT_VARIABLES.serviceAccountEmail]);
+  let serviceAccountEmail = options.serviceAccountEmail ?? (env[GCP_ENVIRONMENT_VARIABLES.serviceAccountEmail]?.trim() || undefined);
   if (serviceAccountEmail !== undefined && !EMAIL_PATTERN.test(serviceAccountEmail)) {
     throw new ConfigError('serviceAccountEmail', `serviceAccountEmail "${serviceAccountEmail}" is not an email address.`, {
       hint: 'Service accounts look like name@project-id.iam.gserviceaccount.com.',
     });
   }
-  let serviceAccountImpersonationUrl: string | undefined;
-  if (options.serviceAccountImpersonationUrl !== undefined) {
-    serviceAccountImpersonationUrl = checkUrl('serviceAccountImpersonationUrl', options.serviceAccountImpersonationUrl);
-    const fromUrl = IMPERSONATION_PATTERN.exec(new URL(serviceAccountImpersonationUrl).pathname)?.[1];
-    if (fromUrl === undefined || serviceAccountImpersonationUrl.length > 256) {
+  let serviceAccountImpersonationUrl = options.serviceAccountImpersonationUrl;
+  if (serviceAccountImpersonationUrl !== undefined) {
+    const named = IMPERSONATION_PATTERN.exec(new URL(checkUrl('serviceAccountImpersonationUrl', serviceAccountImpersonationUrl)).pathname)?.[1];
+    if (named === undefined || serviceAccountImpersonationUrl.length > 256) {
       throw new ConfigError(
         'serviceAccountImpersonationUrl',
         'serviceAccountImpersonationUrl must end in /projects/-/serviceAccounts/<EMAIL>:generateAccessToken and be at most 256 characters.',
       );
     }
-    if (serviceAccountEmail !== undefined && decodeURIComponent(fromUrl) !== serviceAccountEmail) {
-      throw new ConfigError('serviceAccountImpersonationUrl', `serviceAccountImpersonationUrl names ${decodeURIComponent(fromUrl)}, but serviceAccountEmail is ${serviceAccountEmail}.`);
+    if (serviceAccountEmail !== undefined && decodeURIComponent(named) !== serviceAccountEmail) {
+      throw new ConfigError('serviceAccountImpersonationUrl', `serviceAccountImpersonationUrl names ${decodeURIComponent(named)}, but serviceAccountEmail is ${serviceAccountEmail}.`);
     }
-    serviceAccountEmail = decodeURIComponent(fromUrl);
+    serviceAccountEmail = decodeURIComponent(named);
   } else if (serviceAccountEmail !== undefined) {
     serviceAccountImpersonationUrl = `https://iamcredentials.${universeDomain}/v1/projects/-/serviceAccounts/${serviceAccountEmail}:generateAccessToken`;
   }
   return { audience, provider, universeDomain, tokenUrl, serviceAccountEmail, serviceAccountImpersonationUrl };
-}
-
-function emptyToUndefined(value: string | undefined): string | undefined {
-  return value === undefined || value.trim() === '' ? undefined : value.trim();
 }

@@ -1,4 +1,4 @@
-import { SkyportenToken, type MaskinportenClient } from '@skyporten/core';
+import { SkyportenToken, type DecodedSkyportenToken, type MaskinportenClient } from '@skyporten/core';
 import {
   clientAccessPrincipalSet,
   createSubjectTokenSupplier,
@@ -163,19 +163,22 @@ describe('createSubjectTokenSupplier', () => {
     return `${encode({ alg: 'RS256' })}.${encode(claims)}.c2lnbmF0dXJl`;
   }
 
+  function skyportenToken(now: number, seconds: number): SkyportenToken {
+    return new SkyportenToken({
+      accessToken: unsignedToken({ aud: 'https://skyporten.example.org', iss: 'https://test.sky.maskinporten.no', consumer: { authority: 'iso6523-actorid-upis', ID: '0192:991825827' } }),
+      tokenType: 'Bearer',
+      scope: 'entur:skyporten.demo',
+      expiresAt: new Date(now + seconds * 1000),
+      issuedAt: new Date(now),
+    });
+  }
+
   function fakeClient(expiresInSeconds: number[], now: number): { client: MaskinportenClient; forced: boolean[] } {
     const forced: boolean[] = [];
     const client = {
       async getToken(options?: { forceRefresh?: boolean }) {
         forced.push(options?.forceRefresh === true);
-        const seconds = expiresInSeconds[forced.length - 1] ?? 120;
-        return new SkyportenToken({
-          accessToken: unsignedToken({ aud: 'https://skyporten.example.org', iss: 'https://test.sky.maskinporten.no', consumer: { authority: 'iso6523-actorid-upis', ID: '0192:991825827' } }),
-          tokenType: 'Bearer',
-          scope: 'entur:skyporten.demo',
-          expiresAt: new Date(now + seconds * 1000),
-          issuedAt: new Date(now),
-        });
+        return skyportenToken(now, expiresInSeconds[forced.length - 1] ?? 120);
       },
     } as unknown as MaskinportenClient;
     return { client, forced };
@@ -196,6 +199,20 @@ describe('createSubjectTokenSupplier', () => {
     const { client, forced } = fakeClient([100], now);
     await createSubjectTokenSupplier(client, { minimumLifetimeSeconds: 45, clock: () => now }).getSubjectToken({} as never);
     expect(forced).toEqual([false]);
+  });
+
+  it('decodes each Skyporten token once, however many exchanges present it', async () => {
+    const now = 1_800_000_000_000;
+    const tokens = [skyportenToken(now, 120), skyportenToken(now, 120)];
+    const handedOut = [tokens[0], tokens[0], tokens[1]];
+    const client = { getToken: async () => handedOut.shift() } as unknown as MaskinportenClient;
+    const seen: DecodedSkyportenToken[] = [];
+    const supplier = createSubjectTokenSupplier(client, { onToken: (decoded) => seen.push(decoded) });
+    for (let exchange = 0; exchange < 3; exchange += 1) await supplier.getSubjectToken({} as never);
+    expect(seen).toHaveLength(3);
+    expect(seen[1]).toBe(seen[0]);
+    expect(seen[2]).not.toBe(seen[0]);
+    expect(seen[2]).toEqual(seen[0]);
   });
 });
 
