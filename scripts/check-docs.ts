@@ -6,19 +6,58 @@
 // Usage: node scripts/check-docs.ts [--self-test] [--no-pack]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import MarkdownIt from 'markdown-it';
+import { dirname, join, resolve } from 'node:path';
+import { docsCompilerOptions, extractBlocks, extractFences, extractLinks, locate } from './docs-blocks.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const work = join(root, '.tmp', 'docs-check');
 const selfTest = process.argv.includes('--self-test');
-const languages = new Set(['ts', 'typescript', 'mts', 'cts']);
 
-/** One extracted code block: where it came from and its source. */
-interface Block {
-  file: string;
-  line: number;
-  source: string;
+const repository = 'https://github.com/skyporten/skyporten-sdk/';
+
+/** What is wrong with the links of one markdown file, one line each (`file:line: ...`). */
+function linkProblems(file: string, text: string): string[] {
+  const problems: string[] = [];
+  const packageReadme = /^packages\/[^/]+\/README\.md$/.test(file);
+  for (const { line, href } of extractLinks(file, text)) {
+    const at = `${file}:${line}:`;
+    if (href.startsWith('#')) continue;
+    const inRepository = new RegExp(`^${repository.replaceAll('.', '\\.')}(?:blob|tree)/main/([^#?]+)`).exec(href);
+    if (inRepository) {
+      const path = decodeURIComponent(inRepository[1]!).replace(/\/$/, '');
+      if (!existsSync(join(root, path))) problems.push(`${at} ${href} points at ${path}, which does not exist`);
+      continue;
+    }
+    if (/^[a-z][a-z0-9+.-]*:/i.test(href)) continue; // https:, mailto:, ... elsewhere
+    if (packageReadme) problems.push(`${at} relative link ${href} breaks on the npm page; use ${repository}blob/main/...`);
+    else if (!existsSync(resolve(root, dirname(file), decodeURIComponent(href.split('#')[0]!)))) problems.push(`${at} relative link ${href} points at nothing`);
+  }
+  return problems;
+}
+
+/**
+ * A package README must say which Node it needs (its `engines.node`), put every required peer dependency on an
+ * install line (an sh fence), and name every optional one.
+ */
+function readmeProblems(file: string): string[] {
+  const match = /^packages\/([^/]+)\/README\.md$/.exec(file);
+  if (!match || !existsSync(join(root, 'packages', match[1]!, 'package.json'))) return [];
+  const text = readFileSync(join(root, file), 'utf8');
+  const manifest = JSON.parse(readFileSync(join(root, 'packages', match[1]!, 'package.json'), 'utf8')) as {
+    engines?: { node?: string };
+    peerDependencies?: Record<string, string>;
+    peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+  };
+  const problems: string[] = [];
+  const node = manifest.engines?.node?.replace(/^>=\s*/, '');
+  if (node !== undefined && !text.includes(`Node.js ${node} or later`)) problems.push(`${file}: does not say "Node.js ${node} or later" (engines.node ${manifest.engines!.node})`);
+  const installs = extractFences(file, text, new Set(['sh', 'shell', 'bash'])).flatMap((block) => block.source.split('\n')).filter((line) => /^\s*npm (?:i|install)\s/.test(line));
+  for (const peer of Object.keys(manifest.peerDependencies ?? {})) {
+    const optional = manifest.peerDependenciesMeta?.[peer]?.optional === true;
+    const named = optional ? text.includes(peer) : installs.some((line) => line.split(/\s+/).some((word) => word === peer || word.startsWith(`${peer}@`)));
+    if (!named) problems.push(`${file}: peer dependency ${peer} ${optional ? 'is not mentioned' : 'is on no install line'}`);
+  }
+  return problems;
 }
 
 function markdownFiles(): string[] {
@@ -37,19 +76,6 @@ function markdownFiles(): string[] {
   };
   walk('docs');
   return files;
-}
-
-/** Extracts the TypeScript fences of one markdown text; `partial` in the info string skips a block. */
-export function extractBlocks(file: string, text: string): Block[] {
-  const tokens = new MarkdownIt().parse(text, {});
-  const blocks: Block[] = [];
-  for (const token of tokens) {
-    if (token.type !== 'fence' || !token.map) continue;
-    const [language, ...flags] = token.info.trim().split(/\s+/);
-    if (!language || !languages.has(language) || flags.includes('partial')) continue;
-    blocks.push({ file, line: token.map[0] + 2, source: token.content });
-  }
-  return blocks;
 }
 
 const blocks = selfTest
@@ -87,19 +113,7 @@ const names = blocks.map((block, index) => {
 writeFileSync(
   join(work, 'tsconfig.json'),
   JSON.stringify({
-    compilerOptions: {
-      target: 'ES2023',
-      lib: ['ES2023', 'DOM'],
-      module: 'nodenext',
-      moduleResolution: 'nodenext',
-      types: ['node'],
-      typeRoots: [join(root, 'node_modules', '@types')],
-      strict: true,
-      exactOptionalPropertyTypes: true,
-      noUncheckedIndexedAccess: true,
-      skipLibCheck: true,
-      noEmit: true,
-    },
+    compilerOptions: docsCompilerOptions,
     files: names,
   }),
 );
@@ -109,19 +123,37 @@ const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript'
   cwd: work,
   encoding: 'utf8',
 });
-const output = (tsc.stdout + tsc.stderr).replace(/^blocks\/b(\d+)\.ts\((\d+),(\d+)\)/gm, (_match: string, index: string, line: string, column: string) => {
-  const block = blocks[Number(index)]!;
-  return `${block.file}:${block.line + Number(line) - 1}:${column}`;
-});
+const output = locate(tsc.stdout + tsc.stderr, blocks);
 const seconds = ((performance.now() - started) / 1000).toFixed(1);
 const files = new Set(blocks.map((block) => block.file)).size;
 if (tsc.status !== 0) {
   console.error(output.trim());
   console.error(`✗ check:docs: type errors in ${blocks.length} blocks from ${files} files (${seconds} s); mark a deliberately incomplete block \`\`\`ts partial`);
-  process.exit(selfTest ? 0 : 1);
+  if (!selfTest) process.exit(1);
 }
 if (selfTest) {
-  console.error('✗ check:docs --self-test: the broken fixture block type-checked');
+  // The fixture must fail, at its markdown line, with the TypeScript error; and the link fixture (a package
+  // README with a relative link and a repository link to a file that does not exist) must give both problems.
+  const expected = [
+    "fixture/broken.md:5:7: error TS2322: Type 'string' is not assignable to type 'number'.",
+    'packages/fixture/README.md:3: relative link ../../docs/protocol.md',
+    `packages/fixture/README.md:4: ${repository}blob/main/docs/no-such-page.md points at docs/no-such-page.md, which does not exist`,
+  ];
+  const problems = linkProblems('packages/fixture/README.md', `# fixture\n\n[protocol](../../docs/protocol.md)\n[gone](${repository}blob/main/docs/no-such-page.md) and [ok](${repository}blob/main/docs/protocol.md)\n`);
+  const missing = expected.filter((line) => !output.includes(line) && !problems.some((problem) => problem.startsWith(line)));
+  const extra = problems.length - 2;
+  const passed = missing.length === 0 && extra === 0;
+  console.log(passed ? `✓ check:docs --self-test: the broken fixtures fail as\n  ${expected.join('\n  ')}` : `✗ check:docs --self-test: expected\n  ${missing.join('\n  ')}\n  got\n  ${[output, ...problems].join('\n  ')}`);
+  process.exit(passed ? 0 : 1);
+}
+
+// Links: a package README is also the npm page, where relative links break, so it links absolutely; every
+// relative link and every link into this repository (github.com/skyporten/skyporten-sdk/{blob,tree}/main/...)
+// must point at a file or directory that exists.
+const linkFailures = markdownFiles().flatMap((file) => [...linkProblems(file, readFileSync(join(root, file), 'utf8')), ...readmeProblems(file)]);
+if (linkFailures.length > 0) {
+  console.error(linkFailures.join('\n'));
+  console.error(`✗ check:docs: ${linkFailures.length} broken or relative link${linkFailures.length === 1 ? '' : 's'} or package README${linkFailures.length === 1 ? '' : 's'} without Node version or peers`);
   process.exit(1);
 }
-console.log(`✓ check:docs: ${blocks.length} TypeScript blocks from ${files} files type-check against the packed packages (${seconds} s)`);
+console.log(`✓ check:docs: ${blocks.length} TypeScript blocks from ${files} files type-check against the packed packages (${seconds} s); links resolve; package READMEs name Node and peers`);
