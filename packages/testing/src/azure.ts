@@ -4,7 +4,7 @@ import type { JWK, JWTPayload, JWTVerifyGetKey } from 'jose';
 import { audiencesOf } from './cloud.js';
 import type { MockIssuerReference } from './cloud.js';
 import { generateIssuerSigningKey } from './keys.js';
-import { createMockService, json, liveCounters, mockLifecycle } from './mock-service.js';
+import { MockRejection, createMockService, json, liveCounters, mockLifecycle } from './mock-service.js';
 import type { MockAnswer, MockFailure } from './mock-service.js';
 import { createLocalTlsCertificate } from './tls-certificate.js';
 import type { LocalTlsCertificate } from './tls-certificate.js';
@@ -152,34 +152,24 @@ const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-b
 const DOCS = 'https://learn.microsoft.com/entra/workload-id/workload-identity-federation';
 const GUID = /^[\da-f]{8}-[\da-f]{4}-[\da-f]{4}-[\da-f]{4}-[\da-f]{12}$/i;
 
-class EntraRejection extends Error {
-  constructor(
-    readonly status: number,
-    readonly error: string,
-    readonly aadstsCode: number,
-    readonly description: string,
-  ) {
-    super(description);
-  }
-}
-
-/** Entra ID's error JSON: `AADSTS<code>: <text> Trace ID: … Correlation ID: … Timestamp: …`, with the same ids beside it. */
-function errorAnswer(rejection: EntraRejection, now: number): MockAnswer {
+/**
+ * Entra ID's error JSON, to throw from a handler: `AADSTS<code>: <text> Trace ID: … Correlation ID: … Timestamp: …`,
+ * with the same ids beside it.
+ */
+function rejection(status: number, error: string, aadstsCode: number, description: string, now: number): MockRejection {
   const traceId = randomUUID();
   const correlationId = randomUUID();
   const timestamp = new Date(now).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
-  return {
-    ...json(rejection.status, {
-      error: rejection.error,
-      error_description: `AADSTS${rejection.aadstsCode}: ${rejection.description} Trace ID: ${traceId} Correlation ID: ${correlationId} Timestamp: ${timestamp}`,
-      error_codes: [rejection.aadstsCode],
-      timestamp,
-      trace_id: traceId,
-      correlation_id: correlationId,
-      error_uri: `https://login.microsoftonline.com/error?code=${rejection.aadstsCode}`,
-    }),
-    log: { errorCode: rejection.aadstsCode },
+  const body = {
+    error,
+    error_description: `AADSTS${aadstsCode}: ${description} Trace ID: ${traceId} Correlation ID: ${correlationId} Timestamp: ${timestamp}`,
+    error_codes: [aadstsCode],
+    timestamp,
+    trace_id: traceId,
+    correlation_id: correlationId,
+    error_uri: `https://login.microsoftonline.com/error?code=${aadstsCode}`,
   };
+  return new MockRejection({ ...json(status, body), log: { errorCode: aadstsCode } });
 }
 
 /**
@@ -245,21 +235,16 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
     };
   }
 
-  function tenantNotFound(tenant: string): EntraRejection {
-    return new EntraRejection(
-      400,
-      'invalid_tenant',
-      90002,
-      `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
-    );
+  function tenantNotFound(tenant: string): MockRejection {
+    return rejection(400, 'invalid_tenant', 90002, `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`, clock());
   }
 
-  async function issueToken(form: URLSearchParams, tenant: string): Promise<Record<string, unknown>> {
+  async function issueToken(form: URLSearchParams, tenant: string): Promise<MockAnswer> {
     if (tenant !== tenantId) throw tenantNotFound(tenant);
-    const missing = (name: string) =>
-      new EntraRejection(400, 'invalid_request', 900144, `The request body must contain the following parameter: '${name}'.`);
+    const reject = (status: number, error: string, code: number, description: string): MockRejection => rejection(status, error, code, description, clock());
+    const missing = (name: string) => reject(400, 'invalid_request', 900144, `The request body must contain the following parameter: '${name}'.`);
     if (form.get('grant_type') !== 'client_credentials') {
-      throw new EntraRejection(400, 'unsupported_grant_type', 70003, 'The app requested an unsupported grant type.');
+      throw reject(400, 'unsupported_grant_type', 70003, 'The app requested an unsupported grant type.');
     }
     const clientId = form.get('client_id');
     if (!clientId) throw missing('client_id');
@@ -267,33 +252,23 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
     if (application === undefined) {
       const byPrincipal = applications.find((candidate) => candidate.principalId === clientId);
       const note = byPrincipal ? ` (Mock Entra ID: '${clientId}' is the principal (object) id of application '${byPrincipal.clientId}', not a client id.)` : '';
-      throw new EntraRejection(
-        400,
-        'unauthorized_client',
-        700016,
-        `Application with identifier '${clientId}' was not found in the directory '${tenantId}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.${note}`,
-      );
+      throw reject(400, 'unauthorized_client', 700016, `Application with identifier '${clientId}' was not found in the directory '${tenantId}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.${note}`);
     }
     const scope = form.get('scope');
     if (!scope) throw missing('scope');
     const resource = scope.endsWith('/.default') ? scope.slice(0, -'/.default'.length) : undefined;
     if (resource === undefined || scope.includes(' ')) {
-      throw new EntraRejection(
-        400,
-        'invalid_scope',
-        1002012,
-        `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
-      );
+      throw reject(400, 'invalid_scope', 1002012, `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`);
     }
     if (form.get('client_assertion_type') !== CLIENT_ASSERTION_TYPE || !form.get('client_assertion')) {
-      throw new EntraRejection(401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
+      throw reject(401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
     }
     const assertion = form.get('client_assertion') ?? '';
     let claims: JWTPayload;
     try {
       claims = decodeJwt(assertion);
     } catch {
-      throw new EntraRejection(400, 'invalid_request', 50027, 'JWT token is invalid or malformed.');
+      throw reject(400, 'invalid_request', 50027, 'JWT token is invalid or malformed.');
     }
     const audiences = audiencesOf(claims);
     const match = application.federatedCredentials.find(
@@ -303,12 +278,7 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
         credential.audiences.some((audience) => audiences.includes(audience)),
     );
     if (match === undefined) {
-      throw new EntraRejection(
-        400,
-        'invalid_request',
-        70021,
-        `No matching federated identity record found for presented assertion. Assertion Issuer: '${String(claims.iss)}'. Assertion Subject: '${String(claims.sub)}'. Assertion Audience: '${audiences.join(',')}'. ${DOCS}`,
-      );
+      throw reject(400, 'invalid_request', 70021, `No matching federated identity record found for presented assertion. Assertion Issuer: '${String(claims.iss)}'. Assertion Subject: '${String(claims.sub)}'. Assertion Audience: '${audiences.join(',')}'. ${DOCS}`);
     }
     const now = clock();
     const nowSeconds = now / 1000;
@@ -316,17 +286,12 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
     const notYet = typeof claims.nbf === 'number' && nowSeconds + clockSkewSeconds < claims.nbf;
     if (expired || notYet) {
       const from = typeof claims.nbf === 'number' ? claims.nbf : claims.iat;
-      throw new EntraRejection(
-        400,
-        'invalid_client',
-        700024,
-        `Client assertion is not within its valid time range. Current time: ${new Date(now).toISOString()}, assertion valid from ${typeof from === 'number' ? new Date(from * 1000).toISOString() : 'unknown'}, expiry time of assertion ${typeof claims.exp === 'number' ? new Date(claims.exp * 1000).toISOString() : 'unknown'}. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .`,
-      );
+      throw reject(400, 'invalid_client', 700024, `Client assertion is not within its valid time range. Current time: ${new Date(now).toISOString()}, assertion valid from ${typeof from === 'number' ? new Date(from * 1000).toISOString() : 'unknown'}, expiry time of assertion ${typeof claims.exp === 'number' ? new Date(claims.exp * 1000).toISOString() : 'unknown'}. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .`);
     }
     try {
       await compactVerify(assertion, issuerKeys, { algorithms: ['RS256', 'RS384', 'RS512'] });
     } catch {
-      throw new EntraRejection(401, 'invalid_client', 50013, 'Assertion failed signature validation.');
+      throw reject(401, 'invalid_client', 50013, 'Assertion failed signature validation.');
     }
     const issuedAt = Math.floor(now / 1000);
     const accessToken = await new SignJWT({
@@ -346,7 +311,7 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
       .setExpirationTime(issuedAt + lifetimeSeconds)
       .setJti(randomUUID())
       .sign(signing.privateKey);
-    return { token_type: 'Bearer', expires_in: lifetimeSeconds, ext_expires_in: lifetimeSeconds, access_token: accessToken };
+    return json(200, { token_type: 'Bearer', expires_in: lifetimeSeconds, ext_expires_in: lifetimeSeconds, access_token: accessToken });
   }
 
   const service = createMockService<EntraService, MockEntraTokenRequest>({
@@ -368,21 +333,14 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
         method: 'GET',
         path: /^\/([^/]+)\/v2\.0\/\.well-known\/openid-configuration$/,
         faults: false,
-        handle: ({ params: [tenant = ''] }) => (tenant === tenantId ? json(200, metadata()) : errorAnswer(tenantNotFound(tenant), clock())),
+        handle: ({ params: [tenant = ''] }) => (tenant === tenantId ? json(200, metadata()) : tenantNotFound(tenant).answer),
       },
       { service: 'keys', method: 'GET', path: `/${tenantId}/discovery/v2.0/keys`, faults: false, handle: () => json(200, { keys: [signing.publicJwk] }) },
       {
         service: 'token',
         method: 'POST',
         path: /^\/([^/]+)\/oauth2\/v2\.0\/token$/,
-        async handle({ body, params: [tenant = ''] }) {
-          try {
-            return json(200, await issueToken(new URLSearchParams(body), tenant));
-          } catch (error) {
-            if (!(error instanceof EntraRejection)) throw error;
-            return errorAnswer(error, clock());
-          }
-        },
+        handle: ({ body, params: [tenant = ''] }) => issueToken(new URLSearchParams(body), tenant),
       },
     ],
     notFound: (request) => json(404, { error: 'not_found', error_description: `Mock Entra ID does not serve ${request.method} ${request.url.pathname}.` }),
@@ -413,8 +371,7 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
       const error = failure.code ?? failure.error ?? (transient ? 'temporarily_unavailable' : 'invalid_request');
       const description = failure.message ?? failure.errorDescription;
       if (description === undefined) {
-        const rejection = new EntraRejection(failure.status, error, transient ? 90033 : 90000, transient ? 'A transient error has occurred. Please try again.' : 'Injected failure.');
-        return errorAnswer(rejection, clock());
+        return rejection(failure.status, error, transient ? 90033 : 90000, transient ? 'A transient error has occurred. Please try again.' : 'Injected failure.', clock()).answer;
       }
       const code = /^AADSTS(\d+)/.exec(description)?.[1];
       return { ...json(failure.status, { error, error_description: description, error_codes: code === undefined ? [] : [Number(code)] }), log: { errorCode: code === undefined ? undefined : Number(code) } };

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { UNAUTHENTICATED, googleError, googleFailure } from './gcp.js';
 import type { MockGcp } from './gcp.js';
-import { bearerToken, createMockService, json, mockLifecycle } from './mock-service.js';
+import { MockRejection, bearerToken, createMockService, json, mockLifecycle } from './mock-service.js';
 import type { MockAnswer, MockFailure, MockRequest } from './mock-service.js';
 
 const DEFAULT_PAGE_SIZE = 100_000;
@@ -126,15 +126,9 @@ interface Job {
   createdAtMs: number;
 }
 
-/** A query the mock cannot answer, with BigQuery's status and reason. */
-class QueryError extends Error {
-  readonly status: number;
-  readonly reason: string;
-  constructor(status: number, reason: string, message: string) {
-    super(message);
-    this.status = status;
-    this.reason = reason;
-  }
+/** A query the mock cannot answer, with BigQuery's status and reason, to throw from a handler. */
+function queryError(status: number, reason: string, message: string): MockRejection {
+  return new MockRejection(googleError(status, status === 404 ? 'NOT_FOUND' : status === 409 ? 'ALREADY_EXISTS' : 'INVALID_ARGUMENT', message, reason));
 }
 
 /**
@@ -179,7 +173,7 @@ export async function createMockBigQuery(options: MockBigQueryOptions): Promise<
   function runQuery(projectId: string, sql: string): QueryResult {
     const match = /^\s*SELECT\s+(\*|[A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s+FROM\s+`([^`]+)`(?:\s+LIMIT\s+(\d+))?\s*;?\s*$/i.exec(sql);
     if (match?.[1] === undefined || match[2] === undefined) {
-      throw new QueryError(
+      throw queryError(
         400,
         'invalidQuery',
         'The BigQuery mock understands only SELECT * | column[, column...] FROM `project.dataset.table` [LIMIT n].',
@@ -190,14 +184,14 @@ export async function createMockBigQuery(options: MockBigQueryOptions): Promise<
     const table = tables.get(name);
     if (table === undefined) {
       const [project = '', dataset = '', tableName = ''] = name.split('.');
-      throw new QueryError(404, 'notFound', `Not found: Table ${project}:${dataset}.${tableName} was not found in location ${defaultLocation}`);
+      throw queryError(404, 'notFound', `Not found: Table ${project}:${dataset}.${tableName} was not found in location ${defaultLocation}`);
     }
     let columns = table.columns;
     if (match[1] !== '*') {
       columns = match[1].split(',').map((column) => {
         const wanted = column.trim();
         const found = table.columns.find((candidate) => candidate.name.toLowerCase() === wanted.toLowerCase());
-        if (found === undefined) throw new QueryError(400, 'invalidQuery', `Unrecognized name: ${wanted} at [1:8]`);
+        if (found === undefined) throw queryError(400, 'invalidQuery', `Unrecognized name: ${wanted} at [1:8]`);
         return found;
       });
     }
@@ -206,7 +200,7 @@ export async function createMockBigQuery(options: MockBigQueryOptions): Promise<
   }
 
   function createJob(projectId: string, sql: string, location: string | undefined, jobId: string = `job_${randomUUID().replaceAll('-', '')}`): Job {
-    if (jobs.has(jobId)) throw new QueryError(409, 'duplicate', `Already Exists: Job ${projectId}:${location ?? defaultLocation}.${jobId}`);
+    if (jobs.has(jobId)) throw queryError(409, 'duplicate', `Already Exists: Job ${projectId}:${location ?? defaultLocation}.${jobId}`);
     const job: Job = { projectId, jobId, location: location ?? defaultLocation, query: sql, result: runQuery(projectId, sql), createdAtMs: now() };
     jobs.set(jobId, job);
     return job;
@@ -214,7 +208,7 @@ export async function createMockBigQuery(options: MockBigQueryOptions): Promise<
 
   function findJob(projectId: string, jobId: string): Job {
     const job = jobs.get(jobId);
-    if (job?.projectId !== projectId) throw new QueryError(404, 'notFound', `Not found: Job ${projectId}:${jobId}`);
+    if (job?.projectId !== projectId) throw queryError(404, 'notFound', `Not found: Job ${projectId}:${jobId}`);
     return job;
   }
 
@@ -259,48 +253,41 @@ export async function createMockBigQuery(options: MockBigQueryOptions): Promise<
     const jobId = match[3] === undefined ? undefined : decodeURIComponent(match[3]);
     const parameters = url.searchParams;
     const maxResults = parameters.has('maxResults') ? Number(parameters.get('maxResults')) : undefined;
-    try {
-      if (collection === 'queries' && jobId === undefined && method === 'POST') {
-        const fields = jsonOf(request) as { query?: unknown; maxResults?: unknown; location?: unknown; useLegacySql?: unknown };
-        const sql = typeof fields.query === 'string' ? fields.query : '';
-        counts.queries += 1;
-        if (fields.useLegacySql === true) return { ...legacySqlError(), log: { query: sql } };
-        const job = createJob(projectId, sql, typeof fields.location === 'string' ? fields.location : undefined);
-        return { ...json(200, resultPage(job, 'bigquery#queryResponse', typeof fields.maxResults === 'number' ? fields.maxResults : undefined, 0)), log: { query: sql } };
-      }
-      if (collection === 'queries' && jobId !== undefined && method === 'GET') {
-        const job = findJob(projectId, jobId);
-        const offset = Number(parameters.get('pageToken') ?? parameters.get('startIndex') ?? '0');
-        return json(200, resultPage(job, 'bigquery#getQueryResultsResponse', maxResults, Number.isSafeInteger(offset) ? offset : 0));
-      }
-      if (collection === 'jobs' && jobId === undefined && method === 'POST') {
-        const fields = jsonOf(request) as {
-          configuration?: { query?: { query?: unknown; useLegacySql?: unknown } };
-          jobReference?: { jobId?: unknown; location?: unknown };
-        };
-        const queryConfiguration = fields.configuration?.query;
-        if (queryConfiguration === undefined) {
-          return googleError(400, 'INVALID_ARGUMENT', 'The BigQuery mock runs query jobs only: configuration.query is required.', 'invalid');
-        }
-        const sql = typeof queryConfiguration.query === 'string' ? queryConfiguration.query : '';
-        counts.queries += 1;
-        if (queryConfiguration.useLegacySql === true) return { ...legacySqlError(), log: { query: sql } };
-        const requested = fields.jobReference;
-        const job = createJob(
-          projectId,
-          sql,
-          typeof requested?.location === 'string' ? requested.location : undefined,
-          typeof requested?.jobId === 'string' ? requested.jobId : undefined,
-        );
-        return { ...json(200, jobResource(job)), log: { query: sql } };
-      }
-      if (collection === 'jobs' && jobId !== undefined && method === 'GET') return json(200, jobResource(findJob(projectId, jobId)));
-    } catch (error) {
-      if (error instanceof QueryError) {
-        return googleError(error.status, error.status === 404 ? 'NOT_FOUND' : error.status === 409 ? 'ALREADY_EXISTS' : 'INVALID_ARGUMENT', error.message, error.reason);
-      }
-      throw error;
+    if (collection === 'queries' && jobId === undefined && method === 'POST') {
+      const fields = jsonOf(request) as { query?: unknown; maxResults?: unknown; location?: unknown; useLegacySql?: unknown };
+      const sql = typeof fields.query === 'string' ? fields.query : '';
+      counts.queries += 1;
+      if (fields.useLegacySql === true) return { ...legacySqlError(), log: { query: sql } };
+      const job = createJob(projectId, sql, typeof fields.location === 'string' ? fields.location : undefined);
+      return { ...json(200, resultPage(job, 'bigquery#queryResponse', typeof fields.maxResults === 'number' ? fields.maxResults : undefined, 0)), log: { query: sql } };
     }
+    if (collection === 'queries' && jobId !== undefined && method === 'GET') {
+      const job = findJob(projectId, jobId);
+      const offset = Number(parameters.get('pageToken') ?? parameters.get('startIndex') ?? '0');
+      return json(200, resultPage(job, 'bigquery#getQueryResultsResponse', maxResults, Number.isSafeInteger(offset) ? offset : 0));
+    }
+    if (collection === 'jobs' && jobId === undefined && method === 'POST') {
+      const fields = jsonOf(request) as {
+        configuration?: { query?: { query?: unknown; useLegacySql?: unknown } };
+        jobReference?: { jobId?: unknown; location?: unknown };
+      };
+      const queryConfiguration = fields.configuration?.query;
+      if (queryConfiguration === undefined) {
+        return googleError(400, 'INVALID_ARGUMENT', 'The BigQuery mock runs query jobs only: configuration.query is required.', 'invalid');
+      }
+      const sql = typeof queryConfiguration.query === 'string' ? queryConfiguration.query : '';
+      counts.queries += 1;
+      if (queryConfiguration.useLegacySql === true) return { ...legacySqlError(), log: { query: sql } };
+      const requested = fields.jobReference;
+      const job = createJob(
+        projectId,
+        sql,
+        typeof requested?.location === 'string' ? requested.location : undefined,
+        typeof requested?.jobId === 'string' ? requested.jobId : undefined,
+      );
+      return { ...json(200, jobResource(job)), log: { query: sql } };
+    }
+    if (collection === 'jobs' && jobId !== undefined && method === 'GET') return json(200, jobResource(findJob(projectId, jobId)));
     return googleError(405, 'INVALID_ARGUMENT', `The BigQuery mock does not serve ${method} ${url.pathname}.`, 'invalid');
   }
 
@@ -391,7 +378,7 @@ function legacySqlError(): MockAnswer {
 }
 
 function jsonOf(request: MockRequest): unknown {
-  if (request.json === undefined) throw new QueryError(400, 'parseError', 'Invalid JSON payload received.');
+  if (request.json === undefined) throw queryError(400, 'parseError', 'Invalid JSON payload received.');
   return request.json;
 }
 

@@ -6,9 +6,9 @@ import type { JWK, JWTPayload, ProtectedHeaderParameters } from 'jose';
 import { organisationNumberOf, readFirstCertificate } from './certificate.js';
 import { generateIssuerSigningKey, toPublicJwk, toPublicKeyObject } from './keys.js';
 import type { IssuerSigningKey, KeyInput } from './keys.js';
-import { TokenRequestRejection, createTraceId } from './oauth-error.js';
+import { createTraceId, oauthJson as json, tokenRequestRejection } from './oauth-error.js';
 import type { MaskinportenErrorNumber, OAuthErrorCode } from './oauth-error.js';
-import { assertNumberOption, createMockService, json as jsonAnswer } from './mock-service.js';
+import { assertNumberOption, createMockService } from './mock-service.js';
 import type { MockAnswer, MockFailure, MockHandler, MockRequest, MockRoute, MockService } from './mock-service.js';
 import type { ResolvedSettings } from './options.js';
 import { normaliseOrganisationNumber, toConsumerId } from './organisation-number.js';
@@ -18,11 +18,6 @@ const GRANT_ALGORITHMS = ['RS256', 'RS384', 'RS512'];
 const DEFAULT_SCOPE = 'entur:skyporten.demo';
 const DEFAULT_ORGANISATION_NUMBER = '991825827';
 const DEFAULT_DELEGATION_SOURCE = 'https://tt02.altinn.no/';
-
-/** Maskinporten answers `application/json` without a charset. */
-function json(status: number, value: unknown, headers: Record<string, string> = {}): MockAnswer {
-  return jsonAnswer(status, value, { 'content-type': 'application/json', ...headers });
-}
 
 /**
  * A consumer organisation's delegation (in Altinn) of scopes to the client's organisation, the supplier. A grant
@@ -262,7 +257,7 @@ export class IssuerEngine {
       finish(entry, answer, fault) {
         entry.status = answer?.status ?? null;
         entry.fault = fault;
-        if (fault !== 'failure') return;
+        if (answer === null || answer.status < 400) return;
         try {
           const { error, error_description: description } = JSON.parse(String(answer?.body ?? '')) as { error?: unknown; error_description?: unknown };
           if (typeof error === 'string') entry.error = error;
@@ -341,49 +336,33 @@ export class IssuerEngine {
 
   async #processTokenRequest(request: MockRequest, record: RecordedTokenRequest): Promise<MockAnswer> {
     const form = request.form;
-    try {
-      if (request.method !== 'POST') {
-        throw new TokenRequestRejection('invalid_request', `HTTP method ${request.method} is not supported by the token endpoint, use POST`, null, 405, { allow: 'POST' });
-      }
-      if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(record.contentType ?? '')) {
-        throw new TokenRequestRejection(
-          'invalid_request',
-          `Content-Type must be application/x-www-form-urlencoded, got ${record.contentType ?? 'none'}`,
-        );
-      }
-      const grantType = form.get('grant_type');
-      if (grantType === null || grantType === '') throw new TokenRequestRejection('invalid_request', 'Missing parameter grant_type');
-      if (grantType !== JWT_BEARER_GRANT_TYPE) {
-        throw new TokenRequestRejection('unsupported_grant_type', `Unsupported grant_type ${grantType}, use ${JWT_BEARER_GRANT_TYPE}`);
-      }
-      const assertion = form.get('assertion');
-      if (assertion === null || assertion === '') throw new TokenRequestRejection('invalid_request', 'Missing parameter assertion');
-      const grant = await this.#validateGrant(assertion, record);
-      const issued = await this.#issue(grant);
-      record.accessToken = issued.access_token;
-      return json(200, issued, { 'cache-control': 'no-store', pragma: 'no-cache' });
-    } catch (error) {
-      if (!(error instanceof TokenRequestRejection)) throw error;
-      const description = error.describe();
-      record.error = error.error;
-      record.errorDescription = description;
-      record.mpCode = error.mpCode;
-      return json(
-        error.status,
-        { error: error.error, error_description: description },
-        { 'cache-control': 'no-store', pragma: 'no-cache', ...error.headers },
-      );
+    if (request.method !== 'POST') {
+      throw tokenRequestRejection('invalid_request', `HTTP method ${request.method} is not supported by the token endpoint, use POST`, null, 405, { allow: 'POST' });
     }
+    if (!/^application\/x-www-form-urlencoded\s*(;|$)/i.test(record.contentType ?? '')) {
+      throw tokenRequestRejection('invalid_request', `Content-Type must be application/x-www-form-urlencoded, got ${record.contentType ?? 'none'}`);
+    }
+    const grantType = form.get('grant_type');
+    if (grantType === null || grantType === '') throw tokenRequestRejection('invalid_request', 'Missing parameter grant_type');
+    if (grantType !== JWT_BEARER_GRANT_TYPE) {
+      throw tokenRequestRejection('unsupported_grant_type', `Unsupported grant_type ${grantType}, use ${JWT_BEARER_GRANT_TYPE}`);
+    }
+    const assertion = form.get('assertion');
+    if (assertion === null || assertion === '') throw tokenRequestRejection('invalid_request', 'Missing parameter assertion');
+    const grant = await this.#validateGrant(assertion, record);
+    const issued = await this.#issue(grant);
+    record.accessToken = issued.access_token;
+    return json(200, issued, { 'cache-control': 'no-store', pragma: 'no-cache' });
   }
 
   async #validateGrant(assertion: string, record: RecordedTokenRequest): Promise<ValidGrant> {
     const header = record.grantHeader;
     const claims = record.grantClaims;
     if (header === null || claims === null || assertion.split('.').length !== 3) {
-      throw new TokenRequestRejection('invalid_request', 'Invalid assertion. Invalid parameter value: not a signed JWT (compact JWS)');
+      throw tokenRequestRejection('invalid_request', 'Invalid assertion. Invalid parameter value: not a signed JWT (compact JWS)');
     }
     const reject = (error: OAuthErrorCode, text: string, code: MaskinportenErrorNumber | null): never => {
-      throw new TokenRequestRejection(error, text, code);
+      throw tokenRequestRejection(error, text, code);
     };
     const authenticationFailed = (text: string, code: MaskinportenErrorNumber): never =>
       reject('invalid_grant', `Invalid assertion. Client authentication failed. ${text}`, code);

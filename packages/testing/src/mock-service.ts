@@ -212,6 +212,23 @@ type QueuedFault<Service> = { remaining: number; service: Service; path: string 
   | { kind: 'hang' }
 );
 
+/** Thrown by a route handler to answer `answer` at once, e.g. a rejected token request. @internal */
+export class MockRejection extends Error {
+  constructor(readonly answer: MockAnswer) {
+    super(`Rejected with HTTP ${answer.status}.`);
+  }
+}
+
+/** Answers with the route's handler; a thrown {@link MockRejection} is its answer. */
+async function answerOf<Service extends string, Entry>(route: MockRoute<Service, Entry>, request: MockRequest, entry: Entry | undefined): Promise<MockAnswer> {
+  try {
+    return await route.handle(request, entry);
+  } catch (error) {
+    if (error instanceof MockRejection) return error.answer;
+    throw error;
+  }
+}
+
 /** Throws a `TypeError` naming `name` unless `value` is a finite number of at least `minimum`. @internal */
 export function assertNumberOption(name: string, value: number, minimum: number): void {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < minimum) {
@@ -361,7 +378,7 @@ export function createMockService<Service extends string, Entry>(options: MockSe
         await sleep(Number.POSITIVE_INFINITY);
         return null;
       }
-      answer = denied ?? (fault === undefined ? await matched.handle(request, entry) : failureAnswer(options, fault.failure, matched.service));
+      answer = denied ?? (fault === undefined ? await answerOf(matched, request, entry) : failureAnswer(options, fault.failure, matched.service));
       if (entry !== undefined) {
         Object.assign(entry as object, answer.log);
         options.finish?.(entry, answer, fault === undefined ? null : 'failure');

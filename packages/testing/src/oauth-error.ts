@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import { MockRejection, json } from './mock-service.js';
+import type { MockAnswer } from './mock-service.js';
 
 /** OAuth 2.0 error codes the mock answers with (RFC 6749 §5.2, RFC 8707 `invalid_target`). */
 export type OAuthErrorCode =
@@ -26,33 +28,24 @@ export type MaskinportenErrorNumber =
   | 'MP-201'
   | 'MP-251';
 
-/** A rejected token request; thrown inside the engine and turned into an OAuth error response. */
-export class TokenRequestRejection extends Error {
-  readonly error: OAuthErrorCode;
-  readonly mpCode: MaskinportenErrorNumber | null;
-  readonly status: number;
-  readonly headers: Record<string, string>;
+/** JSON as Maskinporten sends it: `application/json` without a charset. */
+export function oauthJson(status: number, value: unknown, headers: Record<string, string> = {}): MockAnswer {
+  return json(status, value, { 'content-type': 'application/json', ...headers });
+}
 
-  constructor(
-    error: OAuthErrorCode,
-    description: string,
-    mpCode: MaskinportenErrorNumber | null = null,
-    status = 400,
-    headers: Record<string, string> = {},
-  ) {
-    super(description);
-    this.name = 'TokenRequestRejection';
-    this.error = error;
-    this.mpCode = mpCode;
-    this.status = status;
-    this.headers = headers;
-  }
-
-  /** `error_description` as the real service writes it: text, `(MP-xxx)`, `[trace: <hex>]`. */
-  describe(): string {
-    const code = this.mpCode === null ? '' : ` (${this.mpCode})`;
-    return `${this.message}${code} [trace: ${createTraceId()}]`;
-  }
+/**
+ * A rejected token request, to throw from the engine: OAuth error JSON whose `error_description` reads as the
+ * real service writes it: text, `(MP-xxx)`, `[trace: <hex>]`.
+ */
+export function tokenRequestRejection(
+  error: OAuthErrorCode,
+  text: string,
+  mpCode: MaskinportenErrorNumber | null = null,
+  status = 400,
+  headers: Record<string, string> = {},
+): MockRejection {
+  const description = `${text}${mpCode === null ? '' : ` (${mpCode})`} [trace: ${createTraceId()}]`;
+  return new MockRejection(oauthJson(status, { error, error_description: description }, { 'cache-control': 'no-store', pragma: 'no-cache', ...headers }));
 }
 
 /** A random 128-bit hex id, like the trace ids in Maskinporten's error descriptions. */
