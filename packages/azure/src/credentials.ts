@@ -1,27 +1,19 @@
-import {
-  ClientAssertionCredential,
-  type AccessToken,
-  type GetTokenOptions,
-  type TokenCredential,
-} from '@azure/identity';
+import { ClientAssertionCredential, type AccessToken, type GetTokenOptions, type TokenCredential } from '@azure/identity';
 import { isLoopbackHost, type MaskinportenClient } from '@skyporten/core';
 import {
   CloudExchangeError,
   ConfigError,
-  createRefreshingCache,
+  decodeSkyportenToken,
   isRetryable,
   logEvent,
   requireAudience,
   resolveMaskinportenClient,
-  SkyportenError,
   systemClock,
-  type DecodedSkyportenToken,
-  type Expiring,
-  type RefreshingCache,
 } from '@skyporten/core/adapter';
-import { translateEntraError } from './errors.js';
+import { errorFields, translateEntraError } from './errors.js';
 import { createFailureRecorder } from './failure-recorder.js';
 import { resolveEntraSettings, type SkyportenCredentialsOptions } from './options.js';
+import { createEntraTokenCache } from './token-cache.js';
 
 /**
  * A `TokenCredential` that signs in to Entra ID with a Skyporten token. Use it with any `@azure/*` client.
@@ -46,23 +38,6 @@ export interface SkyportenTokenCredential extends TokenCredential {
   readonly maskinporten: MaskinportenClient;
 }
 
-/** `requireAudience` for the Skyporten token, decoding each token once (MSAL asks for it twice per `getToken`). */
-function createAudienceCheck(): (accessToken: string) => DecodedSkyportenToken {
-  let last: { accessToken: string; decoded: DecodedSkyportenToken } | undefined;
-  return (accessToken) => {
-    if (last?.accessToken !== accessToken) last = { accessToken, decoded: requireAudience(accessToken, 'Entra ID') };
-    return last.decoded;
-  };
-}
-
-function supplier(maskinporten: MaskinportenClient, check: (accessToken: string) => unknown): () => Promise<string> {
-  return async () => {
-    const accessToken = await maskinporten.getAccessToken();
-    check(accessToken);
-    return accessToken;
-  };
-}
-
 /**
  * The `getAssertion` callback for `ClientAssertionCredential`: the current Skyporten access token from the
  * client's cache (fetched or refreshed only when needed), after checking it has an audience.
@@ -76,24 +51,15 @@ function supplier(maskinporten: MaskinportenClient, check: (accessToken: string)
  * @public
  */
 export function createAssertionSupplier(maskinporten: MaskinportenClient): () => Promise<string> {
-  return supplier(maskinporten, createAudienceCheck());
-}
-
-/** An Entra ID token as the cache keeps it; `issuedAt` is when this token was first seen. */
-interface CachedToken extends Expiring {
-  token: AccessToken;
-  issuedAt: Date;
-}
-
-/** The cache of one scopes/tenant key, and what its loader needs from the current call. */
-interface Entry {
-  cache: RefreshingCache<CachedToken>;
-  scopes: string[];
-  options: GetTokenOptions;
-  /** Set while a caller asks for the kept token after `failure`: the loader then rethrows it instead of asking. */
-  failure?: unknown;
-  /** The last failure a kept token was handed out for, so one shared failure logs one warning. */
-  warned?: unknown;
+  let checked: string | undefined; // the last token found to have an audience: each token is decoded once
+  return async () => {
+    const accessToken = await maskinporten.getAccessToken();
+    if (accessToken !== checked) {
+      requireAudience(accessToken, 'Entra ID');
+      checked = accessToken;
+    }
+    return accessToken;
+  };
 }
 
 /**
@@ -136,39 +102,37 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
   const { tenantId, clientId, authorityHost, safetyMarginSeconds, identityOptions } = resolveEntraSettings(options);
   const { logger, clock = systemClock, env } = options;
   const maskinporten = resolveMaskinportenClient(options.maskinporten, { env, clock, logger });
-  const checkAudience = createAudienceCheck();
+  const supplyAssertion = createAssertionSupplier(maskinporten);
   const recorder = createFailureRecorder();
-  const inner = new ClientAssertionCredential(tenantId, clientId, supplier(maskinporten, checkAudience), {
+  const inner = new ClientAssertionCredential(tenantId, clientId, supplyAssertion, {
     ...identityOptions,
     // A local mock cannot answer instance discovery, which MSAL would otherwise send to Microsoft.
     disableInstanceDiscovery: identityOptions.disableInstanceDiscovery ?? isLoopbackHost(new URL(authorityHost).hostname),
     authorityHost,
     additionalPolicies: [...(identityOptions.additionalPolicies ?? []), recorder.policy],
   });
-  const entries = new Map<string, Entry>();
 
   async function attempt(scopes: string[], getTokenOptions: GetTokenOptions): Promise<AccessToken> {
     const since = recorder.nextSequence();
     // Get (and check) the Skyporten token first: its errors then keep their type, and a missing resource
     // fails before Entra ID is called. MSAL asks again right after, which the client's cache answers.
-    let assertion: DecodedSkyportenToken | undefined;
+    let assertion: string | undefined;
     try {
-      assertion = checkAudience(await maskinporten.getAccessToken());
+      assertion = await supplyAssertion();
       const token = await inner.getToken(scopes, getTokenOptions);
       logEvent(logger, 'debug', 'Entra ID token ready', { tenantId, clientId, scopes, expiresOn: new Date(token.expiresOnTimestamp).toISOString() });
       return token;
     } catch (error) {
-      throw translateEntraError(error, { tenantId, clientId, assertion, ...recorder.failureOf(error, since) });
+      // The token's iss, sub and aud (not secret) go into mismatch hints.
+      const decoded = assertion === undefined ? undefined : decodeSkyportenToken(assertion);
+      throw translateEntraError(error, { tenantId, clientId, assertion: decoded, ...recorder.failureOf(error, since) });
     }
   }
 
   /** MSAL's answer (its cache, or Entra ID); once more with a fresh Skyporten token if Entra ID found it expired. */
-  async function load(entry: Entry): Promise<CachedToken> {
-    if (entry.failure !== undefined) throw entry.failure;
-    const { scopes, options: getTokenOptions } = entry;
-    let token: AccessToken;
+  async function requestToken(scopes: string[], getTokenOptions: GetTokenOptions): Promise<AccessToken> {
     try {
-      token = await attempt(scopes, getTokenOptions).catch((error: unknown) => {
+      return await attempt(scopes, getTokenOptions).catch((error: unknown) => {
         if (!CloudExchangeError.isInstance(error) || error.cloudCode !== 'AADSTS700024') throw error;
         logEvent(logger, 'warn', 'Entra ID found the Skyporten token outside its valid time range; retrying once with a fresh token', { cloudCode: error.cloudCode });
         maskinporten.invalidate();
@@ -178,68 +142,14 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
       logEvent(logger, 'warn', 'Entra ID token request failed', { ...errorFields(error), isRetryable: isRetryable(error) });
       throw error;
     }
-    const last = entry.cache.peek();
-    return { token, expiresAt: new Date(token.expiresOnTimestamp), issuedAt: last?.token.token === token.token ? last.issuedAt : new Date(clock()) };
   }
 
-  function entryFor(scopes: string[], getTokenOptions: GetTokenOptions): Entry {
-    const key = JSON.stringify([scopes, getTokenOptions.tenantId ?? '', getTokenOptions.claims ?? '', getTokenOptions.enableCae === true]);
-    let entry = entries.get(key);
-    if (entry === undefined) {
-      const created: Entry = {
-        scopes,
-        options: getTokenOptions,
-        // No refresh ahead (MSAL decides when to ask Entra ID); the safety margin is core's rule, min(margin, 10 % of lifetime).
-        cache: createRefreshingCache(() => load(created), { clock, logger, name: 'Entra ID token', refreshWindowSeconds: 0, safetyMarginSeconds }),
-      };
-      entries.set(key, (entry = created));
-    }
-    return entry;
-  }
-
-  /**
-   * After a retryable `error`, the last token while core's cache still hands it out (outside its safety
-   * margin); else `error`, rethrown by `load`, so asking costs no second request.
-   */
-  async function keptThrough(entry: Entry, error: unknown, signal: AbortSignal | undefined): Promise<AccessToken> {
-    const last = entry.cache.peek();
-    let kept: Promise<CachedToken>;
-    entry.failure = error;
-    try {
-      kept = entry.cache.get(signal === undefined ? {} : { signal });
-    } finally {
-      entry.failure = undefined;
-    }
-    const { token } = await kept;
-    if (token === last?.token && entry.warned !== error) {
-      entry.warned = error;
-      const expiresOn = new Date(token.expiresOnTimestamp).toISOString();
-      logEvent(logger, 'warn', 'the Entra ID token could not be refreshed; the current one stays in use until its safety margin', { ...errorFields(error), expiresOn });
-    }
-    return token;
-  }
-
+  const tokens = createEntraTokenCache(requestToken, { clock, logger, safetyMarginSeconds });
   return {
     tenantId,
     clientId,
     authorityHost,
     maskinporten,
-    async getToken(scopes, getTokenOptions = {}) {
-      // The caller's abort signal only stops its own wait; the shared request goes on for the others.
-      const { abortSignal, ...sharedOptions } = getTokenOptions;
-      const signal = abortSignal as AbortSignal | undefined;
-      const entry = entryFor((Array.isArray(scopes) ? scopes : [scopes]).slice().sort(), sharedOptions);
-      entry.options = sharedOptions;
-      try {
-        return (await entry.cache.get({ forceRefresh: true, ...(signal === undefined ? {} : { signal }) })).token;
-      } catch (error) {
-        if (!isRetryable(error)) throw error;
-        return keptThrough(entry, error, signal);
-      }
-    },
+    getToken: tokens.getToken,
   };
-}
-
-function errorFields(error: unknown): { code: string | undefined; cloudCode: string | undefined } {
-  return { code: SkyportenError.isInstance(error) ? error.code : undefined, cloudCode: CloudExchangeError.isInstance(error) ? error.cloudCode : undefined };
 }

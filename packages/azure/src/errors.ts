@@ -87,7 +87,8 @@ export function translateEntraError(error: unknown, context: EntraFailureContext
   const cloudCode = failure?.aadsts ?? aadstsCode(description) ?? aadstsCode(message);
   const status = failure?.status ?? (typeof identityError.statusCode === 'number' ? identityError.statusCode : undefined);
   const networkCode = typeof identityError.code === 'string' && NETWORK_CODES.has(identityError.code) ? identityError.code : undefined;
-  const isRetryable = networkCode !== undefined || (status !== undefined && isTransientStatus(status));
+  // MSAL reports a failed connection to Entra ID as `network_error`, without the transport's code.
+  const isRetryable = networkCode !== undefined || /\bnetwork_error\b/.test(message) || (status !== undefined && isTransientStatus(status));
 
   let hint = cloudCode === undefined ? undefined : ENTRA_ERROR_HINTS[cloudCode];
   if (hint !== undefined && context.assertion !== undefined && /^AADSTS(70021|70021\d|7002137|7002138)$/.test(cloudCode ?? '')) {
@@ -113,4 +114,9 @@ export function translateEntraError(error: unknown, context: EntraFailureContext
     `Entra ID did not issue a token for client id ${context.clientId} in tenant ${context.tenantId}${status === undefined ? '' : ` (HTTP ${status})`}: ${reason}`,
     { status, cloudCode, hint, cause: error, isRetryable },
   );
+}
+
+/** The codes of an error, for log lines (never its message, which may quote a request). */
+export function errorFields(error: unknown): { code: string | undefined; cloudCode: string | undefined } {
+  return { code: SkyportenError.isInstance(error) ? error.code : undefined, cloudCode: CloudExchangeError.isInstance(error) ? error.cloudCode : undefined };
 }

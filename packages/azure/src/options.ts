@@ -64,16 +64,6 @@ export interface SkyportenCredentialsOptions extends Omit<ClientAssertionCredent
   env?: Record<string, string | undefined> | false;
 }
 
-/** The Entra ID settings, validated, and the options passed on to `ClientAssertionCredential`. */
-export interface EntraSettings {
-  tenantId: string;
-  clientId: string;
-  /** Without a trailing slash. */
-  authorityHost: string;
-  safetyMarginSeconds: number;
-  identityOptions: Omit<ClientAssertionCredentialOptions, 'authorityHost'>;
-}
-
 const GUID = /^[\da-f]{8}-[\da-f]{4}-[\da-f]{4}-[\da-f]{4}-[\da-f]{12}$/i;
 const DOMAIN = /^(?=.{1,253}$)([a-z\d]([a-z\d-]{0,61}[a-z\d])?\.)+[a-z]{2,63}$/i;
 const MULTI_TENANT = new Set(['common', 'organizations', 'consumers']);
@@ -81,11 +71,12 @@ const MULTI_TENANT = new Set(['common', 'organizations', 'consumers']);
 /**
  * Reads `tenantId`, `clientId` and `authorityHost` from the options, else from `AZURE_TENANT_ID`,
  * `AZURE_CLIENT_ID` and `AZURE_AUTHORITY_HOST`, and checks them and `safetyMarginSeconds`. A `ConfigError`
- * names the option, or the environment variable when the value came from there.
+ * names the option, or the environment variable when the value came from there. `identityOptions` are the
+ * options passed on to `ClientAssertionCredential`; `authorityHost` has no trailing slash.
  */
-export function resolveEntraSettings(options: SkyportenCredentialsOptions): EntraSettings {
-  const { maskinporten: _maskinporten, logger: _logger, clock: _clock, env: envOption, safetyMarginSeconds = 60, ...rest } = options;
-  const { tenantId: tenantOption, clientId: clientOption, authorityHost: hostOption, ...identityOptions } = rest;
+export function resolveEntraSettings(options: SkyportenCredentialsOptions) {
+  const { maskinporten: _m, logger: _l, clock: _c, env: envOption, safetyMarginSeconds = 60, tenantId: tenantOption, clientId: clientOption, ...rest } = options;
+  const { authorityHost: hostOption, ...identityOptions } = rest;
   if (typeof safetyMarginSeconds !== 'number' || !Number.isFinite(safetyMarginSeconds) || safetyMarginSeconds < 0) {
     throw new ConfigError('safetyMarginSeconds', `safetyMarginSeconds must be a number of seconds, 0 or more, got ${String(safetyMarginSeconds)}.`);
   }

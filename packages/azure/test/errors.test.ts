@@ -121,6 +121,16 @@ describe('transient Entra ID failures', () => {
     expect(w.entra.counters.tokenRequests).toBe(3);
   });
 
+  it('a refused connection to Entra ID (MSAL\'s network_error) is a retryable CloudExchangeError', async () => {
+    const w = await start();
+    const credential = w.credential({ retryOptions: { maxRetries: 0 } });
+    await credential.getToken(STORAGE_SCOPE); // MSAL now has the tenant's metadata; the next token request fails to connect
+    await w.entra.close();
+    const error = await failure(credential.getToken('https://vault.azure.net/.default'));
+    expect(error).toMatchObject({ code: 'CLOUD_EXCHANGE_FAILED', cloud: 'azure', isRetryable: true, status: undefined });
+    expect(error.hint).toMatch(/network failed/);
+  });
+
   it('a failed request is not cached: the next getToken tries again', async () => {
     const w = await start();
     w.entra.failNext({ status: 400, message: 'AADSTS700016: Application not found.' });

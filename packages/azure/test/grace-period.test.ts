@@ -66,6 +66,14 @@ describe('grace period: a failed refresh inside MSAL\'s refresh window', () => {
     expect(entra.counters.tokenRequests).toBe(1);
   });
 
+  it('serves it through a network outage of Entra ID too (connection refused)', async () => {
+    const { entra, token } = await start();
+    const cached = await token();
+    await entra.close();
+    vi.setSystemTime(START + 310_000);
+    expect(await token()).toBe(cached);
+  });
+
   it('throws the retryable error once the token is within the safety margin (min(60 s, 10 % of its lifetime))', async () => {
     const { entra, token } = await start();
     const cached = await token();
