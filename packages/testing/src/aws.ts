@@ -18,18 +18,18 @@ export interface MockAwsRole {
      * (StringEquals: exact match).
      * @default undefined: no web identity may assume the role
      */
-    sub?: string | readonly string[];
+    sub?: string | readonly string[] | undefined;
     /**
      * Role ARNs whose sessions (credentials this mock issued) may call `AssumeRole` for this role: role chaining.
      * @default undefined: the role cannot be chained to
      */
-    roles?: readonly string[];
+    roles?: readonly string[] | undefined;
   };
   /**
    * The role's maximum session duration; a larger `DurationSeconds` is a `ValidationError`, as on AWS.
    * @default 43200
    */
-  maxSessionDurationSeconds?: number;
+  maxSessionDurationSeconds?: number | undefined;
 }
 
 /** Options of {@link createMockAws}. */
@@ -47,34 +47,34 @@ export interface MockAwsOptions {
    * S3 objects served to credentials this mock issued, by bucket then key.
    * @default {}
    */
-  buckets?: Record<string, Record<string, string | Uint8Array>>;
+  buckets?: Record<string, Record<string, string | Uint8Array>> | undefined;
   /**
    * When set, issued credentials expire after this many seconds instead of `DurationSeconds`, to test refresh.
    * @default undefined: `DurationSeconds` (3600 when not sent)
    */
-  credentialLifetimeSeconds?: number;
+  credentialLifetimeSeconds?: number | undefined;
   /**
    * The mock's clock, in milliseconds since the epoch: token `exp`, credential expiry and SigV4 dates use it.
    * @default Date.now
    */
-  clock?: () => number;
+  clock?: (() => number) | undefined;
   /**
    * Kinesis data streams served to credentials this mock issued (JSON 1.1 protocol), each with one shard
    * `shardId-000000000000`, by stream name.
    * @default []
    */
-  streams?: readonly string[];
+  streams?: readonly string[] | undefined;
   /**
    * The account id in stream ARNs.
    * @default "123456789012"
    */
-  accountId?: string;
+  accountId?: string | undefined;
   /**
    * Check the full SigV4 signature of S3, Kinesis and `AssumeRole` requests (canonical request, string to sign, HMAC chain) with the
    * secret of the session it names.
    * @default true
    */
-  verifySignatures?: boolean;
+  verifySignatures?: boolean | undefined;
 }
 
 /** One request the mock received. Never holds a token or a secret. */

@@ -14,7 +14,7 @@ type EntraService = 'token' | 'metadata' | 'keys' | 'instance-discovery';
 /** A federated identity credential on an application or user-assigned managed identity. */
 export interface MockFederatedCredential {
   /** A name, for your own reading. @default "skyporten" */
-  name?: string;
+  name?: string | undefined;
   /** Matched exactly against the assertion's `iss` (a trailing slash counts). */
   issuer: string;
   /** Matched exactly (case-sensitive) against the assertion's `sub`. */
@@ -28,7 +28,7 @@ export interface MockEntraApplication {
   /** The client (application) id callers put in `client_id`. */
   clientId: string;
   /** The principal (object) id: not a client id; presenting it gets AADSTS700016. @default a random GUID */
-  principalId?: string;
+  principalId?: string | undefined;
   /** Its federated identity credentials: which tokens it accepts as client assertions. */
   federatedCredentials: MockFederatedCredential[];
 }
@@ -41,17 +41,17 @@ export interface MockEntraIdOptions {
    */
   issuer: MockIssuerReference;
   /** The tenant (directory) id. @default a random GUID */
-  tenantId?: string;
+  tenantId?: string | undefined;
   /** The app registrations and managed identities in the tenant. */
   applications: MockEntraApplication[];
   /** Lifetime of the access tokens issued, in seconds. @default 3600 */
-  accessTokenLifetimeSeconds?: number;
+  accessTokenLifetimeSeconds?: number | undefined;
   /** TLS certificate and key (PEM) to serve with. @default a fresh self-signed one for 127.0.0.1 and localhost */
-  tls?: LocalTlsCertificate;
+  tls?: LocalTlsCertificate | undefined;
   /** Tolerated clock difference when checking the assertion's `exp` and `nbf`, in seconds. @default 0 */
-  clockSkewSeconds?: number;
+  clockSkewSeconds?: number | undefined;
   /** The current time in milliseconds. @default Date.now */
-  clock?: () => number;
+  clock?: (() => number) | undefined;
 }
 
 /**

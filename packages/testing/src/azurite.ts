@@ -18,14 +18,14 @@ export interface StartAzuriteOptions {
   /** The certificate and key Azurite serves HTTPS with (Bearer tokens need HTTPS), e.g. `entra.tls`. */
   tls: LocalTlsCertificate;
   /** Port for the Blob service. @default a free port */
-  blobPort?: number;
+  blobPort?: number | undefined;
   /**
    * The path of Azurite's `azurite-blob` script.
    * @default resolved from the `azurite` package installed next to your project
    */
-  azuriteBlobScript?: string;
+  azuriteBlobScript?: string | undefined;
   /** How long to wait for Azurite to listen, in milliseconds. @default 30000 */
-  startTimeoutMs?: number;
+  startTimeoutMs?: number | undefined;
 }
 
 /** A running Azurite Blob service. */

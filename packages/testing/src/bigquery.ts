@@ -43,11 +43,11 @@ export interface MockBigQueryOptions {
    */
   gcp: Pick<MockGcp, 'storageEndpoint'> | MockBigQueryTokenVerifier;
   /** Tables by full name, `project.dataset.table`, each a list of rows. @default {} */
-  datasets?: Record<string, MockBigQueryRow[]>;
+  datasets?: Record<string, MockBigQueryRow[]> | undefined;
   /** The location jobs report when the request names none. @default "US" */
-  location?: string;
+  location?: string | undefined;
   /** Current time in milliseconds, for job statistics. @default Date.now */
-  clock?: () => number;
+  clock?: (() => number) | undefined;
 }
 
 /** One request the mock answered. Tokens are never recorded. */

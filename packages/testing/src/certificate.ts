@@ -19,30 +19,30 @@ export interface TestCertificateOptions {
    * Sign your grants with this key.
    * @default a fresh RSA 2048 key you cannot get back: only useful for negative tests
    */
-  privateKey?: KeyInput;
+  privateKey?: KeyInput | undefined;
   /** The organisation number put in the subject's `serialNumber` (and `organizationIdentifier` as `NTRNO-<orgNo>`). Accepts `0192:`-prefixed numbers. */
   orgNo: string;
   /**
    * Start of validity.
    * @default one day before now
    */
-  notBefore?: Date;
+  notBefore?: Date | undefined;
   /**
    * End of validity.
    * @default one year after now
    */
-  notAfter?: Date;
+  notAfter?: Date | undefined;
   /**
    * When set, a CA with this common name is generated and signs the certificate, and the returned PEM holds
    * the chain (leaf first, then the CA), like a real business certificate from Buypass or Commfides.
    * @default undefined: the certificate is self-signed
    */
-  issuerName?: string;
+  issuerName?: string | undefined;
   /**
    * The subject's common name.
    * @default `TEST VIRKSOMHET <orgNo>`
    */
-  commonName?: string;
+  commonName?: string | undefined;
 }
 
 const DAY_MS = 24 * 60 * 60 * 1000;

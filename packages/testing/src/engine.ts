@@ -38,7 +38,7 @@ export interface Delegation {
    * The `delegation_source` claim of tokens issued under this delegation.
    * @default "https://tt02.altinn.no/"
    */
-  delegationSource?: string;
+  delegationSource?: string | undefined;
 }
 
 /**
@@ -58,44 +58,44 @@ export interface RegisterClientOptions {
    * Scopes registered on the client; a grant may ask for any subset.
    * @default ["entur:skyporten.demo"]
    */
-  scopes?: string[];
+  scopes?: string[] | undefined;
   /**
    * The client's organisation number: 9 digits with a valid modulus-11 check digit, or `0192:`-prefixed.
    * @default "991825827"
    */
-  orgNo?: string;
+  orgNo?: string | undefined;
   /**
    * The client id (integration id), the `iss` of its grants.
    * @default a random UUID
    */
-  clientId?: string;
+  clientId?: string | undefined;
   /**
    * The key id that grants name in their `kid` header.
    * @default a random UUID
    */
-  kid?: string;
+  kid?: string | undefined;
   /**
    * The client's public key (PEM, JWK, `CryptoKey` or `KeyObject`; RSA). A private key is accepted and only its
    * public half is kept.
    * @default a generated RSA 2048 pair, returned as `privateKey`
    */
-  publicKey?: KeyInput;
+  publicKey?: KeyInput | undefined;
   /**
    * A PEM certificate ("virksomhetssertifikat") the client may present in `x5c` instead of naming a `kid`.
    * Its public key is also registered under `kid` when `publicKey` is not given.
    * @default undefined: `x5c` grants are rejected (MP-120)
    */
-  certificate?: string;
+  certificate?: string | undefined;
   /**
    * When set, every `resource` of a grant must be in this list (else `invalid_target`).
    * @default undefined: any absolute URI
    */
-  allowedResources?: string[];
+  allowedResources?: string[] | undefined;
   /**
    * Consumers who delegated scopes to this client's organisation, for grants with `consumer_org`.
    * @default []
    */
-  delegations?: Delegation[];
+  delegations?: Delegation[] | undefined;
 }
 
 /**

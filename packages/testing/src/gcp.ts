@@ -55,11 +55,11 @@ export interface MockGcpOptions {
   /** The Skyporten issuer the provider trusts: a `MockSkyporten`, or its `issuer` string and `jwksUri`. */
   issuer: MockIssuerReference;
   /** The project number of the pool. @default "123456789012" */
-  projectNumber?: string;
+  projectNumber?: string | undefined;
   /** The workload identity pool id. @default "skyporten" */
-  poolId?: string;
+  poolId?: string | undefined;
   /** The OIDC provider id in the pool. @default "maskinporten" */
-  providerId?: string;
+  providerId?: string | undefined;
   /** The provider's allowed audiences: the `resource` consumers ask Maskinporten for. */
   allowedAudiences: string[];
   /**
@@ -67,15 +67,15 @@ export interface MockGcpOptions {
    * attributes (`google.subject`, `attribute.maskinportenscope`, `attribute.clientaccess`) and the token's claims.
    * @default accept every token
    */
-  attributeCondition?: (attributes: MockGcpAttributes, claims: JWTPayload) => boolean;
+  attributeCondition?: ((attributes: MockGcpAttributes, claims: JWTPayload) => boolean) | undefined;
   /** IAM bindings: who may impersonate which service account, and who may read which bucket directly. @default [] */
-  bindings?: MockGcpBinding[];
+  bindings?: MockGcpBinding[] | undefined;
   /** Objects served by the Storage JSON API, by bucket then object name. @default {} */
-  buckets?: Record<string, Record<string, string | Uint8Array>>;
+  buckets?: Record<string, Record<string, string | Uint8Array>> | undefined;
   /** Lifetime of service account tokens from `generateAccessToken`, capped by the `lifetime` asked for. @default 3600 */
-  accessTokenLifetimeSeconds?: number;
+  accessTokenLifetimeSeconds?: number | undefined;
   /** Current time in milliseconds, for the `exp` checks and token lifetimes. @default Date.now */
-  clock?: () => number;
+  clock?: (() => number) | undefined;
 }
 
 /** Call counters of a {@link MockGcp}. Live: read them after the calls. */

@@ -17,43 +17,43 @@ export interface MockSkyportenOptions {
    * Lifetime of issued access tokens: `expires_in` and `exp - iat`.
    * @default 120
    */
-  tokenLifetimeSeconds?: number;
+  tokenLifetimeSeconds?: number | undefined;
   /**
    * Seconds added to the real clock (or `clock`) to get the server's clock, for clock-skew tests. The server
    * validates `iat`/`exp`, stamps tokens and sends the `Date` header with the skewed clock.
    * @default 0
    */
-  clockOffsetSeconds?: number;
+  clockOffsetSeconds?: number | undefined;
   /**
    * Milliseconds added before every response (token, metadata and JWKS).
    * @default 0
    */
-  latencyMs?: number;
+  latencyMs?: number | undefined;
   /**
    * The real clock, in milliseconds since the epoch; inject one to use fake time.
    * @default Date.now
    */
-  clock?: () => number;
+  clock?: (() => number) | undefined;
   /**
    * Largest accepted `exp - iat` of a grant, in seconds.
    * @default 120
    */
-  maxGrantLifetimeSeconds?: number;
+  maxGrantLifetimeSeconds?: number | undefined;
   /**
    * How far a grant's `iat` may be from the server's clock, in seconds.
    * @default 10
    */
-  allowedClockSkewSeconds?: number;
+  allowedClockSkewSeconds?: number | undefined;
   /**
    * The issuer string; only used by `createMockSkyportenHandlers`. The server always uses `http://127.0.0.1:PORT`.
    * @default "https://test.sky.maskinporten.no"
    */
-  issuer?: string;
+  issuer?: string | undefined;
   /**
    * Whether the issuer ends with `/`, like plain Maskinporten (`https://test.maskinporten.no/`). Skyporten's does not.
    * @default false
    */
-  trailingSlash?: boolean;
+  trailingSlash?: boolean | undefined;
 }
 
 /** Options with defaults applied; validated once. */

@@ -15,12 +15,12 @@ export interface LocalTlsCertificateOptions {
    * Host names put in the certificate's subjectAltName (IP addresses become IP entries).
    * @default ["127.0.0.1", "localhost"]
    */
-  hosts?: readonly string[];
+  hosts?: readonly string[] | undefined;
   /**
    * Days the certificate is valid from now (it is also valid from one hour ago, for skewed clocks).
    * @default 7
    */
-  validDays?: number;
+  validDays?: number | undefined;
 }
 
 const HOUR_MS = 60 * 60 * 1000;

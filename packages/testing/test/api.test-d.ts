@@ -76,11 +76,19 @@ describe('@skyporten/testing public types', () => {
     expectTypeOf(entra.authorityHost).toEqualTypeOf<string>();
   });
 
+  it('accepts an explicit undefined for an option, as process.env.X gives', async () => {
+    const env: Record<string, string | undefined> = {};
+    createMockSkyportenHandlers({ issuer: env['MASKINPORTEN_ISSUER'], trailingSlash: undefined, clock: undefined });
+    const issuer = await createMockSkyporten({ tokenLifetimeSeconds: undefined });
+    await issuer.registerClient({ orgNo: env['ORG_NO'], clientId: env['CLIENT_ID'], scopes: undefined });
+    await createMockAws({ issuer, clientIds: [RESOURCE], roles: [], accountId: env['AWS_ACCOUNT_ID'], buckets: undefined });
+    await createMockGcp({ issuer, allowedAudiences: [RESOURCE], projectNumber: env['GCP_PROJECT_NUMBER'], poolId: env['POOL'] });
+    await createMockEntraId({ issuer, applications: [], tenantId: env['AZURE_TENANT_ID'], tls: undefined });
+  });
+
   it('rejects wrong option types at compile time', async () => {
     // @ts-expect-error seconds as a number
     await createMockSkyporten({ tokenLifetimeSeconds: '120' });
-    // @ts-expect-error exactOptionalPropertyTypes: undefined is not a value
-    await createMockSkyporten({ issuer: undefined });
     // @ts-expect-error the clock returns milliseconds, not a Date
     await createMockSkyporten({ clock: () => new Date() });
     const issuer = await createMockSkyporten();
