@@ -1,5 +1,5 @@
 import { ConfigError } from '@skyporten/core/adapter';
-import { checkTokenLifetime, resolveFederation, type GcpFederationOptions } from './options.js';
+import { checkTokenLifetime, resolveFederation, type GcpFederationOptions, type ResolvedFederation } from './options.js';
 
 /** The command gcloud and other-language SDKs run to get a Skyporten token. */
 export const DEFAULT_EXECUTABLE_COMMAND = 'npx skyporten gcp executable';
@@ -101,12 +101,8 @@ export function gcpCredentialConfig(options: GcpCredentialConfigOptions = {}): G
   if (lifetime !== undefined && federation.serviceAccountImpersonationUrl === undefined) {
     throw new ConfigError('tokenLifetimeSeconds', 'tokenLifetimeSeconds applies only to service account impersonation: set serviceAccountEmail too.');
   }
-  const config: GcpExternalAccountConfig = {
-    universe_domain: federation.universeDomain,
-    type: 'external_account',
-    audience: federation.audience,
-    subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
-    token_url: federation.tokenUrl,
+  return {
+    ...externalAccountFields(federation, lifetime),
     credential_source: {
       executable: {
         command: command.trim(),
@@ -115,11 +111,20 @@ export function gcpCredentialConfig(options: GcpCredentialConfigOptions = {}): G
       },
     },
   };
-  if (federation.serviceAccountImpersonationUrl !== undefined) {
-    config.service_account_impersonation_url = federation.serviceAccountImpersonationUrl;
-    if (lifetime !== undefined) config.service_account_impersonation = { token_lifetime_seconds: lifetime };
-  }
-  return config;
+}
+
+/** What a credential configuration and `SkyportenIdentityPoolClient` share: the exchange and impersonation settings. @internal */
+export function externalAccountFields(federation: ResolvedFederation, tokenLifetimeSeconds: number | undefined): Omit<GcpExternalAccountConfig, 'credential_source'> {
+  const impersonationUrl = federation.serviceAccountImpersonationUrl;
+  return {
+    universe_domain: federation.universeDomain,
+    type: 'external_account',
+    audience: federation.audience,
+    subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
+    token_url: federation.tokenUrl,
+    ...(impersonationUrl === undefined ? {} : { service_account_impersonation_url: impersonationUrl }),
+    ...(impersonationUrl === undefined || tokenLifetimeSeconds === undefined ? {} : { service_account_impersonation: { token_lifetime_seconds: tokenLifetimeSeconds } }),
+  };
 }
 
 /**

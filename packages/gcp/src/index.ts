@@ -1,9 +1,5 @@
-export {
-  CLOUD_PLATFORM_SCOPE,
-  skyportenCredentials,
-  SkyportenIdentityPoolClient,
-  type SkyportenCredentialsOptions,
-} from './credentials.js';
+export { CLOUD_PLATFORM_SCOPE, SkyportenIdentityPoolClient } from './client.js';
+export { skyportenCredentials, type SkyportenCredentialsOptions } from './credentials.js';
 export { createSubjectTokenSupplier, type SubjectTokenSupplierOptions } from './subject-token.js';
 export {
   DEFAULT_EXECUTABLE_COMMAND,

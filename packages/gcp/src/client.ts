@@ -1,0 +1,159 @@
+import type { MaskinportenClient } from '@skyporten/core';
+import {
+  createRefreshingCache,
+  isRetryable,
+  logEvent,
+  systemClock,
+  traceCloudExchange,
+  type Clock,
+  type Expiring,
+  type Logger,
+  type RefreshingCache,
+} from '@skyporten/core/adapter';
+import { IdentityPoolClient, type Credentials } from 'google-auth-library';
+import { externalAccountFields } from './credential-config.js';
+import type { SkyportenCredentialsOptions } from './credentials.js';
+import { isExpiredSubjectToken, toCloudExchangeError, type ExchangeContext } from './errors.js';
+import type { ResolvedFederation } from './options.js';
+import { createSubjectTokenSupplier } from './subject-token.js';
+
+/** The scope google-auth-library asks for when none is given. */
+export const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
+/** Refresh a federated (not impersonated) token this long before it expires. */
+const FEDERATED_EAGER_REFRESH_MS = 15_000;
+/** Exchange only Skyporten tokens with at least this long left when the federated token is used directly. */
+const FEDERATED_MINIMUM_SUBJECT_SECONDS = 45;
+/** Default of `safetyMarginSeconds`. */
+const DEFAULT_SAFETY_MARGIN_SECONDS = 60;
+
+type GoogleToken = Awaited<ReturnType<IdentityPoolClient['refreshAccessTokenAsync']>>;
+/** A Google access token as core's cache holds it. */
+interface CachedToken extends Expiring {
+  token: GoogleToken;
+}
+
+/**
+ * An `IdentityPoolClient` that fetches its subject token from Maskinporten, translates GCP failures into
+ * `CloudExchangeError`s with hints, shares one refresh between concurrent callers, retries once with a
+ * fresh Skyporten token when STS says the token has expired, and keeps handing out its current access token
+ * through a refresh that fails with a retryable error until the token is within its safety margin of expiry.
+ *
+ * @example
+ * ```ts
+ * const authClient = skyportenCredentials({ audience, serviceAccountEmail }); // a SkyportenIdentityPoolClient
+ * console.log(authClient.federation.audience, authClient.federation.serviceAccountEmail);
+ * const { token } = await authClient.getAccessToken(); // a Google access token
+ * ```
+ * @public
+ */
+export class SkyportenIdentityPoolClient extends IdentityPoolClient {
+  /** The Maskinporten client that supplies subject tokens. */
+  readonly maskinporten: MaskinportenClient;
+  /** The validated federation settings (audience, endpoints, service account). */
+  readonly federation: Readonly<ResolvedFederation>;
+  readonly #context: ExchangeContext;
+  readonly #logger: Logger | undefined;
+  readonly #clock: Clock;
+  /**
+   * The token google-auth-library holds, and until when it may still be handed out (core's safety margin).
+   * google-auth-library decides when to refresh (its eager threshold), so the cache never refreshes ahead.
+   */
+  readonly #cache: RefreshingCache<CachedToken>;
+  /** After a failed refresh kept the current token: no new attempt before this time (ms). */
+  #retryAfter = 0;
+
+  /** Prefer {@link skyportenCredentials}, which validates options and reads the environment. */
+  constructor(maskinporten: MaskinportenClient, federation: ResolvedFederation, options: Pick<SkyportenCredentialsOptions, 'scopes' | 'tokenLifetimeSeconds' | 'safetyMarginSeconds' | 'logger' | 'clock'> = {}) {
+    const context: ExchangeContext = { federation, subject: undefined };
+    const clock = options.clock ?? systemClock;
+    const federated = federation.serviceAccountImpersonationUrl === undefined;
+    super({
+      ...externalAccountFields(federation, options.tokenLifetimeSeconds),
+      scopes: options.scopes ?? [CLOUD_PLATFORM_SCOPE],
+      // Without impersonation the federated token lives only as long as the Skyporten token (about 120 s):
+      // google-auth-library's default eager refresh (5 minutes before expiry) would exchange on every request.
+      ...(federated ? { eagerRefreshThresholdMillis: FEDERATED_EAGER_REFRESH_MS } : {}),
+      subject_token_supplier: createSubjectTokenSupplier(maskinporten, {
+        ...(federated ? { minimumLifetimeSeconds: FEDERATED_MINIMUM_SUBJECT_SECONDS } : {}),
+        clock,
+        onToken: (decoded) => {
+          context.subject = decoded;
+        },
+      }),
+    });
+    this.maskinporten = maskinporten;
+    this.federation = federation;
+    this.#context = context;
+    this.#logger = options.logger;
+    this.#clock = clock;
+    this.#cache = createRefreshingCache(() => this.#load(), {
+      clock: this.#clock,
+      logger: options.logger,
+      name: 'the Google access token',
+      safetyMarginSeconds: options.safetyMarginSeconds ?? DEFAULT_SAFETY_MARGIN_SECONDS,
+      refreshWindowSeconds: 0,
+    });
+  }
+
+  /** Injects a token, as google-auth-library allows; the kept one is forgotten. */
+  override setCredentials(credentials: Credentials): void {
+    super.setCredentials(credentials);
+    this.#cache.invalidate();
+  }
+
+  /** What google-auth-library calls when its token is due (or was rejected): a new one, or the current one through an outage. */
+  protected override async refreshAccessTokenAsync(): Promise<GoogleToken> {
+    const held = this.#cache.peek();
+    const current = await this.#cache.get(); // the held token while beyond its safety margin, else a new one
+    if (current !== held || this.#clock() < this.#retryAfter) return current.token;
+    try {
+      return (await this.#cache.get({ forceRefresh: true })).token;
+    } catch (error) {
+      if (!isRetryable(error)) throw error;
+      // google-auth-library goes on handing out the token it holds, while the cache does (else one more try).
+      const kept = await this.#cache.get();
+      if (kept === current) this.#keptThrough(error, kept);
+      return kept.token;
+    }
+  }
+
+  /** Warns once per failed refresh and starts a cool-down: during an outage, calls would otherwise each wait ~2 s of retries. */
+  #keptThrough(error: unknown, kept: CachedToken): void {
+    const now = this.#clock();
+    if (now < this.#retryAfter) return; // a caller sharing the same refresh already did
+    const lifetime = kept.expiresAt.getTime() - (kept.issuedAt?.getTime() ?? now);
+    this.#retryAfter = now + Math.min(5_000, Math.max(50, lifetime / 20));
+    const { code, status, cloudCode } = error as { code?: unknown; status?: unknown; cloudCode?: unknown };
+    logEvent(this.#logger, 'warn', 'refreshing the Google access token failed; the current one stays in use until its safety margin', {
+      code,
+      status,
+      cloudCode,
+      expiresAt: kept.expiresAt.toISOString(),
+      nextAttemptInMs: this.#retryAfter - now,
+    });
+  }
+
+  /** One refresh (exchange, then impersonation), once more with a fresh Skyporten token if STS says it expired. */
+  async #load(): Promise<CachedToken> {
+    let token: GoogleToken;
+    try {
+      token = await this.#exchange();
+    } catch (error) {
+      if (!isExpiredSubjectToken(error)) throw error;
+      logEvent(this.#logger, 'warn', 'GCP STS says the Skyporten token has expired; retrying once with a fresh token');
+      this.maskinporten.invalidate();
+      token = await this.#exchange();
+    }
+    return { token, expiresAt: new Date(token.expiry_date ?? Number.NaN), issuedAt: new Date(this.#clock()) };
+  }
+
+  async #exchange(): Promise<GoogleToken> {
+    const { audience, serviceAccountEmail } = this.federation;
+    logEvent(this.#logger, 'debug', 'exchanging the Skyporten token at GCP STS', { audience, serviceAccountEmail });
+    try {
+      return await traceCloudExchange('gcp', { audience, serviceAccountEmail }, () => super.refreshAccessTokenAsync());
+    } catch (error) {
+      throw toCloudExchangeError(error, this.#context);
+    }
+  }
+}
