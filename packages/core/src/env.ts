@@ -8,6 +8,30 @@ import { normalizeClientId, normalizeOrganisationNumber, normalizeResource, norm
 export type Environment = Readonly<Record<string, string | undefined>>;
 
 /**
+ * The one environment variable of each option, and of each part of a key given as files. The resolver reads
+ * these; the CLI's hints and `doctor` name them from here. {@link ENVIRONMENT_VARIABLES} describes them.
+ *
+ * @public
+ */
+export const CLIENT_OPTION_VARIABLES = Object.freeze({
+  environment: 'SKYPORTEN_ENV',
+  issuer: 'SKYPORTEN_ISSUER',
+  tokenEndpoint: 'SKYPORTEN_TOKEN_ENDPOINT',
+  clientId: 'MASKINPORTEN_CLIENT_ID',
+  scope: 'MASKINPORTEN_SCOPE',
+  resource: 'SKYPORTEN_RESOURCE',
+  consumerOrg: 'MASKINPORTEN_CONSUMER_ORG',
+  keyFile: 'MASKINPORTEN_PRIVATE_KEY_FILE',
+  privateKey: 'MASKINPORTEN_PRIVATE_KEY',
+  kid: 'MASKINPORTEN_KID',
+  keyPassphrase: 'MASKINPORTEN_PRIVATE_KEY_PASSPHRASE',
+  certificateFile: 'MASKINPORTEN_CERTIFICATE_FILE',
+} as const);
+
+const V = CLIENT_OPTION_VARIABLES;
+type OptionVariable = (typeof CLIENT_OPTION_VARIABLES)[keyof typeof CLIENT_OPTION_VARIABLES];
+
+/**
  * Every environment variable the SDK reads, and what it sets. Adapters and the CLI read the same ones.
  *
  * @public
@@ -37,7 +61,7 @@ export const ENVIRONMENT_VARIABLES = Object.freeze({
   SKYPORTEN_RESOURCE: 'the audience(s) the cloud expects, comma-separated',
   /** Sets `consumerOrg`. */
   MASKINPORTEN_CONSUMER_ORG: 'organisation number of the consumer a supplier acts for',
-} as const);
+} as const satisfies Record<OptionVariable, string>); // every option's variable, and no other
 
 /** Options read from the environment (only those that are set). @public */
 export interface EnvironmentOptions {
@@ -57,13 +81,64 @@ export interface EnvironmentOptions {
   key?: KeyInput;
 }
 
-function readFile(path: string, variable: string): Buffer {
+/**
+ * A key given part by part, as the environment, the CLI's flags and its config file give it; nothing read
+ * from disk yet. `privateKey` is the key itself (PEM or JWK JSON), the alternative to `keyFile`.
+ *
+ * @public
+ */
+export interface KeyParts {
+  keyFile?: string | undefined;
+  privateKey?: string | undefined;
+  kid?: string | undefined;
+  keyPassphrase?: string | undefined;
+  certificateFile?: string | undefined;
+}
+
+/** What each file part is called in an error message: an option, a flag or a variable. @internal */
+export type KeyPartNames = Readonly<Record<'keyFile' | 'certificateFile', string>>;
+
+function readFile(path: string, name: string): Buffer {
   try {
     return readFileSync(path);
   } catch (error) {
     const code = (error as { code?: string }).code ?? 'unreadable';
-    throw new ConfigError(variable, `${variable} points to "${path}", which cannot be read (${code}).`, { cause: error });
+    throw new ConfigError(name, `${name} "${path}" cannot be read (${code}).`, {
+      cause: error,
+      hint: code === 'EACCES' ? 'Check the file permissions.' : 'Check the path.',
+    });
   }
+}
+
+/** True when a key file holds PKCS#12 rather than PEM or JWK JSON: by its extension, else by its bytes. */
+function isPkcs12(path: string, text: string): boolean {
+  return /\.(p12|pfx)$/i.test(path) || (!text.includes('-----BEGIN') && !text.trim().startsWith('{'));
+}
+
+/**
+ * The key input of the parts: reads the key file (PEM, JWK JSON or PKCS#12) and the certificate file.
+ * Undefined when neither a key file nor a key is given. The one reader of key files, for the resolver and the CLI.
+ *
+ * @internal
+ */
+export function readKeyParts(parts: KeyParts, names: KeyPartNames = { keyFile: V.keyFile, certificateFile: V.certificateFile }): KeyInput | undefined {
+  const extras = {
+    ...(parts.kid !== undefined ? { kid: parts.kid } : {}),
+    ...(parts.keyPassphrase !== undefined ? { passphrase: parts.keyPassphrase } : {}),
+  };
+  let privateKey: string;
+  if (parts.keyFile !== undefined) {
+    const bytes = readFile(parts.keyFile, names.keyFile);
+    const text = bytes.toString('utf8');
+    if (isPkcs12(parts.keyFile, text)) return { pkcs12: new Uint8Array(bytes), ...extras };
+    privateKey = text;
+  } else if (parts.privateKey !== undefined) {
+    privateKey = parts.privateKey;
+  } else {
+    return undefined;
+  }
+  if (parts.certificateFile === undefined) return { privateKey, ...extras };
+  return { privateKey, ...extras, certificateChain: readFile(parts.certificateFile, names.certificateFile).toString('utf8') };
 }
 
 function value(env: Environment, name: string): string | undefined {
@@ -82,74 +157,71 @@ function value(env: Environment, name: string): string | undefined {
  * @public
  */
 export function maskinportenOptionsFromEnv(env: Environment = process.env): EnvironmentOptions {
-  const options: EnvironmentOptions = {};
-  const environment = value(env, 'SKYPORTEN_ENV');
-  const issuer = value(env, 'SKYPORTEN_ISSUER');
-  if (environment !== undefined) {
-    if (environment !== 'test' && environment !== 'prod') {
-      throw new ConfigError('SKYPORTEN_ENV', `SKYPORTEN_ENV is "${environment}": use "test" or "prod".`);
-    }
-    if (issuer !== undefined && issuer !== SKYPORTEN_ISSUERS[environment]) {
-      throw new ConfigError('SKYPORTEN_ISSUER', 'Set SKYPORTEN_ENV or SKYPORTEN_ISSUER, not both.');
-    }
-    options.issuer = SKYPORTEN_ISSUERS[environment as SkyportenEnvironment];
-  }
-  if (issuer !== undefined) options.issuer = validateIssuer(issuer, 'SKYPORTEN_ISSUER');
-  const tokenEndpoint = value(env, 'SKYPORTEN_TOKEN_ENDPOINT');
-  if (tokenEndpoint !== undefined) {
-    validateEndpoint(tokenEndpoint, 'SKYPORTEN_TOKEN_ENDPOINT');
-    options.tokenEndpoint = tokenEndpoint;
-  }
-  const clientId = value(env, 'MASKINPORTEN_CLIENT_ID');
-  if (clientId !== undefined) options.clientId = normalizeClientId(clientId, 'MASKINPORTEN_CLIENT_ID');
-  const scope = value(env, 'MASKINPORTEN_SCOPE');
-  if (scope !== undefined) options.scope = normalizeScope(scope, 'MASKINPORTEN_SCOPE');
-  const resource = value(env, 'SKYPORTEN_RESOURCE');
-  if (resource !== undefined) {
-    const items = resource.split(',').map((item) => item.trim()).filter(Boolean);
-    const checked = normalizeResource(items.length === 1 ? items[0] : items, 'SKYPORTEN_RESOURCE');
-    if (checked !== undefined) options.resource = checked;
-  }
-  const consumerOrg = value(env, 'MASKINPORTEN_CONSUMER_ORG');
-  if (consumerOrg !== undefined) options.consumerOrg = normalizeOrganisationNumber(consumerOrg, 'MASKINPORTEN_CONSUMER_ORG');
-  const key = keyFromEnv(env);
+  const options: EnvironmentOptions = settingsFromEnv(env);
+  const parts = keyPartsFromEnv(env);
+  const key = readKeyParts(parts);
   if (key !== undefined) options.key = key;
+  else if (parts.certificateFile !== undefined || parts.kid !== undefined) {
+    throw new ConfigError(
+      V.privateKey,
+      `${parts.certificateFile !== undefined ? V.certificateFile : V.kid} is set but there is no key: set ${V.privateKey} or ${V.keyFile}.`,
+    );
+  }
   return options;
 }
 
-function keyFromEnv(env: Environment): KeyInput | undefined {
-  const inline = env.MASKINPORTEN_PRIVATE_KEY?.trim() || undefined;
-  const file = value(env, 'MASKINPORTEN_PRIVATE_KEY_FILE');
-  if (inline !== undefined && file !== undefined) {
-    throw new ConfigError('MASKINPORTEN_PRIVATE_KEY_FILE', 'Set MASKINPORTEN_PRIVATE_KEY or MASKINPORTEN_PRIVATE_KEY_FILE, not both.');
-  }
-  const kid = value(env, 'MASKINPORTEN_KID');
-  const passphrase = env.MASKINPORTEN_PRIVATE_KEY_PASSPHRASE || undefined;
-  const certificateFile = value(env, 'MASKINPORTEN_CERTIFICATE_FILE');
-  const extras = { ...(kid ? { kid } : {}), ...(passphrase !== undefined ? { passphrase } : {}) };
-  if (file !== undefined) {
-    const bytes = readFile(file, 'MASKINPORTEN_PRIVATE_KEY_FILE');
-    const text = bytes.toString('utf8');
-    if (/\.(p12|pfx)$/i.test(file) || (!text.includes('-----BEGIN') && !text.trim().startsWith('{'))) {
-      return { pkcs12: new Uint8Array(bytes), ...extras };
+/** The options of the environment but the key, checked and normalised. @internal */
+export function settingsFromEnv(env: Environment): Omit<EnvironmentOptions, 'key'> {
+  const options: Omit<EnvironmentOptions, 'key'> = {};
+  const environment = value(env, V.environment);
+  const issuer = value(env, V.issuer);
+  if (environment !== undefined) {
+    if (environment !== 'test' && environment !== 'prod') {
+      throw new ConfigError(V.environment, `${V.environment} is "${environment}": use "test" or "prod".`);
     }
-    return withCertificate({ privateKey: text, ...extras }, certificateFile);
+    if (issuer !== undefined && issuer !== SKYPORTEN_ISSUERS[environment]) {
+      throw new ConfigError(V.issuer, `Set ${V.environment} or ${V.issuer}, not both.`);
+    }
+    options.issuer = SKYPORTEN_ISSUERS[environment as SkyportenEnvironment];
   }
-  if (inline !== undefined) {
-    // Environment variables often carry PEM with literal "\n" sequences.
-    const privateKey = inline.includes('-----BEGIN') ? inline.replace(/\\n/g, '\n') : inline;
-    return withCertificate({ privateKey, ...extras }, certificateFile);
+  if (issuer !== undefined) options.issuer = validateIssuer(issuer, V.issuer);
+  const tokenEndpoint = value(env, V.tokenEndpoint);
+  if (tokenEndpoint !== undefined) {
+    validateEndpoint(tokenEndpoint, V.tokenEndpoint);
+    options.tokenEndpoint = tokenEndpoint;
   }
-  if (certificateFile !== undefined || kid !== undefined) {
-    throw new ConfigError(
-      'MASKINPORTEN_PRIVATE_KEY',
-      `${certificateFile !== undefined ? 'MASKINPORTEN_CERTIFICATE_FILE' : 'MASKINPORTEN_KID'} is set but there is no key: set MASKINPORTEN_PRIVATE_KEY or MASKINPORTEN_PRIVATE_KEY_FILE.`,
-    );
+  const clientId = value(env, V.clientId);
+  if (clientId !== undefined) options.clientId = normalizeClientId(clientId, V.clientId);
+  const scope = value(env, V.scope);
+  if (scope !== undefined) options.scope = normalizeScope(scope, V.scope);
+  const resource = value(env, V.resource);
+  if (resource !== undefined) {
+    const items = resource.split(',').map((item) => item.trim()).filter(Boolean);
+    const checked = normalizeResource(items.length === 1 ? items[0] : items, V.resource);
+    if (checked !== undefined) options.resource = checked;
   }
-  return undefined;
+  const consumerOrg = value(env, V.consumerOrg);
+  if (consumerOrg !== undefined) options.consumerOrg = normalizeOrganisationNumber(consumerOrg, V.consumerOrg);
+  return options;
 }
 
-function withCertificate<T extends object>(key: T, certificateFile: string | undefined): T & { certificateChain?: string } {
-  if (certificateFile === undefined) return key;
-  return { ...key, certificateChain: readFile(certificateFile, 'MASKINPORTEN_CERTIFICATE_FILE').toString('utf8') };
+/** The key's parts as the environment gives them (only those set); no file is read. @internal */
+export function keyPartsFromEnv(env: Environment): KeyParts {
+  const inline = value(env, V.privateKey);
+  const parts: KeyParts = {};
+  const keyFile = value(env, V.keyFile);
+  if (inline !== undefined && keyFile !== undefined) {
+    throw new ConfigError(V.keyFile, `Set ${V.privateKey} or ${V.keyFile}, not both.`);
+  }
+  if (keyFile !== undefined) parts.keyFile = keyFile;
+  // Environment variables often carry PEM with literal "\n" sequences.
+  if (inline !== undefined) parts.privateKey = inline.includes('-----BEGIN') ? inline.replace(/\\n/g, '\n') : inline;
+  const kid = value(env, V.kid);
+  if (kid !== undefined) parts.kid = kid;
+  // Not trimmed: spaces may belong to a passphrase.
+  const passphrase = env[V.keyPassphrase];
+  if (passphrase !== undefined && passphrase !== '') parts.keyPassphrase = passphrase;
+  const certificateFile = value(env, V.certificateFile);
+  if (certificateFile !== undefined) parts.certificateFile = certificateFile;
+  return parts;
 }

@@ -20,7 +20,7 @@ export {
 } from './cache.js';
 export { systemClock, type Clock } from './clock.js';
 export type { IssuerMetadata } from './discovery.js';
-export { ENVIRONMENT_VARIABLES, maskinportenOptionsFromEnv, type Environment, type EnvironmentOptions } from './env.js';
+export { CLIENT_OPTION_VARIABLES, ENVIRONMENT_VARIABLES, maskinportenOptionsFromEnv, type Environment, type EnvironmentOptions, type KeyParts } from './env.js';
 export {
   CloudExchangeError,
   ConfigError,
@@ -57,11 +57,13 @@ export { logEvent, type Logger, type LogLevel } from './logger.js';
 export {
   CLIENT_OPTION_DEFAULTS,
   resolveClientOptions,
+  type ClientOptionsInput,
   type ClientOptionsResolution,
   type OptionLayers,
   type OptionOrigin,
   type OptionSource,
   type ResolvedClientOptions,
+  type ResolvedOptionName,
 } from './options.js';
 export { redact } from './redact.js';
 export {

@@ -1,5 +1,5 @@
 import type { MaskinportenClientOptions } from './client.js';
-import { maskinportenOptionsFromEnv, type Environment } from './env.js';
+import { CLIENT_OPTION_VARIABLES, keyPartsFromEnv, readKeyParts, settingsFromEnv, type Environment, type KeyParts } from './env.js';
 import { ConfigError } from './errors.js';
 import { SKYPORTEN_ISSUERS, validateIssuer } from './issuers.js';
 import type { KeyInput } from './keys.js';
@@ -40,7 +40,10 @@ export interface ResolvedClientOptions {
   scope: string | readonly string[] | undefined;
   resource: string | readonly string[] | undefined;
   consumerOrg: string | undefined;
+  /** The key, given whole or read from its parts (with `readKeyFiles: false`: only a key given whole). */
   key: KeyInput | undefined;
+  /** The parts of a key given as files (or `privateKey` text); empty for a key given whole. */
+  keyParts: KeyParts;
   timeout: number;
   grantLifetimeSeconds: number;
   refreshWindowSeconds: number;
@@ -49,67 +52,88 @@ export interface ResolvedClientOptions {
   retry: RetryPolicy;
 }
 
+/** The names {@link resolveClientOptions} reports a source for. @public */
+export type ResolvedOptionName = Exclude<keyof ResolvedClientOptions, 'keyParts'> | keyof KeyParts;
+
 /** What {@link resolveClientOptions} returns: the values, and where each came from. @public */
 export interface ClientOptionsResolution {
   values: ResolvedClientOptions;
-  /** One entry per option that has a value (defaults included). */
-  sources: Partial<Record<keyof ResolvedClientOptions, OptionOrigin>>;
+  /** One entry per option that has a value (defaults included); `key` names where the key material came from. */
+  sources: Partial<Record<ResolvedOptionName, OptionOrigin>>;
+  /** Reads the key now: the key given whole, or the key files of `keyParts` (errors name the part as its layer does). */
+  readKey(): KeyInput | undefined;
+  /** How a name is spelled in its layer, for messages: `--key-file`, `MASKINPORTEN_KID`, `the config file's keyFile`. */
+  describe(origin: OptionOrigin): string;
 }
+
+/** Client options, and a key given part by part instead of `key` (how the CLI's flags and config file give it). @public */
+export type ClientOptionsInput = MaskinportenClientOptions & Omit<KeyParts, 'privateKey'>;
 
 /** The layers under the options given in code. @public */
 export interface OptionLayers {
   /** Options read from a config file (the CLI's `--config`); below the environment. */
-  configFile?: MaskinportenClientOptions | undefined;
+  configFile?: ClientOptionsInput | undefined;
+  /** `false`: open no key file now (`values.key` is then only a key given whole); `readKey()` reads them later. */
+  readKeyFiles?: boolean | undefined;
+  /** How the options given are spelled in messages, e.g. the CLI's flags (`keyFile` → `--key-file`). */
+  optionLabel?: ((option: string) => string) | undefined;
 }
 
-const envNames = {
-  tokenEndpoint: 'SKYPORTEN_TOKEN_ENDPOINT',
-  clientId: 'MASKINPORTEN_CLIENT_ID',
-  scope: 'MASKINPORTEN_SCOPE',
-  resource: 'SKYPORTEN_RESOURCE',
-  consumerOrg: 'MASKINPORTEN_CONSUMER_ORG',
-  key: 'MASKINPORTEN_PRIVATE_KEY[_FILE]',
-} as const;
+type OptionName = keyof typeof CLIENT_OPTION_VARIABLES;
 
-const keyVariables = ['MASKINPORTEN_PRIVATE_KEY', 'MASKINPORTEN_PRIVATE_KEY_FILE', 'MASKINPORTEN_PRIVATE_KEY_PASSPHRASE', 'MASKINPORTEN_KID', 'MASKINPORTEN_CERTIFICATE_FILE'];
+/** Each option's variables: an option given explicitly drops them (a key given whole drops every key part's). */
+function variablesOf(option: string): string[] {
+  if (option === 'key') return (['keyFile', 'privateKey', 'kid', 'keyPassphrase', 'certificateFile'] as const).map((part) => CLIENT_OPTION_VARIABLES[part]);
+  if (option === 'keyFile') return [CLIENT_OPTION_VARIABLES.keyFile, CLIENT_OPTION_VARIABLES.privateKey];
+  if (option === 'environment' || option === 'issuer') return [CLIENT_OPTION_VARIABLES.environment, CLIENT_OPTION_VARIABLES.issuer, CLIENT_OPTION_VARIABLES.tokenEndpoint];
+  return Object.hasOwn(CLIENT_OPTION_VARIABLES, option) ? [CLIENT_OPTION_VARIABLES[option as OptionName]] : [];
+}
 
 /**
  * The environment without the variables of options given explicitly: those are neither read (no key file
  * is opened for a key already given) nor checked. A token endpoint from the environment only counts when the
  * issuer comes from the environment too, so a leftover test endpoint never meets a prod issuer.
  */
-function relevantEnvironment(env: Environment, explicit: MaskinportenClientOptions): Environment {
+function relevantEnvironment(env: Environment, explicit: ClientOptionsInput): Environment {
   const drop = new Set<string>();
-  if (explicit.environment !== undefined || explicit.issuer !== undefined) drop.add('SKYPORTEN_ENV').add('SKYPORTEN_ISSUER').add('SKYPORTEN_TOKEN_ENDPOINT');
-  for (const [option, variable] of Object.entries(envNames)) {
-    if (explicit[option as keyof typeof envNames] === undefined) continue;
-    if (option === 'key') keyVariables.forEach((name) => drop.add(name));
-    else drop.add(variable);
+  for (const [option, given] of Object.entries(explicit)) {
+    if (given !== undefined) for (const variable of variablesOf(option)) drop.add(variable);
   }
   if (drop.size === 0) return env;
   return Object.fromEntries(Object.entries(env).filter(([name]) => !drop.has(name)));
 }
 
 /** The issuer named by one layer (`environment` or `issuer`, not both), or undefined. */
-function issuerOf(layer: MaskinportenClientOptions, where: string): string | undefined {
+function issuerOf(layer: ClientOptionsInput, name: (option: string) => string, where: string): string | undefined {
   if (layer.environment !== undefined && layer.issuer !== undefined) {
-    throw new ConfigError('environment', `Give environment or issuer, not both${where}.`);
+    throw new ConfigError(name('environment'), `Give ${name('environment')} or ${name('issuer')}, not both${where}.`);
   }
   if (layer.environment !== undefined) {
     const issuer = SKYPORTEN_ISSUERS[layer.environment];
     if (issuer === undefined) {
-      throw new ConfigError('environment', `environment "${display(layer.environment)}" is unknown: use "test" or "prod".`);
+      throw new ConfigError(name('environment'), `${name('environment')} "${display(layer.environment)}" is unknown: use "test" or "prod".`);
     }
     return issuer;
   }
-  return layer.issuer === undefined ? undefined : validateIssuer(layer.issuer);
+  return layer.issuer === undefined ? undefined : validateIssuer(layer.issuer, name('issuer'));
+}
+
+/** The key material of one layer: a key given whole or a key file, not both. */
+function keyMaterialOf(layer: ClientOptionsInput, name: (option: string) => string, where: string): 'key' | 'keyFile' | undefined {
+  if (layer.key !== undefined && layer.keyFile !== undefined) {
+    throw new ConfigError(name('keyFile'), `Give ${name('key')} or ${name('keyFile')}, not both${where}.`);
+  }
+  return layer.key !== undefined ? 'key' : layer.keyFile !== undefined ? 'keyFile' : undefined;
 }
 
 /**
- * The one options resolver: every client option has one name, one environment variable (see
- * `ENVIRONMENT_VARIABLES`) and at most one default (`CLIENT_OPTION_DEFAULTS`). Precedence: the options given >
- * the environment (unless `env: false`) > the config-file layer > the default. `createMaskinportenClient` and
- * the CLI (flags are options) both resolve through it, and `skyporten doctor` prints `sources`.
+ * The one options resolver: every client option has one name, one environment variable
+ * ({@link CLIENT_OPTION_VARIABLES}) and at most one default ({@link CLIENT_OPTION_DEFAULTS}). Precedence: the
+ * options given > the environment (unless `env: false`) > the config-file layer > the default, option by
+ * option. A key comes whole (`key`) or in parts (`keyFile` or `MASKINPORTEN_PRIVATE_KEY`, with `kid`,
+ * `keyPassphrase` and `certificateFile`, each from its own highest layer). `createMaskinportenClient` and the
+ * CLI (its flags are the options, `--config` the config-file layer) both resolve through it, and
+ * `skyporten doctor` prints `sources`.
  *
  * @example
  * ```ts
@@ -119,43 +143,48 @@ function issuerOf(layer: MaskinportenClientOptions, where: string): string | und
  * ```
  * @public
  */
-export function resolveClientOptions(options: MaskinportenClientOptions = {}, layers: OptionLayers = {}): ClientOptionsResolution {
+export function resolveClientOptions(options: ClientOptionsInput = {}, layers: OptionLayers = {}): ClientOptionsResolution {
   const file = layers.configFile ?? {};
   const env = options.env === false ? undefined : (options.env ?? process.env);
-  const fromEnv = env === undefined ? {} : maskinportenOptionsFromEnv(relevantEnvironment(env, options));
+  const relevant = env === undefined ? {} : relevantEnvironment(env, options);
+  const fromEnv: Partial<Record<OptionName, unknown>> = { ...settingsFromEnv(relevant), ...keyPartsFromEnv(relevant) };
   const sources: ClientOptionsResolution['sources'] = {};
+  const label = layers.optionLabel ?? ((option: string) => option);
+  const describe = (origin: OptionOrigin): string =>
+    origin.source === 'option' ? label(origin.from) : origin.source === 'config-file' ? `the config file's ${origin.from}` : origin.from;
 
-  const explicitIssuer = issuerOf(options, '');
-  const fileIssuer = issuerOf(file, ' in the config file');
+  const explicitIssuer = issuerOf(options, label, '');
+  const fileIssuer = issuerOf(file, (option) => option, ' in the config file');
   let issuer: string | undefined;
   if (explicitIssuer !== undefined) {
     issuer = explicitIssuer;
     sources.issuer = { source: 'option', from: options.environment !== undefined ? 'environment' : 'issuer' };
   } else if (fromEnv.issuer !== undefined) {
-    issuer = fromEnv.issuer;
-    sources.issuer = { source: 'env', from: env?.SKYPORTEN_ENV?.trim() ? 'SKYPORTEN_ENV' : 'SKYPORTEN_ISSUER' };
+    issuer = fromEnv.issuer as string;
+    sources.issuer = { source: 'env', from: relevant[CLIENT_OPTION_VARIABLES.environment]?.trim() ? CLIENT_OPTION_VARIABLES.environment : CLIENT_OPTION_VARIABLES.issuer };
   } else if (fileIssuer !== undefined) {
     issuer = fileIssuer;
     sources.issuer = { source: 'config-file', from: file.environment !== undefined ? 'environment' : 'issuer' };
   }
 
-  function pick<K extends keyof typeof envNames>(name: K): ResolvedClientOptions[K] {
-    const given = options[name];
+  function pick(name: Exclude<OptionName, 'environment' | 'issuer'>): unknown {
+    const given = (options as Record<string, unknown>)[name];
     if (given !== undefined) {
       sources[name] = { source: 'option', from: name };
-      return given as ResolvedClientOptions[K];
+      return given;
     }
     // A token endpoint from the environment needs the issuer from there too.
     const envValue = name === 'tokenEndpoint' && sources.issuer?.source !== 'env' ? undefined : fromEnv[name];
     if (envValue !== undefined) {
-      sources[name] = { source: 'env', from: envNames[name] };
-      return envValue as ResolvedClientOptions[K];
+      sources[name] = { source: 'env', from: CLIENT_OPTION_VARIABLES[name] };
+      return envValue;
     }
-    if (file[name] !== undefined) {
+    const inFile = (file as Record<string, unknown>)[name];
+    if (inFile !== undefined) {
       sources[name] = { source: 'config-file', from: name };
-      return file[name] as ResolvedClientOptions[K];
+      return inFile;
     }
-    return undefined as ResolvedClientOptions[K];
+    return undefined;
   }
 
   function withDefault<K extends keyof typeof CLIENT_OPTION_DEFAULTS>(name: K): (typeof CLIENT_OPTION_DEFAULTS)[K] {
@@ -169,14 +198,51 @@ export function resolveClientOptions(options: MaskinportenClientOptions = {}, la
     return CLIENT_OPTION_DEFAULTS[name];
   }
 
+  // The key material (a key given whole, a key file or the key's text) from the highest layer that has one;
+  // its other parts each from their own highest layer.
+  const explicitKey = keyMaterialOf(options, label, '');
+  const fileKey = keyMaterialOf(file, (option) => option, ' in the config file');
+  let wholeKey: KeyInput | undefined;
+  const keyParts: KeyParts = {};
+  if (explicitKey === 'key') {
+    wholeKey = options.key;
+    sources.key = { source: 'option', from: 'key' };
+  } else if (explicitKey === undefined && fromEnv.keyFile === undefined && fromEnv.privateKey === undefined && fileKey === 'key') {
+    wholeKey = file.key;
+    sources.key = { source: 'config-file', from: 'key' };
+  } else {
+    // An option's key file has dropped the environment's key text; the environment's key text beats the file's key file.
+    const material = fromEnv.privateKey !== undefined ? 'privateKey' : 'keyFile';
+    for (const part of [material, 'kid', 'keyPassphrase', 'certificateFile'] as const) {
+      const found = pick(part) as string | undefined;
+      if (found !== undefined) keyParts[part] = found;
+    }
+    if (sources[material] !== undefined) sources.key = sources[material];
+  }
+
+  const names = (part: 'keyFile' | 'certificateFile') => {
+    const origin = sources[part];
+    return origin === undefined ? part : describe(origin);
+  };
+  const readKey = (): KeyInput | undefined => wholeKey ?? readKeyParts(keyParts, { keyFile: names('keyFile'), certificateFile: names('certificateFile') });
+  let key = wholeKey;
+  if (layers.readKeyFiles !== false && key === undefined) {
+    key = readKey();
+    const orphan = key === undefined ? (sources.certificateFile ?? sources.kid) : undefined;
+    if (orphan !== undefined) {
+      throw new ConfigError('key', `${describe(orphan)} is set but there is no key: give key or keyFile (or ${CLIENT_OPTION_VARIABLES.privateKey} or ${CLIENT_OPTION_VARIABLES.keyFile}).`);
+    }
+  }
+
   const values: ResolvedClientOptions = {
     issuer,
-    tokenEndpoint: pick('tokenEndpoint'),
-    clientId: pick('clientId'),
-    scope: pick('scope'),
-    resource: pick('resource'),
-    consumerOrg: pick('consumerOrg'),
-    key: pick('key'),
+    tokenEndpoint: pick('tokenEndpoint') as string | undefined,
+    clientId: pick('clientId') as string | undefined,
+    scope: pick('scope') as ResolvedClientOptions['scope'],
+    resource: pick('resource') as ResolvedClientOptions['resource'],
+    consumerOrg: pick('consumerOrg') as string | undefined,
+    key,
+    keyParts,
     timeout: withDefault('timeout'),
     grantLifetimeSeconds: withDefault('grantLifetimeSeconds'),
     refreshWindowSeconds: withDefault('refreshWindowSeconds'),
@@ -184,5 +250,5 @@ export function resolveClientOptions(options: MaskinportenClientOptions = {}, la
     maxCachedKeys: withDefault('maxCachedKeys'),
     retry: withDefault('retry'),
   };
-  return { values, sources };
+  return { values, sources, readKey, describe };
 }

@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { CLIENT_OPTION_DEFAULTS, resolveClientOptions, SKYPORTEN_PROD_ISSUER, SKYPORTEN_TEST_ISSUER } from '../src/index.ts';
-import { thrownBy } from './helpers.ts';
+import {
+  CLIENT_OPTION_DEFAULTS,
+  CLIENT_OPTION_VARIABLES,
+  ENVIRONMENT_VARIABLES,
+  resolveClientOptions,
+  SKYPORTEN_PROD_ISSUER,
+  SKYPORTEN_TEST_ISSUER,
+} from '../src/index.ts';
+import { fixture, thrownBy } from './helpers.ts';
+
+const KEY = new URL('./fixtures/rsa-2048.pkcs8.pem', import.meta.url).pathname;
+const CHAIN = new URL('./fixtures/chain.pem', import.meta.url).pathname;
+const P12 = new URL('./fixtures/business.p12', import.meta.url).pathname;
 
 describe('resolveClientOptions: one name, one variable, one default, and the source of each', () => {
   it('takes options over the environment over the config file over the default, and says which', () => {
@@ -51,5 +62,78 @@ describe('resolveClientOptions: one name, one variable, one default, and the sou
     expect(thrownBy(() => resolveClientOptions({ env: false }, { configFile: { environment: 'test', issuer: 'https://x.example' } })).message).toContain(
       'in the config file',
     );
+  });
+
+  it('describes every option variable, and only those', () => {
+    expect(Object.keys(ENVIRONMENT_VARIABLES).sort()).toEqual(Object.values(CLIENT_OPTION_VARIABLES).sort());
+  });
+
+  it('names the options given as the caller spells them (the CLI: its flags)', () => {
+    const optionLabel = (option: string) => `--${option.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`;
+    const conflict = thrownBy(() => resolveClientOptions({ env: false, environment: 'test', issuer: 'https://x.example' }, { optionLabel }));
+    expect(conflict.message).toBe('Give --environment or --issuer, not both.');
+    expect(conflict.field).toBe('--environment');
+  });
+});
+
+describe('resolveClientOptions: a key given in parts', () => {
+  it('takes each part from its own highest layer, and says which', () => {
+    const env = { MASKINPORTEN_KID: 'kid-from-env', MASKINPORTEN_PRIVATE_KEY_PASSPHRASE: ' spaced ' };
+    const { values, sources } = resolveClientOptions({ keyFile: KEY, env }, { configFile: { kid: 'kid-from-file', certificateFile: CHAIN, keyFile: '/not/read.pem' } });
+    expect(values.keyParts).toEqual({ keyFile: KEY, kid: 'kid-from-env', keyPassphrase: ' spaced ', certificateFile: CHAIN });
+    expect(sources.key).toEqual({ source: 'option', from: 'keyFile' });
+    expect(sources.keyFile).toEqual({ source: 'option', from: 'keyFile' });
+    expect(sources.kid).toEqual({ source: 'env', from: 'MASKINPORTEN_KID' });
+    expect(sources.keyPassphrase).toEqual({ source: 'env', from: 'MASKINPORTEN_PRIVATE_KEY_PASSPHRASE' });
+    expect(sources.certificateFile).toEqual({ source: 'config-file', from: 'certificateFile' });
+    expect(values.key).toEqual({ privateKey: fixture('rsa-2048.pkcs8.pem'), kid: 'kid-from-env', passphrase: ' spaced ', certificateChain: fixture('chain.pem') });
+  });
+
+  it("lets the environment's key text beat the config file's key file, and an option's key file drop the environment's", () => {
+    const pem = fixture('rsa-2048.pkcs8.pem');
+    const env = { MASKINPORTEN_PRIVATE_KEY: pem.replace(/\n/g, '\\n') };
+    const fromEnv = resolveClientOptions({ env }, { configFile: { keyFile: '/not/read.pem', kid: 'k' } });
+    expect(fromEnv.sources.key).toEqual({ source: 'env', from: 'MASKINPORTEN_PRIVATE_KEY' });
+    expect(fromEnv.values.key).toEqual({ privateKey: pem, kid: 'k' });
+    expect(fromEnv.values.keyParts.keyFile).toBeUndefined();
+    // Both key variables would be a conflict, but the option's key file means neither is read.
+    const both = { ...env, MASKINPORTEN_PRIVATE_KEY_FILE: '/not/read.pem' };
+    expect(resolveClientOptions({ env: both, keyFile: P12 }, { readKeyFiles: false }).values.keyParts).toEqual({ keyFile: P12 });
+    expect(thrownBy(() => resolveClientOptions({ env: both }, { readKeyFiles: false })).field).toBe('MASKINPORTEN_PRIVATE_KEY_FILE');
+  });
+
+  it('with readKeyFiles: false opens no file; readKey() does, naming the part as its layer spells it', () => {
+    const resolution = resolveClientOptions(
+      { env: { MASKINPORTEN_CERTIFICATE_FILE: '/missing/chain.pem' }, keyFile: KEY, kid: 'k' },
+      { readKeyFiles: false, optionLabel: (option) => (option === 'keyFile' ? '--key-file' : option) },
+    );
+    expect(resolution.values.key).toBeUndefined();
+    expect(resolution.values.keyParts.certificateFile).toBe('/missing/chain.pem');
+    const error = thrownBy(() => resolution.readKey());
+    expect(error.field).toBe('MASKINPORTEN_CERTIFICATE_FILE');
+    expect(error.message).toBe('MASKINPORTEN_CERTIFICATE_FILE "/missing/chain.pem" cannot be read (ENOENT).');
+    const missingKey = resolveClientOptions({ env: false, keyFile: '/missing/key.pem' }, { readKeyFiles: false, optionLabel: (option) => `--${option}` });
+    expect(thrownBy(() => missingKey.readKey()).message).toBe('--keyFile "/missing/key.pem" cannot be read (ENOENT).');
+    const fromFile = resolveClientOptions({ env: false }, { readKeyFiles: false, configFile: { keyFile: '/missing/key.pem' } });
+    expect(thrownBy(() => fromFile.readKey()).message).toBe(`the config file's keyFile "/missing/key.pem" cannot be read (ENOENT).`);
+  });
+
+  it('reads a PKCS#12 file as pkcs12 bytes, and a whole key over every part', () => {
+    const { values } = resolveClientOptions({ env: { MASKINPORTEN_PRIVATE_KEY_FILE: P12, MASKINPORTEN_PRIVATE_KEY_PASSPHRASE: 'p12 secret' } });
+    expect(values.key).toMatchObject({ passphrase: 'p12 secret' });
+    expect(values.key).toHaveProperty('pkcs12');
+    const whole = { privateKey: 'pem', kid: 'given' };
+    const { values: given, sources } = resolveClientOptions({ env: false }, { configFile: { key: whole, kid: 'ignored' } });
+    expect(given.key).toBe(whole);
+    expect(sources.key).toEqual({ source: 'config-file', from: 'key' });
+    expect(sources.kid).toBeUndefined();
+    expect(thrownBy(() => resolveClientOptions({ env: false, key: whole, keyFile: KEY })).message).toBe('Give key or keyFile, not both.');
+  });
+
+  it('rejects a kid or certificate without a key when it reads the key', () => {
+    const error = thrownBy(() => resolveClientOptions({ env: { MASKINPORTEN_KID: 'k' } }));
+    expect(error.field).toBe('key');
+    expect(error.message).toContain('MASKINPORTEN_KID is set but there is no key');
+    expect(resolveClientOptions({ env: { MASKINPORTEN_KID: 'k' } }, { readKeyFiles: false }).values.keyParts).toEqual({ kid: 'k' });
   });
 });
