@@ -7,7 +7,7 @@ export interface Expiring {
   /** When the value stops being valid. */
   expiresAt: Date;
   /** When it was obtained. @default when the cache stored it */
-  issuedAt?: Date;
+  issuedAt?: Date | undefined;
 }
 
 /**
@@ -22,13 +22,13 @@ export interface RefreshPolicy {
    * without waiting). Capped at a quarter of the value's lifetime.
    * @default 30
    */
-  refreshWindowSeconds?: number;
+  refreshWindowSeconds?: number | undefined;
   /**
    * Never hand out a value this close to its expiry: wait for a fresh one instead. Capped at a tenth of the
    * value's lifetime.
    * @default 10
    */
-  safetyMarginSeconds?: number;
+  safetyMarginSeconds?: number | undefined;
 }
 
 /** @public */
@@ -46,9 +46,9 @@ export interface RefreshingCacheOptions extends RefreshPolicy {
 /** Options of a cache's or client's `get`/`getToken`. @public */
 export interface GetOptions {
   /** Fetch a new value even when the cached one is still good. Concurrent callers still share one fetch. @default false */
-  forceRefresh?: boolean;
+  forceRefresh?: boolean | undefined;
   /** Stops this caller's wait; a fetch shared with other callers goes on for them. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 /**
@@ -72,7 +72,7 @@ interface Timing {
 }
 
 /** @internal */
-export function timingOf(value: Expiring, storedAt: number, policy: Required<RefreshPolicy>): Timing {
+export function timingOf(value: Expiring, storedAt: number, policy: { [K in keyof RefreshPolicy]-?: NonNullable<RefreshPolicy[K]> }): Timing {
   const expiresAt = value.expiresAt.getTime();
   const lifetime = Math.max(0, expiresAt - (value.issuedAt?.getTime() ?? storedAt));
   const margin = Math.min(policy.safetyMarginSeconds * 1000, lifetime * 0.1);
@@ -105,7 +105,7 @@ export function createRefreshingCache<T extends Expiring>(
   load: () => Promise<T>,
   options: RefreshingCacheOptions,
 ): RefreshingCache<T> {
-  const policy: Required<RefreshPolicy> = {
+  const policy: { [K in keyof RefreshPolicy]-?: NonNullable<RefreshPolicy[K]> } = {
     refreshWindowSeconds: options.refreshWindowSeconds ?? 30,
     safetyMarginSeconds: options.safetyMarginSeconds ?? 10,
   };

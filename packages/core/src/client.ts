@@ -26,27 +26,27 @@ const inspectCustom = Symbol.for('nodejs.util.inspect.custom');
  */
 export interface MaskinportenClientOptions extends RefreshPolicy {
   /** `'test'` or `'prod'`: the Skyporten issuer of that environment. @default `SKYPORTEN_ENV` */
-  environment?: SkyportenEnvironment;
+  environment?: SkyportenEnvironment | undefined;
   /** An issuer URL, exactly as the server spells it (instead of `environment`). @default `SKYPORTEN_ISSUER` */
-  issuer?: string;
+  issuer?: string | undefined;
   /** The token endpoint; skips discovery. @default `SKYPORTEN_TOKEN_ENDPOINT`, else from the issuer's metadata */
-  tokenEndpoint?: string;
+  tokenEndpoint?: string | undefined;
   /** The Maskinporten client (integration) id. @default `MASKINPORTEN_CLIENT_ID` */
-  clientId?: string;
+  clientId?: string | undefined;
   /** Scopes, as an array or space-separated. @default `MASKINPORTEN_SCOPE` */
-  scope?: string | readonly string[];
+  scope?: string | readonly string[] | undefined;
   /** The audience the cloud expects (required by every cloud adapter). @default `SKYPORTEN_RESOURCE` */
-  resource?: string | readonly string[];
+  resource?: string | readonly string[] | undefined;
   /** Organisation number of the consumer a supplier acts for. @default `MASKINPORTEN_CONSUMER_ORG` */
-  consumerOrg?: string;
+  consumerOrg?: string | undefined;
   /** The signing key. @default `MASKINPORTEN_PRIVATE_KEY[_FILE]`, `MASKINPORTEN_KID`, `MASKINPORTEN_CERTIFICATE_FILE` */
-  key?: KeyInput;
+  key?: KeyInput | undefined;
   /** Per-request timeout in milliseconds. @default 10000 */
-  timeout?: number;
+  timeout?: number | undefined;
   /** Retry settings, a retry count, or `false` for no retries. @default { limit: 3, baseDelayMs: 200, maxDelayMs: 5000 } */
-  retry?: RetryOptions | number | false;
+  retry?: RetryOptions | number | false | undefined;
   /** Seconds between a grant's `iat` and `exp` (at most 120). @default 60 */
-  grantLifetimeSeconds?: number;
+  grantLifetimeSeconds?: number | undefined;
   /**
    * Origins other than the issuer's on which a discovered `token_endpoint` may be (https only). The grant is
    * never sent to any other origin. Not needed with an explicit `tokenEndpoint`.
@@ -54,15 +54,15 @@ export interface MaskinportenClientOptions extends RefreshPolicy {
    */
   trustedTokenEndpointOrigins?: readonly string[] | undefined;
   /** A fetch implementation (e.g. for msw or a custom agent). @default globalThis.fetch, through HTTPS_PROXY when set */
-  fetch?: typeof globalThis.fetch;
+  fetch?: typeof globalThis.fetch | undefined;
   /** Current time in ms. @default Date.now */
-  clock?: Clock;
+  clock?: Clock | undefined;
   /** Source of each grant's `jti`. @default crypto.randomUUID */
-  generateId?: () => string;
+  generateId?: (() => string) | undefined;
   /** Receives debug/info/warn events; never a secret. */
-  logger?: Logger;
+  logger?: Logger | undefined;
   /** Where left-out options are read from; `false` reads nothing. @default process.env */
-  env?: Environment | false;
+  env?: Environment | false | undefined;
   /** Most views ({@link MaskinportenClient.with}) kept, least recently used dropped first. @default 10000 */
   maxCachedKeys?: number | undefined;
 }

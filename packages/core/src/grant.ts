@@ -21,17 +21,17 @@ export interface JwtGrantOptions {
   /** One or more scopes registered on the client. */
   scope: string | readonly string[];
   /** The audience the cloud expects; becomes the access token's `aud`. */
-  resource?: string | readonly string[];
+  resource?: string | readonly string[] | undefined;
   /** Organisation number when a supplier acts for a consumer (delegation in Altinn). */
-  consumerOrg?: string;
+  consumerOrg?: string | undefined;
   /** The signing key. */
   key: KeyInput;
   /** Seconds between `iat` and `exp`. @default 60 (at most 120) */
-  lifetimeSeconds?: number;
+  lifetimeSeconds?: number | undefined;
   /** Source of `iat`. @default Date.now */
-  clock?: Clock;
+  clock?: Clock | undefined;
   /** Source of `jti`. @default crypto.randomUUID */
-  generateId?: () => string;
+  generateId?: (() => string) | undefined;
 }
 
 /** The claims of a grant. @public */

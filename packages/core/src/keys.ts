@@ -15,14 +15,14 @@ interface KeyIdentity {
    * The key id registered on the Maskinporten client (sent as the grant header's `kid`). When set, it wins
    * over a certificate chain.
    */
-  kid?: string;
+  kid?: string | undefined;
   /**
    * The business certificate ("virksomhetssertifikat") chain, leaf first: a PEM bundle or an array of PEM
    * certificates. Sent as the grant header's `x5c` array when there is no `kid`.
    */
-  certificateChain?: string | readonly string[];
+  certificateChain?: string | readonly string[] | undefined;
   /** The grant's signature algorithm. @default 'RS256' */
-  algorithm?: SigningAlgorithm;
+  algorithm?: SigningAlgorithm | undefined;
 }
 
 /**
@@ -35,7 +35,7 @@ export interface PrivateKeyInput extends KeyIdentity {
   /** The key: PEM, a JWK (object or JSON string) or a `KeyObject`. */
   privateKey: string | JWK | KeyObject;
   /** Passphrase of an encrypted PEM key. */
-  passphrase?: string;
+  passphrase?: string | undefined;
   /** Not with `privateKey`: a PKCS#12 file is a {@link Pkcs12KeyInput}. */
   pkcs12?: never;
   /** Not with `privateKey`: a remote signer is a {@link RemoteSignerInput}. */
@@ -52,7 +52,7 @@ export interface Pkcs12KeyInput extends Omit<KeyIdentity, 'certificateChain'> {
   /** The file's bytes, e.g. `await readFile('business-certificate.p12')`. */
   pkcs12: Uint8Array;
   /** The file's password. */
-  passphrase?: string;
+  passphrase?: string | undefined;
   /** The chain comes from the file. */
   certificateChain?: never;
   /** The key comes from the file. */

@@ -9,19 +9,19 @@ import { SkyportenError } from './errors.js';
  */
 export interface RetryOptions {
   /** Retries after the first attempt. `0` disables retrying. @default 3 */
-  limit?: number;
+  limit?: number | undefined;
   /** Delay before the first retry; doubles each time, then full jitter picks a value below it. @default 200 */
-  baseDelayMs?: number;
+  baseDelayMs?: number | undefined;
   /** Upper bound of one backoff delay. @default 5000 */
-  maxDelayMs?: number;
+  maxDelayMs?: number | undefined;
   /** Upper bound of a server's `Retry-After`: a longer one is shortened to this. @default 30000 */
-  maxRetryAfterMs?: number;
+  maxRetryAfterMs?: number | undefined;
   /** No retry starts once this long has passed since the first attempt began, nor a wait that would end after it. @default 60000 */
-  deadlineMs?: number;
+  deadlineMs?: number | undefined;
 }
 
 /** A {@link RetryOptions} with every field filled in. @public */
-export type RetryPolicy = Readonly<Required<RetryOptions>>;
+export type RetryPolicy = { readonly [K in keyof RetryOptions]-?: NonNullable<RetryOptions[K]> };
 
 /**
  * The defaults of {@link RetryOptions}: 3 retries, 200 ms doubling up to 5 s, Retry-After up to 30 s, 60 s overall.
@@ -122,19 +122,19 @@ export interface AttemptContext {
 /** Options of {@link withRetry}; every side effect is injectable. @public */
 export interface WithRetryOptions {
   /** The policy. @default DEFAULT_RETRY_POLICY */
-  policy?: RetryPolicy;
+  policy?: RetryPolicy | undefined;
   /** Waits `ms`; rejects when `signal` aborts. @default a timer that honours the signal */
-  sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
+  sleep?: ((ms: number, signal?: AbortSignal) => Promise<void>) | undefined;
   /** Source of jitter in [0, 1). @default Math.random */
-  random?: () => number;
+  random?: (() => number) | undefined;
   /** Current time in ms, for the deadline and HTTP-date Retry-After. @default Date.now */
-  clock?: () => number;
+  clock?: (() => number) | undefined;
   /** Stops retrying (and waiting) when it aborts. */
   signal?: AbortSignal | undefined;
   /** Which errors are retried. @default isRetryable */
-  shouldRetry?: (error: unknown) => boolean;
+  shouldRetry?: ((error: unknown) => boolean) | undefined;
   /** Called before each wait, e.g. to log. Must not throw. */
-  onRetry?: (event: RetryEvent) => void;
+  onRetry?: ((event: RetryEvent) => void) | undefined;
 }
 
 function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {

@@ -210,11 +210,11 @@ export interface VerifySkyportenTokenOptions {
   /** The audience (resource) the token must carry. */
   audience: string | string[];
   /** JWKS location. @default `${issuer}/jwk` */
-  jwksUri?: string;
+  jwksUri?: string | undefined;
   /** Tolerated clock difference, in seconds. @default 5 */
-  clockToleranceSeconds?: number;
+  clockToleranceSeconds?: number | undefined;
   /** Current time, for tests. @default Date.now */
-  clock?: () => number;
+  clock?: (() => number) | undefined;
 }
 
 const remoteKeySets = new Map<string, JWTVerifyGetKey>();

@@ -34,8 +34,25 @@ describe('public types', () => {
     createMaskinportenClient({ environment: 'staging' });
     // @ts-expect-error timeout is milliseconds as a number
     createMaskinportenClient({ timeout: '10s' });
-    // @ts-expect-error exactOptionalPropertyTypes: undefined is not a value
-    createMaskinportenClient({ clientId: undefined });
+  });
+
+  it('accepts an explicit undefined wherever a user passes process.env.X (issue 15)', () => {
+    const env: Record<string, string | undefined> = {};
+    // Type-level only: never called.
+    const build = () => createMaskinportenClient({
+      environment: undefined,
+      issuer: env.SKYPORTEN_ISSUER,
+      tokenEndpoint: env.SKYPORTEN_TOKEN_ENDPOINT,
+      clientId: env.MASKINPORTEN_CLIENT_ID,
+      scope: env.MASKINPORTEN_SCOPE,
+      resource: env.SKYPORTEN_RESOURCE,
+      consumerOrg: env.MASKINPORTEN_CONSUMER_ORG,
+      key: { privateKey: env.MASKINPORTEN_PRIVATE_KEY ?? '', kid: env.MASKINPORTEN_KID, passphrase: env.PASSPHRASE },
+      timeout: undefined,
+      retry: { limit: undefined, deadlineMs: undefined },
+      logger: undefined,
+    });
+    expectTypeOf(build).returns.toEqualTypeOf<ReturnType<typeof createMaskinportenClient>>();
   });
 
   it('narrows errors with isInstance and exposes the code union', () => {
