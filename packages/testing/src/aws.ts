@@ -2,7 +2,7 @@ import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto
 import { ObjectStore, createSubjectTokenVerifier, isoSeconds, mintSecret } from './cloud.js';
 import type { MockIssuerReference } from './cloud.js';
 import { createMockService, mockLifecycle } from './mock-service.js';
-import type { MockAnswer, MockFailure, MockRequest } from './mock-service.js';
+import type { MockAnswer, MockFailure, MockLifecycle, MockRequest } from './mock-service.js';
 
 /**
  * A role that web identities may assume, with the one trust-policy condition Skyporten uses:
@@ -123,7 +123,7 @@ export type MockAwsService = 'sts' | 's3' | 'kinesis';
 export type MockAwsFailure = MockFailure<MockAwsService>;
 
 /** Local AWS STS and S3 endpoints on `http://127.0.0.1:<random port>`. */
-export interface MockAws {
+export interface MockAws extends MockLifecycle<RecordedAwsRequest, MockAwsFailure> {
   /** The one server's URL; STS and S3 share it. */
   endpoint: string;
   /** Where STS clients should send requests (`endpoint`). */
@@ -150,16 +150,10 @@ export interface MockAws {
     /** Path-style bucket addressing (S3 only). */
     forcePathStyle?: boolean;
   };
-  /** Every request, in order. Cleared by `reset()`. */
-  readonly requests: readonly RecordedAwsRequest[];
   /** How many `AssumeRoleWithWebIdentity` requests arrived (answered or failed). */
   readonly stsCalls: number;
   /** How many S3 requests arrived. */
   readonly s3Calls: number;
-  /** @deprecated Use `failNext({ count, ...failure })`; this form goes in the next minor. */
-  failNext(count: number, failure: MockAwsFailure): void;
-  /** The next `failure.count` (default 1) requests to `failure.service` (default STS) answer the failure. */
-  failNext(failure: MockAwsFailure): void;
   /** Records put on a stream so far (all shards, in order), data as bytes. */
   streamRecords(streamName: string): {
     /** The record's partition key. */
@@ -171,10 +165,6 @@ export interface MockAws {
   }[];
   /** Clears recorded requests and queued failures; issued sessions stay valid. */
   reset(): void;
-  /** Stops the server. */
-  close(): Promise<void>;
-  /** Stops the server, for `await using aws = await createMockAws(...)`. */
-  [Symbol.asyncDispose](): Promise<void>;
 }
 
 interface StreamRecord {

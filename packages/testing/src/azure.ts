@@ -5,7 +5,7 @@ import { audiencesOf } from './cloud.js';
 import type { MockIssuerReference } from './cloud.js';
 import { generateIssuerSigningKey } from './keys.js';
 import { MockRejection, createMockService, json, liveCounters, mockLifecycle } from './mock-service.js';
-import type { MockAnswer, MockFailure } from './mock-service.js';
+import type { MockAnswer, MockFailure, MockLifecycle } from './mock-service.js';
 import { createLocalTlsCertificate } from './tls-certificate.js';
 import type { LocalTlsCertificate } from './tls-certificate.js';
 
@@ -88,7 +88,7 @@ export interface MockEntraTokenRequest {
 }
 
 /** A running mock Microsoft Entra ID. */
-export interface MockEntraId {
+export interface MockEntraId extends MockLifecycle<MockEntraTokenRequest, MockEntraFailure> {
   /** `https://127.0.0.1:PORT`: pass as `authorityHost` (and `disableInstanceDiscovery: true` to a bare `@azure/identity` credential). */
   authorityHost: string;
   /** The tenant (directory) id: pass as `tenantId`. */
@@ -129,23 +129,11 @@ export interface MockEntraId {
     /** Requests for instance discovery. */
     instanceDiscoveryRequests: number;
   };
-  /** Every token request, in order. */
-  readonly requests: MockEntraTokenRequest[];
   /** The JWKS the issued access tokens verify with (served at `/{tenant}/discovery/v2.0/keys`). */
   jwks(): {
     /** The public signing keys, as JWKs. */
     keys: JWK[];
   };
-  /** @deprecated Use `failNext({ count, ...failure })`; this form goes in the next minor. */
-  failNext(count: number, failure: MockEntraFailure): void;
-  /** The next `count` token requests answer `failure` without being processed. */
-  failNext(failure: MockEntraFailure): void;
-  /** Clears requests, counters and queued failures. */
-  reset(): void;
-  /** Stops the server. */
-  close(): Promise<void>;
-  /** Stops the server, for `await using`. */
-  [Symbol.asyncDispose](): Promise<void>;
 }
 
 const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';

@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import type { Server } from 'node:http';
 import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { listenOnLoopback } from './mock-service.js';
 import type { LocalTlsCertificate } from './tls-certificate.js';
 
 /** Azurite's well-known development account. */
@@ -52,15 +53,10 @@ const WATCHDOG = [
   'require(process.argv[1]);',
 ].join('\n');
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
+async function freePort(): Promise<number> {
+  const probe = await listenOnLoopback(createServer() as unknown as Server);
+  await probe.close();
+  return probe.port;
 }
 
 function resolveBlobScript(): string {

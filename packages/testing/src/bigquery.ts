@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { UNAUTHENTICATED, googleError, googleFailure } from './gcp.js';
 import type { MockGcp } from './gcp.js';
 import { MockRejection, bearerToken, createMockService, json, mockLifecycle } from './mock-service.js';
-import type { MockAnswer, MockFailure, MockRequest } from './mock-service.js';
+import type { MockAnswer, MockFailure, MockLifecycle, MockRequest } from './mock-service.js';
 
 const DEFAULT_PAGE_SIZE = 100_000;
 /** A bucket name GCS would never accept (uppercase, underscores), so the probe can never read a real object. */
@@ -71,7 +71,7 @@ export interface MockBigQueryCounters {
 }
 
 /** A running simulation of the BigQuery REST API surface that `bigquery.query()` touches. */
-export interface MockBigQuery {
+export interface MockBigQuery extends MockLifecycle<MockBigQueryRequest, MockBigQueryFailure> {
   /** `http://127.0.0.1:<port>`: pass as the BigQuery client's `apiEndpoint`. */
   endpoint: string;
   /**
@@ -88,18 +88,8 @@ export interface MockBigQuery {
   };
   /** Live call counters. */
   counters: MockBigQueryCounters;
-  /** Every request answered, in order. */
-  readonly requests: MockBigQueryRequest[];
   /** Adds or replaces a table, by full name `project.dataset.table`. */
   putTable(name: string, rows: MockBigQueryRow[]): void;
-  /** @deprecated Use `failNext({ count, ...failure })`; this form goes in the next minor. */
-  failNext(count: number, failure: MockBigQueryFailure): void;
-  /** The next `count` requests answer `failure` instead of being processed (after the token check). */
-  failNext(failure: MockBigQueryFailure): void;
-  /** Stops the server. */
-  close(): Promise<void>;
-  /** Stops the server, for `await using`. */
-  [Symbol.asyncDispose](): Promise<void>;
 }
 
 interface Column {

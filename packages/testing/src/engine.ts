@@ -503,32 +503,23 @@ export class IssuerEngine {
   }
 
   async #issue(grant: ValidGrant): Promise<{ access_token: string; token_type: 'Bearer'; expires_in: number; scope: string }> {
-    const iat = Math.floor(this.now() / 1000);
-    const lifetime = this.settings.tokenLifetimeSeconds;
     const consumerId = toConsumerId(grant.consumerOrg);
-    const claims: JWTPayload = {};
-    if (grant.resources.length === 1) claims.aud = grant.resources[0] as string;
-    else if (grant.resources.length > 1) claims.aud = grant.resources;
+    const claims: Record<string, unknown> = {};
+    if (grant.resources.length === 1) claims['aud'] = grant.resources[0] as string;
+    else if (grant.resources.length > 1) claims['aud'] = grant.resources;
     Object.assign(claims, {
       sub: `${consumerId};${grant.scope}`,
       scope: grant.scope,
-      iss: this.settings.issuer,
       client_amr: grant.clientAmr,
-      token_type: 'Bearer',
-      exp: iat + lifetime,
-      iat,
       client_id: grant.client.clientId,
-      jti: randomBytes(32).toString('base64url'),
       consumer: { authority: 'iso6523-actorid-upis', ID: consumerId },
     });
     if (grant.delegation !== null) {
       claims['supplier'] = { authority: 'iso6523-actorid-upis', ID: toConsumerId(grant.client.orgNo) };
       claims['delegation_source'] = grant.delegation.delegationSource;
     }
-    const accessToken = await new SignJWT(claims)
-      .setProtectedHeader({ alg: 'RS256', kid: this.signingKey.kid })
-      .sign(this.signingKey.privateKey);
-    return { access_token: accessToken, token_type: 'Bearer', expires_in: lifetime, scope: grant.scope };
+    const accessToken = await this.signAccessToken(claims);
+    return { access_token: accessToken, token_type: 'Bearer', expires_in: this.settings.tokenLifetimeSeconds, scope: grant.scope };
   }
 
   // ----- controls -----

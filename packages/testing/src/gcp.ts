@@ -3,7 +3,7 @@ import type { JWTPayload } from 'jose';
 import { ObjectStore, createSubjectTokenVerifier, isoSeconds, mintSecret } from './cloud.js';
 import type { MockIssuerReference } from './cloud.js';
 import { bearerToken, createMockService, json, liveCounters, mockLifecycle } from './mock-service.js';
-import type { MockAnswer, MockFailure, MockRequest } from './mock-service.js';
+import type { MockAnswer, MockFailure, MockLifecycle, MockRequest } from './mock-service.js';
 
 const TOKEN_EXCHANGE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
@@ -115,7 +115,7 @@ export interface MockGcpRequest {
 export type MockGcpFailure = MockFailure<MockGcpService>;
 
 /** A running mock of GCP STS, IAM Credentials and the Storage JSON API. */
-export interface MockGcp {
+export interface MockGcp extends Omit<MockLifecycle<MockGcpRequest, MockGcpFailure>, 'failNext'> {
   /** `http://127.0.0.1:<port>`: all three services share it. */
   endpoint: string;
   /** `${endpoint}/v1/token`: pass as `tokenUrl`. */
@@ -170,8 +170,6 @@ export interface MockGcp {
   };
   /** Live call counters. */
   counters: MockGcpCounters;
-  /** Every request answered, in order. Cleared by `reset()`. */
-  readonly requests: MockGcpRequest[];
   /** @deprecated Use `failNext({ service, count, ...failure })`; this form goes in the next minor. */
   failNext(service: MockGcpService, count: number, failure: MockGcpFailure): void;
   /** The next `failure.count` (default 1) requests to `failure.service` (default `sts`) answer `failure`. */
@@ -182,10 +180,6 @@ export interface MockGcp {
   putObject(bucket: string, name: string, content: string | Uint8Array): void;
   /** Clears counters, requests, queued faults and issued tokens. */
   reset(): void;
-  /** Stops the server. */
-  close(): Promise<void>;
-  /** Stops the server, for `await using gcp = await createMockGcp(...)`. */
-  [Symbol.asyncDispose](): Promise<void>;
 }
 
 interface IssuedToken {

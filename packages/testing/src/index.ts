@@ -2,7 +2,7 @@ export { createMockSkyporten } from './issuer.js';
 export type { MockSkyporten } from './issuer.js';
 export type { MockIssuerControls } from './controls.js';
 export type { MockSkyportenOptions } from './options.js';
-export type { MockFailure } from './mock-service.js';
+export type { MockFailure, MockLifecycle } from './mock-service.js';
 export type {
   Delegation,
   InjectedFailure,

@@ -43,23 +43,21 @@ function isCryptoKey(value: unknown): value is CryptoKey {
   return typeof CryptoKey !== 'undefined' && value instanceof CryptoKey;
 }
 
+function toKeyObject(input: KeyInput, create: typeof createPublicKey | typeof createPrivateKey): KeyObject {
+  if (input instanceof KeyObject) return input;
+  if (isCryptoKey(input)) return KeyObject.from(input);
+  return typeof input === 'string' ? create(input) : create({ key: input as NodeJsonWebKey, format: 'jwk' });
+}
+
 /** Converts any {@link KeyInput} to a public `KeyObject` (a private key yields its public half). */
 export function toPublicKeyObject(input: KeyInput): KeyObject {
-  let key: KeyObject;
-  if (typeof input === 'string') key = createPublicKey(input);
-  else if (input instanceof KeyObject) key = input;
-  else if (isCryptoKey(input)) key = KeyObject.from(input);
-  else key = createPublicKey({ key: input as NodeJsonWebKey, format: 'jwk' });
+  const key = toKeyObject(input, createPublicKey);
   return key.type === 'public' ? key : createPublicKey(key);
 }
 
 /** Converts any private {@link KeyInput} to a private `KeyObject`. */
 export function toPrivateKeyObject(input: KeyInput): KeyObject {
-  let key: KeyObject;
-  if (typeof input === 'string') key = createPrivateKey(input);
-  else if (input instanceof KeyObject) key = input;
-  else if (isCryptoKey(input)) key = KeyObject.from(input);
-  else key = createPrivateKey({ key: input as NodeJsonWebKey, format: 'jwk' });
+  const key = toKeyObject(input, createPrivateKey);
   if (key.type !== 'private') throw new TypeError('Expected a private key, got a public one.');
   return key;
 }

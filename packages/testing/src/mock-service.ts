@@ -422,26 +422,44 @@ export function createMockService<Service extends string, Entry>(options: MockSe
   };
 }
 
-/** The controls every loopback mock shares: the request log, `failNext` in all its forms, `reset`, `close`, `await using`. */
-export interface MockLifecycle<Entry> {
-  /** The request log. */
+/**
+ * What every cloud mock of this package shares: its request log, `failNext`, `reset`, `close` and `await using`.
+ *
+ * @example
+ * ```ts
+ * await using gcp = await createMockGcp({ issuer, allowedAudiences: [resource] });
+ * gcp.failNext({ service: 'sts', status: 503 });
+ * expect(gcp.requests.map((request) => request.status)).toEqual([503, 200]);
+ * ```
+ */
+export interface MockLifecycle<Entry, Failure> {
+  /** Every request the mock logs, in order. Cleared by `reset()`. Never holds a token or a secret. */
   readonly requests: Entry[];
-  /** Queues a failure, in the one shape or a deprecated positional form. */
-  failNext(...args: readonly unknown[]): void;
-  /** Clears the log, counters and queued faults (and what `onReset` clears). */
+  /** @deprecated Use `failNext({ count, ...failure })`; this form goes in the next minor. */
+  failNext(count: number, failure: Failure): void;
+  /**
+   * The next `failure.count` (default 1) requests to `failure.service` (default: the mock's token service) answer
+   * `failure` instead of being processed. Queued after earlier failures.
+   */
+  failNext(failure: Failure): void;
+  /** Clears the request log, counters and queued failures. */
   reset(): void;
-  /** Drops hung requests and stops the server. */
+  /** Stops the server: hung and delayed requests are dropped, open connections closed. */
   close(): Promise<void>;
-  /** The same as `close()`. */
+  /** The same as `close()`, for `await using mock = await createMock...(...)`. */
   [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** The {@link MockLifecycle} of a served mock; `onReset` clears the mock's own state too. @internal */
-export function mockLifecycle<Service extends string, Entry>(service: MockService<Service, Entry>, listening: LoopbackServer, onReset?: () => void): MockLifecycle<Entry> {
+export function mockLifecycle<Service extends string, Entry>(
+  service: MockService<Service, Entry>,
+  listening: LoopbackServer,
+  onReset?: () => void,
+): MockLifecycle<Entry, never> & { failNext(...args: readonly unknown[]): void } {
   const close = (): Promise<void> => (service.close(), listening.close());
   return {
     requests: service.log,
-    failNext: (...args) => service.failNext(toFailure(args)),
+    failNext: (...args: readonly unknown[]) => service.failNext(toFailure(args)),
     reset() {
       service.reset();
       onReset?.();
