@@ -6,10 +6,14 @@
  * @packageDocumentation
  */
 export {
+  createKeyedCache,
   createRefreshingCache,
   waitWithSignal,
   type Expiring,
   type GetOptions,
+  type KeyedCache,
+  type KeyedCacheOptions,
+  type LoadContext,
   type RefreshingCache,
   type RefreshingCacheOptions,
   type RefreshPolicy,

@@ -41,6 +41,20 @@ export interface RefreshingCacheOptions extends RefreshPolicy {
   name: string;
   /** Called when a background refresh starts (for metrics). A plain cache hit calls nothing: it must cost nothing. */
   onEvent?: ((event: 'refresh') => void) | undefined;
+  /**
+   * When a fetch a caller waits for (e.g. `forceRefresh`) fails with a retryable error while the current value
+   * is still usable (before its safety margin), hand out the current value instead, with one warning per
+   * failure. Non-retryable errors are always thrown. @default false
+   */
+  keepOnRetryableFailure?: boolean | undefined;
+}
+
+/** What a cache's loader is told about the call that started the fetch. @public */
+export interface LoadContext {
+  /** The `get` options of the call that started this fetch (it is shared: do not abort it on that caller's signal alone). */
+  options: GetOptions;
+  /** The value being replaced, if any (e.g. to keep its `issuedAt` when the source answers the same value). */
+  current: unknown;
 }
 
 /** Options of a cache's or client's `get`/`getToken`. @public */
@@ -61,6 +75,8 @@ export interface RefreshingCache<T extends Expiring> {
   get(options?: GetOptions): Promise<T>;
   /** The cached value, if any, without fetching (it may be near or past expiry). */
   peek(): T | undefined;
+  /** The cached value if it may still be handed out (before its safety margin), without fetching. */
+  peekUsable(): T | undefined;
   /** Drops the cached value; a fetch in flight still answers its waiters but is not stored. */
   invalidate(): void;
 }
@@ -102,7 +118,7 @@ export function timingOf(value: Expiring, storedAt: number, policy: { [K in keyo
  * @public
  */
 export function createRefreshingCache<T extends Expiring>(
-  load: () => Promise<T>,
+  load: (context: LoadContext) => Promise<T>,
   options: RefreshingCacheOptions,
 ): RefreshingCache<T> {
   const policy: { [K in keyof RefreshPolicy]-?: NonNullable<RefreshPolicy[K]> } = {
@@ -116,10 +132,10 @@ export function createRefreshingCache<T extends Expiring>(
   let generation = 0;
   let nextBackgroundAttempt = 0;
 
-  function fetchShared(): Promise<T> {
+  function fetchShared(getOptions: GetOptions): Promise<T> {
     if (pending) return pending;
     const started = generation;
-    const attempt: Promise<T> = load().then(
+    const attempt: Promise<T> = load({ options: getOptions, current: current?.value }).then(
       (value) => {
         if (started === generation) current = { value, timing: timingOf(value, clock(), policy), resolved: Promise.resolve(value) };
         if (pending === attempt) pending = undefined;
@@ -137,7 +153,7 @@ export function createRefreshingCache<T extends Expiring>(
   function refreshInBackground(value: T, timing: Timing): void {
     log(logger, 'debug', `refreshing ${name} in the background`, { expiresAt: value.expiresAt.toISOString() });
     onEvent?.('refresh');
-    fetchShared().catch((error: unknown) => {
+    fetchShared({}).catch((error: unknown) => {
       nextBackgroundAttempt = clock() + timing.retryCooldown;
       log(logger, 'warn', `background refresh of ${name} failed; the current one stays in use until its safety margin`, {
         code: SkyportenError.isInstance(error) ? error.code : undefined,
@@ -158,7 +174,27 @@ export function createRefreshingCache<T extends Expiring>(
         return resolved;
       }
     }
-    return waitWithSignal(fetchShared(), signal);
+    const fetched = waitWithSignal(fetchShared(getOptions), signal);
+    return options.keepOnRetryableFailure ? fetched.catch(keepCurrent) : fetched;
+  }
+
+  let warnedFor: unknown;
+  /** After a retryable failure, the current value while still usable; else the failure. */
+  function keepCurrent(error: unknown): T {
+    const kept = usable();
+    if (kept === undefined || !SkyportenError.isInstance(error) || !error.isRetryable || error.code === 'ABORTED') throw error;
+    if (warnedFor !== error) {
+      warnedFor = error;
+      log(logger, 'warn', `${name} could not be refreshed; the current one stays in use until its safety margin`, {
+        code: error.code,
+        expiresAt: kept.expiresAt.toISOString(),
+      });
+    }
+    return kept;
+  }
+
+  function usable(): T | undefined {
+    return current !== undefined && clock() < current.timing.usableUntil ? current.value : undefined;
   }
 
   return {
@@ -168,10 +204,80 @@ export function createRefreshingCache<T extends Expiring>(
       return getSlow(getOptions ?? {});
     },
     peek: () => current?.value,
+    peekUsable: usable,
     invalidate() {
       generation++;
       current = undefined;
       nextBackgroundAttempt = 0;
+    },
+  };
+}
+
+/** Options of {@link createKeyedCache}. @public */
+export interface KeyedCacheOptions<K> extends RefreshingCacheOptions {
+  /** The string a key is stored under. @default JSON.stringify */
+  keyOf?: ((key: K) => string) | undefined;
+  /** Most keys kept, least recently used dropped first. @default 10000 */
+  maxKeys?: number | undefined;
+}
+
+/**
+ * One {@link RefreshingCache} per key (a scopes/tenant pair, a role, a consumer organisation), made on first use.
+ *
+ * @public
+ */
+export interface KeyedCache<K, T extends Expiring> {
+  /** The value for `key`: cached if usable, else one shared fetch for that key. */
+  get(key: K, options?: GetOptions): Promise<T>;
+  /** The cache of one key (made if missing). */
+  cacheFor(key: K): RefreshingCache<T>;
+  /** Drops one key's value, or every key's. */
+  invalidate(key?: K): void;
+  /** Keys held now. */
+  readonly size: number;
+}
+
+/**
+ * A keyed family of refresh-ahead caches, each with the same policy: single flight per key, LRU-bounded.
+ *
+ * @example
+ * ```ts
+ * const tokens = createKeyedCache((scopes: string[]) => fetchToken(scopes), { clock: Date.now, name: 'Entra ID token' });
+ * const token = await tokens.get(['https://storage.azure.com/.default']);
+ * ```
+ * @public
+ */
+export function createKeyedCache<K, T extends Expiring>(
+  load: (key: K, context: LoadContext) => Promise<T>,
+  options: KeyedCacheOptions<K>,
+): KeyedCache<K, T> {
+  const keyOf = options.keyOf ?? ((key: K) => JSON.stringify(key));
+  const maxKeys = options.maxKeys ?? 10_000;
+  const caches = new Map<string, RefreshingCache<T>>();
+  function cacheFor(key: K): RefreshingCache<T> {
+    const id = keyOf(key);
+    let cache = caches.get(id);
+    if (cache !== undefined) {
+      caches.delete(id);
+    } else {
+      cache = createRefreshingCache((context) => load(key, context), options);
+      if (caches.size >= maxKeys) caches.delete(caches.keys().next().value!);
+    }
+    caches.set(id, cache);
+    return cache;
+  }
+  return {
+    get: (key, getOptions) => cacheFor(key).get(getOptions),
+    cacheFor,
+    invalidate(key) {
+      if (key === undefined) {
+        for (const cache of caches.values()) cache.invalidate();
+      } else {
+        caches.get(keyOf(key))?.invalidate();
+      }
+    },
+    get size() {
+      return caches.size;
     },
   };
 }
