@@ -147,13 +147,13 @@ export class SkyportenIdentityPoolClient extends IdentityPoolClient {
     return { token, expiresAt: new Date(token.expiry_date ?? Number.NaN), issuedAt: new Date(this.#clock()) };
   }
 
-  async #exchange(): Promise<GoogleToken> {
+  #exchange(): Promise<GoogleToken> {
     const { audience, serviceAccountEmail } = this.federation;
     logEvent(this.#logger, 'debug', 'exchanging the Skyporten token at GCP STS', { audience, serviceAccountEmail });
-    try {
-      return await traceCloudExchange('gcp', { audience, serviceAccountEmail }, () => super.refreshAccessTokenAsync());
-    } catch (error) {
-      throw toCloudExchangeError(error, this.#context);
-    }
+    return traceCloudExchange('gcp', { audience, serviceAccountEmail }, () =>
+      super.refreshAccessTokenAsync().catch((error: unknown) => {
+        throw toCloudExchangeError(error, this.#context);
+      }),
+    );
   }
 }
