@@ -3,6 +3,7 @@ export type { MockSkyporten } from './issuer.js';
 export type { MockIssuerControls } from './controls.js';
 export type { MockSkyportenOptions } from './options.js';
 export type { MockFailure, MockLifecycle } from './mock-service.js';
+export type { MockIssuerReference } from './cloud.js';
 export type {
   Delegation,
   InjectedFailure,
