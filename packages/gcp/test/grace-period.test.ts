@@ -155,6 +155,15 @@ describe('grace period: a failed refresh inside google-auth-library\'s refresh w
     await expect(accessToken()).rejects.toMatchObject({ code: 'CLOUD_EXCHANGE_FAILED', isRetryable: false, status: 400, cloudCode: 'invalid_grant' });
   });
 
+  it('keeps only a token it obtained itself: after setCredentials, a failed refresh is thrown, not an injected expired token served', async () => {
+    const { gcp, credentials, accessToken } = await start();
+    await accessToken();
+    credentials.setCredentials({ access_token: 'injected-token', expiry_date: START + 60_000 });
+    gcp.failNext({ service: 'sts', count: 1000, status: 503 });
+    vi.setSystemTime(START + 120_000); // the injected token has expired; the one obtained before is still valid
+    await expect(accessToken()).rejects.toMatchObject({ code: 'CLOUD_EXCHANGE_FAILED', isRetryable: true, status: 503 });
+  });
+
   it('recovers after the outage: the next refresh gets a new token, which is then cached', async () => {
     const { gcp, accessToken } = await start();
     const cached = await accessToken();
