@@ -52,7 +52,7 @@ describe('grace period: a failed refresh inside MSAL\'s refresh window', () => {
 
     const kept = logger.warn.mock.calls.filter(([message]) => /stays in use/.test(String(message)));
     expect(kept).toHaveLength(2);
-    expect(kept[0]?.[1]).toMatchObject({ code: 'CLOUD_EXCHANGE_FAILED', cloudCode: 'AADSTS90033', expiresOn: new Date(START + 600_000).toISOString() });
+    expect(kept[0]?.[1]).toMatchObject({ code: 'CLOUD_EXCHANGE_FAILED', cloudCode: 'AADSTS90033', expiresAt: new Date(START + 600_000).toISOString() });
     expect(JSON.stringify([logger.debug.mock.calls, logger.info.mock.calls, logger.warn.mock.calls])).not.toContain(first.token);
   });
 

@@ -187,6 +187,7 @@ export function createRefreshingCache<T extends Expiring>(
       warnedFor = error;
       log(logger, 'warn', `${name} could not be refreshed; the current one stays in use until its safety margin`, {
         code: error.code,
+        cloudCode: (error as { cloudCode?: string }).cloudCode,
         expiresAt: kept.expiresAt.toISOString(),
       });
     }
