@@ -6,14 +6,14 @@ import { join, resolve } from 'node:path';
 import { writeFileAtomic } from './output.js';
 
 /**
- * The cross-process credential cache of `aws credential-process`, `gcp executable` and `token`.
+ * The cross-process credential cache of `aws credential-process`, `gcp executable`, `token` and `exchange`.
  *
  * This module is loaded on every cached run before anything else, so it imports only Node built-ins and
  * `output.ts`: a cache hit never loads the core, zod or commander. See docs/decisions/0011-cli-credential-cache.md.
  */
 
 /** The commands whose output is cached. */
-export type CachedCommand = 'aws credential-process' | 'gcp executable' | 'token';
+export type CachedCommand = 'aws credential-process' | 'gcp executable' | 'token' | 'exchange';
 
 /** Bumped when the entry format or the key's inputs change: old entries are then simply not found. */
 const FORMAT_VERSION = 2;
@@ -27,6 +27,7 @@ const KEYED_VARIABLES = [
   /^MASKINPORTEN_/,
   /^GOOGLE_EXTERNAL_ACCOUNT_(AUDIENCE|TOKEN_TYPE)$/,
   /^AWS_(ROLE_ARN|ROLE_SESSION_NAME|REGION|DEFAULT_REGION|ENDPOINT_URL|ENDPOINT_URL_STS)$/,
+  /^VAULT_(ADDR|NAMESPACE)$/,
 ];
 
 /** Variables that only steer the cache; they do not change the result. */
@@ -80,6 +81,7 @@ function commandOf(argv: readonly string[]): { command: CachedCommand; rest: str
   }
   const [first, second] = [argv[index], argv[index + 1]];
   if (first === 'token') return { command: 'token', rest: [...globals, ...argv.slice(index + 1)] };
+  if (first === 'exchange') return { command: 'exchange', rest: [...globals, ...argv.slice(index + 1)] };
   if (first === 'aws' && second === 'credential-process') return { command: 'aws credential-process', rest: [...globals, ...argv.slice(index + 2)] };
   if (first === 'gcp' && second === 'executable') return { command: 'gcp executable', rest: [...globals, ...argv.slice(index + 2)] };
   return undefined;
@@ -118,7 +120,7 @@ export function cacheRequestOf(argv: readonly string[], env: Environment, cwd: s
       index += 1;
       continue;
     }
-    if (parsed.command === 'token' && argument === '--json') continue;
+    if ((parsed.command === 'token' || parsed.command === 'exchange') && argument === '--json') continue;
     if (PATH_FLAGS.has(argument) && index + 1 < parsed.rest.length) {
       keyed.push(argument, resolve(cwd, parsed.rest[index + 1]!));
       index += 1;
@@ -318,7 +320,7 @@ async function removeOldEntries(directory: string, now: number): Promise<void> {
   const { readdir, rm, stat } = await import('node:fs/promises');
   const names = await readdir(directory).catch(() => [] as string[]);
   for (const name of names) {
-    if (!/^(aws-credential-process|gcp-executable|token)-[0-9a-f]{40}\.json$/.test(name)) continue;
+    if (!/^(aws-credential-process|gcp-executable|token|exchange)-[0-9a-f]{40}\.json$/.test(name)) continue;
     const path = join(directory, name);
     const info = await stat(path).catch(() => undefined);
     if (info !== undefined && now - info.mtimeMs > ENTRY_RETENTION_MS) await rm(path, { force: true }).catch(() => {});
@@ -354,6 +356,11 @@ export const OUTPUT_CHECKS: Record<CachedCommand, (output: unknown) => boolean> 
   token: (output) => {
     const value = output as Record<string, unknown>;
     return typeof value.access_token === 'string' && value.access_token.split('.').length === 3 && typeof value.expires_at === 'string';
+  },
+  // The target's token (Databricks, Vault, ...) need not be a JWT.
+  exchange: (output) => {
+    const value = output as Record<string, unknown>;
+    return typeof value.access_token === 'string' && value.access_token !== '' && typeof value.token_type === 'string' && typeof value.expires_at === 'string';
   },
 };
 

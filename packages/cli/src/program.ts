@@ -5,6 +5,7 @@ import { registerAwsCommands } from './commands/aws.js';
 import { registerAzureCommands } from './commands/azure.js';
 import { registerDecodeCommand } from './commands/decode.js';
 import { registerDoctorCommand } from './commands/doctor.js';
+import { registerExchangeCommand } from './commands/exchange.js';
 import { registerExecCommand } from './commands/exec.js';
 import { registerGcpCommands } from './commands/gcp.js';
 import { registerProviderCommand } from './commands/provider.js';
@@ -42,6 +43,7 @@ export function createProgram(runtime: Runtime): Command {
   registerAwsCommands(program, runtime);
   registerGcpCommands(program, runtime);
   registerAzureCommands(program, runtime);
+  registerExchangeCommand(program, runtime);
   registerExecCommand(program, runtime);
   registerDecodeCommand(program, runtime);
   registerDoctorCommand(program, runtime);
