@@ -3,6 +3,7 @@ import { EXIT_CODES, exitCodeOf, formatError } from './errors.js';
 import type { CliContext, Runtime } from './runtime.js';
 import { registerAwsCommands } from './commands/aws.js';
 import { registerAzureCommands } from './commands/azure.js';
+import { registerDatabricksCommands } from './commands/databricks.js';
 import { registerDecodeCommand } from './commands/decode.js';
 import { registerDoctorCommand } from './commands/doctor.js';
 import { registerExchangeCommand } from './commands/exchange.js';
@@ -44,6 +45,7 @@ export function createProgram(runtime: Runtime): Command {
   registerGcpCommands(program, runtime);
   registerAzureCommands(program, runtime);
   registerExchangeCommand(program, runtime);
+  registerDatabricksCommands(program, runtime);
   registerExecCommand(program, runtime);
   registerDecodeCommand(program, runtime);
   registerDoctorCommand(program, runtime);

@@ -11,6 +11,9 @@ import { addMaskinportenOptions, debugLogger, examples, flagsOf, settingsOf, typ
 /** What the token file holds: the token alone, or `{"access_token": ..., "expires_at": ...}`. */
 export type TokenFileFormat = 'raw' | 'json';
 
+/** A format, or the file's content for a token (e.g. a Delta Sharing profile). */
+export type TokenFileContent = TokenFileFormat | ((token: SkyportenToken) => string);
+
 /**
  * When to write the next token: half-way to expiry, so the delay scales with the token's lifetime (a
  * 120-s token is rewritten after 60 s, a 20-s one after 10 s, an hour-long one after 30 min, always well
@@ -23,7 +26,8 @@ export function refreshDelayMs(token: Pick<SkyportenToken, 'expiresAt'>, now: nu
 }
 
 /** The file's content for a token. `expires_at` is ISO-8601; gcloud reads `access_token` (`--credential-source-field-name=access_token`). */
-export function tokenFileContent(token: SkyportenToken, format: TokenFileFormat): string {
+export function tokenFileContent(token: SkyportenToken, format: TokenFileContent): string {
+  if (typeof format === 'function') return format(token);
   if (format === 'raw') return token.accessToken;
   return json({ access_token: token.accessToken, expires_at: token.expiresAt.toISOString() });
 }
@@ -55,7 +59,7 @@ export async function keepTokenFile(
     onWrite?: (token: SkyportenToken) => void;
     onFatal: (error: unknown) => void;
     debug?: boolean;
-    format?: TokenFileFormat;
+    format?: TokenFileContent;
     cloud?: string;
     /** Writes the file; tests replace it to order racing writes. @default writeFileAtomic */
     writeFile?: (path: string, content: string) => Promise<void>;
@@ -155,7 +159,7 @@ export async function keepTokenFile(
  * The file to write: `--output` resolved; a symlink the user named is followed once, here (so the link stays and
  * its target is replaced atomically); a symlink that appears later is replaced, never written through.
  */
-async function outputPath(output: string, cwd: string): Promise<string> {
+export async function outputPath(output: string, cwd: string): Promise<string> {
   const path = resolve(cwd, output);
   const info = await lstat(path).catch(() => undefined);
   if (info?.isSymbolicLink() === true) {
@@ -193,38 +197,54 @@ export function defineTokenFileCommand(command: Command, runtime: Runtime, cloud
       report(token);
       return;
     }
-    await new Promise<void>((resolvePromise, rejectPromise) => {
-      let keeper: TokenFileKeeper | undefined;
-      let unsubscribe = () => {};
-      let finished = false;
-      const finish = (error?: unknown) => {
-        if (finished) return;
-        finished = true;
-        keeper?.stop();
-        unsubscribe();
-        if (error === undefined) resolvePromise();
-        else rejectPromise(error);
-      };
-      unsubscribe = runtime.context.onSignal((signal) => {
-        stderr.write(`Stopped on ${signal}.\n`);
-        finish();
-      });
-      const debug = flagsOf(command).debug === true;
-      // Once the file was written, failing to keep it fresh (an outage past the token's expiry, a full disk) is a
-      // runtime failure: exit 1, whatever the error's code.
-      const onFatal = (error: unknown) => {
-        stderr.write(formatError(error, debug));
-        runtime.exitCode = EXIT_CODES.failure;
-        finish();
-      };
-      keepTokenFile(client, path, runtime, { onWrite: report, onFatal, debug, format, cloud }).then(
-        (started) => {
-          keeper = started;
-          if (finished) started.stop();
-        },
-        finish,
-      );
+    await watchTokenFile(command, runtime, client, path, { format, cloud, onWrite: report });
+  });
+}
+
+/**
+ * `--watch`: keeps `path` fresh with {@link keepTokenFile} until SIGINT or SIGTERM (resolves), or until it cannot:
+ * the error is printed, the file removed and the exit code set to 1.
+ */
+export function watchTokenFile(
+  command: Command,
+  runtime: Runtime,
+  client: MaskinportenClient,
+  path: string,
+  options: { format: TokenFileContent; cloud: string; onWrite: (token: SkyportenToken) => void },
+): Promise<void> {
+  const { stderr } = runtime.context;
+  const { format, cloud, onWrite: report } = options;
+  return new Promise<void>((resolvePromise, rejectPromise) => {
+    let keeper: TokenFileKeeper | undefined;
+    let unsubscribe = () => {};
+    let finished = false;
+    const finish = (error?: unknown) => {
+      if (finished) return;
+      finished = true;
+      keeper?.stop();
+      unsubscribe();
+      if (error === undefined) resolvePromise();
+      else rejectPromise(error);
+    };
+    unsubscribe = runtime.context.onSignal((signal) => {
+      stderr.write(`Stopped on ${signal}.\n`);
+      finish();
     });
+    const debug = flagsOf(command).debug === true;
+    // Once the file was written, failing to keep it fresh (an outage past the token's expiry, a full disk) is a
+    // runtime failure: exit 1, whatever the error's code.
+    const onFatal = (error: unknown) => {
+      stderr.write(formatError(error, debug));
+      runtime.exitCode = EXIT_CODES.failure;
+      finish();
+    };
+    keepTokenFile(client, path, runtime, { onWrite: report, onFatal, debug, format, cloud }).then(
+      (started) => {
+        keeper = started;
+        if (finished) started.stop();
+      },
+      finish,
+    );
   });
 }
 
