@@ -1,4 +1,4 @@
-import { CloudExchangeError, SkyportenError, type ConfigError, type DecodedSkyportenToken } from '@skyporten/core';
+import { CloudExchangeError, SkyportenError, type ConfigError, type DecodedSkyportenToken } from '@skyporten/core/adapter';
 import { CredentialsProviderError } from '@smithy/property-provider';
 
 /** What the error translation knows about the failed exchange. @internal */
@@ -8,17 +8,51 @@ export interface ExchangeContext {
   token: DecodedSkyportenToken;
 }
 
+/** What a hint may name: the role, the token's claims (never the token) and what STS said. */
+interface Facts extends ExchangeContext {
+  /** The IAM OIDC identity provider "URL": the issuer without the scheme; it prefixes `<host>:sub`. */
+  host: string;
+  audience: string;
+  subject: string;
+  stsMessage: string;
+}
+
 /** STS error codes that mean "slow down" (the SDK retries them before they reach us). */
 const THROTTLING_CODES = new Set(['Throttling', 'ThrottlingException', 'ThrottledException', 'RequestThrottled', 'RequestLimitExceeded', 'TooManyRequestsException', 'SlowDown']);
 
-/**
- * The IAM OIDC identity provider "URL" for an issuer: host and path without the scheme, e.g.
- * `test.sky.maskinporten.no`. It prefixes the trust policy's condition keys (`<host>:sub`, `<host>:aud`).
- *
- * @internal
- */
-export function oidcProviderHost(issuer: string): string {
-  return issuer.replace(/^https?:\/\//, '').replace(/\/$/, '');
+const accessDenied = ({ roleArn, host, subject }: Facts) =>
+  `The trust policy of ${roleArn} must allow sts:AssumeRoleWithWebIdentity for the federated principal oidc-provider/${host} with the condition StringEquals "${host}:sub": "${subject}" (this token's sub: your organisation number and scope). Check the role ARN, the organisation number and the scope with the data provider.`;
+
+/** The hint for each STS error code that has a fixed cause, naming the setting to check. */
+const HINTS: Record<string, (facts: Facts) => string> = {
+  InvalidIdentityToken: ({ roleArn, token, host, audience, stsMessage }) => {
+    if (/audience/i.test(stsMessage)) {
+      return `The IAM OIDC identity provider for ${host} must list this token's audience (${audience}) in its client ID list (audiences). Ask the data provider to add it, or set resource (SKYPORTEN_RESOURCE) to the audience they configured.`;
+    }
+    if (/no openid ?connect provider/i.test(stsMessage)) {
+      return `The AWS account of ${roleArn} has no IAM OIDC identity provider for ${token.issuer}. The data provider must create one with URL https://${host}; check that you use the Skyporten environment (test or prod) they trust.`;
+    }
+    return `AWS could not validate the token against the keys of ${token.issuer}. Check that the IAM OIDC identity provider for ${host} points at the right issuer, and that the token comes from it.`;
+  },
+  AccessDenied: accessDenied,
+  AccessDeniedException: accessDenied,
+  ExpiredTokenException: ({ token }) =>
+    `AWS considers the Skyporten token (exp ${token.expiresAt?.toISOString() ?? 'unknown'}) expired even after a fresh one was fetched: check this machine's clock (NTP).`,
+  IDPRejectedClaim: ({ roleArn, subject, audience }) =>
+    `The identity provider configuration of ${roleArn} rejected a claim of the token (sub "${subject}", aud "${audience}"). Compare them with the role's trust policy conditions.`,
+  IDPCommunicationError: ({ token }) => `AWS could not reach ${token.issuer} to fetch its keys. Try again later.`,
+  RegionDisabledException: () => 'STS is not activated in this region for the account: set clientConfig.region (or AWS_REGION) to an activated region.',
+  ValidationError: ({ stsMessage }) =>
+    /duration/i.test(stsMessage) ? 'Lower durationSeconds to at most the role\'s maximum session duration (ask the data provider what it is).' : 'Check roleArn and roleSessionName.',
+};
+
+type StsError = { name?: unknown; Code?: unknown; code?: unknown; message?: unknown; $metadata?: { httpStatusCode?: number }; $retryable?: unknown } | null | undefined;
+
+/** The STS error code of what the STS client threw (`undefined` when STS did not answer). @internal */
+export function stsCodeOf(error: unknown): string | undefined {
+  const details = error as StsError;
+  if (typeof details?.Code === 'string') return details.Code;
+  return details?.$metadata?.httpStatusCode !== undefined && typeof details.name === 'string' ? details.name : undefined;
 }
 
 /**
@@ -29,13 +63,10 @@ export function oidcProviderHost(issuer: string): string {
  */
 export function toCloudExchangeError(error: unknown, context: ExchangeContext): SkyportenError {
   if (SkyportenError.isInstance(error)) return error;
-  const details = error as { name?: unknown; Code?: unknown; code?: unknown; message?: unknown; $metadata?: { httpStatusCode?: number }; $retryable?: unknown };
+  const details = error as NonNullable<StsError>;
   const status = details.$metadata?.httpStatusCode;
-  const stsCode = typeof details.Code === 'string' ? details.Code : typeof details.name === 'string' && status !== undefined ? details.name : undefined;
+  const stsCode = stsCodeOf(error);
   const stsMessage = typeof details.message === 'string' ? details.message : String(error);
-  const host = oidcProviderHost(context.token.issuer);
-  const audience = context.token.audience.join(', ');
-  const subject = context.token.subject ?? '(the token has no sub)';
   const what = `AWS STS AssumeRoleWithWebIdentity for ${context.roleArn}`;
 
   if (stsCode === undefined) {
@@ -47,69 +78,23 @@ export function toCloudExchangeError(error: unknown, context: ExchangeContext): 
     });
   }
 
-  const base = { status, cloudCode: stsCode, cause: error };
-  const message = `${what} failed: ${stsCode}: ${stsMessage}`;
-  switch (stsCode) {
-    case 'InvalidIdentityToken':
-      if (/audience/i.test(stsMessage)) {
-        return new CloudExchangeError('aws', message, {
-          ...base,
-          hint: `The IAM OIDC identity provider for ${host} must list this token's audience (${audience}) in its client ID list (audiences). Ask the data provider to add it, or set resource (SKYPORTEN_RESOURCE) to the audience they configured.`,
-        });
-      }
-      if (/no openid ?connect provider/i.test(stsMessage)) {
-        return new CloudExchangeError('aws', message, {
-          ...base,
-          hint: `The AWS account of ${context.roleArn} has no IAM OIDC identity provider for ${context.token.issuer}. The data provider must create one with URL https://${host}; check that you use the Skyporten environment (test or prod) they trust.`,
-        });
-      }
-      return new CloudExchangeError('aws', message, {
-        ...base,
-        hint: `AWS could not validate the token against the keys of ${context.token.issuer}. Check that the IAM OIDC identity provider for ${host} points at the right issuer, and that the token comes from it.`,
-      });
-    case 'AccessDenied':
-    case 'AccessDeniedException':
-      return new CloudExchangeError('aws', message, {
-        ...base,
-        hint: `The trust policy of ${context.roleArn} must allow sts:AssumeRoleWithWebIdentity for the federated principal oidc-provider/${host} with the condition StringEquals "${host}:sub": "${subject}" (this token's sub: your organisation number and scope). Check the role ARN, the organisation number and the scope with the data provider.`,
-      });
-    case 'ExpiredTokenException':
-      return new CloudExchangeError('aws', message, {
-        ...base,
-        hint: `AWS considers the Skyporten token (exp ${context.token.expiresAt?.toISOString() ?? 'unknown'}) expired even after a fresh one was fetched: check this machine's clock (NTP).`,
-      });
-    case 'IDPRejectedClaim':
-      return new CloudExchangeError('aws', message, {
-        ...base,
-        hint: `The identity provider configuration of ${context.roleArn} rejected a claim of the token (sub "${subject}", aud "${audience}"). Compare them with the role's trust policy conditions.`,
-      });
-    case 'IDPCommunicationError':
-      return new CloudExchangeError('aws', message, {
-        ...base,
-        isRetryable: true,
-        hint: `AWS could not reach ${context.token.issuer} to fetch its keys. Try again later.`,
-      });
-    case 'RegionDisabledException':
-      return new CloudExchangeError('aws', message, {
-        ...base,
-        hint: 'STS is not activated in this region for the account: set clientConfig.region (or AWS_REGION) to an activated region.',
-      });
-    case 'ValidationError':
-      return new CloudExchangeError('aws', message, {
-        ...base,
-        hint: /duration/i.test(stsMessage)
-          ? 'Lower durationSeconds to at most the role\'s maximum session duration (ask the data provider what it is).'
-          : 'Check roleArn and roleSessionName.',
-      });
-    default: {
-      const retryable = (status !== undefined && status >= 500) || THROTTLING_CODES.has(stsCode) || details.$retryable !== undefined;
-      return new CloudExchangeError('aws', message, {
-        ...base,
-        isRetryable: retryable,
-        ...(retryable ? { hint: 'STS is throttling or unavailable, also after the STS client\'s own retries: try again later.' } : {}),
-      });
-    }
-  }
+  const hint = HINTS[stsCode];
+  // A code with a fixed cause is final but for IDPCommunicationError; any other is retryable when STS says it is transient.
+  const isRetryable = hint ? stsCode === 'IDPCommunicationError' : (status !== undefined && status >= 500) || THROTTLING_CODES.has(stsCode) || details.$retryable !== undefined;
+  const facts: Facts = {
+    ...context,
+    host: context.token.issuer.replace(/^https?:\/\//, '').replace(/\/$/, ''),
+    audience: context.token.audience.join(', '),
+    subject: context.token.subject ?? '(the token has no sub)',
+    stsMessage,
+  };
+  return new CloudExchangeError('aws', `${what} failed: ${stsCode}: ${stsMessage}`, {
+    status,
+    cloudCode: stsCode,
+    cause: error,
+    isRetryable,
+    hint: hint ? hint(facts) : isRetryable ? 'STS is throttling or unavailable, also after the STS client\'s own retries: try again later.' : undefined,
+  });
 }
 
 /**

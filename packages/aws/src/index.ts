@@ -1,7 +1,2 @@
-export {
-  createWebIdentityTokenProvider,
-  skyportenCredentials,
-  type SkyportenCredentialsOptions,
-  type SkyportenIdentityProperties,
-  type StsClientConfig,
-} from './credentials.js';
+export { createWebIdentityTokenProvider, skyportenCredentials } from './credentials.js';
+export { type SkyportenCredentialsOptions, type SkyportenIdentityProperties, type StsClientConfig } from './options.js';

@@ -229,6 +229,9 @@ function fakeClient() {
     getToken: () => Promise.reject(new Error('unused')),
     getAccessToken: () => Promise.reject(new Error('unused')),
     invalidate: () => undefined,
+    with: () => {
+      throw new Error('unused');
+    },
     peekToken: () => undefined,
     getTokenEndpoint: () => Promise.resolve('http://127.0.0.1:9/token'),
     issuer: 'http://127.0.0.1:9',
