@@ -1,19 +1,11 @@
 import { createWebIdentityTokenProvider } from '@skyporten/aws';
+import { requireAudience } from '@skyporten/core/adapter';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { credentialsFor, startWorld, type World } from './setup.ts';
 
-/** Counts how often the adapter decodes (and checks) a Skyporten token. */
-const decodes = vi.hoisted(() => ({ count: 0 }));
-vi.mock('@skyporten/core/adapter', async (importOriginal) => {
-  const original = await importOriginal<typeof import('@skyporten/core/adapter')>();
-  return {
-    ...original,
-    requireAudience(...args: Parameters<typeof original.requireAudience>) {
-      decodes.count++;
-      return original.requireAudience(...args);
-    },
-  };
-});
+// Every export stays as it is, wrapped in a spy: the tests count how often the adapter decodes (and checks) a token.
+vi.mock('@skyporten/core/adapter', { spy: true });
+const decodes = vi.mocked(requireAudience);
 
 let world: World | undefined;
 afterEach(async () => {
@@ -25,32 +17,32 @@ describe('one Skyporten token, decoded once', () => {
   it('five STS calls on one Skyporten token decode it once', async () => {
     world = await startWorld();
     const provider = credentialsFor(world);
-    decodes.count = 0;
+    decodes.mockClear();
     for (let round = 0; round < 5; round++) await provider({ forceRefresh: true });
     expect(world.aws.stsCalls).toBe(5);
     expect(world.tokenRequests()).toBe(1);
-    expect(decodes.count).toBe(1);
+    expect(decodes).toHaveBeenCalledTimes(1);
   });
 
   it('a new token is decoded (and checked) again', async () => {
     world = await startWorld();
     const maskinporten = world.maskinporten();
     const provider = credentialsFor(world, { maskinporten });
-    decodes.count = 0;
+    decodes.mockClear();
     await provider();
     maskinporten.invalidate();
     await provider({ forceRefresh: true });
     expect(world.tokenRequests()).toBe(2);
-    expect(decodes.count).toBe(2);
+    expect(decodes).toHaveBeenCalledTimes(2);
   });
 
   it('the web identity token provider decodes each token once', async () => {
     world = await startWorld();
     const getToken = createWebIdentityTokenProvider(world.maskinporten());
-    decodes.count = 0;
+    decodes.mockClear();
     const tokens = await Promise.all([getToken(), getToken()]);
     tokens.push(await getToken(), await getToken());
     expect(new Set(tokens).size).toBe(1);
-    expect(decodes.count).toBe(1);
+    expect(decodes).toHaveBeenCalledTimes(1);
   });
 });
