@@ -16,10 +16,7 @@ import { DeferredConfigError, stsCodeOf, toCloudExchangeError } from './errors.j
 import { callerRegion, resolveSettings, type SkyportenCredentialsOptions, type SkyportenIdentityProperties } from './options.js';
 
 /** A Skyporten token and its claims. */
-interface Presented {
-  token: string;
-  decoded: DecodedSkyportenToken;
-}
+type Presented = { token: string; decoded: DecodedSkyportenToken };
 
 /** The client's current token, checked to carry an audience; each token is decoded once, however often it is asked for. */
 function audienceCheckedTokens(client: MaskinportenClient): (options?: GetOptions) => Promise<Presented> {
@@ -140,7 +137,7 @@ function createProvider(options: SkyportenCredentialsOptions): AwsCredentialIden
   const cache = createRefreshingCache(load, { ...settings.refresh, clock, logger, name: 'AWS credentials' });
   return async (identityProperties?: Record<string, unknown>) => {
     properties = identityProperties ?? {};
-    // Without options the cache answers a hit without allocating.
+    // Called without options, the cache answers a hit on its fast path.
     return (await cache.get(properties.forceRefresh === true ? { forceRefresh: true } : undefined)).credentials;
   };
 }

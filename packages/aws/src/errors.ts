@@ -1,15 +1,10 @@
 import { CloudExchangeError, SkyportenError, type ConfigError, type DecodedSkyportenToken } from '@skyporten/core/adapter';
 import { CredentialsProviderError } from '@smithy/property-provider';
 
-/** What the error translation knows about the failed exchange. @internal */
-export interface ExchangeContext {
+/** What a hint may name: the role, the presented token's claims (never the token itself) and what STS said. */
+interface Facts {
   roleArn: string;
-  /** The presented token, decoded (its claims are not secret; the token itself is never shown). */
   token: DecodedSkyportenToken;
-}
-
-/** What a hint may name: the role, the token's claims (never the token) and what STS said. */
-interface Facts extends ExchangeContext {
   /** The IAM OIDC identity provider "URL": the issuer without the scheme; it prefixes `<host>:sub`. */
   host: string;
   audience: string;
@@ -61,7 +56,7 @@ export function stsCodeOf(error: unknown): string | undefined {
  *
  * @internal
  */
-export function toCloudExchangeError(error: unknown, context: ExchangeContext): SkyportenError {
+export function toCloudExchangeError(error: unknown, context: Pick<Facts, 'roleArn' | 'token'>): SkyportenError {
   if (SkyportenError.isInstance(error)) return error;
   const details = error as NonNullable<StsError>;
   const status = details.$metadata?.httpStatusCode;
@@ -78,7 +73,7 @@ export function toCloudExchangeError(error: unknown, context: ExchangeContext): 
     });
   }
 
-  const hint = HINTS[stsCode];
+  const hint = Object.hasOwn(HINTS, stsCode) ? HINTS[stsCode] : undefined;
   // A code with a fixed cause is final but for IDPCommunicationError; any other is retryable when STS says it is transient.
   const isRetryable = hint ? stsCode === 'IDPCommunicationError' : (status !== undefined && status >= 500) || THROTTLING_CODES.has(stsCode) || details.$retryable !== undefined;
   const facts: Facts = {
@@ -98,13 +93,9 @@ export function toCloudExchangeError(error: unknown, context: ExchangeContext): 
 }
 
 /**
- * A configuration problem found when `skyportenCredentials()` was called, thrown when credentials are first
- * asked for (decision 0015): an AWS SDK `CredentialsProviderError` with `tryNextLink`, so `chain()` and
- * `createCredentialChain()` try their next provider, that carries the `ConfigError`'s message, `hint`, `field`
- * and `code: 'CONFIG_INVALID'`. It is branded like every SDK error, so `SkyportenError.isInstance` and
- * `ConfigError.isInstance` recognise it.
- *
- * @internal
+ * A `ConfigError` of `skyportenCredentials()`, thrown when credentials are first asked for (decision 0015): a
+ * `CredentialsProviderError` with `tryNextLink` (so `chain()` moves on) and the `ConfigError`'s fields, branded
+ * so `SkyportenError.isInstance` and `ConfigError.isInstance` recognise it. @internal
  */
 export class DeferredConfigError extends CredentialsProviderError {
   readonly code = 'CONFIG_INVALID';
