@@ -2,13 +2,19 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import {
+  CLIENT_OPTION_VARIABLES,
   ConfigError,
   createMaskinportenClient,
+  resolveClientOptions,
+  type ClientOptionsInput,
+  type ClientOptionsResolution,
   type Environment,
   type KeyInput,
   type Logger,
   type MaskinportenClient,
   type MaskinportenClientOptions,
+  type OptionOrigin,
+  type SkyportenEnvironment,
 } from '@skyporten/core';
 
 /** The Maskinporten flags every token-using command accepts (commander's camel-cased names). */
@@ -82,12 +88,12 @@ const configFileSchema = z
 /** The parsed `--config` file. */
 export type ConfigFile = z.infer<typeof configFileSchema>;
 
-/** Where a setting came from, for doctor's report. */
-export type SettingSource = 'flag' | 'environment' | 'config file';
-
-/** The Maskinporten settings after merging flags over environment over config file. Nothing is read from disk yet. */
+/**
+ * The Maskinporten settings after core's resolver (`resolveClientOptions`) merged the flags (its options) over
+ * the environment over the config file. Nothing is read from disk yet: `readKey()` opens the key files.
+ */
 export interface MaskinportenSettings {
-  environment?: 'test' | 'prod';
+  /** The issuer URL (`--env` names one). */
   issuer?: string;
   tokenEndpoint?: string;
   clientId?: string;
@@ -95,14 +101,19 @@ export interface MaskinportenSettings {
   resource?: string | string[];
   consumerOrg?: string;
   kid?: string;
-  /** Path of the private key (PEM, JWK JSON or PKCS#12). */
+  /** Absolute path of the private key (PEM, JWK JSON or PKCS#12). */
   keyFile?: string;
   /** The private key itself, from MASKINPORTEN_PRIVATE_KEY. */
   inlineKey?: string;
   passphrase?: string;
+  /** Absolute path of the certificate chain. */
   certificateFile?: string;
-  /** Where each setting came from. */
-  sources: Partial<Record<string, SettingSource>>;
+  /** Where each option came from, as core's resolver reports it. */
+  sources: ClientOptionsResolution['sources'];
+  /** An origin as the user wrote it: `--client-id`, `MASKINPORTEN_CLIENT_ID`, `the config file's clientId`. */
+  describe(origin: OptionOrigin): string;
+  /** Reads the key file and certificate file into the core's key input; undefined when no key is configured. */
+  readKey(): KeyInput | undefined;
 }
 
 /** Everything a command needs to know about the configuration. */
@@ -114,8 +125,32 @@ export interface Settings {
   env: Environment;
 }
 
+/** The flag of each option the CLI takes: the flags are the resolver's options, and name them in its messages. */
+export const OPTION_FLAGS = Object.freeze({
+  environment: '--env',
+  issuer: '--issuer',
+  tokenEndpoint: '--token-endpoint',
+  clientId: '--client-id',
+  scope: '--scope',
+  resource: '--resource',
+  consumerOrg: '--consumer-org',
+  kid: '--kid',
+  keyFile: '--key-file',
+  certificateFile: '--certificate-file',
+});
+
+/** An option's flag and environment variable, for hints: `--client-id (MASKINPORTEN_CLIENT_ID)`. */
+export function flagAndVariable(option: keyof typeof OPTION_FLAGS): string {
+  return `${OPTION_FLAGS[option]} (${CLIENT_OPTION_VARIABLES[option]})`;
+}
+
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+/** The object without its undefined values. */
+function defined<T extends object>(object: T): { [K in keyof T]?: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(object).filter(([, value]) => value !== undefined)) as { [K in keyof T]?: Exclude<T[K], undefined> };
 }
 
 /** Reads and validates the `--config` file (or `SKYPORTEN_CONFIG`); an empty object when none is given. */
@@ -155,117 +190,55 @@ export function readConfigFile(path: string | undefined, cwd: string): { file: C
 }
 
 /**
- * Merges flags over environment variables (the SDK's own names, see `ENVIRONMENT_VARIABLES` in
- * @skyporten/core) over the config file, setting by setting.
+ * Resolves the Maskinporten settings with core's `resolveClientOptions`: the flags are its options, the
+ * environment its environment, the config file its config-file layer, option by option (`sources` says which).
+ * Relative paths of flags and variables are taken from `cwd`, the config file's from the file's directory.
  */
 export function loadSettings(flags: MaskinportenFlags & GlobalFlags, env: Environment, cwd: string): Settings {
   const { file, configPath } = readConfigFile(flags.config ?? nonEmpty(env.SKYPORTEN_CONFIG), cwd);
-  const settings: MaskinportenSettings = { sources: {} };
-  const pick = <T>(name: keyof MaskinportenSettings, flag: T | undefined, fromEnv: T | undefined, fromFile: T | undefined): T | undefined => {
-    const [value, source]: [T | undefined, SettingSource | undefined] =
-      flag !== undefined ? [flag, 'flag'] : fromEnv !== undefined ? [fromEnv, 'environment'] : fromFile !== undefined ? [fromFile, 'config file'] : [undefined, undefined];
-    if (source !== undefined) settings.sources[name] = source;
-    return value;
+  const options: ClientOptionsInput = {
+    env,
+    ...defined({
+      environment: flags.env as SkyportenEnvironment | undefined,
+      issuer: flags.issuer,
+      tokenEndpoint: flags.tokenEndpoint,
+      clientId: flags.clientId,
+      scope: flags.scope,
+      resource: flags.resource?.length === 1 ? flags.resource[0] : flags.resource,
+      consumerOrg: flags.consumerOrg,
+      kid: flags.kid,
+      keyFile: flags.keyFile,
+      certificateFile: flags.certificateFile,
+    }),
   };
-
-  // The issuer comes as a pair (environment name or URL); the highest layer that sets either wins.
-  const issuerLayers: Array<[SettingSource, string | undefined, string | undefined, string]> = [
-    ['flag', flags.env, flags.issuer, '--env and --issuer'],
-    ['environment', nonEmpty(env.SKYPORTEN_ENV), nonEmpty(env.SKYPORTEN_ISSUER), 'SKYPORTEN_ENV and SKYPORTEN_ISSUER'],
-    ['config file', file.environment, file.issuer, '"environment" and "issuer" in the config file'],
-  ];
-  for (const [source, environment, issuer, names] of issuerLayers) {
-    if (environment === undefined && issuer === undefined) continue;
-    if (environment !== undefined && issuer !== undefined) {
-      throw new ConfigError(source === 'flag' ? '--issuer' : 'issuer', `Give one of ${names}, not both.`);
-    }
-    if (environment !== undefined) {
-      if (environment !== 'test' && environment !== 'prod') {
-        throw new ConfigError('--env', `The environment is "${environment}": use "test" or "prod".`);
-      }
-      settings.environment = environment;
-      settings.sources.environment = source;
-    } else {
-      settings.issuer = issuer!;
-      settings.sources.issuer = source;
-    }
-    break;
-  }
-
-  const assign = <K extends keyof MaskinportenSettings>(name: K, value: MaskinportenSettings[K] | undefined): void => {
-    if (value !== undefined) settings[name] = value;
+  const { aws: _aws, gcp: _gcp, azure: _azure, $schema: _schema, ...configFile } = file;
+  const resolution = resolveClientOptions(options, {
+    configFile,
+    readKeyFiles: false,
+    cwd,
+    optionLabel: (option) => OPTION_FLAGS[option as keyof typeof OPTION_FLAGS] ?? option,
+  });
+  const { values } = resolution;
+  const resource = values.resource === undefined || typeof values.resource === 'string' ? values.resource : [...values.resource];
+  const maskinporten: MaskinportenSettings = {
+    ...defined({
+      issuer: values.issuer,
+      tokenEndpoint: values.tokenEndpoint,
+      clientId: values.clientId,
+      scope: typeof values.scope === 'object' ? values.scope.join(' ') : values.scope,
+      resource: resource?.length === 1 ? resource[0] : resource,
+      consumerOrg: values.consumerOrg,
+      kid: values.keyParts.kid,
+      keyFile: values.keyParts.keyFile,
+      inlineKey: values.keyParts.privateKey,
+      passphrase: values.keyParts.keyPassphrase,
+      certificateFile: values.keyParts.certificateFile,
+    }),
+    sources: resolution.sources,
+    describe: resolution.describe,
+    readKey: resolution.readKey,
   };
-  assign('tokenEndpoint', pick('tokenEndpoint', flags.tokenEndpoint, nonEmpty(env.SKYPORTEN_TOKEN_ENDPOINT), file.tokenEndpoint));
-  assign('clientId', pick('clientId', flags.clientId, nonEmpty(env.MASKINPORTEN_CLIENT_ID), file.clientId));
-  const fileScope = Array.isArray(file.scope) ? file.scope.join(' ') : file.scope;
-  assign('scope', pick('scope', flags.scope, nonEmpty(env.MASKINPORTEN_SCOPE), fileScope));
-  const envResource = nonEmpty(env.SKYPORTEN_RESOURCE)?.split(',').map((item) => item.trim()).filter(Boolean);
-  const resource = pick('resource', flags.resource, envResource, typeof file.resource === 'string' ? [file.resource] : file.resource);
-  if (resource !== undefined) settings.resource = resource.length === 1 ? resource[0]! : resource;
-  assign('consumerOrg', pick('consumerOrg', flags.consumerOrg, nonEmpty(env.MASKINPORTEN_CONSUMER_ORG), file.consumerOrg));
-  assign('kid', pick('kid', flags.kid, nonEmpty(env.MASKINPORTEN_KID), file.kid));
-  assign('certificateFile', pick('certificateFile', flags.certificateFile, nonEmpty(env.MASKINPORTEN_CERTIFICATE_FILE), file.certificateFile));
-  // Never a flag (flags show in `ps`); not trimmed: spaces may belong to a passphrase.
-  const passphrase = firstOf(env.MASKINPORTEN_PRIVATE_KEY_PASSPHRASE, file.keyPassphrase);
-  if (passphrase !== undefined) settings.passphrase = passphrase;
-
-  // The key: a --key-file flag, else the environment (inline key or file), else the config file.
-  const envKeyFile = nonEmpty(env.MASKINPORTEN_PRIVATE_KEY_FILE);
-  const envInlineKey = nonEmpty(env.MASKINPORTEN_PRIVATE_KEY);
-  if (flags.keyFile !== undefined) {
-    settings.keyFile = resolve(cwd, flags.keyFile);
-    settings.sources.keyFile = 'flag';
-  } else if (envKeyFile !== undefined || envInlineKey !== undefined) {
-    if (envKeyFile !== undefined && envInlineKey !== undefined) {
-      throw new ConfigError('MASKINPORTEN_PRIVATE_KEY_FILE', 'Set MASKINPORTEN_PRIVATE_KEY or MASKINPORTEN_PRIVATE_KEY_FILE, not both.');
-    }
-    if (envKeyFile !== undefined) settings.keyFile = resolve(cwd, envKeyFile);
-    // Environment variables often carry PEM with literal "\n" sequences.
-    if (envInlineKey !== undefined) settings.inlineKey = envInlineKey.includes('-----BEGIN') ? envInlineKey.replace(/\\n/g, '\n') : envInlineKey;
-    settings.sources.keyFile = 'environment';
-  } else if (file.keyFile !== undefined) {
-    settings.keyFile = file.keyFile;
-    settings.sources.keyFile = 'config file';
-  }
-  if (settings.certificateFile !== undefined) settings.certificateFile = resolve(cwd, settings.certificateFile);
-  return { maskinporten: settings, file, configPath, env };
-}
-
-function readSettingFile(path: string, flag: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    const code = (error as { code?: string }).code ?? 'unreadable';
-    throw new ConfigError(flag, `${flag} "${path}" cannot be read (${code}).`, {
-      hint: code === 'EACCES' ? 'Check the file permissions.' : 'Check the path.',
-    });
-  }
-}
-
-/** True when the bytes are a PKCS#12 file rather than PEM or JWK JSON. */
-export function isPkcs12(path: string, bytes: Buffer): boolean {
-  const text = bytes.toString('utf8');
-  return /\.(p12|pfx)$/i.test(path) || (!text.includes('-----BEGIN') && !text.trim().startsWith('{'));
-}
-
-/** Reads the key file and certificate file and builds the core's key input. Undefined when no key is configured. */
-export function readKey(settings: MaskinportenSettings): KeyInput | undefined {
-  const extras = {
-    ...(settings.kid !== undefined ? { kid: settings.kid } : {}),
-    ...(settings.passphrase !== undefined ? { passphrase: settings.passphrase } : {}),
-  };
-  let privateKey: string;
-  if (settings.keyFile !== undefined) {
-    const bytes = readSettingFile(settings.keyFile, '--key-file');
-    if (isPkcs12(settings.keyFile, bytes)) return { pkcs12: new Uint8Array(bytes), ...extras };
-    privateKey = bytes.toString('utf8');
-  } else if (settings.inlineKey !== undefined) {
-    privateKey = settings.inlineKey;
-  } else {
-    return undefined;
-  }
-  const certificateChain = settings.certificateFile === undefined ? undefined : readSettingFile(settings.certificateFile, '--certificate-file').toString('utf8');
-  return { privateKey, ...extras, ...(certificateChain !== undefined ? { certificateChain } : {}) };
+  return { maskinporten, file, configPath, env };
 }
 
 /**
@@ -273,57 +246,48 @@ export function readKey(settings: MaskinportenSettings): KeyInput | undefined {
  * parent's environment (exec's GCP executable). `keyFile` must be set: an inline key is written to a file first.
  */
 export function settingsAsConfigFile(settings: MaskinportenSettings, keyFile: string | undefined): ConfigFile {
-  const file: ConfigFile = {};
-  if (settings.environment !== undefined) file.environment = settings.environment;
-  if (settings.issuer !== undefined) file.issuer = settings.issuer;
-  if (settings.tokenEndpoint !== undefined) file.tokenEndpoint = settings.tokenEndpoint;
-  if (settings.clientId !== undefined) file.clientId = settings.clientId;
-  if (settings.scope !== undefined) file.scope = settings.scope;
-  if (settings.resource !== undefined) file.resource = settings.resource;
-  if (settings.consumerOrg !== undefined) file.consumerOrg = settings.consumerOrg;
-  if (settings.kid !== undefined) file.kid = settings.kid;
-  if (keyFile !== undefined) file.keyFile = keyFile;
-  if (settings.passphrase !== undefined) file.keyPassphrase = settings.passphrase;
-  if (settings.certificateFile !== undefined) file.certificateFile = settings.certificateFile;
-  return file;
+  return defined({
+    issuer: settings.issuer,
+    tokenEndpoint: settings.tokenEndpoint,
+    clientId: settings.clientId,
+    scope: settings.scope,
+    resource: settings.resource,
+    consumerOrg: settings.consumerOrg,
+    kid: settings.kid,
+    keyFile,
+    keyPassphrase: settings.passphrase,
+    certificateFile: settings.certificateFile,
+  });
 }
 
-/** The options of `createMaskinportenClient`, from the merged settings (environment reading switched off: it is done here). */
+/** The options of `createMaskinportenClient`, from the merged settings (environment reading switched off: it is done). */
 export function clientOptions(settings: MaskinportenSettings, logger?: Logger): MaskinportenClientOptions {
+  const inConfig = (option: keyof typeof OPTION_FLAGS) => `${OPTION_FLAGS[option]}, ${CLIENT_OPTION_VARIABLES[option]} or "${option}" in the config file`;
   if (settings.clientId === undefined) {
-    throw new ConfigError('--client-id', 'The Maskinporten client id is missing.', {
-      hint: 'Give --client-id, MASKINPORTEN_CLIENT_ID or "clientId" in the config file.',
-    });
+    throw new ConfigError(OPTION_FLAGS.clientId, 'The Maskinporten client id is missing.', { hint: `Give ${inConfig('clientId')}.` });
   }
   if (settings.scope === undefined) {
-    throw new ConfigError('--scope', 'The scope is missing.', {
-      hint: 'Give --scope, MASKINPORTEN_SCOPE or "scope" in the config file, e.g. entur:skyporten.demo.',
+    throw new ConfigError(OPTION_FLAGS.scope, 'The scope is missing.', { hint: `Give ${inConfig('scope')}, e.g. entur:skyporten.demo.` });
+  }
+  if (settings.issuer === undefined) {
+    throw new ConfigError(OPTION_FLAGS.environment, 'No issuer is configured.', {
+      hint: `Give ${OPTION_FLAGS.environment} test|prod (${CLIENT_OPTION_VARIABLES.environment}) or ${OPTION_FLAGS.issuer} URL (${CLIENT_OPTION_VARIABLES.issuer}).`,
     });
   }
-  if (settings.environment === undefined && settings.issuer === undefined) {
-    throw new ConfigError('--env', 'No issuer is configured.', {
-      hint: 'Give --env test|prod (SKYPORTEN_ENV) or --issuer URL (SKYPORTEN_ISSUER).',
-    });
-  }
-  const key = readKey(settings);
+  const key = settings.readKey();
   if (key === undefined) {
-    throw new ConfigError('--key-file', 'No private key is configured.', {
-      hint: 'Give --key-file with --kid (or --certificate-file), or MASKINPORTEN_PRIVATE_KEY_FILE with MASKINPORTEN_KID.',
+    throw new ConfigError(OPTION_FLAGS.keyFile, 'No private key is configured.', {
+      hint: `Give ${OPTION_FLAGS.keyFile} with ${OPTION_FLAGS.kid} (or ${OPTION_FLAGS.certificateFile}), or ${CLIENT_OPTION_VARIABLES.keyFile} with ${CLIENT_OPTION_VARIABLES.kid}.`,
     });
   }
-  const options: MaskinportenClientOptions = {
+  return {
     env: false,
+    issuer: settings.issuer,
     clientId: settings.clientId,
     scope: settings.scope,
     key,
-    ...(settings.environment !== undefined ? { environment: settings.environment } : {}),
-    ...(settings.issuer !== undefined ? { issuer: settings.issuer } : {}),
-    ...(settings.tokenEndpoint !== undefined ? { tokenEndpoint: settings.tokenEndpoint } : {}),
-    ...(settings.resource !== undefined ? { resource: settings.resource } : {}),
-    ...(settings.consumerOrg !== undefined ? { consumerOrg: settings.consumerOrg } : {}),
-    ...(logger !== undefined ? { logger } : {}),
+    ...defined({ tokenEndpoint: settings.tokenEndpoint, resource: settings.resource, consumerOrg: settings.consumerOrg, logger }),
   };
-  return options;
 }
 
 /** A Maskinporten client from the merged settings. */

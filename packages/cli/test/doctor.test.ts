@@ -1,6 +1,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import forge from 'node-forge';
+import { CLIENT_OPTION_DEFAULTS } from '@skyporten/core';
 import { createMockAws, createMockEntraId, createTestCertificate, type MockAws, type MockEntraId } from '@skyporten/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFixture, ORG, RESOURCE, runCli, SCOPE, type Fixture } from './helpers.ts';
@@ -126,6 +127,16 @@ describe('skyporten doctor', () => {
     expect(result.code).toBe(3);
     expect(result.stdout).toMatch(/^✗ Entra ID client assertion: .*AADSTS700016.*\n {4}fix: .*not its principal/m);
     expect(result.stdout).toMatch(/^✗ AWS STS AssumeRoleWithWebIdentity: /m);
+  });
+
+  it("prints each option's source: flag, environment variable, config file field or default", async () => {
+    const config = join(fixture.directory, 'doctor-sources.json');
+    await writeFile(config, JSON.stringify({ scope: SCOPE, kid: fixture.client.kid }), { mode: 0o600 });
+    const flags = ['--issuer', fixture.issuer.issuer, '--key-file', fixture.keyFile, '--resource', RESOURCE, '--config', config];
+    const result = await doctor(flags, { ...fixture.env, MASKINPORTEN_CLIENT_ID: fixture.client.clientId });
+    expect(result.code).toBe(0);
+    const given = 'issuer from flag --issuer, clientId from environment MASKINPORTEN_CLIENT_ID, scope from config file "scope", resource from flag --resource, key from flag --key-file, kid from config file "kid"';
+    expect(result.stdout).toContain(`\n✓ configuration sources: ${given}; defaults for ${Object.keys(CLIENT_OPTION_DEFAULTS).join(', ')}\n`);
   });
 
   it('prints the checks as JSON with --json', async () => {

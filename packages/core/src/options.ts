@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import type { MaskinportenClientOptions } from './client.js';
 import { CLIENT_OPTION_VARIABLES, keyPartsFromEnv, readKeyParts, settingsFromEnv, type Environment, type KeyParts } from './env.js';
 import { ConfigError } from './errors.js';
@@ -77,6 +78,8 @@ export interface OptionLayers {
   readKeyFiles?: boolean | undefined;
   /** How the options given are spelled in messages, e.g. the CLI's flags (`keyFile` → `--key-file`). */
   optionLabel?: ((option: string) => string) | undefined;
+  /** The directory relative `keyFile` and `certificateFile` paths are taken from; `keyParts` then holds absolute paths. */
+  cwd?: string | undefined;
 }
 
 type OptionName = keyof typeof CLIENT_OPTION_VARIABLES;
@@ -198,6 +201,13 @@ export function resolveClientOptions(options: ClientOptionsInput = {}, layers: O
     return CLIENT_OPTION_DEFAULTS[name];
   }
 
+  // In the order of ResolvedClientOptions, so `sources` lists them so.
+  const tokenEndpoint = pick('tokenEndpoint') as string | undefined;
+  const clientId = pick('clientId') as string | undefined;
+  const scope = pick('scope') as ResolvedClientOptions['scope'];
+  const resource = pick('resource') as ResolvedClientOptions['resource'];
+  const consumerOrg = pick('consumerOrg') as string | undefined;
+
   // The key material (a key given whole, a key file or the key's text) from the highest layer that has one;
   // its other parts each from their own highest layer.
   const explicitKey = keyMaterialOf(options, label, '');
@@ -215,9 +225,9 @@ export function resolveClientOptions(options: ClientOptionsInput = {}, layers: O
     const material = fromEnv.privateKey !== undefined ? 'privateKey' : 'keyFile';
     for (const part of [material, 'kid', 'keyPassphrase', 'certificateFile'] as const) {
       const found = pick(part) as string | undefined;
-      if (found !== undefined) keyParts[part] = found;
+      if (found !== undefined) keyParts[part] = layers.cwd !== undefined && (part === 'keyFile' || part === 'certificateFile') ? resolve(layers.cwd, found) : found;
+      if (part === material && sources[material] !== undefined) sources.key = sources[material];
     }
-    if (sources[material] !== undefined) sources.key = sources[material];
   }
 
   const names = (part: 'keyFile' | 'certificateFile') => {
@@ -236,11 +246,11 @@ export function resolveClientOptions(options: ClientOptionsInput = {}, layers: O
 
   const values: ResolvedClientOptions = {
     issuer,
-    tokenEndpoint: pick('tokenEndpoint') as string | undefined,
-    clientId: pick('clientId') as string | undefined,
-    scope: pick('scope') as ResolvedClientOptions['scope'],
-    resource: pick('resource') as ResolvedClientOptions['resource'],
-    consumerOrg: pick('consumerOrg') as string | undefined,
+    tokenEndpoint,
+    clientId,
+    scope,
+    resource,
+    consumerOrg,
     key,
     keyParts,
     timeout: withDefault('timeout'),

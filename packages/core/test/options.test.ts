@@ -87,6 +87,9 @@ describe('resolveClientOptions: a key given in parts', () => {
     expect(sources.keyPassphrase).toEqual({ source: 'env', from: 'MASKINPORTEN_PRIVATE_KEY_PASSPHRASE' });
     expect(sources.certificateFile).toEqual({ source: 'config-file', from: 'certificateFile' });
     expect(values.key).toEqual({ privateKey: fixture('rsa-2048.pkcs8.pem'), kid: 'kid-from-env', passphrase: ' spaced ', certificateChain: fixture('chain.pem') });
+    // Listed in the order of the options, the key's material first: doctor prints them so.
+    expect(Object.keys(sources).slice(0, 5)).toEqual(['keyFile', 'key', 'kid', 'keyPassphrase', 'certificateFile']);
+    expect(Object.keys(resolveClientOptions({ env: false, kid: 'k', keyFile: KEY, clientId: 'c', issuer: 'https://x.example' }).sources).slice(0, 4)).toEqual(['issuer', 'clientId', 'keyFile', 'key']);
   });
 
   it("lets the environment's key text beat the config file's key file, and an option's key file drop the environment's", () => {
@@ -128,6 +131,13 @@ describe('resolveClientOptions: a key given in parts', () => {
     expect(sources.key).toEqual({ source: 'config-file', from: 'key' });
     expect(sources.kid).toBeUndefined();
     expect(thrownBy(() => resolveClientOptions({ env: false, key: whole, keyFile: KEY })).message).toBe('Give key or keyFile, not both.');
+  });
+
+  it('takes relative key and certificate paths from cwd', () => {
+    const fixtures = new URL('./fixtures/', import.meta.url).pathname;
+    const { values } = resolveClientOptions({ env: { MASKINPORTEN_CERTIFICATE_FILE: 'chain.pem' }, keyFile: 'rsa-2048.pkcs8.pem', kid: 'k' }, { cwd: fixtures });
+    expect(values.keyParts).toMatchObject({ keyFile: KEY, certificateFile: CHAIN });
+    expect(values.key).toMatchObject({ privateKey: fixture('rsa-2048.pkcs8.pem') });
   });
 
   it('rejects a kid or certificate without a key when it reads the key', () => {

@@ -4,14 +4,14 @@ import type { Command } from 'commander';
 import {
   createMaskinportenClient,
   decodeSkyportenToken,
-  SKYPORTEN_ISSUERS,
   SkyportenError,
   TokenRequestError,
   type DecodedSkyportenToken,
   type KeyInput,
   type MaskinportenClient,
+  type OptionSource,
 } from '@skyporten/core';
-import { clientOptions, firstOf, readKey, type Settings } from '../config.js';
+import { clientOptions, firstOf, flagAndVariable, type MaskinportenSettings, type Settings } from '../config.js';
 import { EXIT_CODES } from '../errors.js';
 import { createProxiedFetch, type ProxiedFetch } from '../http.js';
 import { json } from '../output.js';
@@ -91,6 +91,26 @@ function hint(error: unknown): string | undefined {
   return SkyportenError.isInstance(error) ? error.hint : undefined;
 }
 
+const LAYER_WORDS: Record<OptionSource, string> = { option: 'flag', env: 'environment', 'config-file': 'config file', default: 'default' };
+
+/**
+ * Where each option came from, from core's resolver: `issuer from flag --env, clientId from environment
+ * MASKINPORTEN_CLIENT_ID, scope from config file "scope", ...`, then the options left at their defaults.
+ */
+export function describeSources(settings: Pick<MaskinportenSettings, 'sources' | 'describe'>): string {
+  const given: string[] = [];
+  const defaults: string[] = [];
+  for (const [name, origin] of Object.entries(settings.sources)) {
+    // The key's material is reported as `key`; its file or text is named there.
+    if (origin === undefined || name === 'keyFile' || name === 'privateKey') continue;
+    if (origin.source === 'default') defaults.push(name);
+    else given.push(`${name} from ${LAYER_WORDS[origin.source]} ${origin.source === 'config-file' ? `"${origin.from}"` : settings.describe(origin)}`);
+  }
+  const parts = [given.length === 0 ? 'nothing given' : given.join(', ')];
+  if (defaults.length > 0) parts.push(`defaults for ${defaults.join(', ')}`);
+  return parts.join('; ');
+}
+
 /** Runs every check in order; later checks are skipped when what they need failed. */
 async function diagnose(command: Command, runtime: Runtime): Promise<Check[]> {
   const checks: Check[] = [];
@@ -111,19 +131,18 @@ async function diagnose(command: Command, runtime: Runtime): Promise<Check[]> {
     return checks;
   }
   const mp = settings.maskinporten;
-  const issuer = mp.issuer ?? (mp.environment === undefined ? undefined : SKYPORTEN_ISSUERS[mp.environment]);
+  const issuer = mp.issuer;
   const missing: Array<[string, string]> = [];
-  if (issuer === undefined) missing.push(['issuer', '--env test|prod (SKYPORTEN_ENV) or --issuer (SKYPORTEN_ISSUER)']);
-  if (mp.clientId === undefined) missing.push(['client id', '--client-id (MASKINPORTEN_CLIENT_ID)']);
-  if (mp.scope === undefined) missing.push(['scope', '--scope (MASKINPORTEN_SCOPE)']);
-  if (mp.keyFile === undefined && mp.inlineKey === undefined) missing.push(['private key', '--key-file (MASKINPORTEN_PRIVATE_KEY_FILE)']);
+  if (issuer === undefined) missing.push(['issuer', `${flagAndVariable('environment')} test|prod or ${flagAndVariable('issuer')}`]);
+  if (mp.clientId === undefined) missing.push(['client id', flagAndVariable('clientId')]);
+  if (mp.scope === undefined) missing.push(['scope', flagAndVariable('scope')]);
+  if (mp.keyFile === undefined && mp.inlineKey === undefined) missing.push(['private key', flagAndVariable('keyFile')]);
   if (mp.kid === undefined && mp.certificateFile === undefined && !(mp.keyFile !== undefined && /\.(p12|pfx)$/i.test(mp.keyFile))) {
-    missing.push(['key id or certificate', '--kid (MASKINPORTEN_KID) or --certificate-file (MASKINPORTEN_CERTIFICATE_FILE)']);
+    missing.push(['key id or certificate', `${flagAndVariable('kid')} or ${flagAndVariable('certificateFile')}`]);
   }
-  if (mp.resource === undefined) missing.push(['resource', '--resource (SKYPORTEN_RESOURCE): the audience the data provider configured; without it the token has no aud and every cloud rejects it']);
+  if (mp.resource === undefined) missing.push(['resource', `${flagAndVariable('resource')}: the audience the data provider configured; without it the token has no aud and every cloud rejects it`]);
   if (missing.length === 0) {
-    const sources = Object.entries(mp.sources).map(([name, source]) => `${name} from ${source}`).join(', ');
-    add({ name: 'configuration complete', status: 'pass', detail: `issuer ${issuer}, client ${mp.clientId}, scope ${mp.scope}, resource ${String(mp.resource)} (${sources})` });
+    add({ name: 'configuration complete', status: 'pass', detail: `issuer ${issuer}, client ${mp.clientId}, scope ${mp.scope}, resource ${String(mp.resource)}` });
   } else {
     add({
       name: 'configuration complete',
@@ -132,6 +151,7 @@ async function diagnose(command: Command, runtime: Runtime): Promise<Check[]> {
       fix: `Set ${missing.map(([, how]) => how).join('; ')}.`,
     });
   }
+  add({ name: 'configuration sources', status: 'pass', detail: describeSources(mp) });
 
   // Files holding a secret (the key, a config file that may hold its passphrase) must be private.
   for (const check of filePermissionChecks([
@@ -143,7 +163,7 @@ async function diagnose(command: Command, runtime: Runtime): Promise<Check[]> {
   let key: KeyInput | undefined;
   let keyOk = false;
   try {
-    key = readKey(mp);
+    key = mp.readKey();
   } catch (error) {
     add({ name: 'private key', status: 'fail', detail: message(error), ...(hint(error) ? { fix: hint(error)! } : {}) });
   }
