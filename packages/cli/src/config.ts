@@ -9,6 +9,7 @@ import {
   type ClientOptionsInput,
   type ClientOptionsResolution,
   type Environment,
+  type EnvironmentOptions,
   type KeyInput,
   type Logger,
   type MaskinportenClient,
@@ -92,14 +93,7 @@ export type ConfigFile = z.infer<typeof configFileSchema>;
  * The Maskinporten settings after core's resolver (`resolveClientOptions`) merged the flags (its options) over
  * the environment over the config file. Nothing is read from disk yet: `readKey()` opens the key files.
  */
-export interface MaskinportenSettings {
-  /** The issuer URL (`--env` names one). */
-  issuer?: string;
-  tokenEndpoint?: string;
-  clientId?: string;
-  scope?: string;
-  resource?: string | string[];
-  consumerOrg?: string;
+export interface MaskinportenSettings extends Omit<EnvironmentOptions, 'key'> {
   kid?: string;
   /** Absolute path of the private key (PEM, JWK JSON or PKCS#12). */
   keyFile?: string;
