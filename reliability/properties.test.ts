@@ -98,7 +98,7 @@ describe('config parsing', () => {
   it('any value for any option: a client or a SkyportenError naming a field', () => {
     const option = fc.constantFrom(
       'issuer', 'environment', 'tokenEndpoint', 'clientId', 'scope', 'resource', 'consumerOrg', 'key', 'timeout', 'retry',
-      'grantLifetimeSeconds', 'refreshWindowSeconds', 'safetyMarginSeconds', 'fetch', 'clock', 'generateId', 'logger',
+      'grantLifetimeSeconds', 'refreshAheadSeconds', 'refreshWindowSeconds', 'safetyMarginSeconds', 'maxCachedKeys', 'trustedTokenEndpointOrigins', 'fetch', 'clock', 'generateId', 'logger',
     );
     fc.assert(
       fc.property(fc.dictionary(option, fc.anything({ withNullPrototype: false, withBigInt: true, withDate: true, withMap: true })), (overrides) => {

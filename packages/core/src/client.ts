@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createRefreshingCache, type GetOptions, type RefreshPolicy } from './cache.js';
+import { createRefreshingCache, type GetOptions } from './cache.js';
 import { systemClock, type Clock } from './clock.js';
 import { fetchIssuerMetadata, type IssuerMetadata } from './discovery.js';
 import type { Environment } from './env.js';
@@ -24,7 +24,19 @@ const inspectCustom = Symbol.for('nodejs.util.inspect.custom');
  *
  * @public
  */
-export interface MaskinportenClientOptions extends RefreshPolicy {
+export interface MaskinportenClientOptions {
+  /**
+   * Start refreshing the token in the background this long before it expires (callers keep getting the current
+   * one without waiting). Capped at a quarter of the token's lifetime. @default 30
+   */
+  refreshAheadSeconds?: number | undefined;
+  /** @deprecated Use `refreshAheadSeconds` (same meaning); this name stops working in the next minor version. */
+  refreshWindowSeconds?: number | undefined;
+  /**
+   * Never hand out a token this close to its expiry: wait for a fresh one instead. Capped at a tenth of the
+   * token's lifetime. @default 10
+   */
+  safetyMarginSeconds?: number | undefined;
   /** `'test'` or `'prod'`: the Skyporten issuer of that environment. @default `SKYPORTEN_ENV` */
   environment?: SkyportenEnvironment | undefined;
   /** An issuer URL, exactly as the server spells it (instead of `environment`). @default `SKYPORTEN_ISSUER` */
@@ -124,6 +136,7 @@ export interface MaskinportenClient {
 
 function checkOptions(options: MaskinportenClientOptions): void {
   checkNumber(options.timeout, 'timeout', { min: 1, max: 300_000, integer: true });
+  checkNumber(options.refreshAheadSeconds, 'refreshAheadSeconds', { min: 0, max: 3600 });
   checkNumber(options.refreshWindowSeconds, 'refreshWindowSeconds', { min: 0, max: 3600 });
   checkNumber(options.safetyMarginSeconds, 'safetyMarginSeconds', { min: 0, max: 3600 });
   checkNumber(options.grantLifetimeSeconds, 'grantLifetimeSeconds', { min: 1, max: 120, integer: true });
@@ -300,7 +313,7 @@ export function createMaskinportenClient(options: MaskinportenClientOptions = {}
     return token;
   }
 
-  const cachePolicy = { refreshWindowSeconds: values.refreshWindowSeconds, safetyMarginSeconds: values.safetyMarginSeconds };
+  const cachePolicy = { refreshWindowSeconds: values.refreshAheadSeconds, safetyMarginSeconds: values.safetyMarginSeconds };
   const maxViews = values.maxCachedKeys;
   // Views by key, least recently used first (a Map keeps insertion order; a lookup moves a key to the end).
   const views = new Map<string, MaskinportenClient>();

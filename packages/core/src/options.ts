@@ -7,6 +7,18 @@ import type { KeyInput } from './keys.js';
 import { DEFAULT_RETRY_POLICY, resolveRetryPolicy, type RetryPolicy } from './retry.js';
 import { display } from './validation.js';
 
+const warned = new Set<string>();
+
+/** One DeprecationWarning per old option name and process (the old names work for one minor version). */
+function warnDeprecated(old: string, replacement: string): void {
+  if (warned.has(old)) return;
+  warned.add(old);
+  process.emitWarning(`The option ${old} is deprecated: use ${replacement} (same meaning). ${old} stops working in the next minor version.`, {
+    type: 'DeprecationWarning',
+    code: `SKYPORTEN_DEP_${old.toUpperCase()}`,
+  });
+}
+
 /** Where an option's value came from. @public */
 export type OptionSource = 'option' | 'env' | 'config-file' | 'default';
 
@@ -27,7 +39,7 @@ export interface OptionOrigin {
 export const CLIENT_OPTION_DEFAULTS = Object.freeze({
   timeout: 10_000,
   grantLifetimeSeconds: 60,
-  refreshWindowSeconds: 30,
+  refreshAheadSeconds: 30,
   safetyMarginSeconds: 10,
   maxCachedKeys: 10_000,
   retry: DEFAULT_RETRY_POLICY,
@@ -47,7 +59,8 @@ export interface ResolvedClientOptions {
   keyParts: KeyParts;
   timeout: number;
   grantLifetimeSeconds: number;
-  refreshWindowSeconds: number;
+  /** Start refreshing the Skyporten token this long before it expires (`refreshWindowSeconds` before 0.2). */
+  refreshAheadSeconds: number;
   safetyMarginSeconds: number;
   maxCachedKeys: number;
   retry: RetryPolicy;
@@ -192,6 +205,11 @@ export function resolveClientOptions(options: ClientOptionsInput = {}, layers: O
 
   function withDefault<K extends keyof typeof CLIENT_OPTION_DEFAULTS>(name: K): (typeof CLIENT_OPTION_DEFAULTS)[K] {
     for (const [layer, source] of [[options, 'option'], [file, 'config-file']] as const) {
+      if (name === 'refreshAheadSeconds' && layer.refreshAheadSeconds === undefined && layer.refreshWindowSeconds !== undefined) {
+        warnDeprecated('refreshWindowSeconds', 'refreshAheadSeconds');
+        sources[name] = { source, from: 'refreshWindowSeconds' };
+        return layer.refreshWindowSeconds as (typeof CLIENT_OPTION_DEFAULTS)[K];
+      }
       if (layer[name] !== undefined) {
         sources[name] = { source, from: name };
         return (name === 'retry' ? resolveRetryPolicy(layer.retry) : layer[name]) as (typeof CLIENT_OPTION_DEFAULTS)[K];
@@ -255,7 +273,7 @@ export function resolveClientOptions(options: ClientOptionsInput = {}, layers: O
     keyParts,
     timeout: withDefault('timeout'),
     grantLifetimeSeconds: withDefault('grantLifetimeSeconds'),
-    refreshWindowSeconds: withDefault('refreshWindowSeconds'),
+    refreshAheadSeconds: withDefault('refreshAheadSeconds'),
     safetyMarginSeconds: withDefault('safetyMarginSeconds'),
     maxCachedKeys: withDefault('maxCachedKeys'),
     retry: withDefault('retry'),

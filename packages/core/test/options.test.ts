@@ -147,3 +147,22 @@ describe('resolveClientOptions: a key given in parts', () => {
     expect(resolveClientOptions({ env: { MASKINPORTEN_KID: 'k' } }, { readKeyFiles: false }).values.keyParts).toEqual({ kid: 'k' });
   });
 });
+
+describe('refreshAheadSeconds (renamed from refreshWindowSeconds)', () => {
+  it('takes the new name, and the old one with one DeprecationWarning', async () => {
+    expect(resolveClientOptions({ env: false, refreshAheadSeconds: 20 }).values.refreshAheadSeconds).toBe(20);
+    const warnings: Error[] = [];
+    const listener = (warning: Error) => warnings.push(warning);
+    process.on('warning', listener);
+    try {
+      const { values, sources } = resolveClientOptions({ env: false, refreshWindowSeconds: 15 });
+      resolveClientOptions({ env: false, refreshWindowSeconds: 16 });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(values.refreshAheadSeconds).toBe(15);
+      expect(sources.refreshAheadSeconds).toEqual({ source: 'option', from: 'refreshWindowSeconds' });
+      expect(warnings.filter((warning) => warning.name === 'DeprecationWarning' && warning.message.includes('refreshAheadSeconds'))).toHaveLength(1);
+    } finally {
+      process.off('warning', listener);
+    }
+  });
+});

@@ -45,7 +45,8 @@ describe('createMaskinportenClient validates options once, naming the field', ()
     ['a fractional timeout', { timeout: 1.5 }, 'timeout'],
     ['too many retries', { retry: 50 }, 'retry'],
     ['a grant lifetime above 120 s', { grantLifetimeSeconds: 121 }, 'grantLifetimeSeconds'],
-    ['a negative refresh window', { refreshWindowSeconds: -5 }, 'refreshWindowSeconds'],
+    ['a negative refresh window', { refreshAheadSeconds: -5 }, 'refreshAheadSeconds'],
+    ['a negative refresh window (old name)', { refreshWindowSeconds: -5 }, 'refreshWindowSeconds'],
     ['a fetch that is not a function', { fetch: 'yes' as never }, 'fetch'],
   ];
   it.each(cases)('%s', (_name, override, field) => {
