@@ -12,7 +12,11 @@ const root = resolve(import.meta.dirname, '..');
 // (body-read timeout, env filtering) took core to 39.6 kB / 14.1 kB. Growth past this is a decision, not drift.
 // Raised from 42 kB / 15 kB for the security hardening (no redirects, capped bodies, token-endpoint origin check,
 // cross-copy isInstance): measured 42.2 kB / 14.8 kB after it.
-const budget = { minifiedBytes: 44_000, gzipBytes: 15_500 };
+// Raised from 44 kB / 15.5 kB for issues 11 and 14 (decision 0014): the fetch wrapper that replaced ky and the
+// hand-written validation that replaced zod (both were external dependencies, so the install shrank from ~11 MB
+// to ~0.9 MB while this bundle grew), the one options resolver with sources, the keyed cache and client.with():
+// measured 50.8 kB / 17.9 kB after them.
+const budget = { minifiedBytes: 53_000, gzipBytes: 18_800 };
 const results: { name: string; passed: boolean }[] = [];
 
 function check(name: string, command: string[], cwd = root): void {

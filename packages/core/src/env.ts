@@ -14,17 +14,29 @@ export type Environment = Readonly<Record<string, string | undefined>>;
  * @public
  */
 export const CLIENT_OPTION_VARIABLES = Object.freeze({
+  /** `test` or `prod` (sets `environment`). */
   environment: 'SKYPORTEN_ENV',
+  /** An issuer URL (sets `issuer`). */
   issuer: 'SKYPORTEN_ISSUER',
+  /** The token endpoint (sets `tokenEndpoint`). */
   tokenEndpoint: 'SKYPORTEN_TOKEN_ENDPOINT',
+  /** The Maskinporten client id (sets `clientId`). */
   clientId: 'MASKINPORTEN_CLIENT_ID',
+  /** Scopes, space-separated (sets `scope`). */
   scope: 'MASKINPORTEN_SCOPE',
+  /** Audiences, comma-separated (sets `resource`). */
   resource: 'SKYPORTEN_RESOURCE',
+  /** The consumer organisation number (sets `consumerOrg`). */
   consumerOrg: 'MASKINPORTEN_CONSUMER_ORG',
+  /** Path of the private key: PEM, JWK JSON or .p12/.pfx. */
   keyFile: 'MASKINPORTEN_PRIVATE_KEY_FILE',
+  /** The private key itself: PEM or JWK JSON. */
   privateKey: 'MASKINPORTEN_PRIVATE_KEY',
+  /** The key id registered on the client. */
   kid: 'MASKINPORTEN_KID',
+  /** Passphrase of an encrypted PEM or a PKCS#12 file. */
   keyPassphrase: 'MASKINPORTEN_PRIVATE_KEY_PASSPHRASE',
+  /** Path of the business certificate chain (PEM, leaf first). */
   certificateFile: 'MASKINPORTEN_CERTIFICATE_FILE',
 } as const);
 
@@ -88,10 +100,15 @@ export interface EnvironmentOptions {
  * @public
  */
 export interface KeyParts {
+  /** Path of the private key file (PEM, JWK JSON, or .p12/.pfx). */
   keyFile?: string | undefined;
+  /** The private key text (PEM or JWK JSON), e.g. from `MASKINPORTEN_PRIVATE_KEY`. */
   privateKey?: string | undefined;
+  /** The key id registered on the client. */
   kid?: string | undefined;
+  /** Passphrase of an encrypted PEM key or a PKCS#12 file. */
   keyPassphrase?: string | undefined;
+  /** Path of the business certificate chain (PEM, leaf first), sent as `x5c`. */
   certificateFile?: string | undefined;
 }
 

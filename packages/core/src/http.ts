@@ -7,7 +7,7 @@ import { ConfigError, NetworkError, SkyportenError, TimeoutError, TokenRequestEr
  * See docs/decisions/0014-fetch-wrapper-instead-of-ky.md.
  */
 
-/** @internal */
+/** Settings of {@link createHttpClient}. @public */
 export interface HttpSettings {
   /** A fetch implementation. @default globalThis.fetch, through HTTPS_PROXY when set */
   fetch?: typeof globalThis.fetch | undefined;
@@ -17,18 +17,25 @@ export interface HttpSettings {
   maxBodyBytes?: number | undefined;
 }
 
-/** A plain view of an HTTP answer, read once. @internal */
+/** A plain view of an HTTP answer, read once. @public */
 export interface HttpAnswer {
+  /** The HTTP status (never a 3xx: those are errors). */
   status: number;
+  /** The response headers. */
   headers: Headers;
+  /** The body as text, at most the cap. */
   body: string;
 }
 
-/** @internal */
+/** One request of an {@link HttpClient}. @public */
 export interface HttpRequestInit {
+  /** The method. */
   method: 'get' | 'post';
+  /** A form or a string body. */
   body?: URLSearchParams | string | undefined;
+  /** Extra headers; `accept: application/json` is sent unless given. */
   headers?: Record<string, string> | undefined;
+  /** The caller's signal: aborting it ends the request with `ABORTED`. */
   signal?: AbortSignal | undefined;
   /** Caps this attempt's deadline below `timeoutMs` (e.g. the retry policy's time left). */
   timeoutMs?: number | undefined;
@@ -36,18 +43,18 @@ export interface HttpRequestInit {
   attempt?: number | undefined;
 }
 
-/** Sends one request and resolves its answer, whatever the status: callers decide what a 4xx or 5xx means. @internal */
+/** Sends one request and resolves its answer, whatever the status: callers decide what a 4xx or 5xx means. @public */
 export type HttpClient = (url: string, init: HttpRequestInit) => Promise<HttpAnswer>;
 
-/** Largest body the SDK reads from any answer: a token or metadata response is a few kB. @internal */
+/** Largest body the SDK reads from any answer: a token or metadata response is a few kB. @public */
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-/** True for a status worth another attempt: 408, 429 and 5xx. @internal */
+/** True for a status worth another attempt: 408, 429 and 5xx. @public */
 export function isTransientStatus(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
 }
 
-/** The URL without its query, for messages (a query may carry a secret). @internal */
+/** The URL without its query, for messages (a query may carry a secret). @public */
 export function stripQuery(url: string): string {
   const index = url.indexOf('?');
   return index === -1 ? url : url.slice(0, index);
@@ -80,7 +87,17 @@ function proxyFromEnvironment(): Promise<unknown> | undefined {
   return proxyAgentLoader.loaded;
 }
 
-/** @internal */
+/**
+ * The one outbound request path (see the module comment): no redirects, every body capped, one deadline per
+ * attempt over headers and body, HTTPS_PROXY honoured; one attempt (wrap it in `withRetry` to retry).
+ *
+ * @example
+ * ```ts
+ * const http = createHttpClient({ timeoutMs: 10_000 });
+ * const answer = await http('https://target.example/token', { method: 'post', body: new URLSearchParams({ a: '1' }) });
+ * ```
+ * @public
+ */
 export function createHttpClient(settings: HttpSettings): HttpClient {
   const maxBytes = settings.maxBodyBytes ?? MAX_BODY_BYTES;
   return async (url, init) => {

@@ -37,32 +37,49 @@ export interface OptionOrigin {
  * @public
  */
 export const CLIENT_OPTION_DEFAULTS = Object.freeze({
+  /** Per-request timeout, ms. */
   timeout: 10_000,
+  /** Seconds between a grant's `iat` and `exp`. */
   grantLifetimeSeconds: 60,
+  /** Background refresh starts this long before expiry. */
   refreshAheadSeconds: 30,
+  /** A token this close to expiry is not handed out. */
   safetyMarginSeconds: 10,
+  /** Most `with()` views kept. */
   maxCachedKeys: 10_000,
+  /** The retry policy. */
   retry: DEFAULT_RETRY_POLICY,
 });
 
 /** The client options after merging the layers; defaults filled in. @public */
 export interface ResolvedClientOptions {
+  /** The issuer (from `environment` or `issuer`), if any layer set it. */
   issuer: string | undefined;
+  /** The token endpoint, if set (discovery is then skipped). */
   tokenEndpoint: string | undefined;
+  /** The Maskinporten client id. */
   clientId: string | undefined;
+  /** The scopes. */
   scope: string | readonly string[] | undefined;
+  /** The audience(s). */
   resource: string | readonly string[] | undefined;
+  /** The consumer organisation number. */
   consumerOrg: string | undefined;
   /** The key, given whole or read from its parts (with `readKeyFiles: false`: only a key given whole). */
   key: KeyInput | undefined;
   /** The parts of a key given as files (or `privateKey` text); empty for a key given whole. */
   keyParts: KeyParts;
+  /** Per-request timeout, ms. */
   timeout: number;
+  /** Seconds between a grant's `iat` and `exp`. */
   grantLifetimeSeconds: number;
   /** Start refreshing the Skyporten token this long before it expires (`refreshWindowSeconds` before 0.2). */
   refreshAheadSeconds: number;
+  /** A token this close to expiry is not handed out. */
   safetyMarginSeconds: number;
+  /** Most `with()` views kept. */
   maxCachedKeys: number;
+  /** The retry policy, every field filled in. */
   retry: RetryPolicy;
 }
 
@@ -71,6 +88,7 @@ export type ResolvedOptionName = Exclude<keyof ResolvedClientOptions, 'keyParts'
 
 /** What {@link resolveClientOptions} returns: the values, and where each came from. @public */
 export interface ClientOptionsResolution {
+  /** The merged values, defaults filled in. */
   values: ResolvedClientOptions;
   /** One entry per option that has a value (defaults included); `key` names where the key material came from. */
   sources: Partial<Record<ResolvedOptionName, OptionOrigin>>;
