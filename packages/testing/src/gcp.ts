@@ -13,7 +13,7 @@ const MAX_SERVICE_ACCOUNT_TOKEN_SECONDS = 3600;
 const DELEGATE = /^projects\/-\/serviceAccounts\/([^/]+@[^/]+)$/;
 
 /** A service of the mock whose next answers can be replaced with `failNext`. */
-export type MockGcpService = 'sts' | 'iamcredentials' | 'storage';
+export type MockGcpService = 'sts' | 'iamcredentials' | 'storage' | 'tokeninfo';
 
 /**
  * One IAM binding of the mock: `{ serviceAccountEmail, principalSet }` lets the member impersonate the service
@@ -86,6 +86,8 @@ export interface MockGcpCounters {
   readonly generateAccessTokenCalls: number;
   /** Requests to the Storage JSON API. */
   readonly storageCalls: number;
+  /** Requests to `/tokeninfo` (including failed ones). */
+  readonly tokenInfoCalls: number;
 }
 
 /** One request the mock answered. Tokens are never recorded. */
@@ -124,6 +126,20 @@ export interface MockGcp extends Omit<MockLifecycle<MockGcpRequest, MockGcpFailu
   iamCredentialsUrl: string;
   /** `${endpoint}`: pass as Storage `apiEndpoint` (with `useAuthWithCustomEndpoint: true`). */
   storageEndpoint: string;
+  /**
+   * `${endpoint}/tokeninfo`, standing in for `https://oauth2.googleapis.com/tokeninfo`: `GET ?access_token=`, or
+   * `POST` with the token as a form field or Bearer header (google-auth-library's `getTokenInfo`). For a token the
+   * mock issued and that has not expired it answers `{ azp, aud, sub, email, email_verified, scope, exp, expires_in,
+   * access_type }` (a service account token; strings, as Google answers) or `{ sub, scope, exp, expires_in }` (a
+   * federated one); else 400 `{ error: 'invalid_token', error_description: 'Invalid Value' }`.
+   *
+   * @example
+   * ```ts
+   * const info = await new OAuth2Client({ endpoints: { tokenInfoUrl: gcp.tokenInfoUrl } }).getTokenInfo(token);
+   * // info.email, info.scopes
+   * ```
+   */
+  tokenInfoUrl: string;
   /** `//iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/P/providers/Q`. */
   audience: string;
   /** The project number in `audience`. */
@@ -186,7 +202,11 @@ interface IssuedToken {
   kind: 'federated' | 'service-account';
   /** Federated tokens: the principal identifiers they carry. */
   members: Set<string>;
+  /** Federated tokens: `principal://…/subject/<google.subject>`. */
+  principal?: string;
   serviceAccountEmail?: string;
+  /** The OAuth scopes granted. */
+  scopes: string[];
   expiresAtMs: number;
 }
 
@@ -292,8 +312,10 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
     }
     const remainingSeconds = Math.floor(((claims.exp ?? 0) * 1000 - now()) / 1000);
     const expiresIn = Math.max(1, Math.min(MAX_FEDERATED_TOKEN_SECONDS, remainingSeconds));
-    const accessToken = issueToken({ kind: 'federated', members, expiresAtMs: now() + expiresIn * 1000 }, 'mock-federated');
-    details.principal = `${principalPrefix}/subject/${subject}`;
+    const principal = `${principalPrefix}/subject/${subject}`;
+    const scopes = (fields.scope ?? '').split(/\s+/).filter(Boolean);
+    const accessToken = issueToken({ kind: 'federated', members, principal, scopes, expiresAtMs: now() + expiresIn * 1000 }, 'mock-federated');
+    details.principal = principal;
     return { ...json(200, { access_token: accessToken, issued_token_type: ACCESS_TOKEN_TYPE, token_type: 'Bearer', expires_in: expiresIn }), log: { details } };
   }
 
@@ -326,9 +348,23 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
       lifetimeSeconds = Math.min(lifetimeSeconds, asked);
     }
     const expiresAtMs = now() + lifetimeSeconds * 1000;
-    const accessToken = issueToken({ kind: 'service-account', members: new Set(), serviceAccountEmail: email, expiresAtMs }, 'mock-sa');
+    const scopes = parsed.scope.map(String);
+    const accessToken = issueToken({ kind: 'service-account', members: new Set(), serviceAccountEmail: email, scopes, expiresAtMs }, 'mock-sa');
     // Whole seconds, as the real service answers ("2026-01-01T12:00:00Z"): gcloud's parser refuses fractions.
     return { ...json(200, { accessToken, expireTime: isoSeconds(expiresAtMs) }), log: { details } };
+  }
+
+  /** Google's tokeninfo for the mock's own tokens: who the token is for, its scopes and remaining lifetime. */
+  function tokenInfo(request: MockRequest): MockAnswer {
+    const token = request.url.searchParams.get('access_token') ?? request.form.get('access_token') ?? bearerToken(request);
+    const record = token === null || token === undefined ? undefined : tokens.get(token);
+    const expiresIn = record === undefined ? 0 : Math.floor((record.expiresAtMs - now()) / 1000);
+    if (record === undefined || expiresIn <= 0) return oauthError(400, 'invalid_token', 'Invalid Value');
+    const common = { scope: record.scopes.join(' '), exp: String(Math.floor(record.expiresAtMs / 1000)), expires_in: String(expiresIn) };
+    if (record.kind === 'federated') return json(200, { sub: record.principal, ...common });
+    const email = record.serviceAccountEmail ?? '';
+    const id = serviceAccountUniqueId(email);
+    return json(200, { azp: id, aud: id, sub: id, email, email_verified: 'true', ...common, access_type: 'online' });
   }
 
   function storage(request: MockRequest): MockAnswer {
@@ -371,10 +407,12 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
       { service: 'sts', path: '/v1/token', handle: () => oauthError(405, 'invalid_request', 'Use POST.') },
       { service: 'iamcredentials', method: 'POST', path: IMPERSONATION_PATH, handle: generateAccessToken },
       { service: 'iamcredentials', path: IMPERSONATION_PATH, handle: () => googleError(405, 'INVALID_ARGUMENT', 'Use POST.') },
+      { service: 'tokeninfo', method: 'GET', path: '/tokeninfo', handle: tokenInfo },
+      { service: 'tokeninfo', method: 'POST', path: '/tokeninfo', handle: tokenInfo },
       { service: 'storage', path: /^\/.*$/, handle: storage },
     ],
     notFound: () => googleError(404, 'NOT_FOUND', 'Not found.'),
-    record: (request, name) => ({ service: name, method: request.method, path: request.url.pathname + request.url.search, status: 0 }),
+    record: (request, name) => ({ service: name, method: request.method, path: loggedPath(request.url), status: 0 }),
     finish(entry, answer) {
       entry.status = answer?.status ?? 0;
     },
@@ -389,6 +427,7 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
     stsTokenUrl: `${endpoint}/v1/token`,
     iamCredentialsUrl: `${endpoint}/v1`,
     storageEndpoint: endpoint,
+    tokenInfoUrl: `${endpoint}/tokeninfo`,
     audience,
     projectNumber,
     poolId,
@@ -397,7 +436,7 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
     serviceAccountImpersonationUrl: impersonationUrl,
     credentialOptions: (email) => ({ audience, tokenUrl: `${endpoint}/v1/token`, ...(email === undefined ? {} : { serviceAccountImpersonationUrl: impersonationUrl(email) }) }),
     storageOptions: () => ({ apiEndpoint: endpoint, useAuthWithCustomEndpoint: true }),
-    counters: liveCounters(service, { stsCalls: 'sts', generateAccessTokenCalls: 'iamcredentials', storageCalls: 'storage' }),
+    counters: liveCounters(service, { stsCalls: 'sts', generateAccessTokenCalls: 'iamcredentials', storageCalls: 'storage', tokenInfoCalls: 'tokeninfo' }),
     setClockOffset(seconds) {
       clockOffsetMs = seconds * 1000;
     },
@@ -421,6 +460,14 @@ function mapAttributes(claims: JWTPayload): MockGcpAttributes {
   if (scope !== undefined) attributes['attribute.maskinportenscope'] = scope;
   if (consumerId !== undefined && scope !== undefined) attributes['attribute.clientaccess'] = `client::${consumerId}::${scope}`;
   return attributes;
+}
+
+/** Path and query for the request log, with a tokeninfo `access_token` parameter blanked out. */
+function loggedPath(url: URL): string {
+  if (!url.searchParams.has('access_token')) return url.pathname + url.search;
+  const copy = new URL(url);
+  copy.searchParams.set('access_token', 'redacted');
+  return copy.pathname + copy.search;
 }
 
 /** STS takes its fields as a form or, like the real service, as JSON (non-string values kept as JSON text). */
@@ -461,6 +508,11 @@ function objectResource(bucket: string, name: string, content: Uint8Array): Reco
     md5Hash: md5Base64(content),
     crc32c: crc32cBase64(content),
   };
+}
+
+/** A stable 21-digit stand-in for a service account's unique id (what tokeninfo answers as `azp` and `aud`). */
+function serviceAccountUniqueId(email: string): string {
+  return `1${BigInt(`0x${createHash('sha256').update(email).digest('hex').slice(0, 16)}`).toString().padStart(20, '0').slice(0, 20)}`;
 }
 
 function md5Base64(content: Uint8Array): string {

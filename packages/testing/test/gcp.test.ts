@@ -1,5 +1,6 @@
 import { createMockGcp, createMockSkyporten } from '@skyporten/testing';
 import type { MockGcp, MockGcpOptions, MockSkyporten } from '@skyporten/testing';
+import { OAuth2Client } from 'google-auth-library';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
 const RESOURCE = 'https://skyporten.example.org';
@@ -252,6 +253,9 @@ describe('IAM Credentials generateAccessToken', () => {
     expect(gcp.requests.at(-1)?.details).toMatchObject({ delegates: [`projects/-/serviceAccounts/${HOP}`] });
     expect((await impersonate(gcp, token, { scope, delegates: [`projects/-/serviceAccounts/${EMAIL}`] })).status).toBe(403);
     expect((await impersonate(gcp, token, { scope, delegates: ['not-a-name'] })).status).toBe(400);
+    // An unknown service account in the middle of the chain: nobody granted it, and it was granted nothing.
+    const ghost = await impersonate(gcp, token, { scope, delegates: [`projects/-/serviceAccounts/${HOP}`, 'projects/-/serviceAccounts/ghost@data-provider.iam.gserviceaccount.com'] });
+    expect(ghost).toMatchObject({ status: 403, body: { error: { status: 'PERMISSION_DENIED' } } });
   });
 
   it('binds a principal:// subject member too', async () => {
@@ -259,6 +263,55 @@ describe('IAM Credentials generateAccessToken', () => {
       bindings: [{ serviceAccountEmail: EMAIL, principalSet: `principal://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/skyporten/subject/${CONSUMER}` }],
     });
     expect((await impersonate(gcp, await federatedToken(gcp))).status).toBe(200);
+  });
+});
+
+describe('tokeninfo', () => {
+  const PUBSUB = 'https://www.googleapis.com/auth/pubsub';
+
+  it('names the service account and the scopes of a token it issued, by GET, POST form and Bearer header (google-auth-library getTokenInfo)', async () => {
+    const HOP = 'hop@data-provider.iam.gserviceaccount.com';
+    const gcp = await start({ bindings: [{ serviceAccountEmail: HOP, principalSet: CLIENT_ACCESS }, { serviceAccountEmail: EMAIL, principalSet: `serviceAccount:${HOP}` }] });
+    const { body } = await impersonate(gcp, await federatedToken(gcp), { scope: [PUBSUB, 'openid'], delegates: [`projects/-/serviceAccounts/${HOP}`], lifetime: '900s' });
+    const token = String(body.accessToken);
+    const viaGet = await fetch(`${gcp.tokenInfoUrl}?access_token=${encodeURIComponent(token)}`);
+    expect(viaGet.status).toBe(200);
+    const info = (await viaGet.json()) as Record<string, string>;
+    // The target of the chain, not the delegate.
+    expect(info).toMatchObject({ email: EMAIL, email_verified: 'true', scope: `${PUBSUB} openid`, access_type: 'online' });
+    expect(info.azp).toMatch(/^1\d{20}$/);
+    expect(info.aud).toBe(info.azp);
+    expect(Number(info.expires_in)).toBeGreaterThan(890);
+    expect(Number(info.expires_in)).toBeLessThanOrEqual(900);
+    expect(Number(info.exp) * 1000).toBeCloseTo(Date.now() + 900_000, -4);
+
+    const viaForm = await fetch(gcp.tokenInfoUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ access_token: token }) });
+    expect(await viaForm.json()).toMatchObject({ email: EMAIL, azp: info.azp });
+    const viaLibrary = await new OAuth2Client({ endpoints: { tokenInfoUrl: gcp.tokenInfoUrl } }).getTokenInfo(token);
+    expect(viaLibrary).toMatchObject({ email: EMAIL, scopes: [PUBSUB, 'openid'] });
+    expect(gcp.counters.tokenInfoCalls).toBe(3);
+    // The token is never logged, not even from the query string.
+    expect(JSON.stringify(gcp.requests)).not.toContain(token);
+    expect(gcp.requests.find((request) => request.service === 'tokeninfo')?.path).toBe('/tokeninfo?access_token=redacted');
+  });
+
+  it('describes a federated token by its principal and STS scope, without an email', async () => {
+    const gcp = await start();
+    const token = await federatedToken(gcp);
+    const info = (await (await fetch(`${gcp.tokenInfoUrl}?access_token=${token}`)).json()) as Record<string, string>;
+    expect(info).toEqual({ sub: `principal://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/skyporten/subject/${CONSUMER}`, scope: 'https://www.googleapis.com/auth/cloud-platform', exp: expect.any(String), expires_in: expect.any(String) });
+  });
+
+  it('answers 400 invalid_token for an unknown, missing or expired token', async () => {
+    const gcp = await start();
+    const token = String((await impersonate(gcp, await federatedToken(gcp))).body.accessToken);
+    for (const query of ['?access_token=made-up', '']) {
+      const response = await fetch(`${gcp.tokenInfoUrl}${query}`);
+      expect(response.status).toBe(400);
+      expect(await response.json()).toEqual({ error: 'invalid_token', error_description: 'Invalid Value' });
+    }
+    gcp.setClockOffset(3601);
+    expect((await fetch(`${gcp.tokenInfoUrl}?access_token=${token}`)).status).toBe(400);
   });
 });
 
