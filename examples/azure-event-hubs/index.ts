@@ -206,7 +206,8 @@ export async function runLocal(): Promise<LocalRunResult> {
     };
     const producer = new EventHubProducerClient(NAMESPACE, HUB, recording, {
       customEndpointAddress: `https://localhost:${dropping.port}`,
-      retryOptions: { maxRetries: 0, timeoutInMs: 5_000 },
+      // Generous: on a loaded machine the token request (MSAL's endpoint resolution included) must not hit the AMQP timeout.
+      retryOptions: { maxRetries: 0, timeoutInMs: 30_000 },
     });
     const amqpOutcome = await producer.createBatch().then(
       () => 'connected (unexpected)',
