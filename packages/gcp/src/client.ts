@@ -14,6 +14,7 @@ import { IdentityPoolClient, type Credentials } from 'google-auth-library';
 import { externalAccountFields } from './credential-config.js';
 import type { SkyportenCredentialsOptions } from './credentials.js';
 import { isExpiredSubjectToken, toCloudExchangeError, type ExchangeContext } from './errors.js';
+import { impersonateThroughChain, resolveDelegates, type DelegationChain, type GoogleToken } from './impersonation.js';
 import type { ResolvedFederation } from './options.js';
 import { createSubjectTokenSupplier } from './subject-token.js';
 
@@ -26,7 +27,6 @@ const FEDERATED_MINIMUM_SUBJECT_SECONDS = 45;
 /** Default of `safetyMarginSeconds`. */
 const DEFAULT_SAFETY_MARGIN_SECONDS = 60;
 
-type GoogleToken = Awaited<ReturnType<IdentityPoolClient['refreshAccessTokenAsync']>>;
 /** A Google access token as core's cache holds it. */
 interface CachedToken extends Expiring {
   token: GoogleToken;
@@ -51,6 +51,10 @@ export class SkyportenIdentityPoolClient extends IdentityPoolClient {
   readonly maskinporten: MaskinportenClient;
   /** The validated federation settings (audience, endpoints, service account). */
   readonly federation: Readonly<ResolvedFederation>;
+  /** The delegation chain to the service account, as `projects/-/serviceAccounts/<EMAIL>`; empty for none. */
+  readonly delegates: readonly string[];
+  /** With delegates: the federated-only client that impersonates through the chain, and what it asks for. */
+  readonly #chain: DelegationChain | undefined;
   readonly #context: ExchangeContext;
   readonly #logger: Logger | undefined;
   readonly #clock: Clock;
@@ -63,26 +67,41 @@ export class SkyportenIdentityPoolClient extends IdentityPoolClient {
   #retryAfter = 0;
 
   /** Prefer {@link skyportenCredentials}, which validates options and reads the environment. */
-  constructor(maskinporten: MaskinportenClient, federation: ResolvedFederation, options: Pick<SkyportenCredentialsOptions, 'scopes' | 'tokenLifetimeSeconds' | 'safetyMarginSeconds' | 'logger' | 'clock'> = {}) {
-    const context: ExchangeContext = { federation, subject: undefined };
+  constructor(maskinporten: MaskinportenClient, federation: ResolvedFederation, options: Pick<SkyportenCredentialsOptions, 'scopes' | 'delegates' | 'tokenLifetimeSeconds' | 'safetyMarginSeconds' | 'logger' | 'clock'> = {}) {
+    const delegates = resolveDelegates(options.delegates, federation);
+    const context: ExchangeContext = { federation, delegates, subject: undefined };
     const clock = options.clock ?? systemClock;
     const federated = federation.serviceAccountImpersonationUrl === undefined;
+    const scopes = options.scopes ?? [CLOUD_PLATFORM_SCOPE];
+    const subjectTokenSupplier = createSubjectTokenSupplier(maskinporten, {
+      ...(federated ? { minimumLifetimeSeconds: FEDERATED_MINIMUM_SUBJECT_SECONDS } : {}),
+      clock,
+      onToken: (decoded) => {
+        context.subject = decoded;
+      },
+    });
+    // With delegates, google-auth-library's own impersonation (which cannot send them) is left out; #exchange
+    // impersonates through the chain with a federated-only client.
+    const fields = externalAccountFields(delegates.length > 0 ? { ...federation, serviceAccountImpersonationUrl: undefined } : federation, options.tokenLifetimeSeconds);
     super({
-      ...externalAccountFields(federation, options.tokenLifetimeSeconds),
-      scopes: options.scopes ?? [CLOUD_PLATFORM_SCOPE],
+      ...fields,
+      scopes,
       // Without impersonation the federated token lives only as long as the Skyporten token (about 120 s):
       // google-auth-library's default eager refresh (5 minutes before expiry) would exchange on every request.
       ...(federated ? { eagerRefreshThresholdMillis: FEDERATED_EAGER_REFRESH_MS } : {}),
-      subject_token_supplier: createSubjectTokenSupplier(maskinporten, {
-        ...(federated ? { minimumLifetimeSeconds: FEDERATED_MINIMUM_SUBJECT_SECONDS } : {}),
-        clock,
-        onToken: (decoded) => {
-          context.subject = decoded;
-        },
-      }),
+      subject_token_supplier: subjectTokenSupplier,
     });
     this.maskinporten = maskinporten;
     this.federation = federation;
+    this.delegates = delegates;
+    // IAM Credentials wants a federated token for cloud-platform (or iam) whatever the target's scopes are.
+    this.#chain =
+      delegates.length > 0 && federation.serviceAccountImpersonationUrl !== undefined
+        ? {
+            source: new IdentityPoolClient({ ...fields, scopes: [CLOUD_PLATFORM_SCOPE], subject_token_supplier: subjectTokenSupplier }),
+            request: { url: federation.serviceAccountImpersonationUrl, delegates, scopes, lifetimeSeconds: options.tokenLifetimeSeconds },
+          }
+        : undefined;
     this.#context = context;
     this.#logger = options.logger;
     this.#clock = clock;
@@ -149,11 +168,20 @@ export class SkyportenIdentityPoolClient extends IdentityPoolClient {
 
   #exchange(): Promise<GoogleToken> {
     const { audience, serviceAccountEmail } = this.federation;
-    logEvent(this.#logger, 'debug', 'exchanging the Skyporten token at GCP STS', { audience, serviceAccountEmail });
+    logEvent(this.#logger, 'debug', 'exchanging the Skyporten token at GCP STS', { audience, serviceAccountEmail, delegates: this.delegates.length });
+    const chain = this.#chain;
+    const refresh = chain === undefined ? () => super.refreshAccessTokenAsync() : () => this.#throughChain(chain);
     return traceCloudExchange('gcp', { audience, serviceAccountEmail }, () =>
-      super.refreshAccessTokenAsync().catch((error: unknown) => {
+      refresh().catch((error: unknown) => {
         throw toCloudExchangeError(error, this.#context);
       }),
     );
+  }
+
+  /** Impersonates through the delegation chain; the token becomes the one google-auth-library hands out. */
+  async #throughChain(chain: DelegationChain): Promise<GoogleToken> {
+    const token = await impersonateThroughChain(chain, SkyportenIdentityPoolClient.RETRY_CONFIG);
+    super.setCredentials({ access_token: token.access_token, expiry_date: token.expiry_date });
+    return token;
   }
 }

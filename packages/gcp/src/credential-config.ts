@@ -96,6 +96,9 @@ export function gcpCredentialConfig(options: GcpCredentialConfigOptions = {}): G
   if (!Number.isInteger(timeoutMillis) || timeoutMillis < 5_000 || timeoutMillis > 120_000) {
     throw new ConfigError('timeoutMillis', `timeoutMillis must be a whole number from 5000 to 120000, got ${String(timeoutMillis)}.`);
   }
+  if ((options as { delegates?: unknown }).delegates !== undefined) {
+    throw new ConfigError('delegates', 'The external_account format has no field for delegates: configure a direct binding on serviceAccountEmail, or use skyportenCredentials({ delegates }) in Node.js.');
+  }
   const lifetime = options.tokenLifetimeSeconds;
   checkTokenLifetime(lifetime);
   if (lifetime !== undefined && federation.serviceAccountImpersonationUrl === undefined) {

@@ -7,6 +7,7 @@ import {
   type MaskinportenClientOrOptions,
 } from '@skyporten/core/adapter';
 import { SkyportenIdentityPoolClient } from './client.js';
+import { resolveDelegates } from './impersonation.js';
 import { checkTokenLifetime, resolveFederation, type GcpFederationOptions } from './options.js';
 
 /**
@@ -29,6 +30,14 @@ export interface SkyportenCredentialsOptions extends GcpFederationOptions {
    * @default 3600
    */
   tokenLifetimeSeconds?: number;
+  /**
+   * A delegation chain to `serviceAccountEmail`, as IAM Credentials `generateAccessToken` takes it: the
+   * federated principal must be allowed to impersonate the first, each the next, and the last
+   * `serviceAccountEmail`. Each is an email or `projects/-/serviceAccounts/<EMAIL>`. Requires `serviceAccountEmail`.
+   * Not expressible in `gcpCredentialConfig()`'s `external_account` JSON (it has no field for it).
+   * @default [] (the federated principal impersonates `serviceAccountEmail` directly)
+   */
+  delegates?: readonly string[];
   /**
    * When a refresh fails with a retryable error (GCP STS, IAM Credentials or Maskinporten unavailable), keep
    * handing out the current Google access token, with a warning, until this many seconds before it expires;
@@ -83,6 +92,7 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
     throw new ConfigError('safetyMarginSeconds', `safetyMarginSeconds must be a number of seconds, 0 or more, got ${String(margin)}.`);
   }
   checkTokenLifetime(options.tokenLifetimeSeconds);
+  const delegates = resolveDelegates(options.delegates, federation); // before the key is read, like the other options
   const maskinporten = resolveMaskinportenClient(options.maskinporten, { env: options.env, clock: options.clock, logger: options.logger });
   if (federation.serviceAccountEmail === undefined) {
     logEvent(
@@ -91,5 +101,5 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
       'No serviceAccountEmail: the federated token from GCP STS is used directly and expires with the Skyporten token (about 120 s)',
     );
   }
-  return new SkyportenIdentityPoolClient(maskinporten, federation, options);
+  return new SkyportenIdentityPoolClient(maskinporten, federation, { ...options, delegates });
 }

@@ -4,6 +4,8 @@ import type { ResolvedFederation } from './options.js';
 /** What the adapter knows when a GCP call fails; never a token. @internal */
 export interface ExchangeContext {
   federation: ResolvedFederation;
+  /** The delegation chain to the service account (`projects/-/serviceAccounts/<EMAIL>`), if any. */
+  delegates?: readonly string[];
   /** The claims of the last Skyporten token presented, when one was fetched. */
   subject: DecodedSkyportenToken | undefined;
 }
@@ -96,11 +98,14 @@ function stsHint({ cloudCode, detail = '' }: HttpFailure, { federation, subject 
   return 'GCP STS rejected the Skyporten token: the provider must trust the issuer\'s JWKS and map google.subject=assertion.consumer.ID.';
 }
 
-function iamHint(status: number, { federation, subject }: ExchangeContext): string | undefined {
+function iamHint(status: number, { federation, subject, delegates = [] }: ExchangeContext): string | undefined {
   const account = federation.serviceAccountEmail ?? 'the service account';
   if (status === 403) {
     const member = clientAccessPrincipalSet(federation.provider, subject?.consumerId ?? '0192:<ORGANISATION NUMBER>', subject?.scope ?? '<SCOPE>');
-    return `Grant roles/iam.workloadIdentityUser on ${account} to ${member} (the data provider does this), and check serviceAccountEmail.`;
+    const chain = delegates.map((name) => name.replace('projects/-/serviceAccounts/', ''));
+    if (chain.length === 0) return `Grant roles/iam.workloadIdentityUser on ${account} to ${member} (the data provider does this), and check serviceAccountEmail.`;
+    const hops = chain.map((from, index) => `on ${chain[index + 1] ?? account} to serviceAccount:${from}`);
+    return `Every hop must be granted (the data provider does this): roles/iam.workloadIdentityUser on ${chain[0] ?? ''} to ${member}, then roles/iam.serviceAccountTokenCreator ${hops.join(', ')}; check delegates and serviceAccountEmail.`;
   }
   if (status === 404) return `The service account ${federation.serviceAccountEmail ?? ''} does not exist: check serviceAccountEmail with the data provider.`;
   if (status === 401) return 'IAM Credentials did not accept the federated token from STS; it may have expired, try again.';

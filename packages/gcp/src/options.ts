@@ -83,7 +83,7 @@ export interface ResolvedFederation {
 const AUDIENCE_PATTERN =
   /^\/\/iam\.([a-z0-9.-]+)\/projects\/(\d+)\/locations\/global\/workloadIdentityPools\/([a-z0-9-]{4,32})\/providers\/([a-z0-9-]{4,32})$/;
 const ID_PATTERN = /^[a-z0-9-]{4,32}$/;
-const EMAIL_PATTERN = /^[^\s@/:]+@[^\s@/:]+\.[^\s@/:]+$/;
+export const EMAIL_PATTERN = /^[^\s@/:]+@[^\s@/:]+\.[^\s@/:]+$/;
 const IMPERSONATION_PATTERN = /\/serviceAccounts\/([^/:]+):generateAccessToken$/;
 const DEFAULT_UNIVERSE_DOMAIN = 'googleapis.com';
 

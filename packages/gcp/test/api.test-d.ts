@@ -60,6 +60,10 @@ describe('@skyporten/gcp public types', () => {
     skyportenCredentials({ audience: undefined });
     // @ts-expect-error milliseconds as a number
     gcpCredentialConfig({ audience, timeoutMillis: '30000' });
+    // @ts-expect-error delegates is an array of service accounts
+    skyportenCredentials({ audience, serviceAccountEmail: 'reader@data-provider.iam.gserviceaccount.com', delegates: 'hop@data-provider.iam.gserviceaccount.com' });
+    // @ts-expect-error the external_account JSON has no delegates
+    gcpCredentialConfig({ audience, delegates: ['hop@data-provider.iam.gserviceaccount.com'] });
   });
 
   it('credential config and executable response have the documented shapes', () => {
