@@ -9,7 +9,10 @@ import type { MockAnswer, MockFailure, MockLifecycle, MockRequest } from './mock
  * `StringEquals { "<issuer host>:sub": ... }`.
  */
 export interface MockAwsRole {
-  /** `arn:aws:iam::<12-digit account>:role/<name>`. */
+  /**
+   * `arn:aws:iam::<12-digit account>:role/<name>`; S3-compatible stores' forms are accepted too: MinIO's
+   * `arn:minio:iam:::role/<id>`, Ceph's `arn:aws:iam:::role/<name>` (no account).
+   */
   roleArn: string;
   /** The role's trust policy: which Skyporten token subjects (web identity) or roles (role chaining) may assume it. */
   trustPolicy: {
@@ -24,6 +27,11 @@ export interface MockAwsRole {
      * @default undefined: the role cannot be chained to
      */
     roles?: readonly string[] | undefined;
+    /**
+     * The `sts:ExternalId` condition: `AssumeRole` must send this `ExternalId`.
+     * @default undefined: no external ID is asked for
+     */
+    externalId?: string | undefined;
   };
   /**
    * The role's maximum session duration; a larger `DurationSeconds` is a `ValidationError`, as on AWS.
@@ -186,7 +194,7 @@ type ErrorRenderer = (status: number, code: string, message: string) => MockAnsw
 
 const STS_NAMESPACE = 'https://sts.amazonaws.com/doc/2011-06-15/';
 const S3_NAMESPACE = 'http://s3.amazonaws.com/doc/2006-03-01/';
-const ROLE_ARN = /^arn:aws[\w-]*:iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,64})$/;
+const ROLE_ARN = /^arn:[a-z][\w-]*:iam::(\d{12}|):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,64})$/;
 const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
 const KINESIS_TARGET_PREFIX = 'Kinesis_20131202.';
 const SHARD_ID = 'shardId-000000000000';
@@ -280,7 +288,8 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
     if (denied) return denied;
     if (invalid.length > 0) return validationError(invalid);
     const role = roles.get(roleArn);
-    if (role === undefined || !(role.trustPolicy.roles ?? []).includes(caller.roleArn)) {
+    const externalIdMatches = role?.trustPolicy.externalId === undefined || parameters.get('ExternalId') === role.trustPolicy.externalId;
+    if (role === undefined || !(role.trustPolicy.roles ?? []).includes(caller.roleArn) || !externalIdMatches) {
       const [, account, callerRole] = ROLE_ARN.exec(caller.roleArn) ?? [];
       return stsError(403, 'AccessDenied', `User: arn:aws:sts::${account}:assumed-role/${callerRole}/session is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`);
     }

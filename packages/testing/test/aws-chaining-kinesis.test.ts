@@ -59,6 +59,37 @@ describe('STS AssumeRole (role chaining)', () => {
   });
 });
 
+describe('trust policy extras and S3-compatible role ARNs', () => {
+  test('externalId: AssumeRole must send the ExternalId the trust policy names; MinIO and Ceph role ARNs are accepted', async () => {
+    const guarded = 'arn:aws:iam::210987654321:role/needs-external-id';
+    const minio = 'arn:minio:iam:::role/dRRvZ5Rk2aXgSrl4Dp1XuS2zvdS';
+    const local = await createMockAws({
+      issuer,
+      clientIds: [RESOURCE],
+      roles: [
+        { roleArn: WEB_ROLE, trustPolicy: { sub: SUBJECT } },
+        { roleArn: guarded, trustPolicy: { roles: [WEB_ROLE], externalId: 'provider-issued-id' } },
+        { roleArn: minio, trustPolicy: { sub: SUBJECT } },
+        { roleArn: 'arn:aws:iam:::role/S3Access', trustPolicy: { sub: SUBJECT } },
+      ],
+    });
+    try {
+      const first = await webIdentityCredentials(new STSClient(local.clientConfig()));
+      const chained = new STSClient({ ...local.clientConfig(), credentials: first });
+      await expect(chained.send(new AssumeRoleCommand({ RoleArn: guarded, RoleSessionName: 'no-id' }))).rejects.toMatchObject({ name: 'AccessDenied' });
+      await expect(chained.send(new AssumeRoleCommand({ RoleArn: guarded, RoleSessionName: 'wrong-id', ExternalId: 'other-id' }))).rejects.toMatchObject({ name: 'AccessDenied' });
+      const { Credentials } = await chained.send(new AssumeRoleCommand({ RoleArn: guarded, RoleSessionName: 'right-id', ExternalId: 'provider-issued-id' }));
+      expect(Credentials?.AccessKeyId).toMatch(/^ASIA/);
+      const token = await issuer.signAccessToken({ aud: RESOURCE, sub: SUBJECT, scope: SCOPE });
+      const { AssumedRoleUser } = await new STSClient(local.clientConfig()).send(new AssumeRoleWithWebIdentityCommand({ RoleArn: minio, RoleSessionName: 'minio', WebIdentityToken: token }));
+      expect(AssumedRoleUser?.Arn).toBe('arn:aws:sts:::assumed-role/dRRvZ5Rk2aXgSrl4Dp1XuS2zvdS/minio');
+    } finally {
+      await local.close();
+    }
+    await expect(createMockAws({ issuer, clientIds: [RESOURCE], roles: [{ roleArn: 'arn:aws:iam::1234:role/x', trustPolicy: {} }] })).rejects.toThrow(/not an IAM role ARN/);
+  });
+});
+
 describe('Kinesis (JSON 1.1)', () => {
   test('PutRecord, GetShardIterator and GetRecords round-trip with chained credentials', async () => {
     const first = await webIdentityCredentials(new STSClient(aws.clientConfig()));
