@@ -3,7 +3,8 @@
 // Local mode (default), in two halves that are kept apart on purpose:
 // 1. The credential path: a mock Skyporten issuer and mock GCP STS + IAM Credentials on 127.0.0.1. The access
 //    token for the Pub/Sub scope is obtained through STS and service-account impersonation, which the mock checks;
-//    an organisation the data provider did not bind is refused.
+//    the mock's tokeninfo then says which service account and scopes the token carries; an organisation the
+//    data provider did not bind is refused.
 // 2. Pub/Sub itself: Debian's google-cloud-cli-pubsub-emulator, when it is installed (it needs Java). The
 //    emulator does not check credentials and the client sends it none; this half shows the messaging only.
 // Real mode: set PUBSUB_TOPIC and SKYPORTEN_GCP_AUDIENCE (and the Maskinporten variables); see README.md.
@@ -15,6 +16,7 @@ import { PubSub, type ClientConfig, type Message } from '@google-cloud/pubsub';
 import { createMaskinportenClient } from '@skyporten/core';
 import { skyportenCredentials } from '@skyporten/gcp';
 import { createMockGcp, createMockSkyporten } from '@skyporten/testing';
+import { OAuth2Client } from 'google-auth-library';
 
 const SCOPE = 'entur:skyporten.demo';
 const RESOURCE = 'https://skyporten.example.org';
@@ -35,6 +37,8 @@ export interface LocalRunResult {
   credential: {
     /** The length of the Pub/Sub access token obtained (the token itself is not kept). */
     tokenLength: number;
+    /** What the mock's tokeninfo says about that token: the service account it is for, its scopes and lifetime left. */
+    tokenInfo: { email: string | undefined; scopes: string[]; expiresInSeconds: number };
     /** The mock's request log: service, status and what it recorded (no tokens). */
     requests: { service: string; status: number; details?: Record<string, unknown> }[];
     /** The error an organisation without an IAM binding got. */
@@ -180,17 +184,20 @@ async function credentialPath(): Promise<LocalRunResult['credential']> {
     const authorization = (await (await pubsub.auth.getClient()).getRequestHeaders()).get('authorization') ?? '';
     await pubsub.close();
     const token = /^Bearer (\S+)$/.exec(authorization)?.[1];
-    const impersonation = gcp.requests.find((request) => request.service === 'iamcredentials');
     console.log(
-      `The Pub/Sub client's auth sends "Authorization: Bearer <${token?.length ?? 0} characters, not printed>", a token for ${PUBSUB_SCOPE}: STS checked the Skyporten token ` +
-        `(signature, issuer, audience, attribute mapping), IAM Credentials checked the binding and issued it for ` +
-        `${String(impersonation?.details?.serviceAccountEmail)} with scope ${JSON.stringify(impersonation?.details?.scope)}.`,
+      `The Pub/Sub client's auth sends "Authorization: Bearer <${token?.length ?? 0} characters, not printed>": STS checked the Skyporten token ` +
+        '(signature, issuer, audience, attribute mapping), IAM Credentials checked the binding before it issued the token.',
     );
+    // Which service account and scopes the token carries, asked of tokeninfo as one would ask Google's
+    // (https://oauth2.googleapis.com/tokeninfo) with google-auth-library's own getTokenInfo.
+    const info = await new OAuth2Client({ endpoints: { tokenInfoUrl: gcp.tokenInfoUrl } }).getTokenInfo(token ?? '');
+    const tokenInfo = { email: info.email, scopes: info.scopes, expiresInSeconds: Math.round((info.expiry_date - Date.now()) / 1000) };
+    console.log(`tokeninfo: the token is for ${String(tokenInfo.email)}, scopes ${tokenInfo.scopes.join(' ')}, ${tokenInfo.expiresInSeconds} s left.`);
     const unboundError = await credentialsFor(stranger)
       .getAccessToken()
       .then(() => 'none (accepted)', (error: unknown) => (error instanceof Error ? error.message.split('\n')[0] ?? '' : String(error)));
     console.log(`Organisation ${UNBOUND_ORGANISATION_NUMBER}, not bound to the service account, is refused: ${unboundError}`);
-    return { tokenLength: token?.length ?? 0, requests: gcp.requests.map(({ service, status, details }) => ({ service, status, ...(details ? { details } : {}) })), unboundError };
+    return { tokenLength: token?.length ?? 0, tokenInfo, requests: gcp.requests.map(({ service, status, details }) => ({ service, status, ...(details ? { details } : {}) })), unboundError };
   } finally {
     await gcp.close();
     await issuer.close();

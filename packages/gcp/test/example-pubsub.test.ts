@@ -5,7 +5,7 @@ const exampleUrl = new URL('../../../examples/gcp-pubsub/index.ts', import.meta.
 const { runLocal, findEmulator } = (await import(exampleUrl)) as {
   findEmulator(env?: NodeJS.ProcessEnv): { command: string } | { skipped: string };
   runLocal(): Promise<{
-    credential: { tokenLength: number; requests: { service: string; status: number; details?: Record<string, unknown> }[]; unboundError: string };
+    credential: { tokenLength: number; tokenInfo: { email: string | undefined; scopes: string[]; expiresInSeconds: number }; requests: { service: string; status: number; details?: Record<string, unknown> }[]; unboundError: string };
     emulator: { ran: true; published: string; pulled: string; attributes: Record<string, string> } | { ran: false; skipped: string };
   }>;
 };
@@ -27,14 +27,21 @@ it('examples/gcp-pubsub: the Pub/Sub-scoped token comes through the mock STS and
   expect(credential.requests.map(({ service, status }) => [service, status])).toEqual([
     ['sts', 200],
     ['iamcredentials', 200],
+    ['tokeninfo', 200],
     ['sts', 200],
     ['iamcredentials', 403],
   ]);
   expect(credential.requests[0]?.details?.principal).toBe(`${POOL}/0192:991825827`);
   expect(credential.requests[1]?.details).toMatchObject({ serviceAccountEmail: SERVICE_ACCOUNT, scope: ['https://www.googleapis.com/auth/pubsub'] });
   expect(credential.tokenLength).toBeGreaterThan(20);
+  // The token the Pub/Sub client's auth sends, as tokeninfo describes it: the service account's, for the Pub/Sub scope only.
+  expect(credential.tokenInfo.email).toBe(SERVICE_ACCOUNT);
+  expect(credential.tokenInfo.scopes).toEqual(['https://www.googleapis.com/auth/pubsub']);
+  expect(credential.tokenInfo.expiresInSeconds).toBeGreaterThan(3500);
+  expect(credential.tokenInfo.expiresInSeconds).toBeLessThanOrEqual(3600);
+  expect(lines.join('\n')).toContain(`tokeninfo: the token is for ${SERVICE_ACCOUNT}, scopes https://www.googleapis.com/auth/pubsub,`);
   // The other organisation federates (the pool accepts any Skyporten token) but has no binding on the service account.
-  expect(credential.requests[2]?.details?.principal).toBe(`${POOL}/0192:974760673`);
+  expect(credential.requests[3]?.details?.principal).toBe(`${POOL}/0192:974760673`);
   expect(credential.unboundError).toMatch(/PERMISSION_DENIED/);
 
   const found = findEmulator();
