@@ -28,20 +28,20 @@ export interface SkyportenCredentialsOptions extends Omit<ClientAssertionCredent
    * A Maskinporten client, or options for one (`resource` is required: the audience in the federated
    * credential). @default options from the environment (SKYPORTEN_ENV, MASKINPORTEN_CLIENT_ID, ...)
    */
-  maskinporten?: MaskinportenClientOrOptions;
+  maskinporten?: MaskinportenClientOrOptions | undefined;
   /** The Entra ID tenant (directory) id, a GUID, or a verified domain. @default `AZURE_TENANT_ID` */
-  tenantId?: string;
+  tenantId?: string | undefined;
   /**
    * The client id of the user-assigned managed identity or app registration that carries the federated
    * identity credential (not its principal/object id).
    * @default `AZURE_CLIENT_ID`
    */
-  clientId?: string;
+  clientId?: string | undefined;
   /**
    * Entra ID's host, for sovereign clouds or a local mock; must be https.
    * @default `AZURE_AUTHORITY_HOST`, else "https://login.microsoftonline.com"
    */
-  authorityHost?: string;
+  authorityHost?: string | undefined;
   /**
    * Skip MSAL's instance discovery (a request to Microsoft that validates the authority host).
    * @default true when `authorityHost` is a loopback address (a local mock), else false
@@ -55,11 +55,11 @@ export interface SkyportenCredentialsOptions extends Omit<ClientAssertionCredent
    * Non-retryable errors are thrown at once.
    * @default 60
    */
-  safetyMarginSeconds?: number;
+  safetyMarginSeconds?: number | undefined;
   /** Receives debug and warn events; never a token. */
-  logger?: Logger;
+  logger?: Logger | undefined;
   /** Current time in milliseconds, for the safety margin. @default Date.now */
-  clock?: Clock;
+  clock?: Clock | undefined;
   /** Where left-out options are read from; `false` reads nothing. @default process.env */
   env?: Record<string, string | undefined> | false;
 }

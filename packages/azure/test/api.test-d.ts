@@ -47,8 +47,10 @@ describe('@skyporten/azure public types', () => {
     skyportenCredentials({ tenant: tenantId, clientId });
     // @ts-expect-error the authority host is a URL string
     skyportenCredentials({ tenantId, clientId, authorityHost: new URL('https://login.microsoftonline.com') });
-    // @ts-expect-error exactOptionalPropertyTypes: undefined is not a value
-    skyportenCredentials({ tenantId, clientId: undefined });
+    // An explicit undefined is "not given" (process.env.X under exactOptionalPropertyTypes, issue 15).
+    const env: Record<string, string | undefined> = {};
+    expectTypeOf(() => skyportenCredentials({ tenantId: env.AZURE_TENANT_ID, clientId: env.AZURE_CLIENT_ID, authorityHost: env.AZURE_AUTHORITY_HOST, logger: undefined }))
+      .returns.toEqualTypeOf<ReturnType<typeof skyportenCredentials>>();
     // @ts-expect-error false reads nothing; true means nothing
     skyportenCredentials({ tenantId, clientId, env: true });
   });

@@ -132,19 +132,19 @@ export interface TokenExchangeOptions extends Rfc8693Parameters {
   /** The target's token endpoint; https, or http on a loopback host (local mocks only). */
   tokenEndpoint: string;
   /** Where the Skyporten token comes from: a MaskinportenClient or its options. */
-  maskinporten?: MaskinportenClientOrOptions;
+  maskinporten?: MaskinportenClientOrOptions | undefined;
   /**
    * How to ask the target when it does not speak RFC 8693 (a preset such as {@link vault} sets it). The RFC 8693
    * parameters (`audience`, `scope`, `resource`, `clientId`) cannot be combined with it.
    * @default RFC 8693 with the parameters above ({@link rfc8693})
    */
-  protocol?: ExchangeProtocol;
+  protocol?: ExchangeProtocol | undefined;
   /** A custom fetch. @default globalThis.fetch */
-  fetch?: typeof globalThis.fetch;
+  fetch?: typeof globalThis.fetch | undefined;
   /** Milliseconds per request. @default 10000 */
-  timeout?: number;
+  timeout?: number | undefined;
   /** Current time in ms. @default Date.now */
-  clock?: Clock;
+  clock?: Clock | undefined;
 }
 
 /** What {@link createTokenExchange} returns. @public */
