@@ -12,6 +12,7 @@ import {
   type MaskinportenClientOrOptions,
 } from '@skyporten/core/adapter';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { assumeChain, resolveChain } from './chain.js';
 import { DeferredConfigError, stsCodeOf, toCloudExchangeError } from './errors.js';
 import { callerRegion, resolveSettings, type SkyportenCredentialsOptions, type SkyportenIdentityProperties } from './options.js';
 
@@ -48,7 +49,8 @@ export function createWebIdentityTokenProvider(maskinporten?: MaskinportenClient
 
 /**
  * AWS SDK v3 credentials from Skyporten: a Maskinporten access token is exchanged for temporary credentials
- * of `roleArn` with STS `AssumeRoleWithWebIdentity`.
+ * of `roleArn` with STS `AssumeRoleWithWebIdentity` (session name `skyporten-<organisation number>-<random>`
+ * unless set), then, with `chain`, for each next role with `AssumeRole` (role chaining).
  *
  * - The credentials are cached and refreshed ahead of their `expiration` (by default 10 minutes before,
  *   at most a quarter of their lifetime before);
@@ -74,8 +76,8 @@ export function createWebIdentityTokenProvider(maskinporten?: MaskinportenClient
  * });
  * const object = await s3.send(new GetObjectCommand({ Bucket: 'shared-data', Key: 'hello.txt' }));
  * ```
- * Configuration problems (`roleArn` missing, an invalid `roleSessionName` or `durationSeconds`, Maskinporten
- * options that cannot make a client) do not throw here: the returned provider rejects each call with an AWS SDK
+ * Configuration problems (`roleArn` missing, an invalid `roleSessionName`, `durationSeconds` or `chain` entry,
+ * Maskinporten options that cannot make a client) do not throw here: the returned provider rejects each call with an AWS SDK
  * `CredentialsProviderError` (so a `chain()` of providers tries the next one) that carries the same message,
  * `hint`, `field` and `code: 'CONFIG_INVALID'` and passes `ConfigError.isInstance`. `await provider()` at
  * startup fails fast if you want that.
@@ -95,20 +97,21 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
 
 function createProvider(options: SkyportenCredentialsOptions): AwsCredentialIdentityProvider {
   const settings = resolveSettings(options);
-  const { roleArn, roleSessionName, durationSeconds, client, clock, logger } = settings;
+  const { roleArn, durationSeconds, client, clock, logger } = settings;
+  const chain = resolveChain(options.chain, settings.customEndpoint);
+  const finalRoleArn = chain.at(-1)?.roleArn ?? roleArn;
   const tokens = audienceCheckedTokens(client);
-  // The properties of the latest call: the load it starts reads them (the cache's loader takes no arguments).
+  // The properties of the latest call: the load it starts reads them. Core's LoadContext would give only the
+  // starting call's get options, and a background refresh none, so the caller's region would be lost there.
   let properties: SkyportenIdentityProperties = {};
 
-  async function assume({ token, decoded }: Presented): Promise<AwsCredentialIdentity> {
+  function stsClientConfig() {
     const { callerClientConfig } = properties;
-    const provider = fromWebToken({
-      roleArn,
-      roleSessionName,
-      durationSeconds,
-      webIdentityToken: token,
-      clientConfig: { ...settings.stsConfig, region: settings.stsConfig.region ?? (() => callerRegion(callerClientConfig)) },
-    });
+    return { ...settings.stsConfig, region: settings.stsConfig.region ?? (() => callerRegion(callerClientConfig)) };
+  }
+
+  async function assume({ token, decoded }: Presented, roleSessionName: string): Promise<AwsCredentialIdentity> {
+    const provider = fromWebToken({ roleArn, roleSessionName, durationSeconds, webIdentityToken: token, clientConfig: stsClientConfig() });
     logEvent(logger, 'debug', 'calling AWS STS AssumeRoleWithWebIdentity', { roleArn, roleSessionName, subject: decoded.subject });
     // The SDK's own type wants the resolved (function) form of callerClientConfig; ours also takes a string region.
     return provider(properties as Parameters<typeof provider>[0]);
@@ -116,21 +119,26 @@ function createProvider(options: SkyportenCredentialsOptions): AwsCredentialIden
 
   async function load() {
     let presented = await tokens();
-    const credentials = await assume(presented)
+    const roleSessionName = settings.sessionName(presented.decoded);
+    const first = await assume(presented, roleSessionName)
       .catch(async (error: unknown) => {
         if (stsCodeOf(error) !== 'ExpiredTokenException') throw error;
         logEvent(logger, 'info', 'AWS STS found the Skyporten token expired; retrying once with a fresh token');
         client.invalidate();
         presented = await tokens({ forceRefresh: true });
-        return assume(presented);
+        return assume(presented, roleSessionName);
       })
       .catch((error: unknown) => {
         throw toCloudExchangeError(error, { roleArn, token: presented.decoded });
       });
+    const { callerClientConfig } = properties;
+    const context = { roleArn, roleSessionName, clientConfig: stsClientConfig(), callerClientConfig, token: presented.decoded, logger };
+    const credentials = await assumeChain(chain, first, context);
     if (!(credentials.expiration instanceof Date)) {
-      throw new CloudExchangeError('aws', `AWS STS answered AssumeRoleWithWebIdentity for ${roleArn} without an expiration.`);
+      const action = chain.length === 0 ? 'AssumeRoleWithWebIdentity' : 'AssumeRole';
+      throw new CloudExchangeError('aws', `AWS STS answered ${action} for ${finalRoleArn} without an expiration.`);
     }
-    logEvent(logger, 'info', 'AWS credentials obtained with Skyporten', { roleArn, expiration: credentials.expiration.toISOString() });
+    logEvent(logger, 'info', 'AWS credentials obtained with Skyporten', { roleArn: finalRoleArn, expiration: credentials.expiration.toISOString() });
     return { credentials, expiresAt: credentials.expiration, issuedAt: new Date(clock()) };
   }
 

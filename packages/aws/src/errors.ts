@@ -4,6 +4,8 @@ import { CredentialsProviderError } from '@smithy/property-provider';
 /** What a hint may name: the role, the presented token's claims (never the token itself) and what STS said. */
 interface Facts {
   roleArn: string;
+  /** Role chaining: the role whose credentials called `AssumeRole` for `roleArn`. */
+  via?: string | undefined;
   token: DecodedSkyportenToken;
   /** The IAM OIDC identity provider "URL": the issuer without the scheme; it prefixes `<host>:sub`. */
   host: string;
@@ -17,6 +19,8 @@ const THROTTLING_CODES = new Set(['Throttling', 'ThrottlingException', 'Throttle
 
 const accessDenied = ({ roleArn, host, subject }: Facts) =>
   `The trust policy of ${roleArn} must allow sts:AssumeRoleWithWebIdentity for the federated principal oidc-provider/${host} with the condition StringEquals "${host}:sub": "${subject}" (this token's sub: your organisation number and scope). Check the role ARN, the organisation number and the scope with the data provider.`;
+
+const regionDisabled = () => 'STS is not activated in this region for the account: set clientConfig.region (or AWS_REGION) to an activated region.';
 
 /** The hint for each STS error code that has a fixed cause, naming the setting to check. */
 const HINTS: Record<string, (facts: Facts) => string> = {
@@ -36,9 +40,18 @@ const HINTS: Record<string, (facts: Facts) => string> = {
   IDPRejectedClaim: ({ roleArn, subject, audience }) =>
     `The identity provider configuration of ${roleArn} rejected a claim of the token (sub "${subject}", aud "${audience}"). Compare them with the role's trust policy conditions.`,
   IDPCommunicationError: ({ token }) => `AWS could not reach ${token.issuer} to fetch its keys. Try again later.`,
-  RegionDisabledException: () => 'STS is not activated in this region for the account: set clientConfig.region (or AWS_REGION) to an activated region.',
+  RegionDisabledException: regionDisabled,
   ValidationError: ({ stsMessage }) =>
     /duration/i.test(stsMessage) ? 'Lower durationSeconds to at most the role\'s maximum session duration (ask the data provider what it is).' : 'Check roleArn and roleSessionName.',
+};
+
+/** The hints for a chained `AssumeRole`, made with the credentials of the role before (`via`). */
+const CHAIN_HINTS: Record<string, (facts: Facts) => string> = {
+  AccessDenied: ({ roleArn, via }) =>
+    `The trust policy of ${roleArn} must allow sts:AssumeRole for the principal ${via} ("Principal": { "AWS": "${via}" }), and the permissions of ${via} must allow sts:AssumeRole on ${roleArn}. If the trust policy asks for an external ID, set externalId on that chain entry. Check both role ARNs with the data provider.`,
+  ValidationError: ({ stsMessage }) =>
+    /duration/i.test(stsMessage) ? 'A session assumed by role chaining lasts at most one hour: lower durationSeconds of that chain entry to at most 3600 (and the role\'s maximum).' : 'Check roleArn, roleSessionName and externalId of that chain entry.',
+  RegionDisabledException: regionDisabled,
 };
 
 type StsError = { name?: unknown; Code?: unknown; code?: unknown; message?: unknown; $metadata?: { httpStatusCode?: number }; $retryable?: unknown } | null | undefined;
@@ -56,13 +69,13 @@ export function stsCodeOf(error: unknown): string | undefined {
  *
  * @internal
  */
-export function toCloudExchangeError(error: unknown, context: Pick<Facts, 'roleArn' | 'token'>): SkyportenError {
+export function toCloudExchangeError(error: unknown, context: Pick<Facts, 'roleArn' | 'token' | 'via'>): SkyportenError {
   if (SkyportenError.isInstance(error)) return error;
   const details = error as NonNullable<StsError>;
   const status = details.$metadata?.httpStatusCode;
   const stsCode = stsCodeOf(error);
   const stsMessage = typeof details.message === 'string' ? details.message : String(error);
-  const what = `AWS STS AssumeRoleWithWebIdentity for ${context.roleArn}`;
+  const what = context.via === undefined ? `AWS STS AssumeRoleWithWebIdentity for ${context.roleArn}` : `AWS STS AssumeRole for ${context.roleArn} (role chaining, with the credentials of ${context.via})`;
 
   if (stsCode === undefined) {
     const networkCode = typeof details.code === 'string' ? ` (${details.code})` : '';
@@ -73,7 +86,8 @@ export function toCloudExchangeError(error: unknown, context: Pick<Facts, 'roleA
     });
   }
 
-  const hint = Object.hasOwn(HINTS, stsCode) ? HINTS[stsCode] : undefined;
+  const hints = context.via === undefined ? HINTS : CHAIN_HINTS;
+  const hint = Object.hasOwn(hints, stsCode) ? hints[stsCode] : undefined;
   // A code with a fixed cause is final but for IDPCommunicationError; any other is retryable when STS says it is transient.
   const isRetryable = hint ? stsCode === 'IDPCommunicationError' : (status !== undefined && status >= 500) || THROTTLING_CODES.has(stsCode) || details.$retryable !== undefined;
   const facts: Facts = {

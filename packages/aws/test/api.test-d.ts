@@ -6,7 +6,9 @@ import { describe, expectTypeOf, it } from 'vitest';
 import {
   createWebIdentityTokenProvider,
   skyportenCredentials,
+  type ChainedRole,
   type SkyportenCredentialsOptions,
+  type SkyportenIdentityProperties,
   type StsClientConfig,
 } from '@skyporten/aws';
 
@@ -39,6 +41,30 @@ describe('@skyporten/aws public types', () => {
     expectTypeOf(getToken).returns.resolves.toExtend<Parameters<typeof fromWebToken>[0]['webIdentityToken']>();
   });
 
+  it('every option accepts an explicit undefined (exactOptionalPropertyTypes), e.g. straight from process.env', () => {
+    skyportenCredentials({ roleArn: process.env.AWS_ROLE_ARN, roleSessionName: process.env.AWS_ROLE_SESSION_NAME });
+    const options: SkyportenCredentialsOptions = {
+      maskinporten: undefined,
+      roleArn: undefined,
+      roleSessionName: undefined,
+      durationSeconds: undefined,
+      chain: undefined,
+      clientConfig: { region: process.env.AWS_REGION, endpoint: process.env.AWS_ENDPOINT_URL_STS, maxAttempts: undefined },
+      credentialRefreshAheadSeconds: undefined,
+      refreshWindowSeconds: undefined,
+      safetyMarginSeconds: undefined,
+      logger: undefined,
+      clock: undefined,
+      env: undefined,
+    };
+    skyportenCredentials(options);
+    const chained: ChainedRole = { roleArn, roleSessionName: process.env.SESSION, durationSeconds: undefined, externalId: process.env.EXTERNAL_ID };
+    skyportenCredentials({ roleArn, chain: [chained, { roleArn }] });
+    expectTypeOf<SkyportenIdentityProperties>().toExtend<{ forceRefresh?: boolean | undefined }>();
+    // @ts-expect-error a chained role needs its roleArn
+    skyportenCredentials({ roleArn, chain: [{ durationSeconds: 900 }] });
+  });
+
   it('rejects wrong option types and unknown options at compile time', () => {
     // @ts-expect-error seconds as a number
     skyportenCredentials({ roleArn, durationSeconds: '3600' });
@@ -46,8 +72,6 @@ describe('@skyporten/aws public types', () => {
     skyportenCredentials({ roleArm: roleArn });
     // @ts-expect-error roleArn is a string
     skyportenCredentials({ roleArn: 42 });
-    // @ts-expect-error exactOptionalPropertyTypes: undefined is not a value
-    skyportenCredentials({ roleArn: undefined });
     // @ts-expect-error the region is a string
     skyportenCredentials({ roleArn, clientConfig: { region: 1 } });
     // @ts-expect-error false reads nothing; true means nothing
