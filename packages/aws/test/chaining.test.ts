@@ -1,7 +1,7 @@
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { CloudExchangeError, ConfigError } from '@skyporten/core';
-import { afterEach, describe, expect, it } from 'vitest';
-import { BUCKET, ORG, ROLE_ARN, SUBJECT, credentialsFor, startWorld, type World } from './setup.ts';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { BUCKET, ORG, RESOURCE, ROLE_ARN, SCOPE, SUBJECT, credentialsFor, startWorld, type World } from './setup.ts';
 
 const DATA_ROLE = 'arn:aws:iam::210987654321:role/shared-data-reader';
 const ARCHIVE_ROLE = 'arn:aws:iam::333333333333:role/archive-reader';
@@ -117,6 +117,20 @@ describe('RoleSessionName', () => {
     const other = stsLog(world).at(-1)?.roleSessionName;
     expect(other).toMatch(new RegExp(`^skyporten-${ORG}-[0-9a-f]{8}$`));
     expect(other).not.toBe(names[0]);
+  });
+
+  it.each([
+    ['no consumer claim', undefined, /^skyporten-[0-9a-f]{8}$/],
+    ['a consumer ID with characters a session name cannot hold, cut to 64', { authority: 'iso6523-actorid-upis', ID: `0192:${'9 8/7'.repeat(20)}` }, /^skyporten-(?:987){15}-[0-9a-f]{8}$/],
+  ])('%s: still a valid session name', async (_, consumer, expected) => {
+    world = await chainedWorld();
+    const maskinporten = world.maskinporten();
+    const issuer = world.issuer;
+    vi.spyOn(maskinporten, 'getAccessToken').mockImplementation(() => issuer.signAccessToken({ aud: RESOURCE, sub: SUBJECT, scope: SCOPE, ...(consumer ? { consumer } : {}) }));
+    await credentialsFor(world, { maskinporten })();
+    const name = stsLog(world)[0]?.roleSessionName ?? '';
+    expect(name).toMatch(expected);
+    expect(name.length).toBeLessThanOrEqual(64);
   });
 
   it('an explicit roleSessionName wins, and a chain entry may set its own', async () => {
