@@ -50,13 +50,16 @@ export function resolveChain(chain: readonly ChainedRole[] | undefined, customEn
   });
 }
 
+/** The STS client's configuration, its region given or resolved from the asking client when needed. @internal */
+export type ResolvedStsConfig = Omit<StsClientConfig, 'region'> & { region: string | (() => Promise<string>) };
+
 /** What each `AssumeRole` of the chain uses besides its role. */
 interface ChainContext {
   /** The role whose credentials start the chain (the web identity role). */
   roleArn: string;
   roleSessionName: string;
-  /** The STS client's configuration (region resolved as for the web identity call). */
-  clientConfig: Omit<StsClientConfig, 'region'> & { region: string | (() => Promise<string>) };
+  /** The STS client's configuration, as for the web identity call. */
+  clientConfig: ResolvedStsConfig;
   callerClientConfig: unknown;
   /** The Skyporten token's claims, for the hints. */
   token: DecodedSkyportenToken;

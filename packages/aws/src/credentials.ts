@@ -11,8 +11,8 @@ import {
   type GetOptions,
   type MaskinportenClientOrOptions,
 } from '@skyporten/core/adapter';
-import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
-import { assumeChain, resolveChain } from './chain.js';
+import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import { assumeChain, resolveChain, type ResolvedStsConfig } from './chain.js';
 import { DeferredConfigError, stsCodeOf, toCloudExchangeError } from './errors.js';
 import { callerRegion, resolveSettings, type SkyportenCredentialsOptions, type SkyportenIdentityProperties } from './options.js';
 
@@ -105,34 +105,31 @@ function createProvider(options: SkyportenCredentialsOptions): AwsCredentialIden
   // starting call's get options, and a background refresh none, so the caller's region would be lost there.
   let properties: SkyportenIdentityProperties = {};
 
-  function stsClientConfig() {
-    const { callerClientConfig } = properties;
-    return { ...settings.stsConfig, region: settings.stsConfig.region ?? (() => callerRegion(callerClientConfig)) };
-  }
-
-  async function assume({ token, decoded }: Presented, roleSessionName: string): Promise<AwsCredentialIdentity> {
-    const provider = fromWebToken({ roleArn, roleSessionName, durationSeconds, webIdentityToken: token, clientConfig: stsClientConfig() });
+  async function assume({ token, decoded }: Presented, roleSessionName: string, call: SkyportenIdentityProperties, clientConfig: ResolvedStsConfig) {
+    const provider = fromWebToken({ roleArn, roleSessionName, durationSeconds, webIdentityToken: token, clientConfig });
     logEvent(logger, 'debug', 'calling AWS STS AssumeRoleWithWebIdentity', { roleArn, roleSessionName, subject: decoded.subject });
     // The SDK's own type wants the resolved (function) form of callerClientConfig; ours also takes a string region.
-    return provider(properties as Parameters<typeof provider>[0]);
+    return provider(call as Parameters<typeof provider>[0]);
   }
 
   async function load() {
+    const call = properties;
+    const { callerClientConfig } = call;
+    const clientConfig = { ...settings.stsConfig, region: settings.stsConfig.region ?? (() => callerRegion(callerClientConfig)) };
     let presented = await tokens();
     const roleSessionName = settings.sessionName(presented.decoded);
-    const first = await assume(presented, roleSessionName)
+    const first = await assume(presented, roleSessionName, call, clientConfig)
       .catch(async (error: unknown) => {
         if (stsCodeOf(error) !== 'ExpiredTokenException') throw error;
         logEvent(logger, 'info', 'AWS STS found the Skyporten token expired; retrying once with a fresh token');
         client.invalidate();
         presented = await tokens({ forceRefresh: true });
-        return assume(presented, roleSessionName);
+        return assume(presented, roleSessionName, call, clientConfig);
       })
       .catch((error: unknown) => {
         throw toCloudExchangeError(error, { roleArn, token: presented.decoded });
       });
-    const { callerClientConfig } = properties;
-    const context = { roleArn, roleSessionName, clientConfig: stsClientConfig(), callerClientConfig, token: presented.decoded, logger };
+    const context = { roleArn, roleSessionName, clientConfig, callerClientConfig, token: presented.decoded, logger };
     const credentials = await assumeChain(chain, first, context);
     if (!(credentials.expiration instanceof Date)) {
       const action = chain.length === 0 ? 'AssumeRoleWithWebIdentity' : 'AssumeRole';
