@@ -15,17 +15,17 @@ export interface GcpCredentialConfigOptions extends GcpFederationOptions {
    * shell, so use an absolute path or a command on PATH, with its arguments.
    * @default "npx skyporten gcp executable"
    */
-  command?: string;
+  command?: string | undefined;
   /** How long the SDK waits for the command, in milliseconds (5000 to 120000). @default 30000 */
-  timeoutMillis?: number;
+  timeoutMillis?: number | undefined;
   /**
    * A file where the command also writes its response, so the SDKs can reuse an unexpired token instead of
    * running the command again. It holds a token: keep it private.
    * @default none
    */
-  outputFile?: string;
+  outputFile?: string | undefined;
   /** Lifetime of impersonated service account tokens, in seconds (600 to 43200). @default 3600 (SDK default) */
-  tokenLifetimeSeconds?: number;
+  tokenLifetimeSeconds?: number | undefined;
 }
 
 /**

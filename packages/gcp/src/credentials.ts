@@ -21,15 +21,15 @@ export interface SkyportenCredentialsOptions extends GcpFederationOptions {
    * allows). Left out, it is configured from the environment (`MASKINPORTEN_CLIENT_ID`, ...).
    * @default createMaskinportenClient() from the environment
    */
-  maskinporten?: MaskinportenClientOrOptions;
+  maskinporten?: MaskinportenClientOrOptions | undefined;
   /** OAuth scopes of the Google access token. @default ["https://www.googleapis.com/auth/cloud-platform"] */
-  scopes?: string[];
+  scopes?: string[] | undefined;
   /**
    * Lifetime asked for impersonated service account tokens, in seconds (at most 3600 unless the organisation
    * policy allows more). Ignored without `serviceAccountEmail`.
    * @default 3600
    */
-  tokenLifetimeSeconds?: number;
+  tokenLifetimeSeconds?: number | undefined;
   /**
    * A delegation chain to `serviceAccountEmail`, as IAM Credentials `generateAccessToken` takes it: the
    * federated principal must be allowed to impersonate the first, each the next, and the last
@@ -37,7 +37,7 @@ export interface SkyportenCredentialsOptions extends GcpFederationOptions {
    * Not expressible in `gcpCredentialConfig()`'s `external_account` JSON (it has no field for it).
    * @default [] (the federated principal impersonates `serviceAccountEmail` directly)
    */
-  delegates?: readonly string[];
+  delegates?: readonly string[] | undefined;
   /**
    * When a refresh fails with a retryable error (GCP STS, IAM Credentials or Maskinporten unavailable), keep
    * handing out the current Google access token, with a warning, until this many seconds before it expires;
@@ -46,11 +46,11 @@ export interface SkyportenCredentialsOptions extends GcpFederationOptions {
    * impersonation), so this bridges an outage in that window. Non-retryable errors are thrown at once.
    * @default 60
    */
-  safetyMarginSeconds?: number;
+  safetyMarginSeconds?: number | undefined;
   /** Receives debug/warn events; never a token. */
-  logger?: Logger;
+  logger?: Logger | undefined;
   /** Current time in milliseconds, for the subject token's remaining lifetime and the safety margin. @default Date.now */
-  clock?: Clock;
+  clock?: Clock | undefined;
 }
 
 /**

@@ -29,7 +29,7 @@ export interface GcpFederationOptions {
    * string, or its parts.
    * @default `SKYPORTEN_GCP_AUDIENCE`
    */
-  audience?: string | WorkloadIdentityProvider;
+  audience?: string | WorkloadIdentityProvider | undefined;
   /**
    * The service account to impersonate (the data provider granted it read access and granted you
    * `roles/iam.workloadIdentityUser` on it). Env: `SKYPORTEN_GCP_SERVICE_ACCOUNT_EMAIL`.
@@ -38,18 +38,18 @@ export interface GcpFederationOptions {
    * (about 120 seconds), and only resources that grant the federated principal itself can be read.
    * @default `SKYPORTEN_GCP_SERVICE_ACCOUNT_EMAIL`, else no impersonation
    */
-  serviceAccountEmail?: string;
+  serviceAccountEmail?: string | undefined;
   /** The STS token exchange endpoint. @default `https://sts.${universeDomain}/v1/token` */
-  tokenUrl?: string;
+  tokenUrl?: string | undefined;
   /**
    * The full `generateAccessToken` URL; overrides the one built from `serviceAccountEmail`.
    * @default `https://iamcredentials.${universeDomain}/v1/projects/-/serviceAccounts/${serviceAccountEmail}:generateAccessToken`
    */
-  serviceAccountImpersonationUrl?: string;
+  serviceAccountImpersonationUrl?: string | undefined;
   /** The Google Cloud universe. @default "googleapis.com" */
-  universeDomain?: string;
+  universeDomain?: string | undefined;
   /** Where left-out options are read from; `false` reads nothing. @default process.env */
-  env?: Environment | false;
+  env?: Environment | false | undefined;
 }
 
 /**

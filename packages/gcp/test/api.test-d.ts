@@ -56,8 +56,10 @@ describe('@skyporten/gcp public types', () => {
     skyportenCredentials({ audience, scopes: 'https://www.googleapis.com/auth/devstorage.read_only' });
     // @ts-expect-error not an option (serviceAccountEmail)
     skyportenCredentials({ audience, serviceAccount: 'reader@data-provider.iam.gserviceaccount.com' });
-    // @ts-expect-error exactOptionalPropertyTypes: undefined is not a value
-    skyportenCredentials({ audience: undefined });
+    // An explicit undefined is "not given" (process.env.X under exactOptionalPropertyTypes, issue 15).
+    const env: Record<string, string | undefined> = {};
+    expectTypeOf(() => skyportenCredentials({ audience: env.SKYPORTEN_GCP_AUDIENCE, serviceAccountEmail: env.SKYPORTEN_GCP_SERVICE_ACCOUNT, logger: undefined }))
+      .returns.toEqualTypeOf<ReturnType<typeof skyportenCredentials>>();
     // @ts-expect-error milliseconds as a number
     gcpCredentialConfig({ audience, timeoutMillis: '30000' });
     // @ts-expect-error delegates is an array of service accounts
