@@ -17,6 +17,7 @@ import {
   type OptionOrigin,
   type SkyportenEnvironment,
 } from '@skyporten/core';
+import { checkEndpoint } from '@skyporten/exchange';
 
 /** The Maskinporten flags every token-using command accepts (commander's camel-cased names). */
 export interface MaskinportenFlags {
@@ -183,12 +184,16 @@ export function readConfigFile(path: string | undefined, cwd: string): { file: C
   return { file, configPath };
 }
 
+/** A command whose flags differ from {@link OPTION_FLAGS} names them here (`exchange`: `tokenEndpoint` is `--skyporten-token-endpoint`). */
+export type OptionFlagNames = Partial<Record<keyof typeof OPTION_FLAGS, string>>;
+
 /**
  * Resolves the Maskinporten settings with core's `resolveClientOptions`: the flags are its options, the
  * environment its environment, the config file its config-file layer, option by option (`sources` says which).
  * Relative paths of flags and variables are taken from `cwd`, the config file's from the file's directory.
+ * Messages name each option's flag: {@link OPTION_FLAGS}, or the command's own `flagNames`.
  */
-export function loadSettings(flags: MaskinportenFlags & GlobalFlags, env: Environment, cwd: string): Settings {
+export function loadSettings(flags: MaskinportenFlags & GlobalFlags, env: Environment, cwd: string, flagNames: OptionFlagNames = {}): Settings {
   const { file, configPath } = readConfigFile(flags.config ?? nonEmpty(env.SKYPORTEN_CONFIG), cwd);
   const options: ClientOptionsInput = {
     env,
@@ -210,7 +215,7 @@ export function loadSettings(flags: MaskinportenFlags & GlobalFlags, env: Enviro
     configFile,
     readKeyFiles: false,
     cwd,
-    optionLabel: (option) => OPTION_FLAGS[option as keyof typeof OPTION_FLAGS] ?? option,
+    optionLabel: (option) => flagNames[option as keyof typeof OPTION_FLAGS] ?? OPTION_FLAGS[option as keyof typeof OPTION_FLAGS] ?? option,
   });
   const { values } = resolution;
   const resource = values.resource === undefined || typeof values.resource === 'string' ? values.resource : [...values.resource];
@@ -268,6 +273,10 @@ export function clientOptions(settings: MaskinportenSettings, logger?: Logger): 
       hint: `Give ${OPTION_FLAGS.environment} test|prod (${CLIENT_OPTION_VARIABLES.environment}) or ${OPTION_FLAGS.issuer} URL (${CLIENT_OPTION_VARIABLES.issuer}).`,
     });
   }
+  // Checked here, where the option's origin is known, so the message names the flag, variable or config field
+  // that set it (core's client would name its own option, tokenEndpoint).
+  const endpointOrigin = settings.sources.tokenEndpoint;
+  if (settings.tokenEndpoint !== undefined && endpointOrigin !== undefined) checkEndpoint(settings.describe(endpointOrigin), settings.tokenEndpoint);
   const key = settings.readKey();
   if (key === undefined) {
     throw new ConfigError(OPTION_FLAGS.keyFile, 'No private key is configured.', {

@@ -168,6 +168,25 @@ describe('skyporten exchange', () => {
     expect(target.received.length + vault.received.length).toBe(before);
   });
 
+  it.each([
+    ['exchange', ['exchange', '--token-endpoint', 'https://target.example.org/token', '--skyporten-token-endpoint'], '--skyporten-token-endpoint'],
+    ['token', ['token', '--token-endpoint'], '--token-endpoint'],
+  ])("%s: a wrong Skyporten token endpoint is named by that command's flag (exit 2, before any request)", async (_name, args, flag) => {
+    for (const endpoint of ['http://issuer.example.org/token', 'not a url']) {
+      const before = target.received.length;
+      const result = await runCli([...args, endpoint, '--no-cache', ...fixture.flags], { env: fixture.env });
+      expect(result.code).toBe(2);
+      expect(lines(result.stderr)[0]).toMatch(new RegExp(`^skyporten: ${flag} must (use https|be an absolute URL)`));
+      expect(result.stderr).not.toMatch(/tokenEndpoint/);
+      expect(target.received.length).toBe(before);
+    }
+    const fromEnv = await runCli([...args.slice(0, -1), '--no-cache', ...fixture.flags.filter((flag) => flag !== '--issuer' && flag !== fixture.issuer.issuer)], {
+      env: { ...fixture.env, SKYPORTEN_ISSUER: fixture.issuer.issuer, SKYPORTEN_TOKEN_ENDPOINT: 'http://issuer.example.org/token' },
+    });
+    expect(fromEnv.code).toBe(2);
+    expect(fromEnv.stderr).toMatch(/^skyporten: SKYPORTEN_TOKEN_ENDPOINT "http:\/\/issuer\.example\.org\/token" must use https/);
+  });
+
   it('refuses a Skyporten token without a resource (exit 2, naming resource)', async () => {
     const result = await runCli(['exchange', '--no-cache', '--token-endpoint', `${target.url}/token`, ...fixture.flags.filter((flag, index, all) => flag !== '--resource' && all[index - 1] !== '--resource')], { env: fixture.env });
     expect(result.code).toBe(2);

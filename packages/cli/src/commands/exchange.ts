@@ -136,7 +136,7 @@ export function registerExchangeCommand(program: Command, runtime: Runtime): voi
       const token = await withCredentialCache<CachedExchangedToken>(request, { clock, warn: warner(runtime) }, async () => {
         // Skyporten's own token endpoint comes from --skyporten-token-endpoint (or SKYPORTEN_TOKEN_ENDPOINT, the config file).
         const { tokenEndpoint: _target, skyportenTokenEndpoint, ...rest } = flags;
-        const settings = loadSettings({ ...rest, ...(skyportenTokenEndpoint !== undefined ? { tokenEndpoint: skyportenTokenEndpoint } : {}) }, env, cwd);
+        const settings = loadSettings({ ...rest, ...(skyportenTokenEndpoint !== undefined ? { tokenEndpoint: skyportenTokenEndpoint } : {}) }, env, cwd, { tokenEndpoint: '--skyporten-token-endpoint' });
         const maskinporten = createClient(settings.maskinporten, debugLogger(command, runtime));
         requireAudience(await maskinporten.getAccessToken(), target.name);
         const fresh = await createTokenExchange({ ...target.options, maskinporten }).getToken();
