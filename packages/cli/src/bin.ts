@@ -4,6 +4,13 @@ import type { CliContext } from './runtime.js';
 const signals = ['SIGINT', 'SIGTERM'] as const;
 const argv = process.argv.slice(2);
 
+// A reader that stops early (`skyporten --help | head`) closes the pipe: the rest of the output is not wanted,
+// which is no failure. Any other stdout error is left as it was (unhandled: a crash with its stack).
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(0);
+  throw error;
+});
+
 /** The CLI's version, replaced at build time. */
 declare const __SKYPORTEN_CLI_VERSION__: string | undefined;
 
