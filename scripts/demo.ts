@@ -63,7 +63,7 @@ async function coreDemo(): Promise<void> {
 
 await coreDemo();
 
-for (const example of ['aws-s3', 'aws-kinesis', 'gcp-storage', 'gcp-bigquery', 'gcp-pubsub', 'azure-blob', 'azure-event-hubs']) {
+for (const example of ['aws-s3', 'aws-kinesis', 'gcp-storage', 'gcp-bigquery', 'gcp-pubsub', 'azure-blob', 'azure-event-hubs', 'databricks']) {
   const path = new URL(`../examples/${example}/index.ts`, import.meta.url);
   if (!existsSync(path)) continue;
   console.log(`\n=== examples/${example} (local endpoints) ===`);

@@ -40,8 +40,11 @@ export interface StandInWorkspaceOptions {
   warehouses: Record<string, string[]>;
   /** Full table name (`catalog.schema.table`) → its contents. */
   tables: Record<string, StandInTable>;
-  /** `expires_in` of issued tokens. @default 3600 */
-  tokenLifetimeSeconds?: number;
+  /**
+   * Longest `expires_in` of issued tokens. As Databricks documents, a token lives no longer than the subject token
+   * it was exchanged for (for a Skyporten token, about 120 s). @default 3600
+   */
+  maxTokenLifetimeSeconds?: number;
 }
 
 /** One request the stand-in answered. Holds no token. */
@@ -131,7 +134,7 @@ export async function createStandInWorkspace(options: StandInWorkspaceOptions): 
   const discovery = (await (await fetch(new URL('.well-known/openid-configuration', `${options.issuer.replace(/\/$/, '')}/`))).json()) as { issuer?: string; jwks_uri?: string };
   if (discovery.issuer !== options.issuer || typeof discovery.jwks_uri !== 'string') throw new Error(`The discovery document of ${options.issuer} does not name it as issuer, or has no jwks_uri.`);
   const { keys } = (await (await fetch(discovery.jwks_uri)).json()) as { keys: Array<JsonWebKey & { kid?: string }> };
-  const lifetime = options.tokenLifetimeSeconds ?? 3600;
+  const maxLifetime = options.maxTokenLifetimeSeconds ?? 3600;
   const issued = new Map<string, { servicePrincipal: string; expiresAt: number }>();
   const exchanges: RecordedCall[] = [];
   const statements: RecordedCall[] = [];
@@ -155,6 +158,7 @@ export async function createStandInWorkspace(options: StandInWorkspaceOptions): 
     }
     const reasons = policies.map((policy) => mismatch(policy, claims));
     if (!reasons.includes(undefined)) throw oauthRefusal(400, 'invalid_grant', `no federation policy of the service principal matches: ${reasons.join('; ')}`);
+    const lifetime = Math.max(1, Math.min(maxLifetime, Math.floor((claims.exp as number) - Date.now() / 1000)));
     const accessToken = `dsi${randomBytes(24).toString('hex')}`;
     issued.set(accessToken, { servicePrincipal, expiresAt: Date.now() + lifetime * 1000 });
     return { body: { access_token: accessToken, token_type: 'Bearer', expires_in: lifetime, scope: 'all-apis' }, servicePrincipal };

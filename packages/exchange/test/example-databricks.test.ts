@@ -115,8 +115,11 @@ const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('ba
 describe('the stand-in workspace checks what a Databricks federation policy checks', () => {
   it('accepts a token signed by the issuer with the policy issuer, audience and subject, and answers statements with what it issued', async () => {
     const { workspace, issuer, claims } = await standIn();
-    const answer = await exchangeRaw(workspace.url, { subject_token: await issuer.signAccessToken(claims) });
-    expect(answer).toMatchObject({ status: 200, body: { token_type: 'Bearer', expires_in: 3600, scope: 'all-apis' } });
+    const answer = await exchangeRaw(workspace.url, { subject_token: await issuer.signAccessToken(claims, { expiresInSeconds: 120 }) });
+    expect(answer).toMatchObject({ status: 200, body: { token_type: 'Bearer', scope: 'all-apis' } });
+    // No longer than the subject token: Databricks derives the lifetime from the federated token's.
+    expect(answer.body.expires_in).toBeGreaterThanOrEqual(118);
+    expect(answer.body.expires_in).toBeLessThanOrEqual(120);
     const accessToken = String(answer.body.access_token);
     const statement = await statementRaw(workspace.url, `Bearer ${accessToken}`);
     expect(statement.status).toBe(200);
