@@ -99,7 +99,7 @@ export function cacheDirectory(argv: readonly string[], env: Environment, cwd: s
 
 /**
  * The cache request for a command line, or undefined when the command is not cached or the cache is off
- * (`--no-cache`, SKYPORTEN_NO_CACHE=1, `--help`).
+ * (`--no-cache`, SKYPORTEN_NO_CACHE=1, `--help`, `exchange --output`).
  *
  * The key hashes the raw inputs: the arguments (without `--debug`, `--no-cache`, `--cache-dir`; without
  * `--json` for `token`, which only changes the printing; file paths made absolute, so the working directory
@@ -111,6 +111,8 @@ export function cacheRequestOf(argv: readonly string[], env: Environment, cwd: s
   const parsed = commandOf(argv);
   if (parsed === undefined) return undefined;
   if (parsed.rest.includes('--no-cache') || parsed.rest.includes('--help') || parsed.rest.includes('-h')) return undefined;
+  // `exchange --output` writes a file: never answered (printed) from the cache.
+  if (parsed.command === 'exchange' && parsed.rest.some((argument) => argument === '--output' || argument.startsWith('--output='))) return undefined;
   if (env.SKYPORTEN_NO_CACHE !== undefined && env.SKYPORTEN_NO_CACHE !== '' && env.SKYPORTEN_NO_CACHE !== '0') return undefined;
   const keyed: string[] = [];
   for (let index = 0; index < parsed.rest.length; index += 1) {

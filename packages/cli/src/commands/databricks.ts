@@ -2,9 +2,9 @@ import type { Command } from 'commander';
 import { ConfigError, requireAudience, type SkyportenToken } from '@skyporten/core';
 import { checkEndpoint } from '@skyporten/exchange';
 import { createClient } from '../config.js';
-import { formatDuration, json, writeFileAtomic } from '../output.js';
+import { formatDuration, json } from '../output.js';
 import { addMaskinportenOptions, debugLogger, examples, flagsOf, settingsOf, type Runtime } from '../runtime.js';
-import { outputPath, watchTokenFile } from './token-file.js';
+import { outputPath, writeTokenFile } from './token-file.js';
 
 /**
  * A Delta Sharing profile file (version 1: Delta Sharing PROTOCOL.md, "Profile File Format") whose bearer token is
@@ -55,13 +55,6 @@ export function registerDatabricksCommands(program: Command, runtime: Runtime): 
       const path = await outputPath(flags.output, cwd);
       const report = (token: SkyportenToken) =>
         stderr.write(`Wrote a Delta Sharing profile to ${path}; its token expires in ${formatDuration((token.expiresAt.getTime() - clock()) / 1000)}.\n`);
-      if (flags.watch !== true) {
-        const token = await client.getToken();
-        requireAudience(token.accessToken, TARGET);
-        await writeFileAtomic(path, content(token));
-        report(token);
-        return;
-      }
-      await watchTokenFile(command, runtime, client, path, { format: content, cloud: TARGET, onWrite: report });
+      await writeTokenFile(command, runtime, client, path, { watch: flags.watch === true, format: content, cloud: TARGET, onWrite: report });
     });
 }

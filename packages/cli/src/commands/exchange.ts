@@ -1,9 +1,10 @@
 import { Command } from 'commander';
 import { ConfigError, requireAudience } from '@skyporten/core';
-import { checkEndpoint, createTokenExchange, databricks, vault, type TokenExchangeOptions } from '@skyporten/exchange';
+import { checkEndpoint, createTokenExchange, databricks, vault, type ExchangedToken, type TokenExchangeOptions } from '@skyporten/exchange';
 import { createClient, loadSettings } from '../config.js';
 import { cacheRequestOf, printOutput, withCredentialCache } from '../credential-cache.js';
 import { addCacheOptions, addMaskinportenOptions, collect, debugLogger, examples, flagsOf, warner, type Runtime } from '../runtime.js';
+import { outputPath, writeReport, writeTokenFile, type TokenFileFormat, type TokenSource } from './token-file.js';
 
 /** The flags of `skyporten exchange` beyond the Maskinporten ones. */
 interface ExchangeFlags {
@@ -21,6 +22,9 @@ interface ExchangeFlags {
   vaultNamespace?: string;
   cache?: boolean;
   json?: boolean;
+  output?: string;
+  watch?: boolean;
+  format?: string;
 }
 
 /** What `exchange` caches and prints: the target's token, as `token --json` shapes a Skyporten token. */
@@ -98,6 +102,18 @@ export function targetOf(flags: ExchangeFlags, env: Readonly<Record<string, stri
   }
 }
 
+/** The file format of `--output`; `--watch` and `--format` need `--output`, which `--json` (a printing flag) does not take. */
+function outputFormatOf(flags: ExchangeFlags): TokenFileFormat {
+  if (flags.output === undefined) {
+    refuse(flags, [['watch', '--watch'], ['format', '--format']], 'needs --output FILE (the token file to write).');
+    return 'raw';
+  }
+  if (flags.json === true) throw new ConfigError('--json', '--json prints the token; with --output give --format json for a JSON file.');
+  const format = flags.format ?? 'raw';
+  if (format !== 'raw' && format !== 'json') throw new ConfigError('--format', `--format is "${format}": use raw or json.`);
+  return format;
+}
+
 /** `skyporten exchange`: prints the target's access token, exchanged for the Skyporten token. */
 export function registerExchangeCommand(program: Command, runtime: Runtime): void {
   const command = program
@@ -114,7 +130,10 @@ export function registerExchangeCommand(program: Command, runtime: Runtime): voi
     .option('--role <role>', 'vault: the JWT auth role')
     .option('--vault-mount <path>', 'vault: where the JWT auth method is mounted (default jwt)')
     .option('--vault-namespace <namespace>', 'vault: Enterprise/HCP namespace (VAULT_NAMESPACE)')
-    .option('--json', 'print the token with its type and expiry as JSON');
+    .option('--json', 'print the token with its type and expiry as JSON')
+    .option('--output <file>', 'write the token to this file instead (atomic, mode 0600), for tools that read a bearer-token file')
+    .option('--watch', 'with --output: keep running and rewrite the file half-way to each expiry; stop with Ctrl-C or SIGTERM')
+    .option('--format <format>', 'with --output: raw (the token alone, the default) or json ({"access_token": ..., "expires_at": ...})');
   addCacheOptions(command);
   addSkyportenOptions(command)
     .addHelpText(
@@ -124,22 +143,41 @@ export function registerExchangeCommand(program: Command, runtime: Runtime): voi
         'skyporten exchange --preset vault --vault-addr https://vault.example.org:8200 --role skyporten-reader --config skyporten.json',
         'skyporten exchange --token-endpoint https://sts.example.org/token --audience https://api.example.org --config skyporten.json',
         'curl -H "Authorization: Bearer $(skyporten exchange --preset databricks --workspace $WS --config skyporten.json)" $WS/api/2.0/clusters/list',
+        'skyporten exchange --preset databricks --workspace $WS --output /run/skyporten/databricks-token --watch --config skyporten.json',
       ) +
         '\n--resource is the Skyporten resource (the token audience the target federation expects), as for every command.\n' +
-        "The target's token is cached across processes while at least half its lifetime (at most 60 s) is left; --no-cache asks every time.\n",
+        "The target's token is cached across processes while at least half its lifetime (at most 60 s) is left; --no-cache asks every time.\n" +
+        'With --output the token goes to the file (not the cache); --watch rewrites it half-way to each expiry, retries outages\n' +
+        'while the token in it is valid, and removes the file and exits 1 when it cannot be kept fresh.\n',
     )
     .action(async () => {
       const flags = flagsOf<ExchangeFlags>(command);
       const { env, cwd, clock } = runtime.context;
       const target = targetOf(flags, env);
-      const request = flags.cache === false ? undefined : cacheRequestOf(runtime.argv, env, cwd);
-      const token = await withCredentialCache<CachedExchangedToken>(request, { clock, warn: warner(runtime) }, async () => {
+      const format = outputFormatOf(flags);
+      const exchange = (): TokenSource<ExchangedToken> => {
         // Skyporten's own token endpoint comes from --skyporten-token-endpoint (or SKYPORTEN_TOKEN_ENDPOINT, the config file).
         const { tokenEndpoint: _target, skyportenTokenEndpoint, ...rest } = flags;
         const settings = loadSettings({ ...rest, ...(skyportenTokenEndpoint !== undefined ? { tokenEndpoint: skyportenTokenEndpoint } : {}) }, env, cwd, { tokenEndpoint: '--skyporten-token-endpoint' });
         const maskinporten = createClient(settings.maskinporten, debugLogger(command, runtime));
-        requireAudience(await maskinporten.getAccessToken(), target.name);
-        const fresh = await createTokenExchange({ ...target.options, maskinporten }).getToken();
+        const exchanger = createTokenExchange({ ...target.options, maskinporten });
+        return {
+          async getToken(options) {
+            // The target matches the token's audience: without one, say so before asking it.
+            requireAudience(await maskinporten.getAccessToken(), target.name);
+            return exchanger.getToken(options);
+          },
+        };
+      };
+      if (flags.output !== undefined) {
+        const path = await outputPath(flags.output, cwd);
+        // The target's token is not a Skyporten token: the audience was checked on the Skyporten token above.
+        await writeTokenFile(command, runtime, exchange(), path, { watch: flags.watch === true, format, cloud: target.name, check: () => {}, onWrite: writeReport(runtime, path, `the token from ${target.name}`) });
+        return;
+      }
+      const request = flags.cache === false ? undefined : cacheRequestOf(runtime.argv, env, cwd);
+      const token = await withCredentialCache<CachedExchangedToken>(request, { clock, warn: warner(runtime) }, async () => {
+        const fresh = await exchange().getToken();
         return {
           output: { access_token: fresh.accessToken, token_type: fresh.tokenType, expires_at: fresh.expiresAt.toISOString(), issued_at: fresh.issuedAt.toISOString() },
           expiresAt: fresh.expiresAt.getTime(),

@@ -2,7 +2,7 @@ import { existsSync, realpathSync } from 'node:fs';
 import { lstat } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { ConfigError, SkyportenError, requireAudience, type MaskinportenClient, type SkyportenToken } from '@skyporten/core';
+import { ConfigError, SkyportenError, requireAudience, type SkyportenToken } from '@skyporten/core';
 import { createClient } from '../config.js';
 import { EXIT_CODES, formatError } from '../errors.js';
 import { formatDuration, json, writeFileAtomic } from '../output.js';
@@ -11,8 +11,19 @@ import { addMaskinportenOptions, debugLogger, examples, flagsOf, settingsOf, typ
 /** What the token file holds: the token alone, or `{"access_token": ..., "expires_at": ...}`. */
 export type TokenFileFormat = 'raw' | 'json';
 
+/** What a token file can hold: the Skyporten token, or a target's token (`skyporten exchange --output`). */
+export interface FileToken {
+  accessToken: string;
+  expiresAt: Date;
+}
+
+/** Where a kept file's tokens come from: a `MaskinportenClient`, or an exchange (`forceRefresh` asks for a new one). */
+export interface TokenSource<T extends FileToken = SkyportenToken> {
+  getToken(options?: { forceRefresh?: boolean }): Promise<T>;
+}
+
 /** A format, or the file's content for a token (e.g. a Delta Sharing profile). */
-export type TokenFileContent = TokenFileFormat | ((token: SkyportenToken) => string);
+export type TokenFileContent<T extends FileToken = SkyportenToken> = TokenFileFormat | ((token: T) => string);
 
 /**
  * When to write the next token: half-way to expiry, so the delay scales with the token's lifetime (a
@@ -20,22 +31,22 @@ export type TokenFileContent = TokenFileFormat | ((token: SkyportenToken) => str
  * before expiry), and readers that cache the file for a while still refresh in time; not more often than
  * once a second.
  */
-export function refreshDelayMs(token: Pick<SkyportenToken, 'expiresAt'>, now: number): number {
+export function refreshDelayMs(token: Pick<FileToken, 'expiresAt'>, now: number): number {
   const remaining = token.expiresAt.getTime() - now;
   return Math.max(1_000, remaining / 2);
 }
 
 /** The file's content for a token. `expires_at` is ISO-8601; gcloud reads `access_token` (`--credential-source-field-name=access_token`). */
-export function tokenFileContent(token: SkyportenToken, format: TokenFileContent): string {
+export function tokenFileContent<T extends FileToken>(token: T, format: TokenFileContent<T>): string {
   if (typeof format === 'function') return format(token);
   if (format === 'raw') return token.accessToken;
   return json({ access_token: token.accessToken, expires_at: token.expiresAt.toISOString() });
 }
 
 /** Keeps a token file fresh until stopped. */
-export interface TokenFileKeeper {
+export interface TokenFileKeeper<T extends FileToken = SkyportenToken> {
   /** The token written last. */
-  readonly current: SkyportenToken;
+  readonly current: T;
   stop(): void;
 }
 
@@ -51,25 +62,28 @@ const RETRY_MS = 5_000;
  * removed (never an expired token left for readers) and `onFatal` is called. A deleted file is recreated
  * within a second.
  */
-export async function keepTokenFile(
-  client: MaskinportenClient,
+export async function keepTokenFile<T extends FileToken = SkyportenToken>(
+  client: TokenSource<T>,
   path: string,
   runtime: Runtime,
   handlers: {
-    onWrite?: (token: SkyportenToken) => void;
+    onWrite?: (token: T) => void;
     onFatal: (error: unknown) => void;
     debug?: boolean;
-    format?: TokenFileContent;
+    format?: TokenFileContent<T>;
     cloud?: string;
+    /** Checks a token before it is written. @default a Skyporten token must have an audience (`requireAudience`, naming `cloud`) */
+    check?: (token: T) => void;
     /** Writes the file; tests replace it to order racing writes. @default writeFileAtomic */
     writeFile?: (path: string, content: string) => Promise<void>;
   },
-): Promise<TokenFileKeeper> {
+): Promise<TokenFileKeeper<T>> {
   const format = handlers.format ?? 'raw';
   const { clock, stderr } = runtime.context;
   const writeFile = handlers.writeFile ?? writeFileAtomic;
-  const write = async (token: SkyportenToken): Promise<SkyportenToken> => {
-    requireAudience(token.accessToken, handlers.cloud ?? 'the cloud');
+  const check = handlers.check ?? ((token: T) => requireAudience(token.accessToken, handlers.cloud ?? 'the cloud'));
+  const write = async (token: T): Promise<T> => {
+    check(token);
     await writeFile(path, tokenFileContent(token, format));
     handlers.onWrite?.(token);
     return token;
@@ -187,35 +201,46 @@ export function defineTokenFileCommand(command: Command, runtime: Runtime, cloud
     const format: TokenFileFormat = flags.format;
     const path = await outputPath(flags.output, runtime.context.cwd);
     const client = createClient(settingsOf(command, runtime).maskinporten, debugLogger(command, runtime));
-    const { stderr, clock } = runtime.context;
-    const report = (token: SkyportenToken) =>
-      stderr.write(`Wrote a token to ${path}; it expires in ${formatDuration((token.expiresAt.getTime() - clock()) / 1000)}.\n`);
-    if (flags.watch !== true) {
-      const token = await client.getToken();
-      requireAudience(token.accessToken, cloud);
-      await writeFileAtomic(path, tokenFileContent(token, format));
-      report(token);
-      return;
-    }
-    await watchTokenFile(command, runtime, client, path, { format, cloud, onWrite: report });
+    await writeTokenFile(command, runtime, client, path, { watch: flags.watch === true, format, cloud, onWrite: writeReport(runtime, path, 'a token') });
   });
+}
+
+/** The line on stderr after each write: `Wrote <what> to <path>; it expires in 1 min 58 s.` */
+export function writeReport(runtime: Runtime, path: string, what: string): (token: FileToken) => void {
+  const { stderr, clock } = runtime.context;
+  return (token) => stderr.write(`Wrote ${what} to ${path}; it expires in ${formatDuration((token.expiresAt.getTime() - clock()) / 1000)}.\n`);
+}
+
+/** Writes `path` once (atomically, 0600) or, with `watch`, keeps it fresh with {@link watchTokenFile}. */
+export async function writeTokenFile<T extends FileToken = SkyportenToken>(
+  command: Command,
+  runtime: Runtime,
+  client: TokenSource<T>,
+  path: string,
+  options: { watch: boolean; format: TokenFileContent<T>; cloud: string; onWrite: (token: T) => void; check?: (token: T) => void },
+): Promise<void> {
+  if (options.watch) return watchTokenFile(command, runtime, client, path, options);
+  const token = await client.getToken();
+  (options.check ?? ((checked: T) => requireAudience(checked.accessToken, options.cloud)))(token);
+  await writeFileAtomic(path, tokenFileContent(token, options.format));
+  options.onWrite(token);
 }
 
 /**
  * `--watch`: keeps `path` fresh with {@link keepTokenFile} until SIGINT or SIGTERM (resolves), or until it cannot:
  * the error is printed, the file removed and the exit code set to 1.
  */
-export function watchTokenFile(
+export function watchTokenFile<T extends FileToken = SkyportenToken>(
   command: Command,
   runtime: Runtime,
-  client: MaskinportenClient,
+  client: TokenSource<T>,
   path: string,
-  options: { format: TokenFileContent; cloud: string; onWrite: (token: SkyportenToken) => void },
+  options: { format: TokenFileContent<T>; cloud: string; onWrite: (token: T) => void; check?: (token: T) => void },
 ): Promise<void> {
   const { stderr } = runtime.context;
-  const { format, cloud, onWrite: report } = options;
+  const { format, cloud, onWrite: report, check } = options;
   return new Promise<void>((resolvePromise, rejectPromise) => {
-    let keeper: TokenFileKeeper | undefined;
+    let keeper: TokenFileKeeper<T> | undefined;
     let unsubscribe = () => {};
     let finished = false;
     const finish = (error?: unknown) => {
@@ -238,7 +263,7 @@ export function watchTokenFile(
       runtime.exitCode = EXIT_CODES.failure;
       finish();
     };
-    keepTokenFile(client, path, runtime, { onWrite: report, onFatal, debug, format, cloud }).then(
+    keepTokenFile(client, path, runtime, { onWrite: report, onFatal, debug, format, cloud, ...(check !== undefined ? { check } : {}) }).then(
       (started) => {
         keeper = started;
         if (finished) started.stop();
