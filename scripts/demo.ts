@@ -1,7 +1,9 @@
 // `npm run demo`: the whole flow on a laptop, with no real credentials. Starts the mock Skyporten issuer,
 // registers a client, gets a token through createMaskinportenClient, shows its claims and the cache at
 // work, then runs each cloud example against its local endpoints.
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { createMaskinportenClient, decodeSkyportenToken } from '@skyporten/core';
 import { createMockSkyporten } from '@skyporten/testing';
 
@@ -67,7 +69,12 @@ for (const example of ['aws-s3', 'aws-kinesis', 'gcp-storage', 'gcp-bigquery', '
   const path = new URL(`../examples/${example}/index.ts`, import.meta.url);
   if (!existsSync(path)) continue;
   console.log(`\n=== examples/${example} (local endpoints) ===`);
-  const module = (await import(path.href)) as { main: () => Promise<void> };
-  await module.main();
+  // Each example in its own process, as `npm start` runs it: examples set process-wide state (trusted test
+  // certificates, environment), and one example's must not leak into the next.
+  const { status } = spawnSync(process.execPath, [fileURLToPath(path)], { stdio: 'inherit', cwd: fileURLToPath(new URL('.', path)) });
+  if (status !== 0) {
+    console.error(`examples/${example} failed (exit ${status}).`);
+    process.exit(1);
+  }
 }
 console.log('\nDemo finished.');
