@@ -118,7 +118,7 @@ function outputFormatOf(flags: ExchangeFlags): TokenFileFormat {
 export function registerExchangeCommand(program: Command, runtime: Runtime): void {
   const command = program
     .command('exchange')
-    .description("exchange the Skyporten token for a target's access token (RFC 8693, Databricks, Vault) and print it (a secret: keep the output private)")
+    .description("exchange the Skyporten token for a target's access token (RFC 8693, Databricks, Vault) and print it, or keep it fresh in a file with --output (a secret: keep it private)")
     .option('--token-endpoint <url>', "the target's RFC 8693 token endpoint (https; http only on loopback, for local mocks)")
     .option('--preset <name>', 'databricks (--workspace) or vault (--vault-addr, --role) instead of --token-endpoint')
     .option('--target-scope <scope>', 'RFC 8693 scope parameter (databricks: all-apis)')
