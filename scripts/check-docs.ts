@@ -70,7 +70,9 @@ function markdownFiles(): string[] {
   const walk = (dir: string): void => {
     for (const entry of readdirSync(join(root, dir), { withFileTypes: true })) {
       const path = `${dir}/${entry.name}`;
-      if (entry.isDirectory()) walk(path);
+      // docs/api is typedoc's output (`npm run docs`, git-ignored), not written by hand.
+      if (entry.isDirectory() && path !== 'docs/api') walk(path);
+      else if (entry.isDirectory()) continue;
       else if (entry.name.endsWith('.md')) files.push(path);
     }
   };
