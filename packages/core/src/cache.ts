@@ -44,7 +44,8 @@ export interface RefreshingCacheOptions extends RefreshPolicy {
   /**
    * When a fetch a caller waits for (e.g. `forceRefresh`) fails with a retryable error while the current value
    * is still usable (before its safety margin), hand out the current value instead, with one warning per
-   * failure. Non-retryable errors are always thrown. @default false
+   * failure; forced gets in the following cool-down (min(5 s, 5 % of its lifetime)) get it too without asking
+   * again. Non-retryable errors are always thrown. @default false
    */
   keepOnRetryableFailure?: boolean | undefined;
 }
@@ -174,21 +175,28 @@ export function createRefreshingCache<T extends Expiring>(
         return resolved;
       }
     }
-    const fetched = waitWithSignal(fetchShared(getOptions), signal);
-    return options.keepOnRetryableFailure ? fetched.catch(keepCurrent) : fetched;
+    if (!options.keepOnRetryableFailure) return waitWithSignal(fetchShared(getOptions), signal);
+    // Just after a kept-value fallback, a forced get waits out the cool-down instead of asking again.
+    if (current !== undefined && clock() < nextForcedAttempt && usable() !== undefined) return current.resolved;
+    return waitWithSignal(fetchShared(getOptions), signal).catch(keepCurrent);
   }
 
   let warnedFor: unknown;
-  /** After a retryable failure, the current value while still usable; else the failure. */
+  let nextForcedAttempt = 0;
+  /** After a retryable failure, the current value while still usable (then a cool-down); else the failure. */
   function keepCurrent(error: unknown): T {
     const kept = usable();
     if (kept === undefined || !SkyportenError.isInstance(error) || !error.isRetryable || error.code === 'ABORTED') throw error;
+    const cooldown = current!.timing.retryCooldown;
+    nextForcedAttempt = clock() + cooldown;
     if (warnedFor !== error) {
       warnedFor = error;
-      log(logger, 'warn', `${name} could not be refreshed; the current one stays in use until its safety margin`, {
+      log(logger, 'warn', `refreshing ${name} failed; the current one stays in use until its safety margin`, {
         code: error.code,
+        status: (error as { status?: number }).status,
         cloudCode: (error as { cloudCode?: string }).cloudCode,
         expiresAt: kept.expiresAt.toISOString(),
+        nextAttemptInMs: cooldown,
       });
     }
     return kept;
@@ -210,6 +218,7 @@ export function createRefreshingCache<T extends Expiring>(
       generation++;
       current = undefined;
       nextBackgroundAttempt = 0;
+      nextForcedAttempt = 0;
     },
   };
 }

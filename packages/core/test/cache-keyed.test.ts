@@ -33,18 +33,27 @@ function source(clock: ReturnType<typeof manualClock>, lifetimeMs = 100_000) {
 }
 
 describe('keepOnRetryableFailure', () => {
-  it('hands out the current value when a forced refresh fails retryably while it is usable, with one warning', async () => {
+  it('hands out the current value when a forced refresh fails retryably while it is usable, with one warning per failure and a cool-down', async () => {
     const clock = manualClock();
     const warnings: string[] = [];
     const logger = { debug() {}, info() {}, warn: (message: string) => warnings.push(message), error() {} };
     const values = source(clock);
     const cache = createRefreshingCache(values.load, { clock, name: 'test value', logger, keepOnRetryableFailure: true });
     const first = await cache.get();
-    values.fail(retryable());
+    const failure = retryable();
+    values.fail(failure);
     expect(await cache.get({ forceRefresh: true })).toBe(first);
+    // Within the cool-down (min(5 s, 5 % of 100 s)) a forced get does not ask again.
+    clock.advance(4_000);
     expect(await cache.get({ forceRefresh: true })).toBe(first);
+    expect(values.loads).toBe(2);
+    // After it, it asks again; the same failure warns once.
+    clock.advance(2_000);
+    expect(await cache.get({ forceRefresh: true })).toBe(first);
+    expect(values.loads).toBe(3);
     expect(warnings.filter((message) => message.includes('stays in use'))).toHaveLength(1);
     values.fail(retryable());
+    clock.advance(6_000);
     expect(await cache.get({ forceRefresh: true })).toBe(first);
     expect(warnings.filter((message) => message.includes('stays in use'))).toHaveLength(2);
     expect(values.loads).toBe(4);

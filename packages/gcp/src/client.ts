@@ -1,7 +1,6 @@
 import type { MaskinportenClient } from '@skyporten/core';
 import {
   createRefreshingCache,
-  isRetryable,
   logEvent,
   systemClock,
   traceCloudExchange,
@@ -64,7 +63,6 @@ export class SkyportenIdentityPoolClient extends IdentityPoolClient {
    */
   readonly #cache: RefreshingCache<CachedToken>;
   /** After a failed refresh kept the current token: no new attempt before this time (ms). */
-  #retryAfter = 0;
 
   /** Prefer {@link skyportenCredentials}, which validates options and reads the environment. */
   constructor(maskinporten: MaskinportenClient, federation: ResolvedFederation, options: Pick<SkyportenCredentialsOptions, 'scopes' | 'delegates' | 'tokenLifetimeSeconds' | 'safetyMarginSeconds' | 'logger' | 'clock'> = {}) {
@@ -111,6 +109,7 @@ export class SkyportenIdentityPoolClient extends IdentityPoolClient {
       name: 'the Google access token',
       safetyMarginSeconds: options.safetyMarginSeconds ?? DEFAULT_SAFETY_MARGIN_SECONDS,
       refreshWindowSeconds: 0,
+      keepOnRetryableFailure: true,
     });
   }
 
@@ -122,34 +121,9 @@ export class SkyportenIdentityPoolClient extends IdentityPoolClient {
 
   /** What google-auth-library calls when its token is due (or was rejected): a new one, or the current one through an outage. */
   protected override async refreshAccessTokenAsync(): Promise<GoogleToken> {
-    const held = this.#cache.peek();
-    const current = await this.#cache.get(); // the held token while beyond its safety margin, else a new one
-    if (current !== held || this.#clock() < this.#retryAfter) return current.token;
-    try {
-      return (await this.#cache.get({ forceRefresh: true })).token;
-    } catch (error) {
-      if (!isRetryable(error)) throw error;
-      // google-auth-library goes on handing out the token it holds, while the cache does (else one more try).
-      const kept = await this.#cache.get();
-      if (kept === current) this.#keptThrough(error, kept);
-      return kept.token;
-    }
-  }
-
-  /** Warns once per failed refresh and starts a cool-down: during an outage, calls would otherwise each wait ~2 s of retries. */
-  #keptThrough(error: unknown, kept: CachedToken): void {
-    const now = this.#clock();
-    if (now < this.#retryAfter) return; // a caller sharing the same refresh already did
-    const lifetime = kept.expiresAt.getTime() - (kept.issuedAt?.getTime() ?? now);
-    this.#retryAfter = now + Math.min(5_000, Math.max(50, lifetime / 20));
-    const { code, status, cloudCode } = error as { code?: unknown; status?: unknown; cloudCode?: unknown };
-    logEvent(this.#logger, 'warn', 'refreshing the Google access token failed; the current one stays in use until its safety margin', {
-      code,
-      status,
-      cloudCode,
-      expiresAt: kept.expiresAt.toISOString(),
-      nextAttemptInMs: this.#retryAfter - now,
-    });
+    // google-auth-library decides when to refresh; core's cache shares the call, and after a retryable failure
+    // hands out the held token (one warning, then a cool-down) until its safety margin.
+    return (await this.#cache.get({ forceRefresh: true })).token;
   }
 
   /** One refresh (exchange, then impersonation), once more with a fresh Skyporten token if STS says it expired. */
