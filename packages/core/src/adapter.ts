@@ -8,6 +8,7 @@
 export {
   createKeyedCache,
   createRefreshingCache,
+  DEFAULT_REFRESH_POLICY,
   waitWithSignal,
   type Expiring,
   type GetOptions,

@@ -31,6 +31,9 @@ export interface RefreshPolicy {
   safetyMarginSeconds?: number | undefined;
 }
 
+/** The defaults of {@link RefreshPolicy}: refresh 30 s ahead, never within 10 s of expiry (both scaled down for short lifetimes). @public */
+export const DEFAULT_REFRESH_POLICY = Object.freeze({ refreshWindowSeconds: 30, safetyMarginSeconds: 10 });
+
 /** @public */
 export interface RefreshingCacheOptions extends RefreshPolicy {
   /** Current time in milliseconds, e.g. `systemClock`. */
@@ -123,8 +126,8 @@ export function createRefreshingCache<T extends Expiring>(
   options: RefreshingCacheOptions,
 ): RefreshingCache<T> {
   const policy: { [K in keyof RefreshPolicy]-?: NonNullable<RefreshPolicy[K]> } = {
-    refreshWindowSeconds: options.refreshWindowSeconds ?? 30,
-    safetyMarginSeconds: options.safetyMarginSeconds ?? 10,
+    refreshWindowSeconds: options.refreshWindowSeconds ?? DEFAULT_REFRESH_POLICY.refreshWindowSeconds,
+    safetyMarginSeconds: options.safetyMarginSeconds ?? DEFAULT_REFRESH_POLICY.safetyMarginSeconds,
   };
   const { clock, logger, name, onEvent } = options;
   // `resolved` is made once per value: a cache hit hands out the same settled promise, allocating nothing.

@@ -3,7 +3,7 @@ import { createRefreshingCache, type GetOptions } from './cache.js';
 import { systemClock, type Clock } from './clock.js';
 import { fetchIssuerMetadata, type IssuerMetadata } from './discovery.js';
 import type { Environment } from './env.js';
-import { resolveClientOptions } from './options.js';
+import { CLIENT_OPTION_DEFAULTS, resolveClientOptions } from './options.js';
 import { ConfigError, SkyportenError } from './errors.js';
 import { buildGrantTemplate, grantClaims, signGrant, type GrantTemplate } from './grant.js';
 import { createHttpClient } from './http.js';
@@ -11,7 +11,7 @@ import { validateEndpoint, validateIssuer, type SkyportenEnvironment } from './i
 import { prepareSigner, prepareSignerSync, type GrantSigner, type KeyInput } from './keys.js';
 import { withRetry, type RetryEvent, type RetryOptions } from './retry.js';
 import { checkFunction, checkNumber, display } from './validation.js';
-import { log, logEvent, type Logger } from './logger.js';
+import { log, type Logger } from './logger.js';
 import { loadTelemetry, telemetry, type Attributes } from './telemetry.js';
 import type { SkyportenToken } from './token.js';
 import { processTokenResponse, tokenRequest } from './token-request.js';
@@ -180,6 +180,11 @@ function noIssuer(): never {
   );
 }
 
+/** The `onRetry` hook that logs each retry of `what` (without the error itself, which may quote a server). */
+function logRetries(logger: Logger | undefined, what: string): (event: RetryEvent) => void {
+  return ({ attempt, delayMs, error }) => log(logger, 'warn', `retrying ${what}`, { attempt, reason: reasonOf(error), delayMs: Math.round(delayMs) });
+}
+
 function reasonOf(error: unknown): string {
   if (!SkyportenError.isInstance(error)) return 'error';
   const status = (error as { status?: number }).status;
@@ -252,8 +257,6 @@ export function createMaskinportenClient(options: MaskinportenClientOptions = {}
   const { retry, timeout: timeoutMs } = values;
   const http = createHttpClient({ fetch: options.fetch, timeoutMs });
   const trustedOrigins = options.trustedTokenEndpointOrigins ?? [];
-  const onRetry = (what: string) => ({ attempt, delayMs, error }: RetryEvent) =>
-    log(logger, 'warn', `retrying ${what}`, { attempt, reason: reasonOf(error), delayMs: Math.round(delayMs) });
 
   let metadata: Promise<IssuerMetadata> | undefined;
   async function getTokenEndpoint(endpointOptions: { signal?: AbortSignal } = {}): Promise<string> {
@@ -261,7 +264,7 @@ export function createMaskinportenClient(options: MaskinportenClientOptions = {}
     metadata ??= fetchIssuerMetadata(http, issuer, {
       signal: endpointOptions.signal,
       trustedOrigins,
-      retry: { policy: retry, clock, onRetry: onRetry('metadata request') },
+      retry: { policy: retry, clock, onRetry: logRetries(logger, 'metadata request') },
     }).catch((error: unknown) => {
       metadata = undefined;
       throw error;
@@ -303,7 +306,7 @@ export function createMaskinportenClient(options: MaskinportenClientOptions = {}
         const answer = await tokenRequest(http, endpoint, grant, { attempt, remainingMs });
         return processTokenResponse(answer, { clock, sentAt, requestedScope: template.scope, logger });
       },
-      { policy: retry, clock, onRetry: onRetry('token request') },
+      { policy: retry, clock, onRetry: logRetries(logger, 'token request') },
     );
     log(logger, 'info', 'token received', {
       scope: token.scope,
@@ -445,10 +448,9 @@ export function discoverIssuer(
   issuer: string,
   options: { fetch?: typeof globalThis.fetch; timeout?: number; signal?: AbortSignal; logger?: Logger } = {},
 ): Promise<IssuerMetadata> {
-  const http = createHttpClient({ fetch: options.fetch, timeoutMs: options.timeout ?? 10_000 });
-  const log = options.logger;
+  const http = createHttpClient({ fetch: options.fetch, timeoutMs: options.timeout ?? CLIENT_OPTION_DEFAULTS.timeout });
   return fetchIssuerMetadata(http, validateIssuer(issuer), {
     signal: options.signal,
-    retry: { onRetry: ({ attempt, delayMs, error }) => logEvent(log, 'warn', 'retrying metadata request', { attempt, reason: reasonOf(error), delayMs }) },
+    retry: { onRetry: logRetries(options.logger, 'metadata request') },
   });
 }

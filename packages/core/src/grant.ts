@@ -1,6 +1,7 @@
 import { randomUUID, sign } from 'node:crypto';
 import { epochSeconds, systemClock, type Clock } from './clock.js';
 import { ConfigError } from './errors.js';
+import { CLIENT_OPTION_DEFAULTS } from './options.js';
 import { prepareSigner, type GrantSigner, type KeyInput } from './keys.js';
 import { validateIssuer } from './issuers.js';
 import { normalizeClientId, normalizeOrganisationNumber, normalizeResource, normalizeScope } from './validation.js';
@@ -73,7 +74,7 @@ export function buildGrantTemplate(options: {
   consumerOrg?: unknown;
   lifetimeSeconds?: unknown;
 }, lifetimeField = 'grantLifetimeSeconds'): GrantTemplate {
-  const lifetime = options.lifetimeSeconds ?? 60;
+  const lifetime = options.lifetimeSeconds ?? CLIENT_OPTION_DEFAULTS.grantLifetimeSeconds;
   if (typeof lifetime !== 'number' || !Number.isInteger(lifetime) || lifetime < 1 || lifetime > MAX_GRANT_LIFETIME_SECONDS) {
     throw new ConfigError(lifetimeField, `${lifetimeField} must be a whole number from 1 to ${MAX_GRANT_LIFETIME_SECONDS} (Maskinporten rejects exp - iat > 120).`);
   }

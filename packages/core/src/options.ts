@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { DEFAULT_REFRESH_POLICY } from './cache.js';
 import type { MaskinportenClientOptions } from './client.js';
 import { CLIENT_OPTION_VARIABLES, keyPartsFromEnv, readKeyParts, settingsFromEnv, type Environment, type KeyParts } from './env.js';
 import { ConfigError } from './errors.js';
@@ -42,9 +43,9 @@ export const CLIENT_OPTION_DEFAULTS = Object.freeze({
   /** Seconds between a grant's `iat` and `exp`. */
   grantLifetimeSeconds: 60,
   /** Background refresh starts this long before expiry. */
-  refreshAheadSeconds: 30,
+  refreshAheadSeconds: DEFAULT_REFRESH_POLICY.refreshWindowSeconds,
   /** A token this close to expiry is not handed out. */
-  safetyMarginSeconds: 10,
+  safetyMarginSeconds: DEFAULT_REFRESH_POLICY.safetyMarginSeconds,
   /** Most `with()` views kept. */
   maxCachedKeys: 10_000,
   /** The retry policy. */
