@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import type { ServerResponse } from 'node:http';
 
 /** Reads a fixture made by fixtures/generate.ts. */
 export function fixture(name: string): string {
@@ -41,4 +42,17 @@ export function thrownBy(run: () => unknown): any {
     return error;
   }
   throw new Error('expected a throw, but the call returned');
+}
+
+/** Writes 64-KiB chunks into `response` until it is destroyed, as fast as the socket drains; `onChunk` counts each one's bytes. */
+export function pumpForever(response: ServerResponse, onChunk: (bytes: number) => void): void {
+  const chunk = Buffer.alloc(64 * 1024, 'a');
+  const pump = () => {
+    while (!response.destroyed) {
+      onChunk(chunk.length);
+      if (!response.write(chunk)) break;
+    }
+    if (!response.destroyed) response.once('drain', pump);
+  };
+  pump();
 }

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMockSkyporten, type MockSkyporten, type RegisteredClient } from '@skyporten/testing';
 import { createMaskinportenClient } from '../src/index.ts';
-import { rejectionOf } from './helpers.ts';
+import { pumpForever, rejectionOf } from './helpers.ts';
 
 // One hostile loopback server whose answer each test sets: endless error bodies, huge headers, broken JSON,
 // tokens that are no bearer tokens, impossible lifetimes. Every case must end in a typed error, fast, with
@@ -19,17 +19,7 @@ const hostile = createServer((request, response) => {
   answer(request, response);
 });
 
-const chunk = Buffer.alloc(64 * 1024, 'a');
-function pumpForever(response: ServerResponse): void {
-  const pump = () => {
-    while (!response.destroyed) {
-      bytesSent += chunk.length;
-      if (!response.write(chunk)) break;
-    }
-    if (!response.destroyed) response.once('drain', pump);
-  };
-  pump();
-}
+const countSent = (bytes: number) => (bytesSent += bytes);
 
 beforeAll(async () => {
   issuer = await createMockSkyporten();
@@ -79,7 +69,7 @@ describe('endless bodies', () => {
   it('an endless 503 error body is capped too: TOKEN_RESPONSE_INVALID, not retried, memory bounded', async () => {
     answer = (_request, response) => {
       response.writeHead(503, { 'content-type': 'application/json' });
-      pumpForever(response);
+      pumpForever(response, countSent);
     };
     const { error, grewMiB, ms } = await measured(() => client().getToken());
     expect(error.code).toBe('TOKEN_RESPONSE_INVALID');
@@ -93,7 +83,7 @@ describe('endless bodies', () => {
   it('an endless metadata document: DISCOVERY_FAILED, not retried, memory bounded', async () => {
     answer = (_request, response) => {
       response.writeHead(200, { 'content-type': 'application/json' });
-      pumpForever(response);
+      pumpForever(response, countSent);
     };
     const { error, grewMiB } = await measured(() => client({ issuer: hostileUrl }).getToken());
     expect(error.code).toBe('DISCOVERY_FAILED');

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMaskinportenClient } from '../src/index.ts';
 import { createMockSkyporten, type MockSkyporten, type RegisteredClient } from '@skyporten/testing';
-import { rejectionOf } from './helpers.ts';
+import { pumpForever, rejectionOf } from './helpers.ts';
 
 // A hostile token endpoint / metadata server answers with a redirect to a second loopback server (the
 // "attacker"); the grant must never reach it, and the error must be typed and not retried.
@@ -132,19 +132,11 @@ describe('response bodies are capped', () => {
   it('stops reading an endless 200 token body at 1 MiB: TOKEN_RESPONSE_INVALID, not retried, memory bounded', async () => {
     let requests = 0;
     let bytesSent = 0;
-    const chunk = Buffer.alloc(64 * 1024, 'a');
     const endless = createServer((request, response) => {
       requests++;
       request.resume();
       response.writeHead(200, { 'content-type': 'application/json' });
-      const pump = () => {
-        while (!response.destroyed) {
-          bytesSent += chunk.length;
-          if (!response.write(chunk)) break;
-        }
-        if (!response.destroyed) response.once('drain', pump);
-      };
-      pump();
+      pumpForever(response, (bytes) => (bytesSent += bytes));
     });
     const url = await listen(endless);
     try {
