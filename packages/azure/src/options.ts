@@ -1,5 +1,5 @@
 import type { ClientAssertionCredentialOptions } from '@azure/identity';
-import { ConfigError, type Clock, type Logger, type MaskinportenClientOrOptions } from '@skyporten/core/adapter';
+import { checkNumber, ConfigError, type Clock, type Logger, type MaskinportenClientOrOptions } from '@skyporten/core/adapter';
 
 /**
  * The public Azure cloud's Entra ID, the default `authorityHost`.
@@ -77,9 +77,7 @@ const MULTI_TENANT = new Set(['common', 'organizations', 'consumers']);
 export function resolveEntraSettings(options: SkyportenCredentialsOptions) {
   const { maskinporten: _m, logger: _l, clock: _c, env: envOption, safetyMarginSeconds = 60, tenantId: tenantOption, clientId: clientOption, ...rest } = options;
   const { authorityHost: hostOption, ...identityOptions } = rest;
-  if (typeof safetyMarginSeconds !== 'number' || !Number.isFinite(safetyMarginSeconds) || safetyMarginSeconds < 0) {
-    throw new ConfigError('safetyMarginSeconds', `safetyMarginSeconds must be a number of seconds, 0 or more, got ${String(safetyMarginSeconds)}.`);
-  }
+  checkNumber(safetyMarginSeconds, 'safetyMarginSeconds', { min: 0, max: Infinity });
   const env = envOption === false ? {} : (envOption ?? process.env);
   /** The option, else the environment variable, with the name to blame. */
   const read = (value: string | undefined, name: string, variable: string) =>

@@ -49,3 +49,4 @@ export {
 } from './retry.js';
 export { decodeSkyportenToken, requireAudience, type DecodedSkyportenToken } from './token.js';
 export { traceCloudExchange } from './telemetry.js';
+export { checkNumber, type NumberRule } from './validation.js';

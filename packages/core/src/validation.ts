@@ -133,10 +133,13 @@ export function normalizeClientId(value: unknown, field = 'clientId'): string {
   return value;
 }
 
-/** A numeric option's allowed range. @internal */
+/** A numeric option's allowed range (`max: Infinity` for none). @public */
 export interface NumberRule {
+  /** The smallest value allowed. */
   min: number;
+  /** The largest value allowed (`Infinity` for no bound). */
   max: number;
+  /** Whole numbers only. @default false */
   integer?: boolean;
 }
 
@@ -144,14 +147,19 @@ export interface NumberRule {
  * Checks an optional number option (`undefined` passes): a finite number within the rule's range, else a
  * ConfigError naming the field and the range.
  *
- * @internal
+ * @example
+ * ```ts
+ * checkNumber(options.safetyMarginSeconds, 'safetyMarginSeconds', { min: 0, max: Infinity });
+ * ```
+ * @public
  */
 export function checkNumber(value: unknown, field: string, rule: NumberRule): void {
   if (value === undefined) return;
   const ok = typeof value === 'number' && Number.isFinite(value) && value >= rule.min && value <= rule.max && (!rule.integer || Number.isInteger(value));
   if (ok) return;
   const kind = rule.integer ? 'an integer' : 'a number';
-  throw new ConfigError(field, `${field} is invalid: expected ${kind} from ${rule.min} to ${rule.max}, got ${display(value)}.`);
+  const range = rule.max === Infinity ? `of ${rule.min} or more` : `from ${rule.min} to ${rule.max}`;
+  throw new ConfigError(field, `${field} is invalid: expected ${kind} ${range}, got ${display(value)}.`);
 }
 
 /** Checks an optional function option (`undefined` passes). @internal */

@@ -1,4 +1,5 @@
 import {
+  checkNumber,
   ConfigError,
   logEvent,
   resolveMaskinportenClient,
@@ -87,10 +88,7 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
   if (options.scopes !== undefined && (!Array.isArray(options.scopes) || options.scopes.length === 0 || !options.scopes.every((scope) => typeof scope === 'string' && /^\S+$/.test(scope)))) {
     throw new ConfigError('scopes', 'scopes must be a non-empty array of OAuth scope URLs, e.g. ["https://www.googleapis.com/auth/devstorage.read_only"].');
   }
-  const margin = options.safetyMarginSeconds;
-  if (margin !== undefined && (typeof margin !== 'number' || !Number.isFinite(margin) || margin < 0)) {
-    throw new ConfigError('safetyMarginSeconds', `safetyMarginSeconds must be a number of seconds, 0 or more, got ${String(margin)}.`);
-  }
+  checkNumber(options.safetyMarginSeconds, 'safetyMarginSeconds', { min: 0, max: Infinity });
   checkTokenLifetime(options.tokenLifetimeSeconds);
   const delegates = resolveDelegates(options.delegates, federation); // before the key is read, like the other options
   const maskinporten = resolveMaskinportenClient(options.maskinporten, { env: options.env, clock: options.clock, logger: options.logger });
