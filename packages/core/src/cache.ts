@@ -32,7 +32,12 @@ export interface RefreshPolicy {
 }
 
 /** The defaults of {@link RefreshPolicy}: refresh 30 s ahead, never within 10 s of expiry (both scaled down for short lifetimes). @public */
-export const DEFAULT_REFRESH_POLICY = Object.freeze({ refreshWindowSeconds: 30, safetyMarginSeconds: 10 });
+export const DEFAULT_REFRESH_POLICY = Object.freeze({
+  /** Refresh in the background this long before expiry. */
+  refreshWindowSeconds: 30,
+  /** Never hand out a value this close to expiry. */
+  safetyMarginSeconds: 10,
+});
 
 /** @public */
 export interface RefreshingCacheOptions extends RefreshPolicy {
