@@ -1,12 +1,4 @@
-import { defineConfig } from 'tsup';
+import { libraryConfig } from '../../tsup.shared.ts';
 
-export default defineConfig({
-  entry: ['src/index.ts', 'src/adapter.ts'],
-  format: ['esm', 'cjs'],
-  dts: true,
-  sourcemap: true,
-  target: 'node22',
-  removeNodeProtocol: false,
-  // One shared chunk for both entries in both formats: no second copy of module state for CommonJS users of the subpath.
-  splitting: true,
-});
+// One shared chunk for both entries in both formats: no second copy of module state for CommonJS users of the subpath.
+export default libraryConfig(['src/index.ts', 'src/adapter.ts'], { splitting: true, clean: false });
