@@ -1,4 +1,4 @@
-import { fromWebToken } from '@aws-sdk/credential-providers';
+import { fromTemporaryCredentials, fromWebToken } from '@aws-sdk/credential-providers';
 import type { MaskinportenClient } from '@skyporten/core';
 import {
   CloudExchangeError,
@@ -12,10 +12,11 @@ import {
   type MaskinportenClientOrOptions,
 } from '@skyporten/core/adapter';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
-import { assumeChain, resolveChain, type ResolvedStsConfig } from './chain.js';
 import { DeferredConfigError, stsCodeOf, toCloudExchangeError } from './errors.js';
-import { callerRegion, resolveSettings, type SkyportenCredentialsOptions, type SkyportenIdentityProperties } from './options.js';
+import { resolveSettings, type SkyportenCredentialsOptions, type SkyportenIdentityProperties } from './options.js';
 
+/** The STS client configuration `fromTemporaryCredentials` types (ours may resolve the region from the asking client). */
+type TemporaryConfig = NonNullable<Parameters<typeof fromTemporaryCredentials>[0]['clientConfig']>;
 /** A Skyporten token and its claims. */
 type Presented = { token: string; decoded: DecodedSkyportenToken };
 
@@ -48,39 +49,22 @@ export function createWebIdentityTokenProvider(maskinporten?: MaskinportenClient
 }
 
 /**
- * AWS SDK v3 credentials from Skyporten: a Maskinporten access token is exchanged for temporary credentials
- * of `roleArn` with STS `AssumeRoleWithWebIdentity` (session name `skyporten-<organisation number>-<random>`
- * unless set), then, with `chain`, for each next role with `AssumeRole` (role chaining).
- *
- * - The credentials are cached and refreshed ahead of their `expiration` (by default 10 minutes before,
- *   at most a quarter of their lifetime before);
- *   concurrent callers share one exchange, failures are not cached. A Skyporten token is fetched only when
- *   STS must be called.
- * - Throttling, 5xx and network failures are retried by the STS client with the same token; an
- *   `ExpiredTokenException` is retried once with a fresh token.
- * - Failures are `CloudExchangeError`s (`code: 'CLOUD_EXCHANGE_FAILED'`, `cloudCode` = the STS code) with
- *   a `hint`: the OIDC provider's client ID list for a wrong audience, the trust policy's `<host>:sub` (and this
- *   token's sub) for `AccessDenied`.
+ * AWS SDK v3 credentials from Skyporten: a Maskinporten access token is exchanged for temporary credentials of
+ * `roleArn` with STS `AssumeRoleWithWebIdentity`, then, with `chain`, for each next role with `AssumeRole`. The
+ * credentials are cached and refreshed ahead of expiry; failures are `CloudExchangeError`s with a `hint`.
+ * Configuration problems do not throw here: the provider rejects each call with a `CredentialsProviderError`
+ * that is also a `ConfigError` (so a `chain()` of providers tries the next one). The package README has the details.
  *
  * @example
  * ```ts
- * import { S3Client, GetObjectCommand } from '@aws-sdk/client-s3';
+ * import { S3Client } from '@aws-sdk/client-s3';
  * import { skyportenCredentials } from '@skyporten/aws';
  *
  * const s3 = new S3Client({
  *   region: 'eu-north-1',
- *   credentials: skyportenCredentials({
- *     roleArn: 'arn:aws:iam::123456789012:role/skyporten-reader',
- *     maskinporten: { environment: 'test', scope: 'entur:skyporten.demo', resource: 'https://skyporten.example.org' },
- *   }),
+ *   credentials: skyportenCredentials({ roleArn: 'arn:aws:iam::123456789012:role/skyporten-reader' }),
  * });
- * const object = await s3.send(new GetObjectCommand({ Bucket: 'shared-data', Key: 'hello.txt' }));
  * ```
- * Configuration problems (`roleArn` missing, an invalid `roleSessionName`, `durationSeconds` or `chain` entry,
- * Maskinporten options that cannot make a client) do not throw here: the returned provider rejects each call with an AWS SDK
- * `CredentialsProviderError` (so a `chain()` of providers tries the next one) that carries the same message,
- * `hint`, `field` and `code: 'CONFIG_INVALID'` and passes `ConfigError.isInstance`. `await provider()` at
- * startup fails fast if you want that.
  * @public
  */
 export function skyportenCredentials(options: SkyportenCredentialsOptions = {}): AwsCredentialIdentityProvider {
@@ -96,41 +80,45 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
 }
 
 function createProvider(options: SkyportenCredentialsOptions): AwsCredentialIdentityProvider {
-  const settings = resolveSettings(options);
-  const { roleArn, durationSeconds, client, clock, logger } = settings;
-  const chain = resolveChain(options.chain, settings.customEndpoint);
+  const { roleArn, chain, durationSeconds, client, clock, logger, ...settings } = resolveSettings(options);
   const finalRoleArn = chain.at(-1)?.roleArn ?? roleArn;
   const tokens = audienceCheckedTokens(client);
   // The properties of the latest call: the load it starts reads them. Core's LoadContext would give only the
   // starting call's get options, and a background refresh none, so the caller's region would be lost there.
   let properties: SkyportenIdentityProperties = {};
 
-  async function assume({ token, decoded }: Presented, roleSessionName: string, call: SkyportenIdentityProperties, clientConfig: ResolvedStsConfig) {
-    const provider = fromWebToken({ roleArn, roleSessionName, durationSeconds, webIdentityToken: token, clientConfig });
-    logEvent(logger, 'debug', 'calling AWS STS AssumeRoleWithWebIdentity', { roleArn, roleSessionName, subject: decoded.subject });
-    // The SDK's own type wants the resolved (function) form of callerClientConfig; ours also takes a string region.
-    return provider(call as Parameters<typeof provider>[0]);
-  }
-
   async function load() {
     const call = properties;
-    const { callerClientConfig } = call;
-    const clientConfig = { ...settings.stsConfig, region: settings.stsConfig.region ?? (() => callerRegion(callerClientConfig)) };
+    const clientConfig = settings.stsConfig(call.callerClientConfig);
     let presented = await tokens();
     const roleSessionName = settings.sessionName(presented.decoded);
-    const first = await assume(presented, roleSessionName, call, clientConfig)
+    const assume = ({ token, decoded }: Presented) => {
+      const provider = fromWebToken({ roleArn, roleSessionName, durationSeconds, webIdentityToken: token, clientConfig });
+      logEvent(logger, 'debug', 'calling AWS STS AssumeRoleWithWebIdentity', { roleArn, roleSessionName, subject: decoded.subject });
+      // The SDK's own type wants the resolved (function) form of callerClientConfig; ours also takes a string region.
+      return provider(call as Parameters<typeof provider>[0]);
+    };
+    let credentials = await assume(presented)
       .catch(async (error: unknown) => {
         if (stsCodeOf(error) !== 'ExpiredTokenException') throw error;
         logEvent(logger, 'info', 'AWS STS found the Skyporten token expired; retrying once with a fresh token');
         client.invalidate();
         presented = await tokens({ forceRefresh: true });
-        return assume(presented, roleSessionName, call, clientConfig);
+        return assume(presented);
       })
       .catch((error: unknown) => {
         throw toCloudExchangeError(error, { roleArn, token: presented.decoded });
       });
-    const context = { roleArn, roleSessionName, clientConfig, callerClientConfig, token: presented.decoded, logger };
-    const credentials = await assumeChain(chain, first, context);
+    let via = roleArn;
+    for (const link of chain) {
+      const params = { RoleArn: link.roleArn, RoleSessionName: link.roleSessionName || roleSessionName, DurationSeconds: link.durationSeconds, ExternalId: link.externalId };
+      logEvent(logger, 'debug', 'calling AWS STS AssumeRole (role chaining)', { roleArn: link.roleArn, via, roleSessionName: params.RoleSessionName });
+      const provider = fromTemporaryCredentials({ params, masterCredentials: credentials, clientConfig: clientConfig as TemporaryConfig });
+      credentials = await provider({ callerClientConfig: call.callerClientConfig } as Parameters<typeof provider>[0]).catch((error: unknown) => {
+        throw toCloudExchangeError(error, { roleArn: link.roleArn, token: presented.decoded, via });
+      });
+      via = link.roleArn;
+    }
     if (!(credentials.expiration instanceof Date)) {
       const action = chain.length === 0 ? 'AssumeRoleWithWebIdentity' : 'AssumeRole';
       throw new CloudExchangeError('aws', `AWS STS answered ${action} for ${finalRoleArn} without an expiration.`);

@@ -1,3 +1,2 @@
 export { createWebIdentityTokenProvider, skyportenCredentials } from './credentials.js';
-export { type ChainedRole } from './chain.js';
-export { type SkyportenCredentialsOptions, type SkyportenIdentityProperties, type StsClientConfig } from './options.js';
+export { type ChainedRole, type SkyportenCredentialsOptions, type SkyportenIdentityProperties, type StsClientConfig } from './options.js';

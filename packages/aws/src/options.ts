@@ -1,95 +1,49 @@
 import { randomBytes } from 'node:crypto';
 import type { Environment } from '@skyporten/core';
-import { ConfigError, resolveMaskinportenClient, systemClock, type Clock, type DecodedSkyportenToken, type Logger, type MaskinportenClientOrOptions } from '@skyporten/core/adapter';
-import type { ChainedRole } from './chain.js';
+import { checkNumber, ConfigError, resolveMaskinportenClient, systemClock, type Clock, type DecodedSkyportenToken, type Logger, type MaskinportenClientOrOptions } from '@skyporten/core/adapter';
 
-/**
- * Settings of the STS client that makes the `AssumeRoleWithWebIdentity` call. Anything else given here is
- * passed on to the STS client's configuration as is.
- *
- * @public
- */
+/** Settings of the STS client; anything else given here is passed on to the STS client's configuration as is. @public */
 export interface StsClientConfig {
-  /**
-   * The STS region.
-   * @default `AWS_REGION`, else the region of the AWS SDK client that asks for credentials, else `'eu-north-1'`
-   */
+  /** The STS region. @default `AWS_REGION`, else the region of the AWS SDK client that asks for credentials, else `'eu-north-1'` */
   region?: string | undefined;
-  /**
-   * The STS endpoint URL, e.g. a VPC endpoint or a local mock.
-   * @default `AWS_ENDPOINT_URL_STS`, else the regional endpoint `https://sts.<region>.amazonaws.com`
-   */
+  /** The STS endpoint URL, e.g. a VPC endpoint or a local mock. @default `AWS_ENDPOINT_URL_STS`, else `https://sts.<region>.amazonaws.com` */
   endpoint?: string | undefined;
-  /**
-   * Attempts per STS call for throttling, 5xx and network failures (the STS client's own retry; the same
-   * Skyporten token is reused, so no new token is minted per attempt).
-   * @default 3
-   */
+  /** Attempts per STS call for throttling, 5xx and network failures (the STS client's own retry, with the same Skyporten token). @default 3 */
   maxAttempts?: number | undefined;
   [option: string]: unknown;
 }
 
-/**
- * Options of {@link skyportenCredentials}.
- *
- * @public
- */
-export interface SkyportenCredentialsOptions {
-  /**
-   * The Maskinporten client, or options to create one (see `createMaskinportenClient`; left-out options come
-   * from the environment). Its `resource` must be an audience in the AWS OIDC provider's client ID list.
-   * @default a client configured from the environment (`SKYPORTEN_ENV`, `MASKINPORTEN_CLIENT_ID`, …)
-   */
-  maskinporten?: MaskinportenClientOrOptions | undefined;
-  /**
-   * The IAM role to assume, shared with you by the data provider: `arn:aws:iam::<account>:role/<name>`. With a
-   * custom STS endpoint (MinIO, Ceph) any `arn:<partition>:iam::<account, may be empty>:role/<name>`.
-   * @default `AWS_ROLE_ARN`
-   */
-  roleArn?: string | undefined;
-  /**
-   * The session name, visible in the data provider's CloudTrail: 2-64 characters from `[\w+=,.@-]`.
-   * @default `AWS_ROLE_SESSION_NAME`, else `skyporten-<organisation number>-<8 random hex digits>` (the
-   * organisation of the Skyporten token's `consumer`; the random part is one per provider)
-   */
+/** One role of `chain`: assumed with STS `AssumeRole` with the credentials of the role before it. @public */
+export interface ChainedRole {
+  /** The role to assume: its trust policy must allow `sts:AssumeRole` for the role before it. */
+  roleArn: string;
+  /** The session name, 2-64 characters from `[\w+=,.@-]`. @default the session name of the web identity call */
   roleSessionName?: string | undefined;
-  /**
-   * Lifetime of the AWS credentials asked for, 900-43200 seconds; at most the role's maximum session duration.
-   * @default 3600
-   */
+  /** Lifetime of this role's credentials, 900-3600 seconds: AWS limits a chained session to one hour. @default 3600 */
   durationSeconds?: number | undefined;
-  /**
-   * Roles to assume one after the other with STS `AssumeRole` after `roleArn` (role chaining): each with the
-   * credentials of the one before. The last role's credentials are returned, cached and refreshed (the whole
-   * chain again).
-   * @default [] (no chaining)
-   */
+  /** The external ID the role's trust policy asks for (`sts:ExternalId`), 2-1224 characters from `[\w+=,.@:/-]`. */
+  externalId?: string | undefined;
+}
+
+/** Options of {@link skyportenCredentials}; the package README explains each one at length. @public */
+export interface SkyportenCredentialsOptions {
+  /** The Maskinporten client, or options to create one; its `resource` must be in the AWS OIDC provider's client ID list. @default a client configured from the environment */
+  maskinporten?: MaskinportenClientOrOptions | undefined;
+  /** The IAM role to assume, `arn:aws:iam::<account>:role/<name>` (with a custom STS endpoint any partition, account may be empty). @default `AWS_ROLE_ARN` */
+  roleArn?: string | undefined;
+  /** The session name, visible in the data provider's CloudTrail: 2-64 characters from `[\w+=,.@-]`. @default `AWS_ROLE_SESSION_NAME`, else `skyporten-<organisation number>-<8 hex digits>` */
+  roleSessionName?: string | undefined;
+  /** Lifetime of the AWS credentials asked for, 900-43200 seconds; at most the role's maximum session duration. @default 3600 */
+  durationSeconds?: number | undefined;
+  /** Roles to assume one after the other with STS `AssumeRole` after `roleArn` (role chaining); the last one's credentials are returned. @default [] */
   chain?: readonly ChainedRole[] | undefined;
   /** Settings of the STS client (region, endpoint, retries). */
   clientConfig?: StsClientConfig | undefined;
-  /**
-   * Start refreshing the AWS credentials in the background this long before they expire (capped at a
-   * quarter of their lifetime).
-   * @default 600
-   */
+  /** Start refreshing the credentials in the background this long before they expire (at most a quarter of their lifetime). @default 600 */
   credentialRefreshAheadSeconds?: number | undefined;
   /** @deprecated Use `credentialRefreshAheadSeconds` (same meaning); this name stops working in the next minor version. */
   refreshWindowSeconds?: number | undefined;
-  /**
-   * Never hand out credentials this close to expiry: callers wait for new ones instead. Capped at a tenth of
-   * the credentials' lifetime, so the default 300 s holds for `durationSeconds` of 3000 and more; with 900 the
-   * margin is 90 s (and the refresh window, capped at a quarter of the lifetime, 225 s).
-   *
-   * The AWS SDK (`memoizeIdentityProvider` of `@smithy/core`, which every client wraps a credentials function
-   * in) treats credentials within 5 minutes of their `expiration` as expired: from then on the client calls
-   * this provider again before each request and signs with what it returns, even the same credentials. With
-   * `durationSeconds` of 1200 and more the default refresh window starts at least 300 s before expiry, so new
-   * credentials normally arrive before that. With less (900: the refresh starts 225 s before expiry) the client
-   * calls the provider on every request from 300 s to 225 s before expiry; the calls are answered from the
-   * cache, without an STS call or a wait. The same happens with any duration while background refreshes fail,
-   * until this margin, when callers wait for a new STS call (and get its error if it fails).
-   * @default 300
-   */
+  /** Never hand out credentials this close to expiry (at most a tenth of their lifetime; see the README's "Caching and refresh"). @default 300 */
   safetyMarginSeconds?: number | undefined;
   /** Receives debug/info/warn events; never a token or a secret. */
   logger?: Logger | undefined;
@@ -104,52 +58,63 @@ export interface SkyportenIdentityProperties {
   /** Skip the credential cache and call STS again (the Skyporten token is reused while valid; concurrent callers share the call). @default false */
   forceRefresh?: boolean | undefined;
   /** The configuration of the AWS SDK client asking; its region is the STS region's fallback. */
-  callerClientConfig?:
-    | {
-        /** The asking client's region, or the SDK's function that resolves it. */
-        region?: string | (() => Promise<string>) | undefined;
-        [option: string]: unknown;
-      }
-    | undefined;
+  callerClientConfig?: {
+    /** The asking client's region, or the SDK's function that resolves it. */
+    region?: string | (() => Promise<string>) | undefined;
+    [option: string]: unknown;
+  } | undefined;
   [property: string]: unknown;
 }
 
 const ROLE_ARN = /^arn:aws(?:-[a-z]+)*:iam::\d{12}:role\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
 /** With a custom STS endpoint: MinIO's `arn:minio:iam:::role/<id>`, Ceph's `arn:aws:iam:::role/<name>` (no account). */
 const CUSTOM_ROLE_ARN = /^arn:[a-z][\w-]*:iam::[\w-]*:role\/(?:[\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/;
-const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
+const SESSION_NAME = { pattern: /^[\w+=,.@-]{2,64}$/, rule: '2-64 characters of letters, digits and _+=,.@-' };
+const EXTERNAL_ID = { pattern: /^[\w+=,.@:/-]{2,1224}$/, rule: '2-1224 characters of letters, digits and _+=,.@:/-' };
 
-/** Checks a role ARN option (`field`, named `label` in messages) against the pattern for the STS in use. @internal */
-export function checkRoleArn(roleArn: string, field: string, label: string, customEndpoint: boolean): void {
+/** Checks a role ARN option (`field`, named `label` in messages) against the pattern for the STS in use. */
+function checkRoleArn(roleArn: string, field: string, label: string, customEndpoint: boolean): void {
   if ((customEndpoint ? CUSTOM_ROLE_ARN : ROLE_ARN).test(roleArn)) return;
   throw new ConfigError(field, `${label} "${roleArn}" is not an IAM role ARN: it must look like "arn:aws:iam::123456789012:role/skyporten-reader"${customEndpoint ? ' (with a custom STS endpoint: "arn:<partition>:iam::<account, may be empty>:role/<name>")' : ''}.`);
 }
 
-/** Checks a session name option; `undefined` and `''` mean the default. @internal */
-export function checkSessionName(name: string | undefined, field: string, label: string): void {
-  if (name !== undefined && name !== '' && !SESSION_NAME.test(name)) {
-    throw new ConfigError(field, `${label} must be 2-64 characters of letters, digits and _+=,.@-; got ${name.length} characters.`);
-  }
+/** Checks an optional string option against `expected.pattern`. */
+function checkChars(value: string | undefined, field: string, label: string, expected: typeof SESSION_NAME): void {
+  if (value !== undefined && !expected.pattern.test(value)) throw new ConfigError(field, `${label} must be ${expected.rule}; got ${value.length} characters.`);
+}
+
+/** `chain`, validated: a {@link ConfigError} names the entry and its field, e.g. `chain[1].roleArn`. */
+function resolveChain(chain: readonly ChainedRole[] | undefined, customEndpoint: boolean): readonly ChainedRole[] {
+  if (chain === undefined) return [];
+  if (!Array.isArray(chain)) throw new ConfigError('chain', 'chain must be an array of { roleArn, roleSessionName?, durationSeconds?, externalId? }.');
+  return chain.map((link: ChainedRole, index) => {
+    const field = `chain[${index}]`;
+    if (typeof link?.roleArn !== 'string' || link.roleArn === '') {
+      throw new ConfigError(`${field}.roleArn`, `${field}.roleArn is missing: each chained role needs the ARN of the role to assume with the credentials of the one before.`);
+    }
+    checkRoleArn(link.roleArn, `${field}.roleArn`, `${field}.roleArn`, customEndpoint);
+    checkChars(link.roleSessionName || undefined, `${field}.roleSessionName`, `${field}.roleSessionName`, SESSION_NAME);
+    checkNumber(link.durationSeconds, `${field}.durationSeconds`, { min: 900, max: 3600, integer: true });
+    checkChars(link.externalId, `${field}.externalId`, `${field}.externalId`, EXTERNAL_ID);
+    return { ...link };
+  });
 }
 
 let warnedRefreshWindow = false;
 /** `credentialRefreshAheadSeconds`, or the deprecated `refreshWindowSeconds` with one DeprecationWarning per process. */
-function refreshAheadSeconds(options: SkyportenCredentialsOptions): number {
-  if (options.credentialRefreshAheadSeconds !== undefined || options.refreshWindowSeconds === undefined) return options.credentialRefreshAheadSeconds ?? 600;
+function refreshAheadSeconds({ credentialRefreshAheadSeconds: seconds, refreshWindowSeconds: deprecated }: SkyportenCredentialsOptions): number {
+  if (seconds !== undefined || deprecated === undefined) return seconds ?? 600;
   if (!warnedRefreshWindow) {
-    warnedRefreshWindow = true;
     process.emitWarning('The skyportenCredentials option refreshWindowSeconds is deprecated: use credentialRefreshAheadSeconds (same meaning). refreshWindowSeconds stops working in the next minor version.', {
       type: 'DeprecationWarning',
       code: 'SKYPORTEN_DEP_AWS_REFRESHWINDOWSECONDS',
     });
   }
-  return options.refreshWindowSeconds;
+  warnedRefreshWindow = true;
+  return deprecated;
 }
 
-/**
- * The options of `skyportenCredentials`, validated (a {@link ConfigError} names the option at fault), with the
- * environment and the defaults filled in.
- */
+/** The options of `skyportenCredentials`, validated (a {@link ConfigError} names the option at fault), with the environment and defaults filled in. */
 export function resolveSettings(options: SkyportenCredentialsOptions) {
   const env: Environment = options.env === false ? {} : (options.env ?? process.env);
   const roleArn = options.roleArn ?? env.AWS_ROLE_ARN;
@@ -157,25 +122,30 @@ export function resolveSettings(options: SkyportenCredentialsOptions) {
     throw new ConfigError('roleArn', 'roleArn is missing: set the roleArn option or AWS_ROLE_ARN to the IAM role the data provider shared with you, e.g. "arn:aws:iam::123456789012:role/skyporten-reader".');
   }
   const { region = env.AWS_REGION, endpoint = env.AWS_ENDPOINT_URL_STS, ...rest } = options.clientConfig ?? {};
+  // A custom STS endpoint (MinIO, Ceph, a VPC endpoint, a mock) has role ARNs checked less strictly.
   const customEndpoint = endpoint !== undefined && endpoint !== '';
   checkRoleArn(roleArn, 'roleArn', 'roleArn (or AWS_ROLE_ARN)', customEndpoint);
   const roleSessionName = options.roleSessionName ?? env.AWS_ROLE_SESSION_NAME;
-  checkSessionName(roleSessionName, 'roleSessionName', 'roleSessionName (or AWS_ROLE_SESSION_NAME)');
-  const { durationSeconds = 3600 } = options;
-  if (!Number.isInteger(durationSeconds) || durationSeconds < 900 || durationSeconds > 43200) {
-    throw new ConfigError('durationSeconds', `durationSeconds must be a whole number from 900 to 43200 (15 minutes to 12 hours); got ${durationSeconds}.`);
-  }
+  checkChars(roleSessionName || undefined, 'roleSessionName', 'roleSessionName (or AWS_ROLE_SESSION_NAME)', SESSION_NAME);
+  checkNumber(options.durationSeconds, 'durationSeconds', { min: 900, max: 43200, integer: true });
+  const chain = resolveChain(options.chain, customEndpoint);
   const { clock = systemClock, logger } = options;
-  const stsConfig: StsClientConfig = { ...rest, ...(region === undefined ? {} : { region }), ...(endpoint === undefined ? {} : { endpoint }) };
+  const stsConfig = { ...rest, ...(endpoint === undefined ? {} : { endpoint }) };
   const suffix = randomBytes(4).toString('hex');
   return {
     roleArn,
-    /** The session name: the explicit one, else `skyporten-<org>-<suffix>` from this token's consumer organisation. */
-    sessionName: (token: DecodedSkyportenToken): string => (roleSessionName ? roleSessionName : defaultSessionName(token.consumerOrg, suffix)),
-    durationSeconds,
-    /** A custom STS endpoint is set (MinIO, Ceph, a VPC endpoint, a mock): role ARNs are checked less strictly. */
-    customEndpoint,
-    stsConfig,
+    chain,
+    /** The explicit session name, else `skyporten-<org>-<suffix>` from this token's consumer organisation. */
+    sessionName: (token: DecodedSkyportenToken): string => roleSessionName || defaultSessionName(token.consumerOrg, suffix),
+    durationSeconds: options.durationSeconds ?? 3600,
+    /** The STS client's configuration for one call: without a region set, the asking client's, else eu-north-1. */
+    stsConfig: (caller: SkyportenIdentityProperties['callerClientConfig']) => ({
+      ...stsConfig,
+      region: region ?? (async () => {
+        const value = typeof caller?.region === 'function' ? await caller.region() : caller?.region;
+        return typeof value === 'string' && value !== '' ? value : 'eu-north-1';
+      }),
+    }),
     client: resolveMaskinportenClient(options.maskinporten, { env: options.env, clock: options.clock, logger }),
     clock,
     logger,
@@ -188,11 +158,4 @@ export function resolveSettings(options: SkyportenCredentialsOptions) {
 function defaultSessionName(consumerOrg: string | undefined, suffix: string): string {
   const org = (consumerOrg ?? '').replace(/[^\w+=,.@-]/g, '').slice(0, 64 - 'skyporten--'.length - suffix.length);
   return org === '' ? `skyporten-${suffix}` : `skyporten-${org}-${suffix}`;
-}
-
-/** The STS region when neither `clientConfig.region` nor `AWS_REGION` is set: the asking client's, else eu-north-1. */
-export async function callerRegion(callerClientConfig: SkyportenIdentityProperties['callerClientConfig']): Promise<string> {
-  const region = callerClientConfig?.region;
-  const value = typeof region === 'function' ? await region() : region;
-  return typeof value === 'string' && value !== '' ? value : 'eu-north-1';
 }
