@@ -1,18 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { ConfigError } from './errors.js';
-import { SKYPORTEN_ISSUERS, validateEndpoint, validateIssuer, type SkyportenEnvironment } from './issuers.js';
+import { SKYPORTEN_ISSUERS, validateEndpoint, validateIssuer } from './issuers.js';
 import type { KeyInput } from './keys.js';
 import { normalizeClientId, normalizeOrganisationNumber, normalizeResource, normalizeScope } from './validation.js';
 
 /** The environment a process sees, e.g. `process.env`. @public */
 export type Environment = Readonly<Record<string, string | undefined>>;
 
-/**
- * The one environment variable of each option, and of each part of a key given as files. The resolver reads
- * these; the CLI's hints and `doctor` name them from here. {@link ENVIRONMENT_VARIABLES} describes them.
- *
- * @public
- */
+/** The one environment variable of each option and of each key part (decision 0016); {@link ENVIRONMENT_VARIABLES} describes them. @public */
 export const CLIENT_OPTION_VARIABLES = Object.freeze({
   /** `test` or `prod` (sets `environment`). */
   environment: 'SKYPORTEN_ENV',
@@ -43,11 +38,7 @@ export const CLIENT_OPTION_VARIABLES = Object.freeze({
 const V = CLIENT_OPTION_VARIABLES;
 type OptionVariable = (typeof CLIENT_OPTION_VARIABLES)[keyof typeof CLIENT_OPTION_VARIABLES];
 
-/**
- * Every environment variable the SDK reads, and what it sets. Adapters and the CLI read the same ones.
- *
- * @public
- */
+/** Every environment variable the SDK reads, and what it sets. Adapters and the CLI read the same ones. @public */
 export const ENVIRONMENT_VARIABLES = Object.freeze({
   /** Sets `issuer`. */
   SKYPORTEN_ENV: '`test` or `prod`: the Skyporten issuer of that environment',
@@ -93,12 +84,7 @@ export interface EnvironmentOptions {
   key?: KeyInput;
 }
 
-/**
- * A key given part by part, as the environment, the CLI's flags and its config file give it; nothing read
- * from disk yet. `privateKey` is the key itself (PEM or JWK JSON), the alternative to `keyFile`.
- *
- * @public
- */
+/** A key given part by part (environment, CLI flags, config file), nothing read from disk yet. @public */
 export interface KeyParts {
   /** Path of the private key file (PEM, JWK JSON, or .p12/.pfx). */
   keyFile?: string | undefined;
@@ -127,33 +113,23 @@ function readFile(path: string, name: string): Buffer {
   }
 }
 
-/** True when a key file holds PKCS#12 rather than PEM or JWK JSON: by its extension, else by its bytes. */
-function isPkcs12(path: string, text: string): boolean {
-  return /\.(p12|pfx)$/i.test(path) || (!text.includes('-----BEGIN') && !text.trim().startsWith('{'));
-}
-
 /**
- * The key input of the parts: reads the key file (PEM, JWK JSON or PKCS#12) and the certificate file.
- * Undefined when neither a key file nor a key is given. The one reader of key files, for the resolver and the CLI.
- *
- * @internal
+ * The one reader of key files (resolver and CLI): the key input of the parts, reading the key file (PEM, JWK JSON, or
+ * PKCS#12 by extension or content) and the certificate file; undefined without a key file or key text. @internal
  */
 export function readKeyParts(parts: KeyParts, names: KeyPartNames = { keyFile: V.keyFile, certificateFile: V.certificateFile }): KeyInput | undefined {
   const extras = {
     ...(parts.kid !== undefined ? { kid: parts.kid } : {}),
     ...(parts.keyPassphrase !== undefined ? { passphrase: parts.keyPassphrase } : {}),
   };
-  let privateKey: string;
+  let privateKey = parts.privateKey;
   if (parts.keyFile !== undefined) {
     const bytes = readFile(parts.keyFile, names.keyFile);
-    const text = bytes.toString('utf8');
-    if (isPkcs12(parts.keyFile, text)) return { pkcs12: new Uint8Array(bytes), ...extras };
-    privateKey = text;
-  } else if (parts.privateKey !== undefined) {
-    privateKey = parts.privateKey;
-  } else {
-    return undefined;
+    privateKey = bytes.toString('utf8');
+    const pkcs12 = /\.(p12|pfx)$/i.test(parts.keyFile) || (!privateKey.includes('-----BEGIN') && !privateKey.trim().startsWith('{'));
+    if (pkcs12) return { pkcs12: new Uint8Array(bytes), ...extras };
   }
+  if (privateKey === undefined) return undefined;
   if (parts.certificateFile === undefined) return { privateKey, ...extras };
   return { privateKey, ...extras, certificateChain: readFile(parts.certificateFile, names.certificateFile).toString('utf8') };
 }
@@ -179,13 +155,26 @@ export function maskinportenOptionsFromEnv(env: Environment = process.env): Envi
   const key = readKeyParts(parts);
   if (key !== undefined) options.key = key;
   else if (parts.certificateFile !== undefined || parts.kid !== undefined) {
-    throw new ConfigError(
-      V.privateKey,
-      `${parts.certificateFile !== undefined ? V.certificateFile : V.kid} is set but there is no key: set ${V.privateKey} or ${V.keyFile}.`,
-    );
+    const set = parts.certificateFile !== undefined ? V.certificateFile : V.kid;
+    throw new ConfigError(V.privateKey, `${set} is set but there is no key: set ${V.privateKey} or ${V.keyFile}.`);
   }
   return options;
 }
+
+/** How each setting's variable is checked and normalised. */
+const settingReaders = {
+  tokenEndpoint: (raw: string, name: string) => {
+    validateEndpoint(raw, name);
+    return raw;
+  },
+  clientId: normalizeClientId,
+  scope: normalizeScope,
+  resource: (raw: string, name: string) => {
+    const items = raw.split(',').map((item) => item.trim()).filter(Boolean);
+    return normalizeResource(items.length === 1 ? items[0] : items, name);
+  },
+  consumerOrg: normalizeOrganisationNumber,
+} satisfies { [K in keyof EnvironmentOptions]?: (raw: string, name: string) => EnvironmentOptions[K] };
 
 /** The options of the environment but the key, checked and normalised. @internal */
 export function settingsFromEnv(env: Environment): Omit<EnvironmentOptions, 'key'> {
@@ -199,46 +188,29 @@ export function settingsFromEnv(env: Environment): Omit<EnvironmentOptions, 'key
     if (issuer !== undefined && issuer !== SKYPORTEN_ISSUERS[environment]) {
       throw new ConfigError(V.issuer, `Set ${V.environment} or ${V.issuer}, not both.`);
     }
-    options.issuer = SKYPORTEN_ISSUERS[environment as SkyportenEnvironment];
+    options.issuer = SKYPORTEN_ISSUERS[environment];
   }
   if (issuer !== undefined) options.issuer = validateIssuer(issuer, V.issuer);
-  const tokenEndpoint = value(env, V.tokenEndpoint);
-  if (tokenEndpoint !== undefined) {
-    validateEndpoint(tokenEndpoint, V.tokenEndpoint);
-    options.tokenEndpoint = tokenEndpoint;
+  for (const option of Object.keys(settingReaders) as (keyof typeof settingReaders)[]) {
+    const raw = value(env, V[option]);
+    const checked = raw === undefined ? undefined : settingReaders[option](raw, V[option]);
+    if (checked !== undefined) (options as Record<string, unknown>)[option] = checked;
   }
-  const clientId = value(env, V.clientId);
-  if (clientId !== undefined) options.clientId = normalizeClientId(clientId, V.clientId);
-  const scope = value(env, V.scope);
-  if (scope !== undefined) options.scope = normalizeScope(scope, V.scope);
-  const resource = value(env, V.resource);
-  if (resource !== undefined) {
-    const items = resource.split(',').map((item) => item.trim()).filter(Boolean);
-    const checked = normalizeResource(items.length === 1 ? items[0] : items, V.resource);
-    if (checked !== undefined) options.resource = checked;
-  }
-  const consumerOrg = value(env, V.consumerOrg);
-  if (consumerOrg !== undefined) options.consumerOrg = normalizeOrganisationNumber(consumerOrg, V.consumerOrg);
   return options;
 }
 
 /** The key's parts as the environment gives them (only those set); no file is read. @internal */
 export function keyPartsFromEnv(env: Environment): KeyParts {
-  const inline = value(env, V.privateKey);
   const parts: KeyParts = {};
-  const keyFile = value(env, V.keyFile);
-  if (inline !== undefined && keyFile !== undefined) {
+  for (const part of ['keyFile', 'privateKey', 'kid', 'keyPassphrase', 'certificateFile'] as const) {
+    // Not trimmed: spaces may belong to a passphrase.
+    const found = part === 'keyPassphrase' ? env[V[part]] || undefined : value(env, V[part]);
+    if (found !== undefined) parts[part] = found;
+  }
+  if (parts.privateKey !== undefined && parts.keyFile !== undefined) {
     throw new ConfigError(V.keyFile, `Set ${V.privateKey} or ${V.keyFile}, not both.`);
   }
-  if (keyFile !== undefined) parts.keyFile = keyFile;
   // Environment variables often carry PEM with literal "\n" sequences.
-  if (inline !== undefined) parts.privateKey = inline.includes('-----BEGIN') ? inline.replace(/\\n/g, '\n') : inline;
-  const kid = value(env, V.kid);
-  if (kid !== undefined) parts.kid = kid;
-  // Not trimmed: spaces may belong to a passphrase.
-  const passphrase = env[V.keyPassphrase];
-  if (passphrase !== undefined && passphrase !== '') parts.keyPassphrase = passphrase;
-  const certificateFile = value(env, V.certificateFile);
-  if (certificateFile !== undefined) parts.certificateFile = certificateFile;
+  if (parts.privateKey?.includes('-----BEGIN')) parts.privateKey = parts.privateKey.replace(/\\n/g, '\n');
   return parts;
 }

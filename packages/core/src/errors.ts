@@ -3,8 +3,9 @@ import { redact } from './redact.js';
 const marker = Symbol.for('skyporten.error');
 /** Holds the kinds (class names) of an error's class chain, so `isInstance` is subclass-aware across copies. */
 const kindsMarker = Symbol.for('skyporten.error.kinds');
-/** A class's own kind; subclasses in other packages may set it, else the constructor's name is used. */
+/** A class's own kind (minifiers rename classes); subclasses elsewhere may set it, else the constructor's name is used. */
 const kindKey = Symbol.for('skyporten.error.kind');
+const inspectCustom = Symbol.for('nodejs.util.inspect.custom');
 
 function kindOf(constructor: object): string | undefined {
   if (Object.hasOwn(constructor, kindKey)) return (constructor as Record<symbol, string>)[kindKey];
@@ -21,37 +22,20 @@ function kindsOf(target: object): readonly string[] {
   }
   return Object.freeze(kinds);
 }
-const inspectCustom = Symbol.for('nodejs.util.inspect.custom');
 
-/**
- * Every code a {@link SkyportenError} can carry. Branch on `error.code`, not on the message.
- *
- * @public
- */
+/** Every code a {@link SkyportenError} can carry (each explained in the README's error table). Branch on `error.code`, not on the message. @public */
 export type SkyportenErrorCode =
-  /** An option or environment variable is missing or malformed. */
   | 'CONFIG_INVALID'
-  /** The private key cannot be read, is too weak, or does not fit the algorithm. */
   | 'KEY_INVALID'
-  /** The certificate chain cannot be read, has expired, or does not match the key. */
   | 'CERTIFICATE_INVALID'
-  /** The issuer's `/.well-known/openid-configuration` could not be fetched or is wrong. */
   | 'DISCOVERY_FAILED'
-  /** The token endpoint answered with an OAuth error (4xx): the request itself is wrong. */
   | 'TOKEN_REQUEST_REJECTED'
-  /** The token endpoint kept failing (5xx, 429) after every retry. */
   | 'TOKEN_REQUEST_FAILED'
-  /** The token endpoint answered 200 with something that is not a valid token response. */
   | 'TOKEN_RESPONSE_INVALID'
-  /** A request got no answer within `timeout`. */
   | 'TIMEOUT'
-  /** The connection failed (DNS, refused, reset) after every retry. */
   | 'NETWORK_ERROR'
-  /** The caller's `signal` aborted the operation. */
   | 'ABORTED'
-  /** A string given as a Skyporten access token is not a well-formed JWT, or fails verification. */
   | 'TOKEN_INVALID'
-  /** A cloud (AWS STS, GCP STS, Entra ID) refused or failed the token exchange. */
   | 'CLOUD_EXCHANGE_FAILED';
 
 /** Options every SkyportenError constructor takes. @public */
@@ -67,33 +51,16 @@ export interface SkyportenErrorOptions {
 }
 
 /**
- * The one base class for every error the SDK throws. Messages and hints say what to do next, and never
- * contain a private key, a grant or an access token.
+ * The base class of every error the SDK throws; message and hint never contain a key, grant or token.
+ * Test with `isInstance` rather than `instanceof` (it also recognises a second copy of the package).
  *
- * Use {@link SkyportenError.isInstance} (or `ConfigError.isInstance`, ... on each subclass) rather than
- * `instanceof`: it also recognises errors thrown by a second copy of the package (duplicate installs,
- * CommonJS and ESM side by side).
- *
- * The message never repeats the hint: `String(error)` and `error.message` are one line each, and `hint` is
- * separate, so `console.error(`${error}`, error.hint)` prints each once. `util.inspect` / `console.log(error)`
- * and `toJSON()` show both.
- *
- * @example
- * ```ts
- * try {
- *   await client.getToken();
- * } catch (error) {
- *   if (SkyportenError.isInstance(error) && error.code === 'TOKEN_REQUEST_REJECTED') console.error(error.hint);
- *   throw error;
- * }
- * ```
  * @public
  */
 export class SkyportenError extends Error {
   /** Brand that {@link SkyportenError.isInstance} looks for, so errors from another copy of this package are recognised. @internal */
   declare readonly [marker]: true;
-  /** The error's class name, `'SkyportenError'`. */
-  override name = 'SkyportenError';
+  /** The error's class name, e.g. `'SkyportenError'` or `'ConfigError'`. */
+  override name: string;
   /** What went wrong, as a stable machine-readable code. */
   readonly code: SkyportenErrorCode;
   /** True when trying again later may succeed (network failures, 5xx, 429, timeouts). */
@@ -108,23 +75,17 @@ export class SkyportenError extends Error {
 
   constructor(code: SkyportenErrorCode, message: string, options: SkyportenErrorOptions = {}) {
     super(redact(message), options.cause === undefined ? undefined : { cause: sanitizeCause(options.cause) });
+    const kinds = kindsOf(new.target);
     Object.defineProperty(this, marker, { value: true });
-    Object.defineProperty(this, kindsMarker, { value: kindsOf(new.target) });
+    Object.defineProperty(this, kindsMarker, { value: kinds });
+    this.name = Object.hasOwn(new.target, kindKey) ? kinds[0]! : 'SkyportenError';
     this.code = code;
     this.isRetryable = options.isRetryable ?? false;
     this.hint = options.hint === undefined ? undefined : redact(options.hint);
     if (options.retryAfterMs !== undefined) Object.defineProperty(this, 'retryAfterMs', { value: options.retryAfterMs, enumerable: false });
   }
 
-  /**
-   * True when `value` is an error of this class or a subclass, also one from another copy of this package:
-   * `SkyportenError.isInstance(e)` for any SDK error, `ConfigError.isInstance(e)` for a config error, and so on.
-   *
-   * @example
-   * ```ts
-   * if (TokenRequestError.isInstance(error)) console.error(error.mpCode, error.hint);
-   * ```
-   */
+  /** True when `value` is an error of this class or a subclass, also one from another copy of this package. */
   static isInstance<T>(this: abstract new (...args: never[]) => T, value: unknown): value is T {
     if (typeof value !== 'object' || value === null || (value as Record<symbol, unknown>)[marker] !== true) return false;
     // Detached (`expect(x).toSatisfy(SkyportenError.isInstance)`), there is no class to narrow to: any SDK error.
@@ -159,24 +120,8 @@ export class SkyportenError extends Error {
   }
 }
 
-/**
- * An option or environment variable is missing or malformed. The message names the option and the fix.
- *
- * @example
- * ```ts
- * try {
- *   createMaskinportenClient({ environment: 'test', scope: 'entur:skyporten.demo', env: false });
- * } catch (error) {
- *   if (error instanceof ConfigError) console.error(`Fix ${error.field}: ${error.message}`); // clientId: clientId is required ...
- *   throw error;
- * }
- * ```
- * @public
- */
+/** An option or environment variable is missing or malformed (`CONFIG_INVALID`). @public */
 export class ConfigError extends SkyportenError {
-  /** The error's class name, `'ConfigError'`. */
-  override name = 'ConfigError';
-  /** @internal */
   /** The kind `isInstance` matches for this class. @internal */
   static override readonly [kindKey]: string = 'ConfigError';
   /** The option path or environment variable at fault, e.g. `scope` or `MASKINPORTEN_CLIENT_ID`. */
@@ -187,57 +132,20 @@ export class ConfigError extends SkyportenError {
   }
 }
 
-/**
- * The private key or certificate chain cannot be used.
- *
- * @example
- * ```ts
- * try {
- *   await client.getToken();
- * } catch (error) {
- *   if (error instanceof KeyError) console.error(`${error.field}: ${error.message}`); // e.g. key.privateKey
- *   throw error;
- * }
- * ```
- * @public
- */
+/** The private key or certificate chain cannot be used (`KEY_INVALID`, `CERTIFICATE_INVALID`). @public */
 export class KeyError extends SkyportenError {
-  /** The error's class name, `'KeyError'`. */
-  override name = 'KeyError';
-  /** @internal */
   /** The kind `isInstance` matches for this class. @internal */
   static override readonly [kindKey]: string = 'KeyError';
   /** The option at fault, e.g. `key.privateKey` or `key.certificateChain`. */
   readonly field: string;
-  constructor(
-    code: 'KEY_INVALID' | 'CERTIFICATE_INVALID',
-    field: string,
-    message: string,
-    options: SkyportenErrorOptions = {},
-  ) {
+  constructor(code: 'KEY_INVALID' | 'CERTIFICATE_INVALID', field: string, message: string, options: SkyportenErrorOptions = {}) {
     super(code, message, options);
     this.field = field;
   }
 }
 
-/**
- * The issuer's metadata document could not be fetched or does not describe the configured issuer.
- *
- * @example
- * ```ts
- * try {
- *   await client.getToken();
- * } catch (error) {
- *   if (SkyportenError.isInstance(error) && error.code === 'DISCOVERY_FAILED') console.error(error.message, error.hint);
- *   throw error;
- * }
- * ```
- * @public
- */
+/** The issuer's metadata could not be fetched or does not describe the configured issuer (`DISCOVERY_FAILED`). @public */
 export class DiscoveryError extends SkyportenError {
-  /** The error's class name, `'DiscoveryError'`. */
-  override name = 'DiscoveryError';
-  /** @internal */
   /** The kind `isInstance` matches for this class. @internal */
   static override readonly [kindKey]: string = 'DiscoveryError';
   constructor(message: string, options: SkyportenErrorOptions = {}) {
@@ -245,25 +153,8 @@ export class DiscoveryError extends SkyportenError {
   }
 }
 
-/**
- * The token endpoint refused the grant or kept failing. `error`, `errorDescription`, `mpCode` and `traceId`
- * come from the OAuth error response; `hint` explains the Maskinporten code.
- *
- * @example
- * ```ts
- * try {
- *   await client.getToken();
- * } catch (error) {
- *   if (error instanceof TokenRequestError) console.error(error.mpCode, error.hint, `trace id ${error.traceId}`);
- *   throw error;
- * }
- * ```
- * @public
- */
+/** The token endpoint refused the grant, kept failing, or answered nonsense; the fields come from its OAuth error. @public */
 export class TokenRequestError extends SkyportenError {
-  /** The error's class name, `'TokenRequestError'`. */
-  override name = 'TokenRequestError';
-  /** @internal */
   /** The kind `isInstance` matches for this class. @internal */
   static override readonly [kindKey]: string = 'TokenRequestError';
   /** HTTP status of the last response, when there was one. */
@@ -280,13 +171,7 @@ export class TokenRequestError extends SkyportenError {
   constructor(
     code: 'TOKEN_REQUEST_REJECTED' | 'TOKEN_REQUEST_FAILED' | 'TOKEN_RESPONSE_INVALID',
     message: string,
-    details: {
-      status?: number | undefined;
-      error?: string | undefined;
-      errorDescription?: string | undefined;
-      mpCode?: string | undefined;
-      traceId?: string | undefined;
-    } & SkyportenErrorOptions = {},
+    details: Partial<Pick<TokenRequestError, 'status' | 'error' | 'errorDescription' | 'mpCode' | 'traceId'>> & SkyportenErrorOptions = {},
   ) {
     super(code, message, details);
     this.status = details.status;
@@ -297,25 +182,8 @@ export class TokenRequestError extends SkyportenError {
   }
 }
 
-/**
- * A request got no answer within the configured `timeout` (after every retry).
- *
- * @example
- * ```ts
- * const client = createMaskinportenClient({ environment: 'test', timeout: 5_000 });
- * try {
- *   await client.getToken();
- * } catch (error) {
- *   if (SkyportenError.isInstance(error) && error.code === 'TIMEOUT') console.warn('Maskinporten is slow; try again later');
- *   throw error;
- * }
- * ```
- * @public
- */
+/** A request got no answer within the configured `timeout`, after every retry (`TIMEOUT`, retryable). @public */
 export class TimeoutError extends SkyportenError {
-  /** The error's class name, `'TimeoutError'`. */
-  override name = 'TimeoutError';
-  /** @internal */
   /** The kind `isInstance` matches for this class. @internal */
   static override readonly [kindKey]: string = 'TimeoutError';
   constructor(message: string, options: SkyportenErrorOptions = {}) {
@@ -323,24 +191,8 @@ export class TimeoutError extends SkyportenError {
   }
 }
 
-/**
- * The connection to the token endpoint failed (DNS, refused, reset) after every retry.
- *
- * @example
- * ```ts
- * try {
- *   await client.getToken();
- * } catch (error) {
- *   if (SkyportenError.isInstance(error) && error.code === 'NETWORK_ERROR' && error.isRetryable) console.warn(error.message);
- *   throw error;
- * }
- * ```
- * @public
- */
+/** The connection failed (DNS, refused, reset) after every retry (`NETWORK_ERROR`, retryable). @public */
 export class NetworkError extends SkyportenError {
-  /** The error's class name, `'NetworkError'`. */
-  override name = 'NetworkError';
-  /** @internal */
   /** The kind `isInstance` matches for this class. @internal */
   static override readonly [kindKey]: string = 'NetworkError';
   constructor(message: string, options: SkyportenErrorOptions = {}) {
@@ -351,38 +203,19 @@ export class NetworkError extends SkyportenError {
 /** Keeps a cause's name and message (redacted) but drops objects such as requests that hold the grant. */
 function sanitizeCause(cause: unknown): unknown {
   if (SkyportenError.isInstance(cause)) return cause;
-  if (cause instanceof Error) {
-    const copy = new Error(redact(cause.message));
-    copy.name = cause.name;
-    const code = (cause as { code?: unknown }).code;
-    if (typeof code === 'string') (copy as Error & { code?: string }).code = code;
-    return copy;
-  }
-  return undefined;
+  if (!(cause instanceof Error)) return undefined;
+  const copy = new Error(redact(cause.message));
+  copy.name = cause.name;
+  const code = (cause as { code?: unknown }).code;
+  if (typeof code === 'string') (copy as Error & { code?: string }).code = code;
+  return copy;
 }
 
 /** The clouds the adapters talk to. @public */
 export type CloudName = 'aws' | 'gcp' | 'azure';
 
-/**
- * A cloud refused or failed the exchange of the Skyporten token for cloud credentials (AWS STS, GCP STS or
- * IAM Credentials, Entra ID). `hint` says which setting on the data provider's side or yours to check.
- *
- * @example
- * ```ts
- * try {
- *   await s3.send(new GetObjectCommand({ Bucket: 'shared-data', Key: 'hello.txt' }));
- * } catch (error) {
- *   if (error instanceof CloudExchangeError) console.error(`${error.cloud} ${error.cloudCode}: ${error.hint}`);
- *   throw error;
- * }
- * ```
- * @public
- */
+/** A cloud (AWS STS, GCP STS / IAM Credentials, Entra ID) refused or failed the token exchange; `hint` says what to check. @public */
 export class CloudExchangeError extends SkyportenError {
-  /** The error's class name, `'CloudExchangeError'`. */
-  override name = 'CloudExchangeError';
-  /** @internal */
   /** The kind `isInstance` matches for this class. @internal */
   static override readonly [kindKey]: string = 'CloudExchangeError';
   /** Which cloud answered. */
