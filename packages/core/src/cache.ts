@@ -10,24 +10,11 @@ export interface Expiring {
   issuedAt?: Date | undefined;
 }
 
-/**
- * When a cached value is refreshed and when it stops being handed out. Both scale down for short-lived
- * values, so a 4-s token is reused for most of its life just like a 120-s one.
- *
- * @public
- */
+/** When a cached value is refreshed and when it stops being handed out; both scale down for short-lived values. @public */
 export interface RefreshPolicy {
-  /**
-   * Start refreshing in the background this long before expiry (callers keep getting the current value
-   * without waiting). Capped at a quarter of the value's lifetime.
-   * @default 30
-   */
+  /** Refresh in the background this long before expiry (at most a quarter of the value's lifetime). @default 30 */
   refreshWindowSeconds?: number | undefined;
-  /**
-   * Never hand out a value this close to its expiry: wait for a fresh one instead. Capped at a tenth of the
-   * value's lifetime.
-   * @default 10
-   */
+  /** Never hand out a value this close to its expiry (at most a tenth of its lifetime). @default 10 */
   safetyMarginSeconds?: number | undefined;
 }
 
@@ -39,7 +26,7 @@ export const DEFAULT_REFRESH_POLICY = Object.freeze({
   safetyMarginSeconds: 10,
 });
 
-/** @public */
+/** Options of {@link createRefreshingCache}. @public */
 export interface RefreshingCacheOptions extends RefreshPolicy {
   /** Current time in milliseconds, e.g. `systemClock`. */
   clock: Clock;
@@ -49,12 +36,7 @@ export interface RefreshingCacheOptions extends RefreshPolicy {
   name: string;
   /** Called when a background refresh starts (for metrics). A plain cache hit calls nothing: it must cost nothing. */
   onEvent?: ((event: 'refresh') => void) | undefined;
-  /**
-   * When a fetch a caller waits for (e.g. `forceRefresh`) fails with a retryable error while the current value
-   * is still usable (before its safety margin), hand out the current value instead, with one warning per
-   * failure; forced gets in the following cool-down (min(5 s, 5 % of its lifetime)) get it too without asking
-   * again. Non-retryable errors are always thrown. @default false
-   */
+  /** On a retryable failure of a fetch a caller waits for, hand out the still-usable current value (docs/reliability.md). @default false */
   keepOnRetryableFailure?: boolean | undefined;
 }
 
@@ -74,11 +56,7 @@ export interface GetOptions {
   signal?: AbortSignal | undefined;
 }
 
-/**
- * A single-flight, refresh-ahead cache of one expiring value.
- *
- * @public
- */
+/** A single-flight, refresh-ahead cache of one expiring value. @public */
 export interface RefreshingCache<T extends Expiring> {
   /** The cached value if usable, else the result of one shared fetch. */
   get(options?: GetOptions): Promise<T>;
@@ -90,6 +68,8 @@ export interface RefreshingCache<T extends Expiring> {
   invalidate(): void;
 }
 
+type Policy = { [K in keyof RefreshPolicy]-?: NonNullable<RefreshPolicy[K]> };
+
 interface Timing {
   usableUntil: number;
   refreshFrom: number;
@@ -97,7 +77,7 @@ interface Timing {
 }
 
 /** @internal */
-export function timingOf(value: Expiring, storedAt: number, policy: { [K in keyof RefreshPolicy]-?: NonNullable<RefreshPolicy[K]> }): Timing {
+export function timingOf(value: Expiring, storedAt: number, policy: Policy): Timing {
   const expiresAt = value.expiresAt.getTime();
   const lifetime = Math.max(0, expiresAt - (value.issuedAt?.getTime() ?? storedAt));
   const margin = Math.min(policy.safetyMarginSeconds * 1000, lifetime * 0.1);
@@ -110,14 +90,8 @@ export function timingOf(value: Expiring, storedAt: number, policy: { [K in keyo
 }
 
 /**
- * Caches one expiring value, fetched by `load`:
- * - concurrent callers share one pending fetch (also when it fails; failures are never cached);
- * - inside the refresh window, callers get the current value at once while one background fetch runs;
- *   a failed background fetch is logged and retried after a short cool-down;
- * - within the safety margin of expiry the value is no longer handed out: callers wait for a fresh one,
- *   and get the error if that fails.
- *
- * Core uses it for tokens; the adapters use it for cloud credentials.
+ * Caches one expiring value fetched by `load`: one shared fetch, background refresh ahead of expiry, never
+ * handed out within the safety margin, failures never cached (docs/reliability.md).
  *
  * @example
  * ```ts
@@ -130,7 +104,7 @@ export function createRefreshingCache<T extends Expiring>(
   load: (context: LoadContext) => Promise<T>,
   options: RefreshingCacheOptions,
 ): RefreshingCache<T> {
-  const policy: { [K in keyof RefreshPolicy]-?: NonNullable<RefreshPolicy[K]> } = {
+  const policy: Policy = {
     refreshWindowSeconds: options.refreshWindowSeconds ?? DEFAULT_REFRESH_POLICY.refreshWindowSeconds,
     safetyMarginSeconds: options.safetyMarginSeconds ?? DEFAULT_REFRESH_POLICY.safetyMarginSeconds,
   };
@@ -239,11 +213,7 @@ export interface KeyedCacheOptions<K> extends RefreshingCacheOptions {
   maxKeys?: number | undefined;
 }
 
-/**
- * One {@link RefreshingCache} per key (a scopes/tenant pair, a role, a consumer organisation), made on first use.
- *
- * @public
- */
+/** One {@link RefreshingCache} per key (a scopes/tenant pair, a role, a consumer organisation), made on first use. @public */
 export interface KeyedCache<K, T extends Expiring> {
   /** The value for `key`: cached if usable, else one shared fetch for that key. */
   get(key: K, options?: GetOptions): Promise<T>;
@@ -271,19 +241,8 @@ export function createKeyedCache<K, T extends Expiring>(
 ): KeyedCache<K, T> {
   const keyOf = options.keyOf ?? ((key: K) => JSON.stringify(key));
   const maxKeys = options.maxKeys ?? 10_000;
-  const caches = new Map<string, RefreshingCache<T>>();
-  function cacheFor(key: K): RefreshingCache<T> {
-    const id = keyOf(key);
-    let cache = caches.get(id);
-    if (cache !== undefined) {
-      caches.delete(id);
-    } else {
-      cache = createRefreshingCache((context) => load(key, context), options);
-      if (caches.size >= maxKeys) caches.delete(caches.keys().next().value!);
-    }
-    caches.set(id, cache);
-    return cache;
-  }
+  const caches = lruMap<RefreshingCache<T>>(maxKeys);
+  const cacheFor = (key: K) => caches.use(keyOf(key), () => createRefreshingCache((context) => load(key, context), options));
   return {
     get: (key, getOptions) => cacheFor(key).get(getOptions),
     cacheFor,
@@ -301,8 +260,7 @@ export function createKeyedCache<K, T extends Expiring>(
 }
 
 /**
- * Waits for a promise shared with other callers, or rejects with an `ABORTED` SkyportenError when this
- * caller's signal fires; the shared work goes on for the others.
+ * Waits for a promise shared with other callers, or rejects with `ABORTED` when this caller's signal fires.
  *
  * @example
  * ```ts
@@ -316,19 +274,28 @@ export function waitWithSignal<T>(promise: Promise<T>, signal: AbortSignal | und
     const onAbort = () => reject(abortError(signal));
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (error: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(error);
-      },
-    );
+    void promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
   });
 }
 
 function abortError(signal: AbortSignal): SkyportenError {
   return new SkyportenError('ABORTED', 'Stopped waiting: the caller\'s signal was aborted.', { cause: signal.reason });
+}
+
+/** A Map of at most `max` entries; `use` makes a missing one and drops the least recently used (a Map keeps insertion order). @internal */
+export function lruMap<V>(max: number): Map<string, V> & { use(id: string, make: () => V): V } {
+  const map = new Map<string, V>();
+  return Object.assign(map, {
+    use(id: string, make: () => V): V {
+      let value = map.get(id);
+      if (value !== undefined) {
+        map.delete(id);
+      } else {
+        value = make();
+        if (map.size >= max) map.delete(map.keys().next().value!);
+      }
+      map.set(id, value);
+      return value;
+    },
+  });
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createRefreshingCache, type GetOptions } from './cache.js';
+import { createRefreshingCache, lruMap, type GetOptions } from './cache.js';
 import { systemClock, type Clock } from './clock.js';
 import { fetchIssuerMetadata, type IssuerMetadata } from './discovery.js';
 import type { Environment } from './env.js';
@@ -10,7 +10,7 @@ import { createHttpClient } from './http.js';
 import { validateEndpoint, validateIssuer, type SkyportenEnvironment } from './issuers.js';
 import { prepareSigner, prepareSignerSync, type GrantSigner, type KeyInput } from './keys.js';
 import { withRetry, type RetryEvent, type RetryOptions } from './retry.js';
-import { checkFunction, checkNumber, display } from './validation.js';
+import { checkFunction, checkNumber, display, type NumberRule } from './validation.js';
 import { log, type Logger } from './logger.js';
 import { loadTelemetry, telemetry, type Attributes } from './telemetry.js';
 import type { SkyportenToken } from './token.js';
@@ -18,24 +18,13 @@ import { processTokenResponse, tokenRequest } from './token-request.js';
 
 const inspectCustom = Symbol.for('nodejs.util.inspect.custom');
 
-/**
- * Options of {@link createMaskinportenClient}. Every option left out falls back to its environment
- * variable (see `ENVIRONMENT_VARIABLES`), unless `env: false`.
- *
- * @public
- */
+/** Options of {@link createMaskinportenClient}; one left out comes from its environment variable unless `env: false`. @public */
 export interface MaskinportenClientOptions {
-  /**
-   * Start refreshing the token in the background this long before it expires (callers keep getting the current
-   * one without waiting). Capped at a quarter of the token's lifetime. @default 30
-   */
+  /** Refresh the token in the background this long before it expires (at most a quarter of its lifetime). @default 30 */
   refreshAheadSeconds?: number | undefined;
   /** @deprecated Use `refreshAheadSeconds` (same meaning); this name stops working in the next minor version. */
   refreshWindowSeconds?: number | undefined;
-  /**
-   * Never hand out a token this close to its expiry: wait for a fresh one instead. Capped at a tenth of the
-   * token's lifetime. @default 10
-   */
+  /** Never hand out a token this close to its expiry (at most a tenth of its lifetime). @default 10 */
   safetyMarginSeconds?: number | undefined;
   /** `'test'` or `'prod'`: the Skyporten issuer of that environment. @default `SKYPORTEN_ENV` */
   environment?: SkyportenEnvironment | undefined;
@@ -59,11 +48,7 @@ export interface MaskinportenClientOptions {
   retry?: RetryOptions | number | false | undefined;
   /** Seconds between a grant's `iat` and `exp` (at most 120). @default 60 */
   grantLifetimeSeconds?: number | undefined;
-  /**
-   * Origins other than the issuer's on which a discovered `token_endpoint` may be (https only). The grant is
-   * never sent to any other origin. Not needed with an explicit `tokenEndpoint`.
-   * @default []
-   */
+  /** Https origins besides the issuer's a discovered `token_endpoint` may be on (the grant goes nowhere else). @default [] */
   trustedTokenEndpointOrigins?: readonly string[] | undefined;
   /** A fetch implementation (e.g. for msw or a custom agent). @default globalThis.fetch, through HTTPS_PROXY when set */
   fetch?: typeof globalThis.fetch | undefined;
@@ -79,12 +64,7 @@ export interface MaskinportenClientOptions {
   maxCachedKeys?: number | undefined;
 }
 
-/**
- * What changes the token: {@link MaskinportenClient.with} keeps one cached token per key. Each field left
- * out keeps the client's own value.
- *
- * @public
- */
+/** What changes the token: {@link MaskinportenClient.with} keeps one cached token per key; a field left out keeps the client's. @public */
 export interface TokenKey {
   /** Scopes, as an array or space-separated. */
   scope?: string | readonly string[] | undefined;
@@ -94,11 +74,7 @@ export interface TokenKey {
   consumerOrg?: string | undefined;
 }
 
-/**
- * A Maskinporten / Skyporten client: one cached token, refreshed ahead of expiry.
- *
- * @public
- */
+/** A Maskinporten / Skyporten client: one cached token, refreshed ahead of expiry. @public */
 export interface MaskinportenClient {
   /** The current token, fetching or refreshing as needed. Concurrent callers share one request. */
   getToken(options?: GetOptions): Promise<SkyportenToken>;
@@ -110,17 +86,7 @@ export interface MaskinportenClient {
   peekToken(): SkyportenToken | undefined;
   /** The token endpoint, from options or the issuer's metadata. */
   getTokenEndpoint(options?: { signal?: AbortSignal }): Promise<string>;
-  /**
-   * A client for another scope, resource or consumer organisation (what a supplier acting for many
-   * organisations needs). It shares this client's key, signer, HTTP settings and metadata, and has its own
-   * token cache; the same key returns the same view. At most `maxCachedKeys` views are kept (least recently
-   * used dropped first).
-   *
-   * @example
-   * ```ts
-   * const token = await client.with({ consumerOrg: '910753614' }).getToken();
-   * ```
-   */
+  /** A view for another scope, resource or consumer organisation with its own token cache (the same key, the same view). */
   with(key: TokenKey): MaskinportenClient;
   /** The Skyporten issuer the tokens come from. */
   readonly issuer: string;
@@ -134,41 +100,42 @@ export interface MaskinportenClient {
   readonly consumerOrg: string | undefined;
 }
 
+const retryCount: NumberRule = { min: 0, max: 10, integer: true };
+/** The range of every numeric option; `retry.x` is a field of a `retry` object. */
+const numberRules: Readonly<Record<string, NumberRule>> = {
+  timeout: { min: 1, max: 300_000, integer: true },
+  refreshAheadSeconds: { min: 0, max: 3600 },
+  refreshWindowSeconds: { min: 0, max: 3600 },
+  safetyMarginSeconds: { min: 0, max: 3600 },
+  grantLifetimeSeconds: { min: 1, max: 120, integer: true },
+  maxCachedKeys: { min: 1, max: 1_000_000, integer: true },
+  'retry.limit': retryCount,
+  'retry.baseDelayMs': { min: 0, max: 60_000 },
+  'retry.maxDelayMs': { min: 0, max: 300_000 },
+  'retry.maxRetryAfterMs': { min: 0, max: 300_000 },
+  'retry.deadlineMs': { min: 1, max: 3_600_000 },
+};
+
 function checkOptions(options: MaskinportenClientOptions): void {
-  checkNumber(options.timeout, 'timeout', { min: 1, max: 300_000, integer: true });
-  checkNumber(options.refreshAheadSeconds, 'refreshAheadSeconds', { min: 0, max: 3600 });
-  checkNumber(options.refreshWindowSeconds, 'refreshWindowSeconds', { min: 0, max: 3600 });
-  checkNumber(options.safetyMarginSeconds, 'safetyMarginSeconds', { min: 0, max: 3600 });
-  checkNumber(options.grantLifetimeSeconds, 'grantLifetimeSeconds', { min: 1, max: 120, integer: true });
-  checkNumber(options.maxCachedKeys, 'maxCachedKeys', { min: 1, max: 1_000_000, integer: true });
   const retry: unknown = options.retry;
-  if (typeof retry === 'number') checkNumber(retry, 'retry', { min: 0, max: 10, integer: true });
-  else if (typeof retry === 'object' && retry !== null) {
-    const policy = retry as RetryOptions;
-    checkNumber(policy.limit, 'retry.limit', { min: 0, max: 10, integer: true });
-    checkNumber(policy.baseDelayMs, 'retry.baseDelayMs', { min: 0, max: 60_000 });
-    checkNumber(policy.maxDelayMs, 'retry.maxDelayMs', { min: 0, max: 300_000 });
-    checkNumber(policy.maxRetryAfterMs, 'retry.maxRetryAfterMs', { min: 0, max: 300_000 });
-    checkNumber(policy.deadlineMs, 'retry.deadlineMs', { min: 1, max: 3_600_000 });
-  } else if (retry !== undefined && retry !== false) {
+  const retryFields = typeof retry === 'object' && retry !== null ? retry : {};
+  for (const [path, rule] of Object.entries(numberRules)) {
+    const [first, field] = path.split('.') as [string, string | undefined];
+    checkNumber(field === undefined ? (options as Record<string, unknown>)[first] : (retryFields as Record<string, unknown>)[field], path, rule);
+  }
+  if (typeof retry === 'number') checkNumber(retry, 'retry', retryCount);
+  else if (retry !== undefined && retry !== false && (typeof retry !== 'object' || retry === null)) {
     throw new ConfigError('retry', `retry is invalid: expected settings, a retry count or false, got ${display(retry)}.`);
   }
-  checkFunction(options.fetch, 'fetch');
-  checkFunction(options.clock, 'clock');
-  checkFunction(options.generateId, 'generateId');
+  for (const name of ['fetch', 'clock', 'generateId'] as const) checkFunction(options[name], name);
   const trusted: unknown = options.trustedTokenEndpointOrigins;
-  if (trusted !== undefined) {
-    if (!Array.isArray(trusted)) throw new ConfigError('trustedTokenEndpointOrigins', 'trustedTokenEndpointOrigins is invalid: expected an array of https origins.');
-    for (const origin of trusted) {
-      let url: URL | undefined;
-      try {
-        url = new URL(String(origin));
-      } catch {
-        url = undefined;
-      }
-      if (url === undefined || url.protocol !== 'https:' || url.origin !== origin) {
-        throw new ConfigError('trustedTokenEndpointOrigins', `trustedTokenEndpointOrigins: "${display(origin)}" is not an https origin like "https://login.example.no" (no path, no trailing slash).`);
-      }
+  if (trusted !== undefined && !Array.isArray(trusted)) {
+    throw new ConfigError('trustedTokenEndpointOrigins', 'trustedTokenEndpointOrigins is invalid: expected an array of https origins.');
+  }
+  for (const origin of (trusted ?? []) as unknown[]) {
+    const url = URL.canParse(String(origin)) ? new URL(String(origin)) : undefined;
+    if (url === undefined || url.protocol !== 'https:' || url.origin !== origin) {
+      throw new ConfigError('trustedTokenEndpointOrigins', `trustedTokenEndpointOrigins: "${display(origin)}" is not an https origin like "https://login.example.no" (no path, no trailing slash).`);
     }
   }
 }
@@ -192,13 +159,8 @@ function reasonOf(error: unknown): string {
 }
 
 /**
- * Creates a client that gets Skyporten / Maskinporten access tokens with a signed JWT grant and caches
- * them: one token per client, shared by concurrent callers, refreshed in the background before it expires,
- * never handed out within the safety margin of its expiry. Token requests are retried on network errors,
- * timeouts, 408, 429 (honouring Retry-After) and 5xx with exponential backoff and full jitter, each attempt
- * with a fresh grant (new `jti`); OAuth errors are never retried.
- *
- * Options are validated here: a ConfigError or KeyError names the option and the fix.
+ * Creates a client that gets access tokens with signed JWT grants and caches them (one token shared by
+ * concurrent callers, refreshed ahead, retried with a fresh grant; see the README). Bad options throw here.
  *
  * @example
  * ```ts
@@ -317,9 +279,7 @@ export function createMaskinportenClient(options: MaskinportenClientOptions = {}
   }
 
   const cachePolicy = { refreshWindowSeconds: values.refreshAheadSeconds, safetyMarginSeconds: values.safetyMarginSeconds };
-  const maxViews = values.maxCachedKeys;
-  // Views by key, least recently used first (a Map keeps insertion order; a lookup moves a key to the end).
-  const views = new Map<string, MaskinportenClient>();
+  const views = lruMap<MaskinportenClient>(values.maxCachedKeys);
 
   /** One client per (scope, resource, consumerOrg): its own cache, sharing signer, HTTP and metadata. */
   function makeView(template: GrantTemplate): MaskinportenClient {
@@ -364,22 +324,14 @@ export function createMaskinportenClient(options: MaskinportenClientOptions = {}
       lifetimeSeconds: base.lifetimeSeconds,
     });
     const id = JSON.stringify([template.scope, template.resource ?? null, template.consumerOrg ?? null]);
-    let view = views.get(id);
-    if (view !== undefined) {
-      views.delete(id);
-    } else {
-      view = makeView(template);
-      if (views.size >= maxViews) views.delete(views.keys().next().value!);
-    }
-    views.set(id, view);
-    return view;
+    return views.use(id, () => makeView(template));
   }
 
   return viewFor(baseTemplate, {});
 }
 
 /**
- * True for an object made by {@link createMaskinportenClient} (or anything with the same `getToken`).
+ * True for an object made by {@link createMaskinportenClient} (or anything with a `getToken`).
  *
  * @example
  * ```ts
@@ -391,20 +343,10 @@ export function isMaskinportenClient(value: unknown): value is MaskinportenClien
   return typeof value === 'object' && value !== null && typeof (value as MaskinportenClient).getToken === 'function';
 }
 
-/**
- * What adapters accept as `maskinporten`: a client (so several adapters share one token cache), the
- * options of a new one, or nothing (a new client from the environment).
- *
- * @public
- */
+/** What adapters accept as `maskinporten`: a client (shared token cache), a new one's options, or nothing (the environment). @public */
 export type MaskinportenClientOrOptions = MaskinportenClient | MaskinportenClientOptions;
 
-/**
- * Settings an adapter passes down to the client it creates (an adapter's own `env`, `clock` and `logger`);
- * options given in `maskinporten` itself win.
- *
- * @public
- */
+/** An adapter's own `env`, `clock` and `logger`, passed down to the client it creates (`maskinporten`'s own win). @public */
 export interface InheritedClientOptions {
   /** The adapter's `env` option, passed down unchanged (`false` reads nothing). */
   env?: Environment | false | undefined;
@@ -415,8 +357,8 @@ export interface InheritedClientOptions {
 }
 
 /**
- * Returns the client given, or creates one from the options given (or the environment), inheriting the
- * adapter's `env`, `clock` and `logger` where the options leave them out. A client given is used as it is.
+ * The client given as it is, or a new one from the options (or the environment) with the adapter's `env`,
+ * `clock` and `logger` where the options leave them out.
  *
  * @example
  * ```ts
@@ -426,17 +368,12 @@ export interface InheritedClientOptions {
  */
 export function resolveMaskinportenClient(value?: MaskinportenClientOrOptions, inherited: InheritedClientOptions = {}): MaskinportenClient {
   if (isMaskinportenClient(value)) return value;
-  return createMaskinportenClient({
-    ...(inherited.env === undefined ? {} : { env: inherited.env }),
-    ...(inherited.clock === undefined ? {} : { clock: inherited.clock }),
-    ...(inherited.logger === undefined ? {} : { logger: inherited.logger }),
-    ...value,
-  });
+  const defined = (['env', 'clock', 'logger'] as const).filter((name) => inherited[name] !== undefined);
+  return createMaskinportenClient({ ...Object.fromEntries(defined.map((name) => [name, inherited[name]])), ...value });
 }
 
 /**
- * Fetches and validates an issuer's `/.well-known/openid-configuration`: the `issuer` in it must equal the
- * given one exactly.
+ * Fetches and validates an issuer's `/.well-known/openid-configuration` (its `issuer` must equal the given one exactly).
  *
  * @example
  * ```ts
