@@ -1,46 +1,65 @@
-import type { MaskinportenClient } from '@skyporten/core';
-import {
-  createRefreshingCache,
-  logEvent,
-  systemClock,
-  traceCloudExchange,
-  type Clock,
-  type Expiring,
-  type Logger,
-  type RefreshingCache,
-} from '@skyporten/core/adapter';
-import { IdentityPoolClient, type Credentials } from 'google-auth-library';
+import type { MaskinportenClient, SkyportenToken } from '@skyporten/core';
+import { createRefreshingCache, logEvent, requireAudience, systemClock, traceCloudExchange, type Clock, type DecodedSkyportenToken, type Expiring } from '@skyporten/core/adapter';
+import { IdentityPoolClient, type Credentials, type SubjectTokenSupplier } from 'google-auth-library';
 import { externalAccountFields } from './credential-config.js';
 import type { SkyportenCredentialsOptions } from './credentials.js';
 import { isExpiredSubjectToken, toCloudExchangeError, type ExchangeContext } from './errors.js';
-import { impersonateThroughChain, resolveDelegates, type DelegationChain, type GoogleToken } from './impersonation.js';
-import type { ResolvedFederation } from './options.js';
-import { createSubjectTokenSupplier } from './subject-token.js';
+import { resolveDelegates, type ResolvedFederation } from './options.js';
 
-/** The scope google-auth-library asks for when none is given. */
+/** The scope google-auth-library asks for when none is given. @public */
 export const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
-/** Refresh a federated (not impersonated) token this long before it expires. */
-const FEDERATED_EAGER_REFRESH_MS = 15_000;
-/** Exchange only Skyporten tokens with at least this long left when the federated token is used directly. */
-const FEDERATED_MINIMUM_SUBJECT_SECONDS = 45;
-/** Default of `safetyMarginSeconds`. */
-const DEFAULT_SAFETY_MARGIN_SECONDS = 60;
+/** Without impersonation: refresh 15 s before expiry (not 5 min, as the token lives only about 120 s), from tokens with 45 s left. */
+const FEDERATED = { eagerRefreshThresholdMillis: 15_000, minimumLifetimeSeconds: 45 };
 
-/** A Google access token as core's cache holds it. */
-interface CachedToken extends Expiring {
-  token: GoogleToken;
+/** A Google access token as google-auth-library's external-account client returns it. */
+type GoogleToken = Awaited<ReturnType<IdentityPoolClient['refreshAccessTokenAsync']>>;
+type ClientOptions = Pick<SkyportenCredentialsOptions, 'scopes' | 'delegates' | 'tokenLifetimeSeconds' | 'safetyMarginSeconds' | 'logger' | 'clock'>;
+
+/** Options of {@link createSubjectTokenSupplier}. @public */
+export interface SubjectTokenSupplierOptions {
+  /** Force a fresh Skyporten token when the cached one has less than this many seconds left. @default 0 */
+  minimumLifetimeSeconds?: number;
+  /** Current time in milliseconds. @default Date.now */
+  clock?: Clock;
+  /** Called with the decoded claims (never the token) of each subject token handed out, e.g. for error hints. */
+  onToken?: (decoded: DecodedSkyportenToken) => void;
 }
 
 /**
- * An `IdentityPoolClient` that fetches its subject token from Maskinporten, translates GCP failures into
- * `CloudExchangeError`s with hints, shares one refresh between concurrent callers, retries once with a
- * fresh Skyporten token when STS says the token has expired, and keeps handing out its current access token
- * through a refresh that fails with a retryable error until the token is within its safety margin of expiry.
+ * The `getSubjectToken` google-auth-library calls before each STS exchange: the Maskinporten client's (cached)
+ * Skyporten token, checked to carry an audience.
+ *
+ * @example
+ * ```ts
+ * new IdentityPoolClient({ audience, subject_token_type, subject_token_supplier: createSubjectTokenSupplier(maskinportenClient) });
+ * ```
+ * @throws ConfigError naming `resource` when the token has no `aud`.
+ * @public
+ */
+export function createSubjectTokenSupplier(maskinporten: MaskinportenClient, options: SubjectTokenSupplierOptions = {}): SubjectTokenSupplier {
+  const clock = options.clock ?? systemClock;
+  const minimumMs = (options.minimumLifetimeSeconds ?? 0) * 1000;
+  const decoded = new WeakMap<SkyportenToken, DecodedSkyportenToken>(); // each token once, however many exchanges present it
+  return {
+    async getSubjectToken() {
+      let token = await maskinporten.getToken();
+      if (minimumMs > 0 && token.expiresAt.getTime() - clock() < minimumMs) token = await maskinporten.getToken({ forceRefresh: true });
+      const claims = decoded.get(token) ?? requireAudience(token.accessToken, 'GCP STS');
+      decoded.set(token, claims);
+      options.onToken?.(claims);
+      return token.accessToken;
+    },
+  };
+}
+
+/**
+ * An `IdentityPoolClient` whose subject token comes from Maskinporten: GCP failures become `CloudExchangeError`s
+ * with hints, an expired subject token is retried once with a fresh one, and through a retryable refresh failure
+ * the current token is handed out until its safety margin (see the README).
  *
  * @example
  * ```ts
  * const authClient = skyportenCredentials({ audience, serviceAccountEmail }); // a SkyportenIdentityPoolClient
- * console.log(authClient.federation.audience, authClient.federation.serviceAccountEmail);
  * const { token } = await authClient.getAccessToken(); // a Google access token
  * ```
  * @public
@@ -52,62 +71,41 @@ export class SkyportenIdentityPoolClient extends IdentityPoolClient {
   readonly federation: Readonly<ResolvedFederation>;
   /** The delegation chain to the service account, as `projects/-/serviceAccounts/<EMAIL>`; empty for none. */
   readonly delegates: readonly string[];
-  /** With delegates: the federated-only client that impersonates through the chain, and what it asks for. */
-  readonly #chain: DelegationChain | undefined;
+  /** With delegates: the federated-only client that impersonates through the chain. */
+  readonly #chainSource: IdentityPoolClient | undefined;
   readonly #context: ExchangeContext;
-  readonly #logger: Logger | undefined;
-  readonly #clock: Clock;
-  /**
-   * The token google-auth-library holds, and until when it may still be handed out (core's safety margin).
-   * google-auth-library decides when to refresh (its eager threshold), so the cache never refreshes ahead.
-   */
-  readonly #cache: RefreshingCache<CachedToken>;
-  /** After a failed refresh kept the current token: no new attempt before this time (ms). */
+  readonly #options: ClientOptions;
+  /** google-auth-library's token, held by core's cache only to be kept through an outage (it never refreshes ahead). */
+  readonly #cache;
 
   /** Prefer {@link skyportenCredentials}, which validates options and reads the environment. */
-  constructor(maskinporten: MaskinportenClient, federation: ResolvedFederation, options: Pick<SkyportenCredentialsOptions, 'scopes' | 'delegates' | 'tokenLifetimeSeconds' | 'safetyMarginSeconds' | 'logger' | 'clock'> = {}) {
+  constructor(maskinporten: MaskinportenClient, federation: ResolvedFederation, options: ClientOptions = {}) {
     const delegates = resolveDelegates(options.delegates, federation);
     const context: ExchangeContext = { federation, delegates, subject: undefined };
-    const clock = options.clock ?? systemClock;
     const federated = federation.serviceAccountImpersonationUrl === undefined;
-    const scopes = options.scopes ?? [CLOUD_PLATFORM_SCOPE];
-    const subjectTokenSupplier = createSubjectTokenSupplier(maskinporten, {
-      ...(federated ? { minimumLifetimeSeconds: FEDERATED_MINIMUM_SUBJECT_SECONDS } : {}),
-      clock,
+    const subject_token_supplier = createSubjectTokenSupplier(maskinporten, {
+      minimumLifetimeSeconds: federated ? FEDERATED.minimumLifetimeSeconds : 0,
+      clock: options.clock ?? systemClock,
       onToken: (decoded) => {
         context.subject = decoded;
       },
     });
-    // With delegates, google-auth-library's own impersonation (which cannot send them) is left out; #exchange
-    // impersonates through the chain with a federated-only client.
+    // With delegates, google-auth-library's own impersonation (which cannot send them) is left out: #throughChain does it.
     const fields = externalAccountFields(delegates.length > 0 ? { ...federation, serviceAccountImpersonationUrl: undefined } : federation, options.tokenLifetimeSeconds);
-    super({
-      ...fields,
-      scopes,
-      // Without impersonation the federated token lives only as long as the Skyporten token (about 120 s):
-      // google-auth-library's default eager refresh (5 minutes before expiry) would exchange on every request.
-      ...(federated ? { eagerRefreshThresholdMillis: FEDERATED_EAGER_REFRESH_MS } : {}),
-      subject_token_supplier: subjectTokenSupplier,
-    });
+    const eager = federated ? { eagerRefreshThresholdMillis: FEDERATED.eagerRefreshThresholdMillis } : {};
+    super({ ...fields, scopes: options.scopes ?? [CLOUD_PLATFORM_SCOPE], subject_token_supplier, ...eager });
     this.maskinporten = maskinporten;
     this.federation = federation;
     this.delegates = delegates;
     // IAM Credentials wants a federated token for cloud-platform (or iam) whatever the target's scopes are.
-    this.#chain =
-      delegates.length > 0 && federation.serviceAccountImpersonationUrl !== undefined
-        ? {
-            source: new IdentityPoolClient({ ...fields, scopes: [CLOUD_PLATFORM_SCOPE], subject_token_supplier: subjectTokenSupplier }),
-            request: { url: federation.serviceAccountImpersonationUrl, delegates, scopes, lifetimeSeconds: options.tokenLifetimeSeconds },
-          }
-        : undefined;
+    this.#chainSource = delegates.length > 0 ? new IdentityPoolClient({ ...fields, scopes: [CLOUD_PLATFORM_SCOPE], subject_token_supplier }) : undefined;
     this.#context = context;
-    this.#logger = options.logger;
-    this.#clock = clock;
+    this.#options = options;
     this.#cache = createRefreshingCache(() => this.#load(), {
-      clock: this.#clock,
+      clock: options.clock ?? systemClock,
       logger: options.logger,
       name: 'the Google access token',
-      safetyMarginSeconds: options.safetyMarginSeconds ?? DEFAULT_SAFETY_MARGIN_SECONDS,
+      safetyMarginSeconds: options.safetyMarginSeconds ?? 60,
       refreshWindowSeconds: 0,
       keepOnRetryableFailure: true,
     });
@@ -119,43 +117,47 @@ export class SkyportenIdentityPoolClient extends IdentityPoolClient {
     this.#cache.invalidate();
   }
 
-  /** What google-auth-library calls when its token is due (or was rejected): a new one, or the current one through an outage. */
+  /** What google-auth-library calls when its token is due or rejected; core's cache shares it and bridges outages. */
   protected override async refreshAccessTokenAsync(): Promise<GoogleToken> {
-    // google-auth-library decides when to refresh; core's cache shares the call, and after a retryable failure
-    // hands out the held token (one warning, then a cool-down) until its safety margin.
     return (await this.#cache.get({ forceRefresh: true })).token;
   }
 
   /** One refresh (exchange, then impersonation), once more with a fresh Skyporten token if STS says it expired. */
-  async #load(): Promise<CachedToken> {
-    let token: GoogleToken;
-    try {
-      token = await this.#exchange();
-    } catch (error) {
+  async #load(): Promise<Expiring & { token: GoogleToken }> {
+    const token = await this.#exchange().catch((error: unknown) => {
       if (!isExpiredSubjectToken(error)) throw error;
-      logEvent(this.#logger, 'warn', 'GCP STS says the Skyporten token has expired; retrying once with a fresh token');
+      logEvent(this.#options.logger, 'warn', 'GCP STS says the Skyporten token has expired; retrying once with a fresh token');
       this.maskinporten.invalidate();
-      token = await this.#exchange();
-    }
-    return { token, expiresAt: new Date(token.expiry_date ?? Number.NaN), issuedAt: new Date(this.#clock()) };
+      return this.#exchange();
+    });
+    return { token, expiresAt: new Date(token.expiry_date ?? Number.NaN) };
   }
 
   #exchange(): Promise<GoogleToken> {
     const { audience, serviceAccountEmail } = this.federation;
-    logEvent(this.#logger, 'debug', 'exchanging the Skyporten token at GCP STS', { audience, serviceAccountEmail, delegates: this.delegates.length });
-    const chain = this.#chain;
-    const refresh = chain === undefined ? () => super.refreshAccessTokenAsync() : () => this.#throughChain(chain);
+    logEvent(this.#options.logger, 'debug', 'exchanging the Skyporten token at GCP STS', { audience, serviceAccountEmail, delegates: this.delegates.length });
+    const source = this.#chainSource;
     return traceCloudExchange('gcp', { audience, serviceAccountEmail }, () =>
-      refresh().catch((error: unknown) => {
+      (source === undefined ? super.refreshAccessTokenAsync() : this.#throughChain(source)).catch((error: unknown) => {
         throw toCloudExchangeError(error, this.#context);
       }),
     );
   }
 
-  /** Impersonates through the delegation chain; the token becomes the one google-auth-library hands out. */
-  async #throughChain(chain: DelegationChain): Promise<GoogleToken> {
-    const token = await impersonateThroughChain(chain, SkyportenIdentityPoolClient.RETRY_CONFIG);
-    super.setCredentials({ access_token: token.access_token, expiry_date: token.expiry_date });
-    return token;
+  /** `generateAccessToken` with the chain, sent as google-auth-library's `Impersonated` would (see the README). */
+  async #throughChain(source: IdentityPoolClient): Promise<GoogleToken> {
+    const { scopes = [CLOUD_PLATFORM_SCOPE], tokenLifetimeSeconds = 3600 } = this.#options;
+    const response = await source.request<{ accessToken?: unknown; expireTime?: unknown }>({
+      ...SkyportenIdentityPoolClient.RETRY_CONFIG,
+      url: this.federation.serviceAccountImpersonationUrl ?? '',
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      data: { delegates: this.delegates, scope: scopes, lifetime: `${tokenLifetimeSeconds}s` },
+      responseType: 'json',
+    });
+    const { accessToken, expireTime } = response.data;
+    const credentials = { access_token: typeof accessToken === 'string' ? accessToken : null, expiry_date: Date.parse(String(expireTime)) };
+    super.setCredentials(credentials); // the token google-auth-library hands out, without forgetting the kept one
+    return { ...credentials, res: response };
   }
 }

@@ -1,41 +1,22 @@
-import { ConfigError } from '@skyporten/core/adapter';
-import { checkTokenLifetime, resolveFederation, type GcpFederationOptions, type ResolvedFederation } from './options.js';
+import { checkNumber, ConfigError } from '@skyporten/core/adapter';
+import { resolveFederation, TOKEN_LIFETIME_RULE, type GcpFederationOptions, type ResolvedFederation } from './options.js';
 
-/** The command gcloud and other-language SDKs run to get a Skyporten token. */
+/** The command gcloud and other-language SDKs run to get a Skyporten token. @public */
 export const DEFAULT_EXECUTABLE_COMMAND = 'npx skyporten gcp executable';
 
-/**
- * Options of {@link gcpCredentialConfig}.
- *
- * @public
- */
+/** Options of {@link gcpCredentialConfig}. @public */
 export interface GcpCredentialConfigOptions extends GcpFederationOptions {
-  /**
-   * The command that prints a Skyporten token in the executable-sourced credential format. It runs without a
-   * shell, so use an absolute path or a command on PATH, with its arguments.
-   * @default "npx skyporten gcp executable"
-   */
+  /** The command that prints the executable response; run without a shell (an absolute path or on PATH). @default "npx skyporten gcp executable" */
   command?: string | undefined;
   /** How long the SDK waits for the command, in milliseconds (5000 to 120000). @default 30000 */
   timeoutMillis?: number | undefined;
-  /**
-   * A file where the command also writes its response, so the SDKs can reuse an unexpired token instead of
-   * running the command again. It holds a token: keep it private.
-   * @default none
-   */
+  /** A file where the command also writes its response, for the SDKs to reuse; it holds a token, keep it private. @default none */
   outputFile?: string | undefined;
   /** Lifetime of impersonated service account tokens, in seconds (600 to 43200). @default 3600 (SDK default) */
   tokenLifetimeSeconds?: number | undefined;
 }
 
-/**
- * An `external_account` credential configuration with an executable credential source: the JSON that
- * `gcloud iam workload-identity-pools create-cred-config --executable-command ...` writes. Save it to a file and
- * point `GOOGLE_APPLICATION_CREDENTIALS` at it (and set `GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES=1`) to use
- * Skyporten from gcloud, Python, Go or Java.
- *
- * @public
- */
+/** An `external_account` credential configuration with an executable source, as `gcloud ... create-cred-config` writes it. @public */
 export interface GcpExternalAccountConfig {
   /** The Google Cloud universe, e.g. `googleapis.com`. */
   universe_domain: string;
@@ -69,19 +50,13 @@ export interface GcpExternalAccountConfig {
 }
 
 /**
- * Builds the `external_account` credential configuration that lets Google's own tools and SDKs in any language
- * run the Skyporten CLI for a subject token. Pure: it reads options (and the environment for left-out ones) and
- * returns an object to `JSON.stringify`.
+ * The `external_account` credential configuration that lets gcloud and Google's SDKs in any language run the
+ * Skyporten CLI for a subject token; pure, to `JSON.stringify` (see the README).
  *
  * @example
  * ```ts
- * import { writeFile } from 'node:fs/promises';
- * const config = gcpCredentialConfig({
- *   audience: { projectNumber: '123456789012', poolId: 'skyporten', providerId: 'maskinporten' },
- *   serviceAccountEmail: 'reader@data-provider.iam.gserviceaccount.com',
- * });
- * await writeFile('skyporten-gcp.json', JSON.stringify(config, null, 2));
- * // GOOGLE_APPLICATION_CREDENTIALS=skyporten-gcp.json GOOGLE_EXTERNAL_ACCOUNT_ALLOW_EXECUTABLES=1 gcloud storage ls gs://bucket
+ * const config = gcpCredentialConfig({ audience: { projectNumber: '123456789012', poolId: 'skyporten', providerId: 'maskinporten' }, serviceAccountEmail });
+ * await writeFile('skyporten-gcp.json', JSON.stringify(config, null, 2)); // for GOOGLE_APPLICATION_CREDENTIALS
  * ```
  * @throws ConfigError when an option is missing or malformed.
  * @public
@@ -92,50 +67,35 @@ export function gcpCredentialConfig(options: GcpCredentialConfigOptions = {}): G
   if (typeof command !== 'string' || command.trim() === '') {
     throw new ConfigError('command', 'command must be the command line that prints the executable response, e.g. "npx skyporten gcp executable".');
   }
-  const timeoutMillis = options.timeoutMillis ?? 30_000;
-  if (!Number.isInteger(timeoutMillis) || timeoutMillis < 5_000 || timeoutMillis > 120_000) {
-    throw new ConfigError('timeoutMillis', `timeoutMillis must be a whole number from 5000 to 120000, got ${String(timeoutMillis)}.`);
-  }
+  checkNumber(options.timeoutMillis, 'timeoutMillis', { min: 5_000, max: 120_000, integer: true });
   if ((options as { delegates?: unknown }).delegates !== undefined) {
     throw new ConfigError('delegates', 'The external_account format has no field for delegates: configure a direct binding on serviceAccountEmail, or use skyportenCredentials({ delegates }) in Node.js.');
   }
   const lifetime = options.tokenLifetimeSeconds;
-  checkTokenLifetime(lifetime);
+  checkNumber(lifetime, 'tokenLifetimeSeconds', TOKEN_LIFETIME_RULE);
   if (lifetime !== undefined && federation.serviceAccountImpersonationUrl === undefined) {
     throw new ConfigError('tokenLifetimeSeconds', 'tokenLifetimeSeconds applies only to service account impersonation: set serviceAccountEmail too.');
   }
-  return {
-    ...externalAccountFields(federation, lifetime),
-    credential_source: {
-      executable: {
-        command: command.trim(),
-        timeout_millis: timeoutMillis,
-        ...(options.outputFile === undefined ? {} : { output_file: options.outputFile }),
-      },
-    },
-  };
+  const outputFile = options.outputFile === undefined ? {} : { output_file: options.outputFile };
+  const executable = { command: command.trim(), timeout_millis: options.timeoutMillis ?? 30_000, ...outputFile };
+  return { ...externalAccountFields(federation, lifetime), credential_source: { executable } };
 }
 
 /** What a credential configuration and `SkyportenIdentityPoolClient` share: the exchange and impersonation settings. @internal */
 export function externalAccountFields(federation: ResolvedFederation, tokenLifetimeSeconds: number | undefined): Omit<GcpExternalAccountConfig, 'credential_source'> {
-  const impersonationUrl = federation.serviceAccountImpersonationUrl;
+  const url = federation.serviceAccountImpersonationUrl;
   return {
     universe_domain: federation.universeDomain,
     type: 'external_account',
     audience: federation.audience,
     subject_token_type: 'urn:ietf:params:oauth:token-type:jwt',
     token_url: federation.tokenUrl,
-    ...(impersonationUrl === undefined ? {} : { service_account_impersonation_url: impersonationUrl }),
-    ...(impersonationUrl === undefined || tokenLifetimeSeconds === undefined ? {} : { service_account_impersonation: { token_lifetime_seconds: tokenLifetimeSeconds } }),
+    ...(url === undefined ? {} : { service_account_impersonation_url: url }),
+    ...(url === undefined || tokenLifetimeSeconds === undefined ? {} : { service_account_impersonation: { token_lifetime_seconds: tokenLifetimeSeconds } }),
   };
 }
 
-/**
- * What an executable credential source prints on stdout (and writes to `output_file`): the format Google's SDKs
- * read from the command in {@link gcpCredentialConfig}.
- *
- * @public
- */
+/** What an executable credential source prints on stdout (and writes to `output_file`), as Google's SDKs read it. @public */
 export type GcpExecutableResponse =
   | {
       /** The format version, always 1. */
@@ -161,27 +121,16 @@ export type GcpExecutableResponse =
     };
 
 /**
- * Formats a Skyporten token, or a failure, as an executable credential source response. For the CLI command
- * named in {@link gcpCredentialConfig}: print `JSON.stringify(...)` and nothing else on stdout.
+ * A Skyporten token, or a failure, as an executable credential source response: print its `JSON.stringify`.
  *
  * @example
  * ```ts
- * const token = await createMaskinportenClient().getToken();
- * process.stdout.write(JSON.stringify(gcpExecutableResponse(token)));
+ * process.stdout.write(JSON.stringify(gcpExecutableResponse(await createMaskinportenClient().getToken())));
  * ```
  * @public
  */
-export function gcpExecutableResponse(
-  result: { accessToken: string; expiresAt: Date } | { code: string; message: string },
-): GcpExecutableResponse {
-  if ('accessToken' in result) {
-    return {
-      version: 1,
-      success: true,
-      token_type: 'urn:ietf:params:oauth:token-type:jwt',
-      id_token: result.accessToken,
-      expiration_time: Math.floor(result.expiresAt.getTime() / 1000),
-    };
-  }
-  return { version: 1, success: false, code: result.code, message: result.message };
+export function gcpExecutableResponse(result: { accessToken: string; expiresAt: Date } | { code: string; message: string }): GcpExecutableResponse {
+  if (!('accessToken' in result)) return { version: 1, success: false, code: result.code, message: result.message };
+  const expiration_time = Math.floor(result.expiresAt.getTime() / 1000);
+  return { version: 1, success: true, token_type: 'urn:ietf:params:oauth:token-type:jwt', id_token: result.accessToken, expiration_time };
 }

@@ -1,6 +1,5 @@
-export { CLOUD_PLATFORM_SCOPE, SkyportenIdentityPoolClient } from './client.js';
+export { CLOUD_PLATFORM_SCOPE, createSubjectTokenSupplier, SkyportenIdentityPoolClient, type SubjectTokenSupplierOptions } from './client.js';
 export { skyportenCredentials, type SkyportenCredentialsOptions } from './credentials.js';
-export { createSubjectTokenSupplier, type SubjectTokenSupplierOptions } from './subject-token.js';
 export {
   DEFAULT_EXECUTABLE_COMMAND,
   gcpCredentialConfig,
@@ -10,10 +9,4 @@ export {
   type GcpExternalAccountConfig,
 } from './credential-config.js';
 export { clientAccessPrincipalSet } from './errors.js';
-export {
-  GCP_ENVIRONMENT_VARIABLES,
-  workloadIdentityAudience,
-  type GcpFederationOptions,
-  type ResolvedFederation,
-  type WorkloadIdentityProvider,
-} from './options.js';
+export { GCP_ENVIRONMENT_VARIABLES, workloadIdentityAudience, type GcpFederationOptions, type ResolvedFederation, type WorkloadIdentityProvider } from './options.js';

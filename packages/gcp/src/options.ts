@@ -1,12 +1,7 @@
 import { isLoopbackHost, type Environment } from '@skyporten/core';
 import { ConfigError } from '@skyporten/core/adapter';
 
-/**
- * The parts of a workload identity pool provider's resource name. Ask the data provider for them (or for the
- * full audience string).
- *
- * @public
- */
+/** The parts of a workload identity pool provider's resource name; ask the data provider for them. @public */
 export interface WorkloadIdentityProvider {
   /** The project NUMBER (digits, not the project id) that owns the pool, e.g. `"123456789012"`. */
   projectNumber: string;
@@ -16,35 +11,15 @@ export interface WorkloadIdentityProvider {
   providerId: string;
 }
 
-/**
- * Options shared by {@link skyportenCredentials} and {@link gcpCredentialConfig}: where the workload identity
- * federation lives on the data provider's side.
- *
- * @public
- */
+/** Where the data provider's workload identity federation lives ({@link skyportenCredentials}, {@link gcpCredentialConfig}). @public */
 export interface GcpFederationOptions {
-  /**
-   * The workload identity pool provider: the full
-   * `//iam.googleapis.com/projects/<NUMBER>/locations/global/workloadIdentityPools/<POOL>/providers/<PROVIDER>`
-   * string, or its parts.
-   * @default `SKYPORTEN_GCP_AUDIENCE`
-   */
+  /** The pool provider, `//iam.googleapis.com/projects/<NUMBER>/locations/global/workloadIdentityPools/<POOL>/providers/<PROVIDER>`, or its parts. @default `SKYPORTEN_GCP_AUDIENCE` */
   audience?: string | WorkloadIdentityProvider | undefined;
-  /**
-   * The service account to impersonate (the data provider granted it read access and granted you
-   * `roles/iam.workloadIdentityUser` on it). Env: `SKYPORTEN_GCP_SERVICE_ACCOUNT_EMAIL`.
-   *
-   * Without it, the federated token from STS is used directly; it lives only as long as the Skyporten token
-   * (about 120 seconds), and only resources that grant the federated principal itself can be read.
-   * @default `SKYPORTEN_GCP_SERVICE_ACCOUNT_EMAIL`, else no impersonation
-   */
+  /** The service account to impersonate; without it the federated token is used directly (see the README). @default `SKYPORTEN_GCP_SERVICE_ACCOUNT_EMAIL`, else none */
   serviceAccountEmail?: string | undefined;
   /** The STS token exchange endpoint. @default `https://sts.${universeDomain}/v1/token` */
   tokenUrl?: string | undefined;
-  /**
-   * The full `generateAccessToken` URL; overrides the one built from `serviceAccountEmail`.
-   * @default `https://iamcredentials.${universeDomain}/v1/projects/-/serviceAccounts/${serviceAccountEmail}:generateAccessToken`
-   */
+  /** The full `generateAccessToken` URL; overrides the one built from `serviceAccountEmail`. @default on `iamcredentials.${universeDomain}` */
   serviceAccountImpersonationUrl?: string | undefined;
   /** The Google Cloud universe. @default "googleapis.com" */
   universeDomain?: string | undefined;
@@ -52,11 +27,7 @@ export interface GcpFederationOptions {
   env?: Environment | false | undefined;
 }
 
-/**
- * The environment variables the GCP adapter reads when an option is left out.
- *
- * @public
- */
+/** The environment variables the GCP adapter reads when an option is left out. @public */
 export const GCP_ENVIRONMENT_VARIABLES = {
   /** Read for the `audience` option. */
   audience: 'SKYPORTEN_GCP_AUDIENCE',
@@ -80,12 +51,16 @@ export interface ResolvedFederation {
   serviceAccountImpersonationUrl: string | undefined;
 }
 
-const AUDIENCE_PATTERN =
-  /^\/\/iam\.([a-z0-9.-]+)\/projects\/(\d+)\/locations\/global\/workloadIdentityPools\/([a-z0-9-]{4,32})\/providers\/([a-z0-9-]{4,32})$/;
-const ID_PATTERN = /^[a-z0-9-]{4,32}$/;
-export const EMAIL_PATTERN = /^[^\s@/:]+@[^\s@/:]+\.[^\s@/:]+$/;
-const IMPERSONATION_PATTERN = /\/serviceAccounts\/([^/:]+):generateAccessToken$/;
-const DEFAULT_UNIVERSE_DOMAIN = 'googleapis.com';
+const AUDIENCE_PATTERN = /^\/\/iam\.[a-z0-9.-]+\/projects\/(\d+)\/locations\/global\/workloadIdentityPools\/([a-z0-9-]{4,32})\/providers\/([a-z0-9-]{4,32})$/;
+const EMAIL_PATTERN = /^[^\s@/:]+@[^\s@/:]+\.[^\s@/:]+$/;
+const EMAIL_HINT = 'Service accounts look like name@project-id.iam.gserviceaccount.com';
+const DELEGATE_PREFIX = 'projects/-/serviceAccounts/';
+const ID_RULE = [/^[a-z0-9-]{4,32}$/, '4-32 lowercase letters, digits or hyphens'] as const;
+const PART_RULES = [
+  ['projectNumber', /^\d+$/, 'the project NUMBER (digits)', 'Find it with `gcloud projects describe <PROJECT_ID> --format="value(projectNumber)"`.'],
+  ['poolId', ...ID_RULE],
+  ['providerId', ...ID_RULE],
+] as const;
 
 /**
  * Builds the STS audience from its parts, validating each.
@@ -104,55 +79,35 @@ export function workloadIdentityAudience(provider: WorkloadIdentityProvider): st
 
 function parseAudience(value: string | WorkloadIdentityProvider): { audience: string; provider: WorkloadIdentityProvider } {
   if (typeof value === 'string') {
-    const match = AUDIENCE_PATTERN.exec(value.trim());
-    if (match === null) {
-      throw new ConfigError(
-        'audience',
-        `audience "${value}" is not a workload identity pool provider: expected //iam.googleapis.com/projects/<PROJECT NUMBER>/locations/global/workloadIdentityPools/<POOL>/providers/<PROVIDER>.`,
-        { hint: 'Ask the data provider for the provider resource name, or pass { projectNumber, poolId, providerId }. The project NUMBER is digits, not the project id.' },
-      );
+    const [, projectNumber, poolId, providerId] = AUDIENCE_PATTERN.exec(value.trim()) ?? [];
+    if (projectNumber === undefined || poolId === undefined || providerId === undefined) {
+      const expected = '//iam.googleapis.com/projects/<PROJECT NUMBER>/locations/global/workloadIdentityPools/<POOL>/providers/<PROVIDER>';
+      const hint = 'Ask the data provider for the provider resource name, or pass { projectNumber, poolId, providerId }. The project NUMBER is digits, not the project id.';
+      throw new ConfigError('audience', `audience "${value}" is not a workload identity pool provider: expected ${expected}.`, { hint });
     }
-    const [, , projectNumber = '', poolId = '', providerId = ''] = match;
     return { audience: value.trim(), provider: { projectNumber, poolId, providerId } };
   }
   if (typeof value !== 'object' || value === null) {
     throw new ConfigError('audience', 'audience must be the provider resource name or { projectNumber, poolId, providerId }.');
   }
-  const { projectNumber, poolId, providerId } = value;
-  if (typeof projectNumber !== 'string' || !/^\d+$/.test(projectNumber)) {
-    throw new ConfigError('audience.projectNumber', `audience.projectNumber must be the project NUMBER (digits), got "${String(projectNumber)}".`, {
-      hint: 'Find it with `gcloud projects describe <PROJECT_ID> --format="value(projectNumber)"`.',
-    });
-  }
-  for (const [field, id] of [['poolId', poolId], ['providerId', providerId]] as const) {
-    if (typeof id !== 'string' || !ID_PATTERN.test(id)) {
-      throw new ConfigError(`audience.${field}`, `audience.${field} must be 4-32 lowercase letters, digits or hyphens, got "${String(id)}".`);
+  for (const [field, pattern, what, hint] of PART_RULES) {
+    const part: unknown = value[field];
+    if (typeof part !== 'string' || !pattern.test(part)) {
+      throw new ConfigError(`audience.${field}`, `audience.${field} must be ${what}, got "${String(part)}".`, hint === undefined ? {} : { hint });
     }
   }
-  return {
-    audience: `//iam.googleapis.com/projects/${projectNumber}/locations/global/workloadIdentityPools/${poolId}/providers/${providerId}`,
-    provider: { projectNumber, poolId, providerId },
-  };
+  const { projectNumber, poolId, providerId } = value;
+  const audience = `//iam.googleapis.com/projects/${projectNumber}/locations/global/workloadIdentityPools/${poolId}/providers/${providerId}`;
+  return { audience, provider: { projectNumber, poolId, providerId } };
 }
 
-function checkUrl(field: string, value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigError(field, `${field} "${value}" is not an absolute URL.`);
-  }
+function checkUrl(field: string, value: string): URL {
+  const url = URL.canParse(value) ? new URL(value) : undefined;
+  if (url === undefined) throw new ConfigError(field, `${field} "${value}" is not an absolute URL.`);
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
     throw new ConfigError(field, `${field} must use https (http is allowed only on loopback, for tests), got "${value}".`);
   }
-  return value;
-}
-
-/** Checks `tokenLifetimeSeconds`: 600 to 43200 seconds (above 3600 needs an organisation policy). @internal */
-export function checkTokenLifetime(lifetime: number | undefined): void {
-  if (lifetime !== undefined && (!Number.isInteger(lifetime) || lifetime < 600 || lifetime > 43_200)) {
-    throw new ConfigError('tokenLifetimeSeconds', `tokenLifetimeSeconds must be a whole number of seconds from 600 to 43200 (above 3600 needs an organisation policy), got ${String(lifetime)}.`);
-  }
+  return url;
 }
 
 /** Validates the federation options once, where the factory is called. @internal */
@@ -160,34 +115,27 @@ export function resolveFederation(options: GcpFederationOptions): ResolvedFedera
   const env: Environment = options.env === false ? {} : (options.env ?? process.env);
   const rawAudience = options.audience ?? env[GCP_ENVIRONMENT_VARIABLES.audience];
   if (rawAudience === undefined || rawAudience === '') {
-    throw new ConfigError(
-      'audience',
-      `audience is required: the workload identity pool provider (option audience or ${GCP_ENVIRONMENT_VARIABLES.audience}).`,
-      { hint: 'e.g. //iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/skyporten/providers/maskinporten' },
-    );
+    const hint = 'e.g. //iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/skyporten/providers/maskinporten';
+    throw new ConfigError('audience', `audience is required: the workload identity pool provider (option audience or ${GCP_ENVIRONMENT_VARIABLES.audience}).`, { hint });
   }
   const { audience, provider } = parseAudience(rawAudience);
-
-  const universeDomain = options.universeDomain ?? DEFAULT_UNIVERSE_DOMAIN;
+  const universeDomain = options.universeDomain ?? 'googleapis.com';
   if (!/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(universeDomain)) {
     throw new ConfigError('universeDomain', `universeDomain must be a domain such as "googleapis.com", got "${universeDomain}".`);
   }
-  const tokenUrl = checkUrl('tokenUrl', options.tokenUrl ?? `https://sts.${universeDomain}/v1/token`);
-
+  const tokenUrl = options.tokenUrl ?? `https://sts.${universeDomain}/v1/token`;
+  checkUrl('tokenUrl', tokenUrl);
   let serviceAccountEmail = options.serviceAccountEmail ?? (env[GCP_ENVIRONMENT_VARIABLES.serviceAccountEmail]?.trim() || undefined);
   if (serviceAccountEmail !== undefined && !EMAIL_PATTERN.test(serviceAccountEmail)) {
-    throw new ConfigError('serviceAccountEmail', `serviceAccountEmail "${serviceAccountEmail}" is not an email address.`, {
-      hint: 'Service accounts look like name@project-id.iam.gserviceaccount.com.',
-    });
+    throw new ConfigError('serviceAccountEmail', `serviceAccountEmail "${serviceAccountEmail}" is not an email address.`, { hint: `${EMAIL_HINT}.` });
   }
   let serviceAccountImpersonationUrl = options.serviceAccountImpersonationUrl;
   if (serviceAccountImpersonationUrl !== undefined) {
-    const named = IMPERSONATION_PATTERN.exec(new URL(checkUrl('serviceAccountImpersonationUrl', serviceAccountImpersonationUrl)).pathname)?.[1];
+    const path = checkUrl('serviceAccountImpersonationUrl', serviceAccountImpersonationUrl).pathname;
+    const named = /\/serviceAccounts\/([^/:]+):generateAccessToken$/.exec(path)?.[1];
     if (named === undefined || serviceAccountImpersonationUrl.length > 256) {
-      throw new ConfigError(
-        'serviceAccountImpersonationUrl',
-        'serviceAccountImpersonationUrl must end in /projects/-/serviceAccounts/<EMAIL>:generateAccessToken and be at most 256 characters.',
-      );
+      const message = 'serviceAccountImpersonationUrl must end in /projects/-/serviceAccounts/<EMAIL>:generateAccessToken and be at most 256 characters.';
+      throw new ConfigError('serviceAccountImpersonationUrl', message);
     }
     if (serviceAccountEmail !== undefined && decodeURIComponent(named) !== serviceAccountEmail) {
       throw new ConfigError('serviceAccountImpersonationUrl', `serviceAccountImpersonationUrl names ${decodeURIComponent(named)}, but serviceAccountEmail is ${serviceAccountEmail}.`);
@@ -198,3 +146,26 @@ export function resolveFederation(options: GcpFederationOptions): ResolvedFedera
   }
   return { audience, provider, universeDomain, tokenUrl, serviceAccountEmail, serviceAccountImpersonationUrl };
 }
+
+/** Checks `delegates` and writes each as IAM Credentials wants it, `projects/-/serviceAccounts/<EMAIL>`. @internal */
+export function resolveDelegates(value: unknown, federation: ResolvedFederation): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) {
+    throw new ConfigError('delegates', 'delegates must be an array of service accounts, e.g. ["hop@provider.iam.gserviceaccount.com"].');
+  }
+  const delegates = value.map((item: unknown, index) => {
+    const email = typeof item === 'string' ? item.trim().replace(DELEGATE_PREFIX, '') : '';
+    if (!EMAIL_PATTERN.test(email)) {
+      const message = `delegates[${index}] "${String(item)}" is not a service account: give its email or projects/-/serviceAccounts/<EMAIL>.`;
+      throw new ConfigError('delegates', message, { hint: `${EMAIL_HINT}; the data provider names the chain.` });
+    }
+    return `${DELEGATE_PREFIX}${email}`;
+  });
+  if (delegates.length > 0 && federation.serviceAccountImpersonationUrl === undefined) {
+    throw new ConfigError('delegates', 'delegates applies only to service account impersonation: set serviceAccountEmail too.');
+  }
+  return delegates;
+}
+
+/** `tokenLifetimeSeconds`: 600 to 43200 seconds (above 3600 needs an organisation policy). @internal */
+export const TOKEN_LIFETIME_RULE = { min: 600, max: 43_200, integer: true } as const;
