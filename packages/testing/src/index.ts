@@ -1,18 +1,18 @@
 export { createMockSkyporten } from './issuer.js';
-export type { MockSkyporten } from './issuer.js';
-export type { MockIssuerControls } from './controls.js';
-export type { MockSkyportenOptions } from './options.js';
-export type { MockFailure, MockLifecycle } from './mock-service.js';
-export type { MockIssuerReference } from './cloud.js';
 export type {
   Delegation,
   InjectedFailure,
+  MockIssuerControls,
+  MockSkyporten,
+  MockSkyportenOptions,
   RecordedTokenRequest,
   RegisterClientOptions,
   RegisteredClient,
-} from './engine.js';
-export { createTestCertificate, certificateToX5c } from './certificate.js';
-export type { TestCertificateOptions } from './certificate.js';
+} from './issuer.js';
+export type { MockFailure, MockLifecycle } from './mock-service.js';
+export type { MockIssuerReference } from './cloud.js';
+export { createTestCertificate, certificateToX5c, createLocalTlsCertificate } from './tls-certificate.js';
+export type { LocalTlsCertificate, LocalTlsCertificateOptions, TestCertificateOptions } from './tls-certificate.js';
 export type { KeyInput } from './keys.js';
 export { isValidOrganisationNumber } from './organisation-number.js';
 export { createMockAws } from './aws.js';
@@ -41,7 +41,5 @@ export type {
 } from './azure.js';
 export { AZURITE_ACCOUNT_KEY, AZURITE_ACCOUNT_NAME, startAzurite } from './azurite.js';
 export type { RunningAzurite, StartAzuriteOptions } from './azurite.js';
-export { createLocalTlsCertificate } from './tls-certificate.js';
-export type { LocalTlsCertificate, LocalTlsCertificateOptions } from './tls-certificate.js';
 export { createTestProxy } from './proxy.js';
 export type { TestProxy } from './proxy.js';

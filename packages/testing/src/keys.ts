@@ -13,49 +13,30 @@ import type { JWK } from 'jose';
  */
 export type KeyInput = string | JWK | CryptoKey | KeyObject;
 
-/** The issuer's signing key pair and its public JWK (with `kid`, `alg`, `use`). */
-export interface IssuerSigningKey {
-  privateKey: KeyObject;
-  publicKey: KeyObject;
-  publicJwk: JWK;
-  kid: string;
-}
-
 /**
- * Generates the issuer's RSA 2048 signing key.
- *
- * Synchronous on purpose: `createMockSkyportenHandlers` is synchronous so it can be called at module level
- * next to `setupServer`. `node:crypto` keys are accepted by jose on Node.
+ * An RSA 2048 signing key whose `kid` is its RFC 7638 thumbprint. Synchronous, so `createMockSkyportenHandlers`
+ * can be too (module level, next to `setupServer`).
  */
-export function generateIssuerSigningKey(): IssuerSigningKey {
+export function generateIssuerSigningKey(): { privateKey: KeyObject; publicKey: KeyObject; publicJwk: JWK; kid: string } {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const kid = jwkThumbprint(publicKey);
-  return { privateKey, publicKey, publicJwk: toPublicJwk(publicKey, kid), kid };
-}
-
-/** RFC 7638 JWK thumbprint (SHA-256, base64url) of an RSA public key. */
-export function jwkThumbprint(publicKey: KeyObject): string {
   const { e, n } = publicKey.export({ format: 'jwk' });
-  return createHash('sha256').update(JSON.stringify({ e, kty: 'RSA', n })).digest('base64url');
-}
-
-function isCryptoKey(value: unknown): value is CryptoKey {
-  return typeof CryptoKey !== 'undefined' && value instanceof CryptoKey;
+  const kid = createHash('sha256').update(JSON.stringify({ e, kty: 'RSA', n })).digest('base64url');
+  return { privateKey, publicKey, publicJwk: toPublicJwk(publicKey, kid), kid };
 }
 
 function toKeyObject(input: KeyInput, create: typeof createPublicKey | typeof createPrivateKey): KeyObject {
   if (input instanceof KeyObject) return input;
-  if (isCryptoKey(input)) return KeyObject.from(input);
+  if (typeof CryptoKey !== 'undefined' && input instanceof CryptoKey) return KeyObject.from(input);
   return typeof input === 'string' ? create(input) : create({ key: input as NodeJsonWebKey, format: 'jwk' });
 }
 
-/** Converts any {@link KeyInput} to a public `KeyObject` (a private key yields its public half). */
+/** Any {@link KeyInput} as a public `KeyObject` (a private key yields its public half). */
 export function toPublicKeyObject(input: KeyInput): KeyObject {
   const key = toKeyObject(input, createPublicKey);
   return key.type === 'public' ? key : createPublicKey(key);
 }
 
-/** Converts any private {@link KeyInput} to a private `KeyObject`. */
+/** Any private {@link KeyInput} as a private `KeyObject`. */
 export function toPrivateKeyObject(input: KeyInput): KeyObject {
   const key = toKeyObject(input, createPrivateKey);
   if (key.type !== 'private') throw new TypeError('Expected a private key, got a public one.');

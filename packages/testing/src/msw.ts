@@ -1,35 +1,18 @@
 /**
- * `@skyporten/testing/msw`: the mock issuer as msw request handlers. A subpath of its own, so the package's main
- * entry (and its types) never needs msw; import this one only where msw ^3 is installed.
+ * `@skyporten/testing/msw`: the mock issuer as msw request handlers, on a subpath of its own so the main entry
+ * (and its types) never needs msw.
  *
  * @packageDocumentation
  */
 import { http } from 'msw';
 import type { RequestHandler } from 'msw';
-import { createControls } from './controls.js';
-import type { MockIssuerControls } from './controls.js';
-import { IssuerEngine } from './engine.js';
-import { applyTrailingSlash, resolveSettings } from './options.js';
-import type { MockSkyportenOptions } from './options.js';
+import { applyTrailingSlash, createIssuerEngine } from './issuer.js';
+import type { MockIssuerControls, MockSkyportenOptions } from './issuer.js';
 
-/**
- * The default issuer of {@link createMockSkyportenHandlers}: Skyporten's test environment.
- *
- * @example
- * ```ts
- * createMockSkyportenHandlers().issuer === DEFAULT_HANDLERS_ISSUER; // "https://test.sky.maskinporten.no"
- * ```
- */
+/** The default issuer of {@link createMockSkyportenHandlers}: Skyporten's test environment. */
 export const DEFAULT_HANDLERS_ISSUER = 'https://test.sky.maskinporten.no';
 
-/**
- * The mock issuer as msw request handlers, for `setupServer(...handlers)`.
- *
- * @example
- * ```ts
- * const { handlers, registerClient } = createMockSkyportenHandlers();
- * ```
- */
+/** The mock issuer as msw request handlers, for `setupServer(...handlers)`. */
 export interface MockSkyportenHandlers extends MockIssuerControls {
   /** msw handlers answering every request to the issuer's origin. */
   handlers: RequestHandler[];
@@ -40,7 +23,7 @@ export interface MockSkyportenHandlers extends MockIssuerControls {
 const NULL_BODY_STATUSES = new Set([204, 205, 304]);
 
 /**
- * The same mock issuer as {@link createMockSkyporten}, in-process as msw handlers: no port, any issuer URL.
+ * The same mock issuer as `createMockSkyporten`, in-process as msw handlers: no port, any issuer URL.
  *
  * @example
  * ```ts
@@ -52,26 +35,13 @@ const NULL_BODY_STATUSES = new Set([204, 205, 304]);
  */
 export function createMockSkyportenHandlers(options: MockSkyportenOptions = {}): MockSkyportenHandlers {
   const issuer = applyTrailingSlash(options.issuer ?? DEFAULT_HANDLERS_ISSUER, options.trailingSlash ?? options.issuer?.endsWith('/'));
-  let origin: string;
-  try {
-    origin = new URL(issuer).origin;
-  } catch (cause) {
-    throw new TypeError(`Option issuer must be an absolute URL such as "${DEFAULT_HANDLERS_ISSUER}", got "${issuer}".`, { cause });
-  }
-  const engine = new IssuerEngine(resolveSettings(options, issuer));
-  const handler = http.all(`${origin}/*`, async ({ request }) => {
-    const body = await request.text();
-    const answer = await engine.handle({ method: request.method, url: new URL(request.url), headers: request.headers, body });
+  if (!URL.canParse(issuer)) throw new TypeError(`Option issuer must be an absolute URL such as "${DEFAULT_HANDLERS_ISSUER}", got "${issuer}".`);
+  const { controls, service } = createIssuerEngine(options, issuer);
+  const handler = http.all(`${new URL(issuer).origin}/*`, async ({ request }) => {
+    const answer = await service.handle({ method: request.method, url: new URL(request.url), headers: request.headers, body: await request.text() });
     if (answer === null) return Response.error();
-    const responseBody = NULL_BODY_STATUSES.has(answer.status) || request.method === 'HEAD' ? null : String(answer.body ?? '');
-    return new Response(responseBody, { status: answer.status, headers: answer.headers ?? {} });
+    const body = NULL_BODY_STATUSES.has(answer.status) || request.method === 'HEAD' ? null : String(answer.body ?? '');
+    return new Response(body, { status: answer.status, headers: answer.headers ?? {} });
   });
-  return {
-    ...createControls(engine),
-    handlers: [handler],
-    close() {
-      engine.close();
-      return Promise.resolve();
-    },
-  };
+  return { ...controls, handlers: [handler], close: () => Promise.resolve(service.close()) };
 }
