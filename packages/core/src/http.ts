@@ -1,12 +1,5 @@
 import { ConfigError, NetworkError, SkyportenError, TimeoutError, TokenRequestError } from './errors.js';
 
-/**
- * The one path for every request the SDK itself sends (token, discovery, token exchange): a fetch wrapper that
- * never follows a redirect, reads at most {@link MAX_BODY_BYTES} of any body (success or error), and holds
- * one deadline per attempt over headers and body. It makes one attempt; retrying is `withRetry`'s job.
- * See docs/decisions/0014-fetch-wrapper-instead-of-ky.md.
- */
-
 /** Settings of {@link createHttpClient}. @public */
 export interface HttpSettings {
   /** A fetch implementation. @default globalThis.fetch, through HTTPS_PROXY when set */
@@ -66,11 +59,7 @@ export const proxyAgentLoader: { load: () => Promise<unknown>; loaded: Promise<u
   loaded: undefined,
 };
 
-/**
- * Node's fetch ignores HTTPS_PROXY / NO_PROXY unless started with NODE_USE_ENV_PROXY=1 / --use-env-proxy
- * (Node >= 22.21 / 24.5). When a proxy is set and Node does not handle it, requests go through undici's
- * EnvHttpProxyAgent: undici is an optional peer dependency, loaded only then.
- */
+/** undici's EnvHttpProxyAgent when a proxy is set and Node's fetch ignores it (see docs/security.md). */
 function proxyFromEnvironment(): Promise<unknown> | undefined {
   const env = process.env;
   const configured = env.HTTPS_PROXY || env.https_proxy || env.HTTP_PROXY || env.http_proxy;
@@ -88,8 +77,8 @@ function proxyFromEnvironment(): Promise<unknown> | undefined {
 }
 
 /**
- * The one outbound request path (see the module comment): no redirects, every body capped, one deadline per
- * attempt over headers and body, HTTPS_PROXY honoured; one attempt (wrap it in `withRetry` to retry).
+ * The one outbound request path (docs/security.md): no redirects, every body capped, one deadline per attempt
+ * over headers and body, HTTPS_PROXY honoured; one attempt (wrap it in `withRetry` to retry).
  *
  * @example
  * ```ts
@@ -136,23 +125,13 @@ export function createHttpClient(settings: HttpSettings): HttpClient {
   };
 }
 
-/**
- * A 3xx (or a fetch that followed one anyway) is a typed, non-retryable error naming the status and the
- * Location origin only, never the full URL (it may carry a query) or the grant.
- */
+/** A 3xx (or a fetch that followed one anyway) is a non-retryable error naming only the status and the Location's origin. */
 function refuseRedirect(response: Response, url: string): void {
   const redirected = response.status === 0 || (response.status >= 300 && response.status < 400) || response.redirected;
   if (!redirected) return;
   void response.body?.cancel().catch(() => undefined);
-  let origin = 'no Location';
   const location = response.headers.get('location');
-  if (location) {
-    try {
-      origin = new URL(location, url).origin;
-    } catch {
-      origin = 'an unreadable Location';
-    }
-  }
+  const origin = !location ? 'no Location' : URL.canParse(location, url) ? new URL(location, url).origin : 'an unreadable Location';
   throw new TokenRequestError('TOKEN_RESPONSE_INVALID', `${stripQuery(url)} answered a redirect (HTTP ${response.status}, to ${origin}); the SDK never follows redirects.`, {
     status: response.status,
     isRetryable: false,
@@ -160,10 +139,7 @@ function refuseRedirect(response: Response, url: string): void {
   });
 }
 
-/**
- * Reads the body as a stream and stops at once (cancelling it) when it exceeds `maxBytes` or when `stop`
- * aborts (the attempt's deadline or the caller's signal), so neither an endless body nor a slow drip holds on.
- */
+/** Reads the body, cancelling it at once past `maxBytes` or when `stop` aborts (deadline, caller), so no endless body or slow drip holds on. */
 async function readCapped(response: Response, url: string, stop: AbortSignal, maxBytes: number): Promise<string> {
   const tooLarge = () =>
     new TokenRequestError('TOKEN_RESPONSE_INVALID', `${stripQuery(url)} sent a body larger than ${maxBytes} bytes; the SDK stopped reading it.`, {

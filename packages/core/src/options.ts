@@ -31,12 +31,7 @@ export interface OptionOrigin {
   from: string;
 }
 
-/**
- * The one default of every option that has one. Options without a default (issuer, clientId, scope, key) are
- * required; `resource` and `consumerOrg` are optional.
- *
- * @public
- */
+/** The one default of every option that has one (issuer, clientId, scope and key are required). @public */
 export const CLIENT_OPTION_DEFAULTS = Object.freeze({
   /** Per-request timeout, ms. */
   timeout: 10_000,
@@ -124,11 +119,7 @@ function variablesOf(option: string): string[] {
   return Object.hasOwn(CLIENT_OPTION_VARIABLES, option) ? [CLIENT_OPTION_VARIABLES[option as OptionName]] : [];
 }
 
-/**
- * The environment without the variables of options given explicitly: those are neither read (no key file
- * is opened for a key already given) nor checked. A token endpoint from the environment only counts when the
- * issuer comes from the environment too, so a leftover test endpoint never meets a prod issuer.
- */
+/** The environment without the variables of options given explicitly: those are neither read (no key file opened) nor checked. */
 function relevantEnvironment(env: Environment, explicit: ClientOptionsInput): Environment {
   const drop = new Set<string>();
   for (const [option, given] of Object.entries(explicit)) {
@@ -162,13 +153,8 @@ function keyMaterialOf(layer: ClientOptionsInput, name: (option: string) => stri
 }
 
 /**
- * The one options resolver: every client option has one name, one environment variable
- * ({@link CLIENT_OPTION_VARIABLES}) and at most one default ({@link CLIENT_OPTION_DEFAULTS}). Precedence: the
- * options given > the environment (unless `env: false`) > the config-file layer > the default, option by
- * option. A key comes whole (`key`) or in parts (`keyFile` or `MASKINPORTEN_PRIVATE_KEY`, with `kid`,
- * `keyPassphrase` and `certificateFile`, each from its own highest layer). `createMaskinportenClient` and the
- * CLI (its flags are the options, `--config` the config-file layer) both resolve through it, and
- * `skyporten doctor` prints `sources`.
+ * The one options resolver (decision 0016), for the client and the CLI: option by option, the options given >
+ * the environment (unless `env: false`) > the config-file layer > the default; a key whole or in parts.
  *
  * @example
  * ```ts
@@ -188,19 +174,13 @@ export function resolveClientOptions(options: ClientOptionsInput = {}, layers: O
   const describe = (origin: OptionOrigin): string =>
     origin.source === 'option' ? label(origin.from) : origin.source === 'config-file' ? `the config file's ${origin.from}` : origin.from;
 
-  const explicitIssuer = issuerOf(options, label, '');
-  const fileIssuer = issuerOf(file, (option) => option, ' in the config file');
-  let issuer: string | undefined;
-  if (explicitIssuer !== undefined) {
-    issuer = explicitIssuer;
-    sources.issuer = { source: 'option', from: options.environment !== undefined ? 'environment' : 'issuer' };
-  } else if (fromEnv.issuer !== undefined) {
-    issuer = fromEnv.issuer as string;
-    sources.issuer = { source: 'env', from: relevant[CLIENT_OPTION_VARIABLES.environment]?.trim() ? CLIENT_OPTION_VARIABLES.environment : CLIENT_OPTION_VARIABLES.issuer };
-  } else if (fileIssuer !== undefined) {
-    issuer = fileIssuer;
-    sources.issuer = { source: 'config-file', from: file.environment !== undefined ? 'environment' : 'issuer' };
-  }
+  const issuerLayers: [OptionSource, string | undefined, string][] = [
+    ['option', issuerOf(options, label, ''), options.environment !== undefined ? 'environment' : 'issuer'],
+    ['env', fromEnv.issuer as string | undefined, relevant[CLIENT_OPTION_VARIABLES.environment]?.trim() ? CLIENT_OPTION_VARIABLES.environment : CLIENT_OPTION_VARIABLES.issuer],
+    ['config-file', issuerOf(file, (option) => option, ' in the config file'), file.environment !== undefined ? 'environment' : 'issuer'],
+  ];
+  const [issuerSource, issuer, issuerFrom] = issuerLayers.find(([, value]) => value !== undefined) ?? [];
+  if (issuerSource !== undefined) sources.issuer = { source: issuerSource, from: issuerFrom! };
 
   function pick(name: Exclude<OptionName, 'environment' | 'issuer'>): unknown {
     const given = (options as Record<string, unknown>)[name];

@@ -1,11 +1,9 @@
+import { setTimeout as wait } from 'node:timers/promises';
 import { SkyportenError } from './errors.js';
 
 /**
- * How failed requests are retried: exponential backoff with full jitter, honouring a server's `Retry-After`,
- * within an overall deadline. Only errors for which {@link isRetryable} is true are retried (network errors,
- * timeouts, 408, 429, 5xx); an OAuth error, a redirect or an invalid response never is.
- *
- * @public
+ * How failed requests are retried: exponential backoff with full jitter, honouring `Retry-After`, within a
+ * deadline. Only {@link isRetryable} errors are retried (network, timeout, 408, 429, 5xx). @public
  */
 export interface RetryOptions {
   /** Retries after the first attempt. `0` disables retrying. @default 3 */
@@ -23,11 +21,7 @@ export interface RetryOptions {
 /** A {@link RetryOptions} with every field filled in. @public */
 export type RetryPolicy = { readonly [K in keyof RetryOptions]-?: NonNullable<RetryOptions[K]> };
 
-/**
- * The defaults of {@link RetryOptions}: 3 retries, 200 ms doubling up to 5 s, Retry-After up to 30 s, 60 s overall.
- *
- * @public
- */
+/** The defaults of {@link RetryOptions}: 3 retries, 200 ms doubling up to 5 s, Retry-After up to 30 s, 60 s overall. @public */
 export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
   limit: 3,
   baseDelayMs: 200,
@@ -42,7 +36,6 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
  * @example
  * ```ts
  * resolveRetryPolicy(2); // { ...DEFAULT_RETRY_POLICY, limit: 2 }
- * resolveRetryPolicy(false).limit; // 0
  * ```
  * @public
  */
@@ -54,48 +47,21 @@ export function resolveRetryPolicy(retry?: RetryOptions | number | false): Retry
   return { ...DEFAULT_RETRY_POLICY, ...defined };
 }
 
-/**
- * The one rule for what may be retried: a {@link SkyportenError} (also from another copy of the package) whose
- * `isRetryable` is true. Anything else, including plain `Error`s and a caller's abort, is not retried.
- *
- * @example
- * ```ts
- * if (isRetryable(error)) scheduleAnotherTry();
- * ```
- * @public
- */
+/** The one rule for what may be retried: a {@link SkyportenError} (of any copy) with `isRetryable`, not `ABORTED`. @public */
 export function isRetryable(error: unknown): boolean {
   return SkyportenError.isInstance(error) && error.isRetryable === true && error.code !== 'ABORTED';
 }
 
-/**
- * Parses a `Retry-After` header (seconds or an HTTP date) into milliseconds from `now`; `undefined` when absent
- * or unreadable.
- *
- * @example
- * ```ts
- * parseRetryAfter('2', Date.now()); // 2000
- * ```
- * @public
- */
+/** A `Retry-After` header (seconds or an HTTP date) in ms from `now`; `undefined` when absent or unreadable. @public */
 export function parseRetryAfter(header: string | null | undefined, now: number): number | undefined {
-  if (header === null || header === undefined || header.trim() === '') return undefined;
-  const trimmed = header.trim();
+  const trimmed = header?.trim();
+  if (!trimmed) return undefined;
   if (/^\d+(?:\.\d+)?$/.test(trimmed)) return Number(trimmed) * 1000;
   const date = Date.parse(trimmed);
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-/**
- * The wait before retry number `retry` (1 for the first retry): full jitter, `random() * min(maxDelayMs,
- * baseDelayMs * 2^(retry-1))`.
- *
- * @example
- * ```ts
- * backoffDelay(DEFAULT_RETRY_POLICY, 1, () => 0.5); // 100
- * ```
- * @public
- */
+/** The wait before retry number `retry` (from 1), full jitter: `random() * min(maxDelayMs, baseDelayMs * 2^(retry-1))`. @public */
 export function backoffDelay(policy: RetryPolicy, retry: number, random: () => number = Math.random): number {
   const ceiling = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, retry - 1));
   return Math.max(0, random()) * ceiling;
@@ -138,25 +104,9 @@ export interface WithRetryOptions {
 }
 
 function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(abortError());
-      return;
-    }
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(abortError());
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal?.addEventListener('abort', onAbort, { once: true });
+  return wait(ms, undefined, { signal }).catch(() => {
+    throw new SkyportenError('ABORTED', 'The operation was aborted by the caller\'s signal while waiting to retry.');
   });
-}
-
-function abortError(): SkyportenError {
-  return new SkyportenError('ABORTED', 'The operation was aborted by the caller\'s signal while waiting to retry.');
 }
 
 /** The `retryAfterMs` a {@link SkyportenError} may carry (from a 429 / 503 `Retry-After`). */
@@ -166,10 +116,9 @@ function retryAfterOf(error: unknown): number | undefined {
 }
 
 /**
- * Runs `operation` until it succeeds, throws something that is not retryable, or the policy runs out (the
- * retry limit, or the deadline: a wait that would end after it is not started); then throws the last error.
- * An error's `retryAfterMs` (from `Retry-After`, capped at `maxRetryAfterMs`) replaces the backoff delay. Each attempt calls
- * `operation` again, so a token request signs a fresh grant per attempt.
+ * Runs `operation` (again for each attempt, so a token request signs a fresh grant) until it succeeds, throws
+ * something not retryable, or the limit or deadline is reached; then throws the last error. An error's
+ * `retryAfterMs` (capped at `maxRetryAfterMs`) replaces the backoff delay.
  *
  * @example
  * ```ts
@@ -181,22 +130,19 @@ function retryAfterOf(error: unknown): number | undefined {
  */
 export async function withRetry<T>(operation: (context: AttemptContext) => Promise<T>, options: WithRetryOptions = {}): Promise<T> {
   const policy = options.policy ?? DEFAULT_RETRY_POLICY;
-  const sleep = options.sleep ?? defaultSleep;
-  const random = options.random ?? Math.random;
   const clock = options.clock ?? Date.now;
-  const shouldRetry = options.shouldRetry ?? isRetryable;
   const started = clock();
   for (let attempt = 1; ; attempt++) {
     const remainingMs = Math.max(1, policy.deadlineMs - (clock() - started));
     try {
       return await operation({ attempt, remainingMs });
     } catch (error) {
-      if (attempt > policy.limit || !shouldRetry(error) || options.signal?.aborted) throw error;
+      if (attempt > policy.limit || !(options.shouldRetry ?? isRetryable)(error) || options.signal?.aborted) throw error;
       const retryAfter = retryAfterOf(error);
-      const delayMs = retryAfter === undefined ? backoffDelay(policy, attempt, random) : Math.min(retryAfter, policy.maxRetryAfterMs);
+      const delayMs = retryAfter === undefined ? backoffDelay(policy, attempt, options.random) : Math.min(retryAfter, policy.maxRetryAfterMs);
       if (clock() - started + delayMs >= policy.deadlineMs) throw error;
       options.onRetry?.({ attempt: attempt + 1, delayMs, error });
-      await sleep(delayMs, options.signal);
+      await (options.sleep ?? defaultSleep)(delayMs, options.signal);
     }
   }
 }

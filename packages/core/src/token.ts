@@ -4,35 +4,21 @@ import { issuerUrl } from './issuers.js';
 
 const inspectCustom = Symbol.for('nodejs.util.inspect.custom');
 
-/**
- * An access token and what is known about it. `accessToken` is a getter, so `JSON.stringify`,
- * `String()` and `util.inspect` of the object never show the token; read the property explicitly.
- *
- * @example
- * ```ts
- * const token = await client.getToken();
- * console.log(`${token}`); // SkyportenToken { scope: ..., expiresAt: ... }: no token
- * await fetch(url, { headers: { authorization: `Bearer ${token.accessToken}` } });
- * ```
- * @public
- */
+/** An access token and what is known about it; JSON, `String()` and `util.inspect` never show the token itself. @public */
 export class SkyportenToken {
   readonly #accessToken: string;
   /** Always `Bearer`. */
-  readonly tokenType: 'Bearer';
+  declare readonly tokenType: 'Bearer';
   /** The scopes granted, space-separated. */
-  readonly scope: string;
+  declare readonly scope: string;
   /** When the token stops being valid (from `expires_in`, capped by the token's `exp`). */
-  readonly expiresAt: Date;
+  declare readonly expiresAt: Date;
   /** When the token was requested, on the client's clock. */
-  readonly issuedAt: Date;
+  declare readonly issuedAt: Date;
 
-  constructor(fields: { accessToken: string; tokenType: 'Bearer'; scope: string; expiresAt: Date; issuedAt: Date }) {
-    this.#accessToken = fields.accessToken;
-    this.tokenType = fields.tokenType;
-    this.scope = fields.scope;
-    this.expiresAt = fields.expiresAt;
-    this.issuedAt = fields.issuedAt;
+  constructor({ accessToken, tokenType, scope, expiresAt, issuedAt }: { accessToken: string; tokenType: 'Bearer'; scope: string; expiresAt: Date; issuedAt: Date }) {
+    this.#accessToken = accessToken;
+    Object.assign(this, { tokenType, scope, expiresAt, issuedAt });
   }
 
   /** The access token (a JWT): send it as a Bearer token or hand it to a cloud STS. Keep it secret. */
@@ -67,11 +53,7 @@ export class SkyportenToken {
   }
 }
 
-/**
- * The claims of a Skyporten access token, typed. See PROTOCOL.md for their meaning.
- *
- * @public
- */
+/** The claims of a Skyporten access token, typed (docs/protocol.md explains them). @public */
 export interface SkyportenTokenClaims {
   /** The issuer, e.g. `https://test.sky.maskinporten.no`. */
   iss: string;
@@ -112,11 +94,7 @@ export interface SkyportenTokenClaims {
   [claim: string]: unknown;
 }
 
-/**
- * A decoded token: the raw claims plus the fields people look for.
- *
- * @public
- */
+/** A decoded token: the raw claims plus the fields people look for. @public */
 export interface DecodedSkyportenToken {
   /** Every claim, as in the token. */
   claims: SkyportenTokenClaims;
@@ -139,9 +117,8 @@ export interface DecodedSkyportenToken {
 }
 
 /**
- * Reads the claims of a Skyporten access token WITHOUT verifying it. Use it to show or route on claims
- * (the token is opaque in principle; its `exp`, `aud` and `sub` are stable in practice). To trust the
- * claims, use {@link verifySkyportenToken}.
+ * Reads the claims of a Skyporten access token WITHOUT verifying it (to show or route on them); to trust
+ * them, use {@link verifySkyportenToken}.
  *
  * @example
  * ```ts
@@ -160,13 +137,7 @@ export function decodeSkyportenToken(token: string): DecodedSkyportenToken {
   return describe(claims);
 }
 
-/**
- * The payload of a compact JWS, decoded but NOT verified: three base64url parts, the middle one a JSON object.
- * Throws a TypeError naming what is wrong. (jose's decodeJwt does the same; this one keeps jose off the import
- * path, which verification alone needs.)
- *
- * @internal
- */
+/** The payload of a compact JWS, NOT verified, or a TypeError naming what is wrong (keeps jose off the import path). @internal */
 export function decodeJwtPayload(token: string): Record<string, unknown> {
   if (typeof token !== 'string') throw new TypeError('A JWT must be a string.');
   const parts = token.split('.');
@@ -199,11 +170,7 @@ function describe(claims: SkyportenTokenClaims): DecodedSkyportenToken {
   };
 }
 
-/**
- * Options of {@link verifySkyportenToken}.
- *
- * @public
- */
+/** Options of {@link verifySkyportenToken}. @public */
 export interface VerifySkyportenTokenOptions {
   /** The issuer the token must come from, exactly. */
   issuer: string;
@@ -220,8 +187,8 @@ export interface VerifySkyportenTokenOptions {
 const remoteKeySets = new Map<string, JWTVerifyGetKey>();
 
 /**
- * Verifies a Skyporten access token's signature against the issuer's JWKS (fetched and cached by jose),
- * and its `iss`, `aud` and `exp` — what a data provider's own API would do.
+ * Verifies a Skyporten access token's signature against the issuer's JWKS (cached by jose) and its `iss`,
+ * `aud` and `exp`, as a data provider's own API would.
  *
  * @example
  * ```ts
@@ -259,8 +226,7 @@ export async function verifySkyportenToken(token: string, options: VerifySkyport
 }
 
 /**
- * Checks that an access token carries an audience (`aud`, from the `resource` asked for) before it is
- * presented to a cloud, which would otherwise answer with a vaguer error. Returns the decoded token.
+ * The decoded token, once it is known to carry an `aud` (from `resource`): a cloud would answer a vaguer error.
  *
  * @example
  * ```ts
