@@ -72,8 +72,9 @@ const CUSTOM_ROLE_ARN = /^arn:[a-z][\w-]*:iam::[\w-]*:role\/(?:[\w+=,.@-]+\/)*[\
 const SESSION_NAME = { pattern: /^[\w+=,.@-]{2,64}$/, rule: '2-64 characters of letters, digits and _+=,.@-' };
 const EXTERNAL_ID = { pattern: /^[\w+=,.@:/-]{2,1224}$/, rule: '2-1224 characters of letters, digits and _+=,.@:/-' };
 
-/** Checks a role ARN option (`field`, named `label` in messages) against the pattern for the STS in use. */
-function checkRoleArn(roleArn: string, field: string, label: string, customEndpoint: boolean): void {
+/** Checks a required role ARN option (`field`, named `label` in messages) against the pattern for the STS in use. */
+function checkRoleArn(roleArn: unknown, field: string, label: string, customEndpoint: boolean, missing: string): asserts roleArn is string {
+  if (typeof roleArn !== 'string' || roleArn === '') throw new ConfigError(field, `${field} is missing: ${missing}`);
   if ((customEndpoint ? CUSTOM_ROLE_ARN : ROLE_ARN).test(roleArn)) return;
   throw new ConfigError(field, `${label} "${roleArn}" is not an IAM role ARN: it must look like "arn:aws:iam::123456789012:role/skyporten-reader"${customEndpoint ? ' (with a custom STS endpoint: "arn:<partition>:iam::<account, may be empty>:role/<name>")' : ''}.`);
 }
@@ -83,33 +84,12 @@ function checkChars(value: string | undefined, field: string, label: string, exp
   if (value !== undefined && !expected.pattern.test(value)) throw new ConfigError(field, `${label} must be ${expected.rule}; got ${value.length} characters.`);
 }
 
-/** `chain`, validated: a {@link ConfigError} names the entry and its field, e.g. `chain[1].roleArn`. */
-function resolveChain(chain: readonly ChainedRole[] | undefined, customEndpoint: boolean): readonly ChainedRole[] {
-  if (chain === undefined) return [];
-  if (!Array.isArray(chain)) throw new ConfigError('chain', 'chain must be an array of { roleArn, roleSessionName?, durationSeconds?, externalId? }.');
-  return chain.map((link: ChainedRole, index) => {
-    const field = `chain[${index}]`;
-    if (typeof link?.roleArn !== 'string' || link.roleArn === '') {
-      throw new ConfigError(`${field}.roleArn`, `${field}.roleArn is missing: each chained role needs the ARN of the role to assume with the credentials of the one before.`);
-    }
-    checkRoleArn(link.roleArn, `${field}.roleArn`, `${field}.roleArn`, customEndpoint);
-    checkChars(link.roleSessionName || undefined, `${field}.roleSessionName`, `${field}.roleSessionName`, SESSION_NAME);
-    checkNumber(link.durationSeconds, `${field}.durationSeconds`, { min: 900, max: 3600, integer: true });
-    checkChars(link.externalId, `${field}.externalId`, `${field}.externalId`, EXTERNAL_ID);
-    return { ...link };
-  });
-}
-
+const DEPRECATED = 'The skyportenCredentials option refreshWindowSeconds is deprecated: use credentialRefreshAheadSeconds (same meaning). refreshWindowSeconds stops working in the next minor version.';
 let warnedRefreshWindow = false;
 /** `credentialRefreshAheadSeconds`, or the deprecated `refreshWindowSeconds` with one DeprecationWarning per process. */
 function refreshAheadSeconds({ credentialRefreshAheadSeconds: seconds, refreshWindowSeconds: deprecated }: SkyportenCredentialsOptions): number {
   if (seconds !== undefined || deprecated === undefined) return seconds ?? 600;
-  if (!warnedRefreshWindow) {
-    process.emitWarning('The skyportenCredentials option refreshWindowSeconds is deprecated: use credentialRefreshAheadSeconds (same meaning). refreshWindowSeconds stops working in the next minor version.', {
-      type: 'DeprecationWarning',
-      code: 'SKYPORTEN_DEP_AWS_REFRESHWINDOWSECONDS',
-    });
-  }
+  if (!warnedRefreshWindow) process.emitWarning(DEPRECATED, { type: 'DeprecationWarning', code: 'SKYPORTEN_DEP_AWS_REFRESHWINDOWSECONDS' });
   warnedRefreshWindow = true;
   return deprecated;
 }
@@ -117,45 +97,42 @@ function refreshAheadSeconds({ credentialRefreshAheadSeconds: seconds, refreshWi
 /** The options of `skyportenCredentials`, validated (a {@link ConfigError} names the option at fault), with the environment and defaults filled in. */
 export function resolveSettings(options: SkyportenCredentialsOptions) {
   const env: Environment = options.env === false ? {} : (options.env ?? process.env);
-  const roleArn = options.roleArn ?? env.AWS_ROLE_ARN;
-  if (roleArn === undefined || roleArn === '') {
-    throw new ConfigError('roleArn', 'roleArn is missing: set the roleArn option or AWS_ROLE_ARN to the IAM role the data provider shared with you, e.g. "arn:aws:iam::123456789012:role/skyporten-reader".');
-  }
   const { region = env.AWS_REGION, endpoint = env.AWS_ENDPOINT_URL_STS, ...rest } = options.clientConfig ?? {};
-  // A custom STS endpoint (MinIO, Ceph, a VPC endpoint, a mock) has role ARNs checked less strictly.
   const customEndpoint = endpoint !== undefined && endpoint !== '';
-  checkRoleArn(roleArn, 'roleArn', 'roleArn (or AWS_ROLE_ARN)', customEndpoint);
+  const roleArn = options.roleArn ?? env.AWS_ROLE_ARN;
+  checkRoleArn(roleArn, 'roleArn', 'roleArn (or AWS_ROLE_ARN)', customEndpoint, 'set the roleArn option or AWS_ROLE_ARN to the IAM role the data provider shared with you, e.g. "arn:aws:iam::123456789012:role/skyporten-reader".');
   const roleSessionName = options.roleSessionName ?? env.AWS_ROLE_SESSION_NAME;
   checkChars(roleSessionName || undefined, 'roleSessionName', 'roleSessionName (or AWS_ROLE_SESSION_NAME)', SESSION_NAME);
   checkNumber(options.durationSeconds, 'durationSeconds', { min: 900, max: 43200, integer: true });
-  const chain = resolveChain(options.chain, customEndpoint);
+  if (options.chain !== undefined && !Array.isArray(options.chain)) throw new ConfigError('chain', 'chain must be an array of { roleArn, roleSessionName?, durationSeconds?, externalId? }.');
+  const chain = (options.chain ?? []).map((link: ChainedRole, index): ChainedRole => {
+    const field = `chain[${index}]`;
+    checkRoleArn(link?.roleArn, `${field}.roleArn`, `${field}.roleArn`, customEndpoint, 'each chained role needs the ARN of the role to assume with the credentials of the one before.');
+    checkChars(link.roleSessionName || undefined, `${field}.roleSessionName`, `${field}.roleSessionName`, SESSION_NAME);
+    checkNumber(link.durationSeconds, `${field}.durationSeconds`, { min: 900, max: 3600, integer: true });
+    checkChars(link.externalId, `${field}.externalId`, `${field}.externalId`, EXTERNAL_ID);
+    return { ...link };
+  });
   const { clock = systemClock, logger } = options;
-  const stsConfig = { ...rest, ...(endpoint === undefined ? {} : { endpoint }) };
   const suffix = randomBytes(4).toString('hex');
   return {
     roleArn,
     chain,
-    /** The explicit session name, else `skyporten-<org>-<suffix>` from this token's consumer organisation. */
-    sessionName: (token: DecodedSkyportenToken): string => roleSessionName || defaultSessionName(token.consumerOrg, suffix),
+    /** The explicit session name, else `skyporten-<org>-<suffix>`, the token's consumer organisation cut to fit 64 characters. */
+    sessionName: ({ consumerOrg }: DecodedSkyportenToken): string => {
+      const org = (consumerOrg ?? '').replace(/[^\w+=,.@-]/g, '').slice(0, 64 - 'skyporten--'.length - suffix.length);
+      return roleSessionName || (org === '' ? `skyporten-${suffix}` : `skyporten-${org}-${suffix}`);
+    },
     durationSeconds: options.durationSeconds ?? 3600,
     /** The STS client's configuration for one call: without a region set, the asking client's, else eu-north-1. */
-    stsConfig: (caller: SkyportenIdentityProperties['callerClientConfig']) => ({
-      ...stsConfig,
-      region: region ?? (async () => {
-        const value = typeof caller?.region === 'function' ? await caller.region() : caller?.region;
-        return typeof value === 'string' && value !== '' ? value : 'eu-north-1';
-      }),
-    }),
+    stsConfig: (caller: SkyportenIdentityProperties['callerClientConfig']) => {
+      const callerRegion = async () => (typeof caller?.region === 'function' ? await caller.region() : caller?.region) || 'eu-north-1';
+      return { ...rest, ...(endpoint === undefined ? {} : { endpoint }), region: region ?? callerRegion };
+    },
     client: resolveMaskinportenClient(options.maskinporten, { env: options.env, clock: options.clock, logger }),
     clock,
     logger,
     /** When the credential cache refreshes (core's rule caps both by the credentials' lifetime). */
     refresh: { refreshWindowSeconds: refreshAheadSeconds(options), safetyMarginSeconds: options.safetyMarginSeconds ?? 300 },
   };
-}
-
-/** `skyporten-<org>-<suffix>`, the organisation reduced to session-name characters and cut to fit 64; without one `skyporten-<suffix>`. */
-function defaultSessionName(consumerOrg: string | undefined, suffix: string): string {
-  const org = (consumerOrg ?? '').replace(/[^\w+=,.@-]/g, '').slice(0, 64 - 'skyporten--'.length - suffix.length);
-  return org === '' ? `skyporten-${suffix}` : `skyporten-${org}-${suffix}`;
 }
