@@ -7,14 +7,7 @@ import type { LocalTlsCertificate } from './tls-certificate.js';
 
 const MAX_BODY_BYTES = 1024 * 1024;
 
-/**
- * A request as a mock route sees it: transport-neutral, the same whether it came over loopback or through msw.
- *
- * @example
- * ```ts
- * const route: MockRoute<'api'> = { service: 'api', path: /^\/items\/(\w+)$/, handle: (request) => json(200, { id: request.params[0] }) };
- * ```
- */
+/** A request as a mock route sees it: the same whether it came over loopback or through msw. */
 export interface MockRequest {
   /** The HTTP method, upper case. */
   method: string;
@@ -35,14 +28,7 @@ export interface MockRequest {
 /** A request as a transport hands it to a mock. @internal */
 export type MockIncoming = Pick<MockRequest, 'method' | 'url' | 'headers' | 'body'>;
 
-/**
- * What a route answers.
- *
- * @example
- * ```ts
- * const answer: MockAnswer = { status: 200, headers: { 'content-type': 'text/plain' }, body: 'ok' };
- * ```
- */
+/** What a route answers. */
 export interface MockAnswer {
   /** The HTTP status. */
   status: number;
@@ -55,76 +41,33 @@ export interface MockAnswer {
 }
 
 /**
- * A failure queued with `failNext`: the one shape every mock of this package takes. The mock renders it in
- * its service's wire format (OAuth JSON, AWS XML, Google JSON, Entra's AADSTS JSON) unless `body` is given.
- *
- * @example
- * ```ts
- * issuer.failNext({ status: 503 });                                          // once, the default body
- * aws.failNext({ status: 400, code: 'Throttling', count: 3 });               // STS, three times
- * gcp.failNext({ service: 'iamcredentials', status: 403, message: 'denied' });
- * entra.failNext({ status: 429, retryAfterSeconds: 1 });
- * ```
+ * A failure queued with `failNext`, the one shape every mock of this package takes; rendered in the service's
+ * wire format (OAuth JSON, AWS XML, Google JSON, Entra's AADSTS JSON) unless `body` is given. See the README.
  */
 export interface MockFailure<Service extends string = string> {
   /** HTTP status, 200–599. */
   status: number;
-  /**
-   * How many matching requests answer this failure.
-   * @default 1
-   */
+  /** How many matching requests answer this failure. @default 1 */
   count?: number;
-  /**
-   * Which of the mock's services fails.
-   * @default the mock's token service: `token` (issuer, Entra ID), `sts` (AWS, GCP), `bigquery`
-   */
+  /** Which of the mock's services fails. @default the mock's token service: `token` (issuer, Entra ID), `sts` (AWS, GCP), `bigquery` */
   service?: Service;
-  /**
-   * Only requests whose URL path equals this string or matches this pattern fail.
-   * @default undefined: every request to `service`
-   */
+  /** Only requests whose URL path equals this string or matches this pattern fail. @default undefined: every request to `service` */
   path?: string | RegExp;
-  /**
-   * The service's error code: OAuth `error` (issuer, Entra), AWS `<Code>`, Google `status`.
-   * @default one that fits the status, e.g. `server_error`, `Throttling`, `UNAVAILABLE`
-   */
+  /** The service's error code: OAuth `error`, AWS `<Code>`, Google `status`. @default one that fits the status, e.g. `server_error` */
   code?: string;
-  /**
-   * The error text: `error_description` (issuer, Entra), AWS `<Message>`, Google `message`.
-   * @default a generic text for the status
-   */
+  /** The error text: OAuth `error_description`, AWS `<Message>`, Google `message`. @default a generic text for the status */
   message?: string;
-  /**
-   * The whole response body instead of the rendered error: an object is sent as JSON, a string starting with
-   * `<` as HTML (AWS: XML), any other string as text (Google: JSON text).
-   * @default undefined: rendered from `status`, `code` and `message`
-   */
+  /** The whole body instead: an object as JSON, a string starting with `<` as HTML (AWS: XML), others as text. @default undefined */
   body?: string | object;
-  /**
-   * Extra response headers, e.g. `{ 'x-trace': 'abc' }`.
-   * @default {}
-   */
+  /** Extra response headers, e.g. `{ 'x-trace': 'abc' }`. @default {} */
   headers?: Record<string, string>;
-  /**
-   * Sends a `Retry-After` header with this many seconds.
-   * @default undefined: none
-   */
+  /** Sends a `Retry-After` header with this many seconds. @default undefined: none */
   retryAfterSeconds?: number;
-  /**
-   * Milliseconds to wait before answering.
-   * @default 0
-   */
+  /** Milliseconds to wait before answering. @default 0 */
   delayMs?: number;
 }
 
-/**
- * One route of a mock: handlers are data, matched in order by method and path.
- *
- * @example
- * ```ts
- * const route: MockRoute<'sts'> = { service: 'sts', method: 'POST', path: '/v1/token', handle: () => json(200, {}) };
- * ```
- */
+/** One route of a mock: handlers are data, matched in order by method and path. @internal */
 export interface MockRoute<Service extends string, Entry = never> {
   /** The service the request counts for and that `failNext({ service })` targets. */
   service: Service;
@@ -178,8 +121,6 @@ export interface MockService<Service extends string, Entry> {
   hang(count?: number, service?: Service): void;
   /** Clears the log, the counters and queued faults. */
   reset(): void;
-  /** Whether `close()` was called. */
-  readonly closed: boolean;
   /** Drops hung and delayed requests; later requests are dropped too. */
   close(): void;
   /** Serves this mock on `127.0.0.1:<random port>`: see {@link serveOnLoopback}. */
@@ -207,25 +148,13 @@ export interface LoopbackServer {
   close(): Promise<void>;
 }
 
-type QueuedFault<Service> = { remaining: number; service: Service; path: string | RegExp | undefined } & (
-  | { kind: 'failure'; failure: MockFailure }
-  | { kind: 'hang' }
-);
+/** A queued `failNext` (with `failure`) or `hang` (without). */
+type QueuedFault<Service> = { remaining: number; service: Service; path: string | RegExp | undefined; failure?: MockFailure };
 
 /** Thrown by a route handler to answer `answer` at once, e.g. a rejected token request. @internal */
 export class MockRejection extends Error {
   constructor(readonly answer: MockAnswer) {
     super(`Rejected with HTTP ${answer.status}.`);
-  }
-}
-
-/** Answers with the route's handler; a thrown {@link MockRejection} is its answer. */
-async function answerOf<Service extends string, Entry>(route: MockRoute<Service, Entry>, request: MockRequest, entry: Entry | undefined): Promise<MockAnswer> {
-  try {
-    return await route.handle(request, entry);
-  } catch (error) {
-    if (error instanceof MockRejection) return error.answer;
-    throw error;
   }
 }
 
@@ -282,6 +211,16 @@ export async function listenOnLoopback(server: Server, scheme = 'http'): Promise
       return closing;
     },
   };
+}
+
+/** The route's answer; a thrown {@link MockRejection} is its answer. */
+async function answerOf<Service extends string, Entry>(route: MockRoute<Service, Entry>, request: MockRequest, entry: Entry | undefined): Promise<MockAnswer> {
+  try {
+    return await route.handle(request, entry);
+  } catch (error) {
+    if (error instanceof MockRejection) return error.answer;
+    throw error;
+  }
 }
 
 function matches(pattern: string | RegExp, pathname: string): string[] | null {
@@ -373,25 +312,25 @@ export function createMockService<Service extends string, Entry>(options: MockSe
       if (entry !== undefined) log.push(entry);
       const denied = await options.guard?.(request, entry);
       fault = denied === undefined && matched.faults !== false ? takeFault(matched.service, request.url.pathname) : undefined;
-      if (fault?.kind === 'hang') {
+      if (fault !== undefined && fault.failure === undefined) {
         if (entry !== undefined) options.finish?.(entry, null, 'hang');
         await sleep(Number.POSITIVE_INFINITY);
         return null;
       }
-      answer = denied ?? (fault === undefined ? await answerOf(matched, request, entry) : failureAnswer(options, fault.failure, matched.service));
+      answer = denied ?? (fault?.failure === undefined ? await answerOf(matched, request, entry) : failureAnswer(options, fault.failure, matched.service));
       if (entry !== undefined) {
         Object.assign(entry as object, answer.log);
         options.finish?.(entry, answer, fault === undefined ? null : 'failure');
       }
     }
-    const delay = (options.latencyMs?.() ?? 0) + (fault?.kind === 'failure' ? (fault.failure.delayMs ?? 0) : 0);
+    const delay = (options.latencyMs?.() ?? 0) + (fault?.failure?.delayMs ?? 0);
     if (!(await sleep(delay))) return null;
     const { log: _log, ...sent } = answer;
     return { ...sent, headers: { ...options.headers?.(), ...answer.headers } };
   }
 
-  function queue(fault: QueuedFault<Service>, count: number): void {
-    assertNumberOption(`${fault.kind === 'hang' ? 'hang' : 'failNext'} count`, count, 1);
+  function queue(method: 'failNext' | 'hang', fault: QueuedFault<Service>): void {
+    assertNumberOption(`${method} count`, fault.remaining, 1);
     faults.push(fault);
   }
 
@@ -403,44 +342,28 @@ export function createMockService<Service extends string, Entry>(options: MockSe
       if (!Number.isInteger(failure.status) || failure.status < 200 || failure.status > 599) {
         throw new TypeError(`failNext: status must be an integer HTTP status 200–599, got ${String(failure.status)}.`);
       }
-      const count = failure.count ?? 1;
-      queue({ kind: 'failure', failure, remaining: count, service: failure.service ?? options.defaultService, path: failure.path }, count);
+      queue('failNext', { failure, remaining: failure.count ?? 1, service: failure.service ?? options.defaultService, path: failure.path });
     },
     hang(count = 1, name = options.defaultService) {
-      queue({ kind: 'hang', remaining: count, service: name, path: undefined }, count);
+      queue('hang', { remaining: count, service: name, path: undefined });
     },
     reset() {
       log.length = 0;
       faults.length = 0;
       counts.clear();
     },
-    get closed() {
-      return closing.signal.aborted;
-    },
     close: () => closing.abort(),
     listen: (transport) => serveOnLoopback(options.name, handle, transport),
   };
 }
 
-/**
- * What every cloud mock of this package shares: its request log, `failNext`, `reset`, `close` and `await using`.
- *
- * @example
- * ```ts
- * await using gcp = await createMockGcp({ issuer, allowedAudiences: [resource] });
- * gcp.failNext({ service: 'sts', status: 503 });
- * expect(gcp.requests.map((request) => request.status)).toEqual([503, 200]);
- * ```
- */
+/** What every cloud mock of this package shares: its request log, `failNext`, `reset`, `close` and `await using`. */
 export interface MockLifecycle<Entry, Failure> {
   /** Every request the mock logs, in order. Cleared by `reset()`. Never holds a token or a secret. */
   readonly requests: Entry[];
   /** @deprecated Use `failNext({ count, ...failure })`; this form goes in the next minor. */
   failNext(count: number, failure: Failure): void;
-  /**
-   * The next `failure.count` (default 1) requests to `failure.service` (default: the mock's token service) answer
-   * `failure` instead of being processed. Queued after earlier failures.
-   */
+  /** The next `failure.count` (default 1) requests to `failure.service` answer `failure` unprocessed; queued after earlier ones. */
   failNext(failure: Failure): void;
   /** Clears the request log, counters and queued failures. */
   reset(): void;
