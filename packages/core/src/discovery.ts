@@ -3,11 +3,7 @@ import type { HttpClient } from './http.js';
 import { issuerUrl } from './issuers.js';
 import { parseRetryAfter, withRetry, type WithRetryOptions } from './retry.js';
 
-/**
- * The parts of `/.well-known/openid-configuration` the SDK uses.
- *
- * @public
- */
+/** The parts of `/.well-known/openid-configuration` the SDK uses. @public */
 export interface IssuerMetadata {
   /** The issuer URL; must equal the one asked for, exactly. */
   issuer: string;
@@ -21,11 +17,6 @@ export interface IssuerMetadata {
   grant_types_supported?: string[] | undefined;
   /** Algorithms accepted for the grant's signature, e.g. `RS256`. */
   token_endpoint_auth_signing_alg_values_supported?: string[] | undefined;
-}
-
-/** Sends the metadata request. @internal */
-export function discoveryRequest(http: HttpClient, issuer: string, signal?: AbortSignal, attempt?: { attempt: number; remainingMs: number }): ReturnType<HttpClient> {
-  return http(issuerUrl(issuer, '/.well-known/openid-configuration'), { method: 'get', signal, timeoutMs: attempt?.remainingMs, attempt: attempt?.attempt });
 }
 
 /** The first field of a metadata document that is missing or of the wrong type, or undefined. */
@@ -46,12 +37,7 @@ function isUrl(value: unknown): value is string {
   return typeof value === 'string' && URL.canParse(value);
 }
 
-/**
- * Validates a metadata answer: 200, JSON, the expected fields, and an `issuer` equal to the configured one
- * byte for byte (a mismatch means the configured issuer string is wrong, e.g. a trailing slash).
- *
- * @internal
- */
+/** Validates a metadata answer: 200, JSON, the expected fields, and an `issuer` equal to the configured one byte for byte. @internal */
 export function processDiscoveryResponse(
   answer: { status: number; body: string; headers?: Headers },
   issuer: string,
@@ -85,21 +71,11 @@ export function processDiscoveryResponse(
   return metadata;
 }
 
-/**
- * The discovered token endpoint receives the grant, so it must be on the issuer's own origin (which is https,
- * or loopback http for a mock), or on an origin the caller named as trusted. Anything else is refused before
- * a grant is signed.
- *
- * @internal
- */
-export function checkTokenEndpointOrigin(tokenEndpoint: string, issuer: string, trustedOrigins: readonly string[] = []): void {
+/** The discovered token endpoint receives the grant: only the issuer's own origin or a trusted https one (docs/security.md). */
+function checkTokenEndpointOrigin(tokenEndpoint: string, issuer: string, trustedOrigins: readonly string[]): void {
   const issuerOrigin = new URL(issuer).origin;
-  let endpoint: URL;
-  try {
-    endpoint = new URL(tokenEndpoint);
-  } catch {
-    throw new DiscoveryError(`The metadata's token_endpoint "${tokenEndpoint}" is not a URL.`);
-  }
+  const endpoint = URL.parse(tokenEndpoint);
+  if (endpoint === null) throw new DiscoveryError(`The metadata's token_endpoint "${tokenEndpoint}" is not a URL.`);
   if (endpoint.origin === issuerOrigin) return;
   if (endpoint.protocol === 'https:' && trustedOrigins.includes(endpoint.origin)) return;
   throw new DiscoveryError(
@@ -108,29 +84,22 @@ export function checkTokenEndpointOrigin(tokenEndpoint: string, issuer: string, 
   );
 }
 
-/**
- * Fetches and validates the issuer's metadata.
- *
- * @example
- * ```ts
- * const metadata = await discoverIssuer(SKYPORTEN_TEST_ISSUER);
- * metadata.token_endpoint; // "https://test.sky.maskinporten.no/token"
- * ```
- * @public
- */
+/** Fetches and validates the issuer's metadata, with retries. @internal */
 export function fetchIssuerMetadata(http: HttpClient, issuer: string, options: FetchMetadataOptions = {}): Promise<IssuerMetadata> {
   const { signal, trustedOrigins = [], retry = {} } = options;
   const clock = retry.clock ?? Date.now;
   return withRetry(async (attempt) => {
     let answer;
     try {
-      answer = await discoveryRequest(http, issuer, signal, attempt);
+      const url = issuerUrl(issuer, '/.well-known/openid-configuration');
+      answer = await http(url, { method: 'get', signal, timeoutMs: attempt.remainingMs, attempt: attempt.attempt });
     } catch (error) {
       if (SkyportenError.isInstance(error) && (error.code === 'ABORTED' || error.code === 'CONFIG_INVALID')) throw error;
+      const ours = SkyportenError.isInstance(error);
       throw new DiscoveryError(`Could not fetch the metadata of ${issuer}: ${(error as Error).message}`, {
         cause: error,
-        isRetryable: SkyportenError.isInstance(error) ? error.isRetryable : true,
-        hint: SkyportenError.isInstance(error) ? error.hint ?? 'Check network access to the issuer.' : 'Check network access to the issuer.',
+        isRetryable: ours ? error.isRetryable : true,
+        hint: (ours ? error.hint : undefined) ?? 'Check network access to the issuer.',
       });
     }
     return processDiscoveryResponse(answer, issuer, trustedOrigins, clock());

@@ -9,11 +9,7 @@ import { normalizeClientId, normalizeOrganisationNumber, normalizeResource, norm
 /** The longest grant lifetime Maskinporten accepts (`exp - iat`). @public */
 export const MAX_GRANT_LIFETIME_SECONDS = 120;
 
-/**
- * What goes into an RFC 7523 JWT grant.
- *
- * @public
- */
+/** What goes into an RFC 7523 JWT grant. @public */
 export interface JwtGrantOptions {
   /** The issuer, exactly: becomes `aud`. */
   issuer: string;
@@ -107,13 +103,7 @@ export function grantClaims(template: GrantTemplate, clock: Clock, generateId: (
 const encoder = new TextEncoder();
 const hashOf = { RS256: 'sha256', RS384: 'sha384', RS512: 'sha512' } as const;
 
-/**
- * Signs claims as a compact JWS (RFC 7515) with a prepared signer: node:crypto's RSASSA-PKCS1-v1_5 for local
- * keys (signing needs no library; jose verifies these grants in the tests), the caller's function for remote
- * ones.
- *
- * @internal
- */
+/** Signs claims as a compact JWS (RFC 7515): node:crypto's RSASSA-PKCS1-v1_5 for a local key, else the remote signer. @internal */
 export async function signGrant(signer: GrantSigner, claims: JwtGrantClaims): Promise<string> {
   const header = Buffer.from(JSON.stringify({ ...signer.header, typ: 'JWT' })).toString('base64url');
   const signingInput = `${header}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}`;
@@ -127,11 +117,8 @@ export async function signGrant(signer: GrantSigner, claims: JwtGrantClaims): Pr
 const signerCache = new WeakMap<object, Promise<GrantSigner>>();
 
 /**
- * Creates a signed RFC 7523 JWT grant for the Maskinporten / Skyporten token endpoint: `aud` = issuer,
- * `iss` = client id, `scope`, optional `resource` and `consumer_org`, `iat` from the clock, `exp` = iat +
- * lifetime, and a fresh `jti` every time. The key is parsed once per key object and reused.
- *
- * Most users never call this: {@link createMaskinportenClient} does, and caches the token.
+ * A signed RFC 7523 JWT grant (`aud` = issuer, `iss` = client id, a fresh `jti` each time), if you send it
+ * yourself; {@link createMaskinportenClient} does this for you. The key is parsed once per key object.
  *
  * @example
  * ```ts

@@ -22,26 +22,13 @@ export const SKYPORTEN_ISSUERS: Readonly<Record<SkyportenEnvironment, string>> =
 const skyportenHosts = new Set(['test.sky.maskinporten.no', 'sky.maskinporten.no']);
 const maskinportenHosts = new Set(['test.maskinporten.no', 'maskinporten.no']);
 
-/**
- * True for 127.0.0.0/8, ::1 and localhost: the only hosts where plain http is allowed (tests, mocks).
- *
- * @example
- * ```ts
- * isLoopbackHost(new URL('http://127.0.0.1:8080').hostname); // true
- * isLoopbackHost('sky.maskinporten.no'); // false
- * ```
- */
+/** True for 127.0.0.0/8, ::1 and localhost: the only hosts where plain http is allowed (tests, mocks). */
 export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, '');
   return host === 'localhost' || host === '::1' || /^127(?:\.\d{1,3}){3}$/.test(host);
 }
 
-/**
- * Checks an issuer string and returns it unchanged: the issuer is compared byte for byte by the token
- * endpoint (`aud`) and by every cloud, so it is never normalised.
- *
- * @internal
- */
+/** Checks an issuer and returns it unchanged: the token endpoint (`aud`) and every cloud compare it byte for byte. @internal */
 export function validateIssuer(issuer: string, field = 'issuer'): string {
   const url = validateEndpoint(issuer, field);
   if (url.search || url.hash) {
@@ -65,19 +52,13 @@ export function validateIssuer(issuer: string, field = 'issuer'): string {
   return issuer;
 }
 
-/**
- * Checks an endpoint URL (issuer, token endpoint): a URL, https or a loopback http URL. Returns it parsed.
- *
- * @internal
- */
+/** Checks an endpoint URL (issuer, token endpoint): https, or http on a loopback host; returns it parsed. @internal */
 export function validateEndpoint(value: string, field: string): URL {
   if (typeof value !== 'string') {
     throw new ConfigError(field, `${field} must be a URL string, e.g. "${SKYPORTEN_TEST_ISSUER}"; got ${display(value)}.`);
   }
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
+  const url = URL.parse(value);
+  if (url === null) {
     throw new ConfigError(field, `${field} "${value}" is not a URL. Use environment: 'test' or 'prod', or e.g. "${SKYPORTEN_TEST_ISSUER}".`);
   }
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {

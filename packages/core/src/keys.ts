@@ -264,7 +264,8 @@ async function readPkcs12(data: Uint8Array, passphrase: string | undefined): Pro
   let key: string;
   let pems: string[];
   try {
-    const archive = forge.pkcs12.pkcs12FromAsn1(forge.asn1.fromDer(forge.util.createBuffer(Buffer.from(data).toString('binary'))), false, passphrase ?? '');
+    const asn1 = forge.asn1.fromDer(forge.util.createBuffer(Buffer.from(data).toString('binary')));
+    const archive = forge.pkcs12.pkcs12FromAsn1(asn1, false, passphrase ?? '');
     const bagsOf = (type: string) => archive.getBags({ bagType: type })[type] ?? [];
     const keyBag = bagsOf(oids.pkcs8ShroudedKeyBag!)[0] ?? bagsOf(oids.keyBag!)[0];
     if (!keyBag?.key) throw new Error('no private key in the file');

@@ -1,13 +1,4 @@
-/**
- * A console- or pino-style logger. Every method is optional; the SDK never passes a secret to it.
- *
- * @example
- * ```ts
- * createMaskinportenClient({ ..., logger: console });
- * createMaskinportenClient({ ..., logger: pino() });
- * ```
- * @public
- */
+/** A console-, winston-, pino- or bunyan-style logger; every method is optional and never gets a secret. @public */
 export interface Logger {
   /** Each step: discovery, token requests, cache refreshes, cloud calls. */
   debug?(message: string, details?: Record<string, unknown>): void;
@@ -23,10 +14,7 @@ export interface Logger {
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 /**
- * Calls `logger[level]` when it exists, prefixing `[skyporten]`; a throwing logger is ignored. console and
- * winston take `(message, details)`; pino and bunyan take `(details, message)` (and drop a trailing object),
- * so for them — recognised by their `levels` — the details go first. For adapters; never pass a secret in
- * `details`.
+ * Calls `logger[level]` if it exists, prefixing `[skyporten]`, details first for pino and bunyan; a throwing logger is ignored.
  *
  * @example
  * ```ts

@@ -139,7 +139,8 @@ export async function withRetry<T>(operation: (context: AttemptContext) => Promi
     } catch (error) {
       if (attempt > policy.limit || !(options.shouldRetry ?? isRetryable)(error) || options.signal?.aborted) throw error;
       const retryAfter = retryAfterOf(error);
-      const delayMs = retryAfter === undefined ? backoffDelay(policy, attempt, options.random) : Math.min(retryAfter, policy.maxRetryAfterMs);
+      const delayMs =
+        retryAfter === undefined ? backoffDelay(policy, attempt, options.random) : Math.min(retryAfter, policy.maxRetryAfterMs);
       if (clock() - started + delayMs >= policy.deadlineMs) throw error;
       options.onRetry?.({ attempt: attempt + 1, delayMs, error });
       await (options.sleep ?? defaultSleep)(delayMs, options.signal);

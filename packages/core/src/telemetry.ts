@@ -1,10 +1,4 @@
-/**
- * Optional OpenTelemetry support. When `@opentelemetry/api` is installed (users who trace already have
- * it), the SDK records spans for token requests and cloud exchanges and metrics for cache hits, refreshes,
- * failures and seconds to expiry. When it is not installed, every call here is a no-op: there is no hard
- * dependency. Attributes never hold a secret.
- */
-
+// Optional OpenTelemetry spans and metrics (docs/reliability.md); no-ops without `@opentelemetry/api`.
 import { redact } from './redact.js';
 
 /** Span and metric attributes. @internal */
@@ -62,10 +56,7 @@ function fromApi(api: OpenTelemetryApi): Telemetry {
     failures: meter.createCounter('skyporten.token.failures', { description: 'token or cloud requests that failed' }),
     token_requests: meter.createCounter('skyporten.token.requests', { description: 'token requests sent' }),
   };
-  const expiry = meter.createHistogram('skyporten.token.seconds_to_expiry', {
-    description: 'seconds left on a token when it was obtained',
-    unit: 's',
-  });
+  const expiry = meter.createHistogram('skyporten.token.seconds_to_expiry', { description: 'seconds left on a token when it was obtained', unit: 's' });
   return {
     span(name, attributes, run) {
       const options = { attributes: clean(attributes) ?? {} };
@@ -95,13 +86,7 @@ function fromApi(api: OpenTelemetryApi): Telemetry {
 /** Where @opentelemetry/api v1 keeps its registered providers; absent until an SDK registers one. */
 const otelGlobal = Symbol.for('opentelemetry.js.api.1');
 
-/**
- * Resolves the telemetry hooks. `@opentelemetry/api` is loaded (once) only when an OpenTelemetry SDK has
- * registered a global provider: without one the API would hand out no-ops anyway, so nothing is loaded and
- * the next call checks again (an SDK may be started later).
- *
- * @internal
- */
+/** The telemetry hooks; `@opentelemetry/api` is loaded (once) only after an SDK registered a global provider. @internal */
 export function loadTelemetry(): Promise<Telemetry> {
   if (loading === undefined && (globalThis as Record<symbol, unknown>)[otelGlobal] === undefined) return noopLoaded;
   loading ??= import('@opentelemetry/api' as string)
@@ -119,8 +104,7 @@ export function telemetry(): Telemetry {
 }
 
 /**
- * Runs `exchange` inside an OpenTelemetry span named `skyporten.<cloud>.exchange` when
- * `@opentelemetry/api` is installed, counting failures; a plain call otherwise. For adapters.
+ * Runs `exchange` in an OpenTelemetry span `skyporten.<cloud>.exchange`, counting failures (a plain call without OpenTelemetry).
  *
  * @example
  * ```ts

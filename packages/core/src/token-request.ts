@@ -28,11 +28,7 @@ function oauthError(json: unknown): { error: string; error_description?: string 
   return { error, error_description: typeof description === 'string' ? description : undefined };
 }
 
-/**
- * What each Maskinporten error code means and what to do. From Digdir's public documentation.
- *
- * @public
- */
+/** What each Maskinporten error code means and what to do (from Digdir's public documentation). @public */
 export const MASKINPORTEN_ERROR_HINTS: Readonly<Record<string, string>> = Object.freeze({
   'MP-012': 'The grant\'s jti was used before: every grant needs a fresh jti (the SDK makes one; do not replay grants).',
   'MP-100': 'The client was not found or failed to authenticate: check clientId (the integration id) and that the key (kid) is registered on it.',
@@ -49,11 +45,7 @@ export const MASKINPORTEN_ERROR_HINTS: Readonly<Record<string, string>> = Object
   'MP-251': 'No delegation in Altinn lets this supplier act for consumerOrg: the consumer must delegate the scope to you.',
 });
 
-/**
- * Sends the grant to the token endpoint once (the client retries with a fresh grant). Resolves the raw answer.
- *
- * @internal
- */
+/** Sends the grant to the token endpoint once (the client retries with a fresh grant); resolves the raw answer. @internal */
 export function tokenRequest(http: HttpClient, tokenEndpoint: string, grant: string, attempt?: { attempt: number; remainingMs: number }): Promise<HttpAnswer> {
   const body = new URLSearchParams({ grant_type: JWT_BEARER_GRANT_TYPE, assertion: grant });
   return http(tokenEndpoint, {
@@ -72,6 +64,13 @@ function parseJson(text: string): unknown {
     return undefined;
   }
 }
+
+const oauthErrorHints: Readonly<Record<string, string>> = {
+  invalid_scope: 'A scope is not registered on the client, or not granted to your organisation.',
+  invalid_client: 'Check clientId and that the key (kid or business certificate) is registered on the client.',
+  unauthorized_client: 'Check clientId and that the key (kid or business certificate) is registered on the client.',
+  invalid_grant: 'The grant was not accepted: check clientId, kid / certificate, scope, and this machine\'s clock.',
+};
 
 /** Reads MP-xxx and a trace id out of an `error_description`. @internal */
 export function parseErrorDescription(description: string | undefined): { mpCode?: string; traceId?: string } {
@@ -101,10 +100,8 @@ function errorFromAnswer(answer: HttpAnswer, now: number): TokenRequestError {
   }
   const { error, error_description: errorDescription } = parsed;
   const { mpCode, traceId } = parseErrorDescription(errorDescription);
-  const hint =
-    (mpCode && MASKINPORTEN_ERROR_HINTS[mpCode]) ??
-    hintForOAuthError(error) ??
-    (transient ? unavailableHint : undefined);
+  const oauthHint = Object.hasOwn(oauthErrorHints, error) ? oauthErrorHints[error] : undefined;
+  const hint = (mpCode && MASKINPORTEN_ERROR_HINTS[mpCode]) ?? oauthHint ?? (transient ? unavailableHint : undefined);
   return new TokenRequestError(
     transient ? 'TOKEN_REQUEST_FAILED' : 'TOKEN_REQUEST_REJECTED',
     `${transient ? 'The token endpoint failed' : 'The token endpoint refused the grant'}: ${error}${errorDescription ? ` (${errorDescription})` : ''}.`,
@@ -112,28 +109,9 @@ function errorFromAnswer(answer: HttpAnswer, now: number): TokenRequestError {
   );
 }
 
-function hintForOAuthError(error: string): string | undefined {
-  switch (error) {
-    case 'invalid_scope':
-      return 'A scope is not registered on the client, or not granted to your organisation.';
-    case 'invalid_client':
-    case 'unauthorized_client':
-      return 'Check clientId and that the key (kid or business certificate) is registered on the client.';
-    case 'invalid_grant':
-      return 'The grant was not accepted: check clientId, kid / certificate, scope, and this machine\'s clock.';
-    default:
-      return undefined;
-  }
-}
-
 /**
- * Validates a token endpoint answer and turns it into a {@link SkyportenToken}. A non-200 becomes a
- * {@link TokenRequestError} with the OAuth error, the MP code, trace id and a hint; a 200 that is not JSON,
- * lacks `access_token`, has a `token_type` other than Bearer or an absurd `expires_in` becomes
- * `TOKEN_RESPONSE_INVALID`. The expiry is `expires_in` from the moment the request was sent, capped by the
- * token's own `exp` when it is a JWT.
- *
- * @internal
+ * A token endpoint answer as a {@link SkyportenToken}, or a {@link TokenRequestError} (OAuth error with MP code,
+ * trace id and hint; `TOKEN_RESPONSE_INVALID` for a bad 200). Expiry: `expires_in` from sending, capped by `exp`. @internal
  */
 export function processTokenResponse(
   answer: HttpAnswer,
@@ -168,9 +146,7 @@ export function processTokenResponse(
   if (exp !== undefined) {
     const fromClaim = exp * 1000;
     if (fromClaim <= context.clock()) {
-      log(context.logger, 'warn', 'the access token\'s exp is already past on this machine\'s clock; using expires_in (check the clock)', {
-        expiresIn,
-      });
+      log(context.logger, 'warn', 'the access token\'s exp is already past on this machine\'s clock; using expires_in (check the clock)', { expiresIn });
     } else if (fromClaim < expiresAt) {
       expiresAt = fromClaim;
     }
