@@ -1,87 +1,45 @@
-import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
-import { ObjectStore, createSubjectTokenVerifier, isoSeconds, mintSecret } from './cloud.js';
-import type { MockIssuerReference } from './cloud.js';
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { ObjectStore, createSubjectTokenVerifier, digest, isoSeconds, mintSecret, recordStatus } from './cloud.js';
+import type { MockIssuerReference, SubjectTokenProblem } from './cloud.js';
 import { createMockService, mockLifecycle } from './mock-service.js';
 import type { MockAnswer, MockFailure, MockLifecycle, MockRequest } from './mock-service.js';
 
-/**
- * A role that web identities may assume, with the one trust-policy condition Skyporten uses:
- * `StringEquals { "<issuer host>:sub": ... }`.
- */
+/** A role web identities may assume, with the one trust-policy condition Skyporten uses: `StringEquals { "<issuer host>:sub": ... }`. */
 export interface MockAwsRole {
-  /**
-   * `arn:aws:iam::<12-digit account>:role/<name>`; S3-compatible stores' forms are accepted too: MinIO's
-   * `arn:minio:iam:::role/<id>`, Ceph's `arn:aws:iam:::role/<name>` (no account).
-   */
+  /** `arn:aws:iam::<12-digit account>:role/<name>`, or MinIO's `arn:minio:iam:::role/<id>` and Ceph's `arn:aws:iam:::role/<name>` (no account). */
   roleArn: string;
   /** The role's trust policy: which Skyporten token subjects (web identity) or roles (role chaining) may assume it. */
   trustPolicy: {
-    /**
-     * The `sub` values allowed to call `AssumeRoleWithWebIdentity`, e.g. `0192:991825827;entur:skyporten.demo`
-     * (StringEquals: exact match).
-     * @default undefined: no web identity may assume the role
-     */
+    /** The `sub` values allowed to call `AssumeRoleWithWebIdentity`, e.g. `0192:991825827;entur:skyporten.demo` (exact match). @default undefined: no web identity may */
     sub?: string | readonly string[] | undefined;
-    /**
-     * Role ARNs whose sessions (credentials this mock issued) may call `AssumeRole` for this role: role chaining.
-     * @default undefined: the role cannot be chained to
-     */
+    /** Role ARNs whose sessions (issued by this mock) may call `AssumeRole` for this role: role chaining. @default undefined: not chainable */
     roles?: readonly string[] | undefined;
-    /**
-     * The `sts:ExternalId` condition: `AssumeRole` must send this `ExternalId`.
-     * @default undefined: no external ID is asked for
-     */
+    /** The `sts:ExternalId` condition: `AssumeRole` must send this `ExternalId`. @default undefined: none asked for */
     externalId?: string | undefined;
   };
-  /**
-   * The role's maximum session duration; a larger `DurationSeconds` is a `ValidationError`, as on AWS.
-   * @default 43200
-   */
+  /** The role's maximum session duration; a larger `DurationSeconds` is a `ValidationError`, as on AWS. @default 43200 */
   maxSessionDurationSeconds?: number | undefined;
 }
 
 /** Options of {@link createMockAws}. */
 export interface MockAwsOptions {
-  /**
-   * The OIDC issuer AWS trusts (an IAM OIDC identity provider): a `MockSkyporten`, or its `issuer` and `jwksUri`.
-   * Tokens are verified against that JWKS, fetched over HTTP like AWS does.
-   */
+  /** The OIDC issuer AWS trusts (an IAM OIDC identity provider): a `MockSkyporten`, or its `issuer` and `jwksUri`. */
   issuer: MockIssuerReference;
   /** The roles in the account. */
   roles: readonly MockAwsRole[];
   /** The OIDC provider's client id list: the accepted token audiences (your `resource`). */
   clientIds: readonly string[];
-  /**
-   * S3 objects served to credentials this mock issued, by bucket then key.
-   * @default {}
-   */
+  /** S3 objects served to credentials this mock issued, by bucket then key. @default {} */
   buckets?: Record<string, Record<string, string | Uint8Array>> | undefined;
-  /**
-   * When set, issued credentials expire after this many seconds instead of `DurationSeconds`, to test refresh.
-   * @default undefined: `DurationSeconds` (3600 when not sent)
-   */
+  /** Issued credentials expire after this many seconds instead of `DurationSeconds`, to test refresh. @default undefined: `DurationSeconds` (3600 when not sent) */
   credentialLifetimeSeconds?: number | undefined;
-  /**
-   * The mock's clock, in milliseconds since the epoch: token `exp`, credential expiry and SigV4 dates use it.
-   * @default Date.now
-   */
+  /** The mock's clock in ms since the epoch: token `exp`, credential expiry and SigV4 dates use it. @default Date.now */
   clock?: (() => number) | undefined;
-  /**
-   * Kinesis data streams served to credentials this mock issued (JSON 1.1 protocol), each with one shard
-   * `shardId-000000000000`, by stream name.
-   * @default []
-   */
+  /** Kinesis streams served to credentials this mock issued, by name, each with one shard `shardId-000000000000`. @default [] */
   streams?: readonly string[] | undefined;
-  /**
-   * The account id in stream ARNs.
-   * @default "123456789012"
-   */
+  /** The account id in stream ARNs. @default "123456789012" */
   accountId?: string | undefined;
-  /**
-   * Check the full SigV4 signature of S3, Kinesis and `AssumeRole` requests (canonical request, string to sign, HMAC chain) with the
-   * secret of the session it names.
-   * @default true
-   */
+  /** Check the full SigV4 signature of S3, Kinesis and `AssumeRole` requests with the secret of the session it names. @default true */
   verifySignatures?: boolean | undefined;
 }
 
@@ -89,10 +47,7 @@ export interface MockAwsOptions {
 export interface RecordedAwsRequest {
   /** Which service answered. */
   service: MockAwsService;
-  /**
-   * `AssumeRoleWithWebIdentity`, `AssumeRole`, `GetObject`, `HeadObject`, `ListObjectsV2`, `PutRecord`,
-   * `PutRecords`, `GetShardIterator`, `GetRecords`, `ListShards`, `DescribeStreamSummary`, or what was asked.
-   */
+  /** The operation, e.g. `AssumeRoleWithWebIdentity`, `AssumeRole`, `GetObject`, `ListObjectsV2`, `PutRecords`, or what was asked. */
   action: string;
   /** The HTTP method. */
   method: string;
@@ -117,20 +72,10 @@ export interface RecordedAwsRequest {
 /** The services of {@link createMockAws}. */
 export type MockAwsService = 'sts' | 's3' | 'kinesis';
 
-/**
- * A fault injected with `failNext`: the package's one failure shape. `code` is the AWS error code (default
- * `Throttling` (STS) / `SlowDown` (S3) / `ProvisionedThroughputExceededException` (Kinesis) for 400/429,
- * `ServiceUnavailable` for 503, else `InternalFailure`); `message` its message.
- *
- * @example
- * ```ts
- * aws.failNext({ status: 400, code: 'Throttling', count: 2 });
- * aws.failNext({ service: 's3', status: 503 });
- * ```
- */
+/** A fault for `failNext`, e.g. `aws.failNext({ service: 's3', status: 503 })`; `code` defaults to one that fits the status and service. */
 export type MockAwsFailure = MockFailure<MockAwsService>;
 
-/** Local AWS STS and S3 endpoints on `http://127.0.0.1:<random port>`. */
+/** Local AWS STS, S3 and Kinesis endpoints on `http://127.0.0.1:<random port>`. */
 export interface MockAws extends MockLifecycle<RecordedAwsRequest, MockAwsFailure> {
   /** The one server's URL; STS and S3 share it. */
   endpoint: string;
@@ -140,16 +85,7 @@ export interface MockAws extends MockLifecycle<RecordedAwsRequest, MockAwsFailur
   s3Endpoint: string;
   /** Where Kinesis clients should send requests: cleartext HTTP/2 (the Kinesis client's default), its own port. */
   kinesisEndpoint: string;
-  /**
-   * The options that wire an AWS SDK v3 client to this mock in one spread: `endpoint`, a `region`, and for S3
-   * `forcePathStyle: true`.
-   *
-   * @example
-   * ```ts
-   * const s3 = new S3Client({ ...aws.clientConfig('s3'), credentials });
-   * const credentials = skyportenCredentials({ roleArn, clientConfig: aws.clientConfig() });
-   * ```
-   */
+  /** What wires an AWS SDK v3 client to this mock in one spread, e.g. `new S3Client({ ...aws.clientConfig('s3'), credentials })`. */
   clientConfig(service?: MockAwsService): {
     /** The mock's URL for that service. */
     endpoint: string;
@@ -190,39 +126,23 @@ interface Session {
   roleArn: string;
 }
 
+/** XML content: text, nested elements, or an element repeated once per array item. */
+type XmlFields = { [name: string]: string | number | boolean | XmlFields | XmlFields[] };
+
 type ErrorRenderer = (status: number, code: string, message: string) => MockAnswer;
 
 const STS_NAMESPACE = 'https://sts.amazonaws.com/doc/2011-06-15/';
-const S3_NAMESPACE = 'http://s3.amazonaws.com/doc/2006-03-01/';
 const ROLE_ARN = /^arn:[a-z][\w-]*:iam::(\d{12}|):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,64})$/;
 const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
 const KINESIS_TARGET_PREFIX = 'Kinesis_20131202.';
 const SHARD_ID = 'shardId-000000000000';
-const MAX_HASH_KEY = '340282366920938463463374607431768211455';
 const ANY_PATH = /^\/.*$/;
+const SIGNATURE_MISMATCH = 'The request signature we calculated does not match the signature you provided. Check your key and signing method.';
+const INVALID_SECURITY_TOKEN = 'The security token included in the request is invalid.';
 
-/**
- * Starts local AWS STS (`AssumeRoleWithWebIdentity`, Query protocol, XML answers) and S3 (`GetObject`,
- * `HeadObject`, `ListObjectsV2`, path-style) endpoints that apply AWS's rules to Skyporten tokens:
- * the signature against the issuer's JWKS, `iss` = a registered OIDC provider, `exp`, `aud` in the client id
- * list, and the role trust policy's `<issuer host>:sub`. S3 serves only to sessions it issued, checking
- * `x-amz-security-token`, expiry and (by default) the full SigV4 signature.
- *
- * @example
- * ```ts
- * const issuer = await createMockSkyporten();
- * const aws = await createMockAws({
- *   issuer,
- *   clientIds: ['https://skyporten.example.org'],
- *   roles: [{ roleArn: 'arn:aws:iam::123456789012:role/skyporten-reader', trustPolicy: { sub: '0192:991825827;entur:skyporten.demo' } }],
- *   buckets: { 'shared-data': { 'hello.txt': 'Hello' } },
- * });
- * // STS: clientConfig { endpoint: aws.stsEndpoint }; S3: { endpoint: aws.s3Endpoint, forcePathStyle: true }
- * ```
- */
+/** Starts local AWS STS (Query protocol), S3 (path-style) and Kinesis (JSON 1.1) endpoints that apply AWS's rules to Skyporten tokens. */
 export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
   const clock = options.clock ?? Date.now;
-  const issuer = options.issuer.issuer;
   const verifyToken = createSubjectTokenVerifier(options.issuer, options.clientIds, clock);
   const roles = new Map<string, MockAwsRole>();
   for (const role of options.roles) {
@@ -236,7 +156,7 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
   const streams = new Map<string, StreamRecord[]>((options.streams ?? []).map((name) => [name, []]));
   let sequence = 0n;
 
-  function issueSession(roleArn: string, sessionName: string, lifetime: number): string {
+  function issueSession(roleArn: string, sessionName: string, lifetime: number): XmlFields {
     const session: Session = {
       accessKeyId: mintSecret('ASIA', 8, 'hex').toUpperCase(),
       secretAccessKey: mintSecret('', 30, 'base64'),
@@ -245,19 +165,11 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
       roleArn,
     };
     sessions.set(session.accessKeyId, session);
-    const [, account, roleName] = ROLE_ARN.exec(roleArn) ?? [];
-    return (
-      `    <AssumedRoleUser>\n` +
-      `      <Arn>arn:aws:sts::${account}:assumed-role/${xml(roleName ?? '')}/${xml(sessionName)}</Arn>\n` +
-      `      <AssumedRoleId>AROA${createHash('sha256').update(roleArn).digest('hex').slice(0, 17).toUpperCase()}:${xml(sessionName)}</AssumedRoleId>\n` +
-      `    </AssumedRoleUser>\n` +
-      `    <Credentials>\n` +
-      `      <AccessKeyId>${session.accessKeyId}</AccessKeyId>\n` +
-      `      <SecretAccessKey>${xml(session.secretAccessKey)}</SecretAccessKey>\n` +
-      `      <SessionToken>${xml(session.sessionToken)}</SessionToken>\n` +
-      `      <Expiration>${isoSeconds(session.expiresAt)}</Expiration>\n` +
-      `    </Credentials>\n`
-    );
+    const [, account, roleName = ''] = ROLE_ARN.exec(roleArn) ?? [];
+    return {
+      AssumedRoleUser: { Arn: `arn:aws:sts::${account}:assumed-role/${roleName}/${sessionName}`, AssumedRoleId: `AROA${digest('sha256', roleArn).slice(0, 17).toUpperCase()}:${sessionName}` },
+      Credentials: { AccessKeyId: session.accessKeyId, SecretAccessKey: session.secretAccessKey, SessionToken: session.sessionToken, Expiration: isoSeconds(session.expiresAt) },
+    };
   }
 
   /** The RoleArn, RoleSessionName and DurationSeconds checks both STS actions make; `invalid` lists what failed. */
@@ -305,21 +217,17 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
     const token = parameters.get('WebIdentityToken') ?? '';
     if (token.length < 4) invalid.push("Value at 'webIdentityToken' failed to satisfy constraint: Member must have length greater than or equal to 4");
     if (invalid.length > 0) return validationError(invalid);
-
     const { problem, claims, audiences } = await verifyToken(token);
     if (typeof claims.sub === 'string') record.subject = claims.sub;
-    switch (problem) {
-      case 'malformed':
-        return stsError(400, 'InvalidIdentityToken', 'The ID Token provided is not a valid JWT. (You may see this error if you sent an Access Token)');
-      case 'issuer':
-        return stsError(400, 'InvalidIdentityToken', `No OpenIDConnect provider found in your account for ${String(claims.iss)}`);
-      case 'expired':
-        return stsError(400, 'ExpiredTokenException', `Token expired: current date/time ${Math.floor(clock() / 1000)} must be before the expiration date/time${String(claims.exp)}`);
-      case 'signature':
-        return stsError(400, 'InvalidIdentityToken', 'The web identity token that was passed could not be validated by AWS. Get a new identity token from the identity provider and then retry the request.');
-      case 'audience':
-        return stsError(400, 'InvalidIdentityToken', 'Incorrect token audience');
-      case undefined:
+    if (problem !== undefined) {
+      const messages: Record<SubjectTokenProblem, string> = {
+        malformed: 'The ID Token provided is not a valid JWT. (You may see this error if you sent an Access Token)',
+        issuer: `No OpenIDConnect provider found in your account for ${String(claims.iss)}`,
+        expired: `Token expired: current date/time ${Math.floor(clock() / 1000)} must be before the expiration date/time${String(claims.exp)}`,
+        signature: 'The web identity token that was passed could not be validated by AWS. Get a new identity token from the identity provider and then retry the request.',
+        audience: 'Incorrect token audience',
+      };
+      return stsError(400, problem === 'expired' ? 'ExpiredTokenException' : 'InvalidIdentityToken', messages[problem]);
     }
     const role = roles.get(roleArn);
     const allowed = role === undefined ? [] : typeof role.trustPolicy.sub === 'string' ? [role.trustPolicy.sub] : (role.trustPolicy.sub ?? []);
@@ -329,36 +237,31 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
     if (duration > (role.maxSessionDurationSeconds ?? 43200)) {
       return stsError(400, 'ValidationError', 'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.');
     }
-    return stsResponse(
-      'AssumeRoleWithWebIdentity',
-      `    <Audience>${xml(audiences[0] ?? '')}</Audience>\n` +
-        `    <Provider>${xml(issuerHost(issuer))}</Provider>\n` +
-        issueSession(roleArn, sessionName, options.credentialLifetimeSeconds ?? duration) +
-        `    <SubjectFromWebIdentityToken>${xml(claims.sub)}</SubjectFromWebIdentityToken>\n`,
-    );
+    // The IAM OIDC provider "URL": host and path, no scheme, as in trust-policy condition keys.
+    const provider = options.issuer.issuer.replace(/^https?:\/\//, '').replace(/\/$/, '');
+    const session = issueSession(roleArn, sessionName, options.credentialLifetimeSeconds ?? duration);
+    return stsResponse('AssumeRoleWithWebIdentity', { Audience: audiences[0] ?? '', Provider: provider, ...session, SubjectFromWebIdentityToken: claims.sub });
   }
 
   /** Checks that a request is SigV4-signed with a live session this mock issued, answering in `service`'s error format. */
   function authenticate(request: MockRequest, record: RecordedAwsRequest, service: MockAwsService): { caller: Session; denied?: never } | { caller?: never; denied: MockAnswer } {
     const s3 = service === 's3';
     const sts = service === 'sts';
-    const fail = ERRORS[service];
+    const deny = (status: number, code: string, message: string) => ({ denied: ERRORS[service](status, code, message) });
     const authorization = request.headers.get('authorization');
     const credential = /Credential=([^/,\s]+)\/([^,\s]+)/.exec(authorization ?? '');
-    if (!authorization || !credential) return { denied: fail(s3 ? 403 : 400, s3 ? 'AccessDenied' : 'MissingAuthenticationToken', s3 ? 'Access Denied' : 'Request is missing Authentication Token') };
+    if (!authorization || !credential) return s3 ? deny(403, 'AccessDenied', 'Access Denied') : deny(400, 'MissingAuthenticationToken', 'Request is missing Authentication Token');
     const accessKeyId = credential[1] ?? '';
     record.accessKeyId = accessKeyId;
     const session = sessions.get(accessKeyId);
-    if (!session) {
-      if (s3) return { denied: fail(403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.') };
-      return { denied: fail(sts ? 403 : 400, sts ? 'InvalidClientTokenId' : 'UnrecognizedClientException', 'The security token included in the request is invalid.') };
-    }
+    if (!session && s3) return deny(403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.');
+    if (!session) return sts ? deny(403, 'InvalidClientTokenId', INVALID_SECURITY_TOKEN) : deny(400, 'UnrecognizedClientException', INVALID_SECURITY_TOKEN);
     if (!sameText(request.headers.get('x-amz-security-token') ?? '', session.sessionToken)) {
-      return { denied: s3 ? fail(400, 'InvalidToken', 'The provided token is malformed or otherwise invalid.') : fail(400, 'UnrecognizedClientException', 'The security token included in the request is invalid.') };
+      return s3 ? deny(400, 'InvalidToken', 'The provided token is malformed or otherwise invalid.') : deny(400, 'UnrecognizedClientException', INVALID_SECURITY_TOKEN);
     }
-    if (clock() >= session.expiresAt) return { denied: fail(400, s3 ? 'ExpiredToken' : 'ExpiredTokenException', 'The provided token has expired.') };
+    if (clock() >= session.expiresAt) return deny(400, s3 ? 'ExpiredToken' : 'ExpiredTokenException', 'The provided token has expired.');
     if (verifySignatures && !signatureMatches(request, authorization, session.secretAccessKey, s3)) {
-      return { denied: fail(403, s3 || sts ? 'SignatureDoesNotMatch' : 'InvalidSignatureException', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.') };
+      return deny(403, s3 || sts ? 'SignatureDoesNotMatch' : 'InvalidSignatureException', SIGNATURE_MISMATCH);
     }
     return { caller: session };
   }
@@ -380,7 +283,6 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
     if (name === undefined || stream === undefined) {
       return kinesisError(400, 'ResourceNotFoundException', `Stream ${name ?? '(none)'} under account ${accountId} not found.`);
     }
-    const shard = { ShardId: SHARD_ID, HashKeyRange: { StartingHashKey: '0', EndingHashKey: MAX_HASH_KEY }, SequenceNumberRange: { StartingSequenceNumber: sequenceNumber(0n) } };
     const put = (entry: unknown): StreamRecord | string => {
       const { Data: data, PartitionKey: partitionKey } = (entry ?? {}) as { Data?: unknown; PartitionKey?: unknown };
       if (typeof data !== 'string' || typeof partitionKey !== 'string' || partitionKey === '') return 'Data (base64) and PartitionKey are required.';
@@ -417,8 +319,7 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
       }
       case 'GetRecords': {
         const position = iterator?.position ?? 0;
-        const limit = typeof input['Limit'] === 'number' ? input['Limit'] : 10_000;
-        const page = stream.slice(position, position + limit);
+        const page = stream.slice(position, position + (typeof input['Limit'] === 'number' ? input['Limit'] : 10_000));
         return kinesisJson({
           Records: page.map((item) => ({ SequenceNumber: item.sequenceNumber, ApproximateArrivalTimestamp: item.arrivedAtSeconds, Data: Buffer.from(item.data).toString('base64'), PartitionKey: item.partitionKey })),
           NextShardIterator: encodeIterator(name, position + page.length),
@@ -426,7 +327,7 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
         });
       }
       case 'ListShards':
-        return kinesisJson({ Shards: [shard] });
+        return kinesisJson({ Shards: [{ ShardId: SHARD_ID, HashKeyRange: { StartingHashKey: '0', EndingHashKey: String(2n ** 128n - 1n) }, SequenceNumberRange: { StartingSequenceNumber: sequenceNumber(0n) } }] });
       case 'DescribeStreamSummary':
         return kinesisJson({
           StreamDescriptionSummary: {
@@ -443,35 +344,30 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
     if (record.action.includes(' ')) return s3Error(501, 'NotImplemented', 'A header you provided implies functionality that is not implemented');
     const { denied } = authenticate(request, record, 's3');
     if (denied) return denied;
-    const [bucketName = '', ...keyParts] = request.url.pathname.slice(1).split('/');
-    const bucket = store.bucket(decodeURIComponent(bucketName));
+    const [bucketName = '', ...keyParts] = request.url.pathname.slice(1).split('/').map(decodeURIComponent);
+    const bucket = store.bucket(bucketName);
     if (!bucket) return s3Error(404, 'NoSuchBucket', 'The specified bucket does not exist');
-    if (record.action === 'ListObjectsV2') return listObjects(decodeURIComponent(bucketName), bucket, request.url.searchParams);
-    const object = bucket.get(decodeURIComponent(keyParts.join('/')));
+    if (record.action === 'ListObjectsV2') return listObjects(bucketName, bucket, request.url.searchParams);
+    const object = bucket.get(keyParts.join('/'));
     if (!object) return s3Error(404, 'NoSuchKey', 'The specified key does not exist.');
-    const headers = { 'content-type': 'application/octet-stream', etag: `"${md5Hex(object)}"`, 'last-modified': new Date(clock()).toUTCString() };
-    return { status: 200, headers, body: object };
+    return { status: 200, headers: { 'content-type': 'application/octet-stream', etag: `"${digest('md5', object)}"`, 'last-modified': new Date(clock()).toUTCString() }, body: object };
   }
 
   function listObjects(name: string, bucket: Map<string, Uint8Array>, query: URLSearchParams): MockAnswer {
     const prefix = query.get('prefix') ?? '';
     const maxKeys = Math.min(1000, Number(query.get('max-keys') ?? 1000));
-    const after = query.get('continuation-token') ? Buffer.from(query.get('continuation-token') ?? '', 'base64url').toString() : (query.get('start-after') ?? '');
+    const token = query.get('continuation-token');
+    const after = token ? Buffer.from(token, 'base64url').toString() : (query.get('start-after') ?? '');
     const keys = [...bucket.keys()].filter((key) => key.startsWith(prefix) && key > after).sort();
     const page = keys.slice(0, maxKeys);
     const truncated = keys.length > page.length;
-    const contents = page
-      .map((key) => {
-        const object = bucket.get(key) ?? new Uint8Array();
-        return `  <Contents><Key>${xml(key)}</Key><LastModified>${new Date(clock()).toISOString()}</LastModified><ETag>&quot;${md5Hex(object)}&quot;</ETag><Size>${object.byteLength}</Size><StorageClass>STANDARD</StorageClass></Contents>\n`;
-      })
-      .join('');
-    const next = truncated ? `<NextContinuationToken>${Buffer.from(page.at(-1) ?? '').toString('base64url')}</NextContinuationToken>` : '';
-    const body =
-      `<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult xmlns="${S3_NAMESPACE}">\n` +
-      `  <Name>${xml(name)}</Name><Prefix>${xml(prefix)}</Prefix><KeyCount>${page.length}</KeyCount><MaxKeys>${maxKeys}</MaxKeys>` +
-      `<IsTruncated>${truncated}</IsTruncated>${next}\n${contents}</ListBucketResult>\n`;
-    return { status: 200, headers: { 'content-type': 'application/xml' }, body };
+    const contents = page.map((key) => {
+      const object = bucket.get(key) ?? new Uint8Array();
+      return { Key: key, LastModified: new Date(clock()).toISOString(), ETag: `"${digest('md5', object)}"`, Size: object.byteLength, StorageClass: 'STANDARD' };
+    });
+    const next = truncated ? { NextContinuationToken: Buffer.from(page.at(-1) ?? '').toString('base64url') } : {};
+    const fields = { Name: name, Prefix: prefix, KeyCount: page.length, MaxKeys: maxKeys, IsTruncated: truncated, ...next, Contents: contents };
+    return xmlAnswer(200, 's3', 'ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"', fields);
   }
 
   async function sts(request: MockRequest, record: RecordedAwsRequest): Promise<MockAnswer> {
@@ -494,9 +390,7 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
     ],
     notFound: () => s3Error(404, 'NoSuchBucket', 'The specified bucket does not exist'),
     record: (request, name) => ({ service: name, action: actionOf(request, name), method: request.method, path: request.url.pathname, status: 0, errorCode: null }),
-    finish(record, answer) {
-      record.status = answer?.status ?? 0;
-    },
+    finish: recordStatus,
     renderFailure: ({ status, code, message }, name) =>
       ERRORS[name](status, code ?? (status === 400 || status === 429 ? THROTTLING[name] : status === 503 ? 'ServiceUnavailable' : 'InternalFailure'), message ?? (status === 400 || status === 429 ? 'Rate exceeded' : 'Service unavailable')),
     headers: () => ({ 'x-amzn-requestid': randomUUID() }),
@@ -542,8 +436,7 @@ function actionOf(request: MockRequest, service: MockAwsService): string {
   const { method, url } = request;
   const key = url.pathname.slice(1).split('/').slice(1).join('/');
   if (method === 'GET' && key === '' && url.searchParams.get('list-type') === '2') return 'ListObjectsV2';
-  if (method === 'GET' && key !== '') return 'GetObject';
-  if (method === 'HEAD' && key !== '') return 'HeadObject';
+  if ((method === 'GET' || method === 'HEAD') && key !== '') return method === 'GET' ? 'GetObject' : 'HeadObject';
   return `${method} ${url.pathname}`;
 }
 
@@ -573,49 +466,42 @@ function kinesisError(status: number, code: string, message: string): MockAnswer
   return { status, headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': code }, body: JSON.stringify({ __type: code, message }), log: { errorCode: code } };
 }
 
+/** Elements, one a line, indented; text escaped. */
+function xmlOf(fields: XmlFields, indent: string): string {
+  const element = (name: string, value: string | number | boolean | XmlFields): string =>
+    typeof value === 'object'
+      ? `${indent}<${name}>\n${xmlOf(value, `${indent}  `)}${indent}</${name}>\n`
+      : `${indent}<${name}>${String(value).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;')}</${name}>\n`;
+  return Object.entries(fields).flatMap(([name, value]) => (Array.isArray(value) ? value.map((item) => element(name, item)) : [element(name, value)])).join('');
+}
+
+/** An STS (`text/xml`) or S3 (`application/xml`, with the XML declaration) answer: `fields` inside `<root>`. */
+function xmlAnswer(status: number, service: 'sts' | 's3', root: string, fields: XmlFields, errorCode?: string): MockAnswer {
+  const declaration = service === 's3' ? '<?xml version="1.0" encoding="UTF-8"?>\n' : '';
+  const body = `${declaration}<${root}>\n${xmlOf(fields, '  ')}</${root.split(' ')[0]}>\n`;
+  return { status, headers: { 'content-type': service === 's3' ? 'application/xml' : 'text/xml' }, body, ...(errorCode === undefined ? {} : { log: { errorCode } }) };
+}
+
 /** A successful STS answer: `result` inside `<{action}Result>`, with a request id. */
-function stsResponse(action: string, result: string): MockAnswer {
-  const body =
-    `<${action}Response xmlns="${STS_NAMESPACE}">\n  <${action}Result>\n${result}  </${action}Result>\n` +
-    `  <ResponseMetadata>\n    <RequestId>${randomUUID()}</RequestId>\n  </ResponseMetadata>\n</${action}Response>\n`;
-  return { status: 200, headers: { 'content-type': 'text/xml' }, body };
+function stsResponse(action: string, result: XmlFields): MockAnswer {
+  return xmlAnswer(200, 'sts', `${action}Response xmlns="${STS_NAMESPACE}"`, { [`${action}Result`]: result, ResponseMetadata: { RequestId: randomUUID() } });
 }
 
 function stsError(status: number, code: string, message: string): MockAnswer {
-  const type = status >= 500 ? 'Receiver' : 'Sender';
-  const body =
-    `<ErrorResponse xmlns="${STS_NAMESPACE}">\n` +
-    `  <Error>\n    <Type>${type}</Type>\n    <Code>${xml(code)}</Code>\n    <Message>${xml(message)}</Message>\n  </Error>\n` +
-    `  <RequestId>${randomUUID()}</RequestId>\n</ErrorResponse>\n`;
-  return { status, headers: { 'content-type': 'text/xml' }, body, log: { errorCode: code } };
+  const fields = { Error: { Type: status >= 500 ? 'Receiver' : 'Sender', Code: code, Message: message }, RequestId: randomUUID() };
+  return xmlAnswer(status, 'sts', `ErrorResponse xmlns="${STS_NAMESPACE}"`, fields, code);
 }
 
 function s3Error(status: number, code: string, message: string): MockAnswer {
-  const body =
-    `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${xml(code)}</Code><Message>${xml(message)}</Message>` +
-    `<RequestId>${mintSecret('', 8, 'hex').toUpperCase()}</RequestId><HostId>${mintSecret('', 24, 'base64')}</HostId></Error>\n`;
-  return { status, headers: { 'content-type': 'application/xml' }, body, log: { errorCode: code } };
+  return xmlAnswer(status, 's3', 'Error', { Code: code, Message: message, RequestId: mintSecret('', 8, 'hex').toUpperCase(), HostId: mintSecret('', 24, 'base64') }, code);
 }
 
 const ERRORS: Record<MockAwsService, ErrorRenderer> = { sts: stsError, s3: s3Error, kinesis: kinesisError };
-
-function xml(value: unknown): string {
-  return String(value).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-function md5Hex(content: Uint8Array): string {
-  return createHash('md5').update(content).digest('hex');
-}
 
 function sameText(left: string, right: string): boolean {
   const a = Buffer.from(left);
   const b = Buffer.from(right);
   return a.length === b.length && timingSafeEqual(a, b);
-}
-
-/** The IAM OIDC provider "URL" for an issuer: host and path, no scheme, as in trust-policy condition keys. */
-function issuerHost(issuer: string): string {
-  return issuer.replace(/^https?:\/\//, '').replace(/\/$/, '');
 }
 
 /** RFC 3986 encoding as SigV4 wants it (encodeURIComponent leaves !'()* alone). */
@@ -637,14 +523,10 @@ function signatureMatches(request: MockRequest, authorization: string, secretAcc
     .sort(([a, aValue], [b, bValue]) => (a < b ? -1 : a > b ? 1 : aValue < bValue ? -1 : aValue > bValue ? 1 : 0))
     .map(([name, value]) => `${name}=${value}`)
     .join('&');
-  const canonicalHeaders = signedHeaderList
-    .split(';')
-    .map((name) => `${name}:${header(name).trim().replace(/\s+/g, ' ')}\n`)
-    .join('');
-  const payloadHash = header('x-amz-content-sha256') || createHash('sha256').update(request.body).digest('hex');
+  const canonicalHeaders = signedHeaderList.split(';').map((name) => `${name}:${header(name).trim().replace(/\s+/g, ' ')}\n`).join('');
+  const payloadHash = header('x-amz-content-sha256') || digest('sha256', request.body);
   const canonicalRequest = [request.method, path, canonicalQuery, canonicalHeaders, signedHeaderList, payloadHash].join('\n');
-  const scope = `${date}/${region}/${service}/aws4_request`;
-  const stringToSign = ['AWS4-HMAC-SHA256', header('x-amz-date'), scope, createHash('sha256').update(canonicalRequest).digest('hex')].join('\n');
+  const stringToSign = ['AWS4-HMAC-SHA256', header('x-amz-date'), `${date}/${region}/${service}/aws4_request`, digest('sha256', canonicalRequest)].join('\n');
   let key: Buffer = createHmac('sha256', `AWS4${secretAccessKey}`).update(date).digest();
   for (const part of [region, service, 'aws4_request']) key = createHmac('sha256', key).update(part).digest();
   return sameText(createHmac('sha256', key).update(stringToSign).digest('hex'), signature);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { SignJWT, compactVerify, createRemoteJWKSet, decodeJwt } from 'jose';
-import type { JWK, JWTPayload, JWTVerifyGetKey } from 'jose';
-import { audiencesOf } from './cloud.js';
+import type { JWK, JWTPayload } from 'jose';
+import { audiencesOf, recordStatus } from './cloud.js';
 import type { MockIssuerReference } from './cloud.js';
 import { generateIssuerSigningKey } from './keys.js';
 import { MockRejection, createMockService, json, liveCounters, mockLifecycle } from './mock-service.js';
@@ -35,10 +35,7 @@ export interface MockEntraApplication {
 
 /** Options of {@link createMockEntraId}. */
 export interface MockEntraIdOptions {
-  /**
-   * The Skyporten issuer whose tokens are accepted as assertions: a `MockSkyporten`, or its `issuer` and
-   * `jwksUri`. Signatures are checked against that JWKS; `iss` is checked against each federated credential.
-   */
+  /** The Skyporten issuer whose tokens are accepted as assertions (signatures checked with its JWKS): a `MockSkyporten`, or `{ issuer, jwksUri }`. */
   issuer: MockIssuerReference;
   /** The tenant (directory) id. @default a random GUID */
   tenantId?: string | undefined;
@@ -54,16 +51,7 @@ export interface MockEntraIdOptions {
   clock?: (() => number) | undefined;
 }
 
-/**
- * An injected failure of the token endpoint: the package's one failure shape. `code` is the OAuth `error`
- * (default `temporarily_unavailable` for 5xx, else `invalid_request`); `message` the full
- * `error_description`, AADSTS code first, e.g. "AADSTS90002: Tenant not found.".
- *
- * @example
- * ```ts
- * entra.failNext({ status: 400, code: 'invalid_client', message: 'AADSTS700024: Client assertion is not within its valid time range.' });
- * ```
- */
+/** A fault of the token endpoint: `code` is the OAuth `error` (default `temporarily_unavailable` for 5xx, else `invalid_request`), `message` the `error_description`, AADSTS code first. */
 export interface MockEntraFailure extends MockFailure<'token'> {
   /** @deprecated Use `code`. */
   error?: string;
@@ -93,16 +81,7 @@ export interface MockEntraId extends MockLifecycle<MockEntraTokenRequest, MockEn
   authorityHost: string;
   /** The tenant (directory) id: pass as `tenantId`. */
   tenantId: string;
-  /**
-   * The options that point `@skyporten/azure`'s `skyportenCredentials` (or an `@azure/identity` credential's
-   * options) at this mock in one spread: `tenantId`, `authorityHost`, `disableInstanceDiscovery: true` and
-   * `tlsOptions: { ca }` trusting the mock's certificate.
-   *
-   * @example
-   * ```ts
-   * const credential = skyportenCredentials({ ...entra.credentialOptions(), clientId, maskinporten });
-   * ```
-   */
+  /** What points `@skyporten/azure`'s `skyportenCredentials` (or an `@azure/identity` credential) at this mock in one spread. */
   credentialOptions(): {
     /** The mock's tenant id. */
     tenantId: string;
@@ -138,12 +117,10 @@ export interface MockEntraId extends MockLifecycle<MockEntraTokenRequest, MockEn
 
 const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 const DOCS = 'https://learn.microsoft.com/entra/workload-id/workload-identity-federation';
+const METADATA_PATH = /^\/([^/]+)\/v2\.0\/\.well-known\/openid-configuration$/;
 const GUID = /^[\da-f]{8}-[\da-f]{4}-[\da-f]{4}-[\da-f]{4}-[\da-f]{12}$/i;
 
-/**
- * Entra ID's error JSON, to throw from a handler: `AADSTS<code>: <text> Trace ID: … Correlation ID: … Timestamp: …`,
- * with the same ids beside it.
- */
+/** Entra ID's error JSON, to throw from a handler: `AADSTS<code>: <text> Trace ID: … Correlation ID: … Timestamp: …`. */
 function rejection(status: number, error: string, aadstsCode: number, description: string, now: number): MockRejection {
   const traceId = randomUUID();
   const correlationId = randomUUID();
@@ -160,31 +137,7 @@ function rejection(status: number, error: string, aadstsCode: number, descriptio
   return new MockRejection({ ...json(status, body), log: { errorCode: aadstsCode } });
 }
 
-/**
- * Starts a mock Microsoft Entra ID on `https://127.0.0.1:<random port>` with a self-signed certificate. It
- * serves what MSAL Node (and so `@azure/identity`'s `ClientAssertionCredential`) asks for: tenant discovery
- * (`/{tenant}/v2.0/.well-known/openid-configuration`), instance discovery, the keys, and the v2.0 token
- * endpoint with `grant_type=client_credentials` and a client assertion.
- *
- * The assertion (a Skyporten token) is checked like Entra ID checks a federated identity credential: the
- * application must exist (AADSTS700016), one of its federated credentials must have `issuer` equal to `iss`
- * and `subject` equal to `sub` exactly, and list an audience in `aud` (AADSTS70021); `exp`/`nbf` must hold
- * (AADSTS700024); the signature must verify with the issuer's JWKS (AADSTS50013). The scope must end in
- * `/.default` (AADSTS1002012). The access token issued is a JWT with `aud` the scope's resource and `iss`
- * `https://sts.windows.net/{tenant}/`, which Azurite's `--oauth basic` accepts.
- *
- * @example
- * ```ts
- * const entra = await createMockEntraId({
- *   issuer: skyporten,
- *   applications: [{ clientId, federatedCredentials: [{ issuer: skyporten.issuer, subject: `0192:${orgNo};${scope}`, audiences: [resource] }] }],
- * });
- * const credential = new ClientAssertionCredential(entra.tenantId, clientId, getAssertion, {
- *   authorityHost: entra.authorityHost,
- *   disableInstanceDiscovery: true,
- * });
- * ```
- */
+/** Starts a mock Microsoft Entra ID (tenant and instance discovery, keys, v2.0 token endpoint) on `https://127.0.0.1:<random port>`. */
 export async function createMockEntraId(options: MockEntraIdOptions): Promise<MockEntraId> {
   const tenantId = options.tenantId ?? randomUUID();
   const clock = options.clock ?? Date.now;
@@ -194,14 +147,10 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
   if (!Number.isFinite(lifetimeSeconds) || lifetimeSeconds < 1) {
     throw new TypeError('createMockEntraId: accessTokenLifetimeSeconds must be a number >= 1.');
   }
-  const applications = options.applications.map((application) => ({
-    ...application,
-    principalId: application.principalId ?? randomUUID(),
-  }));
+  const applications = options.applications.map((application) => ({ ...application, principalId: application.principalId ?? randomUUID() }));
   const tls = options.tls ?? createLocalTlsCertificate();
   const signing = generateIssuerSigningKey();
-  const issuerKeys: JWTVerifyGetKey = createRemoteJWKSet(new URL(options.issuer.jwksUri));
-  /** Set once the server listens: the routes answer only after that. */
+  const issuerKeys = createRemoteJWKSet(new URL(options.issuer.jwksUri));
   let authorityHost = '';
 
   function metadata(): Record<string, unknown> {
@@ -252,18 +201,11 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
       throw reject(401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
     }
     const assertion = form.get('client_assertion') ?? '';
-    let claims: JWTPayload;
-    try {
-      claims = decodeJwt(assertion);
-    } catch {
-      throw reject(400, 'invalid_request', 50027, 'JWT token is invalid or malformed.');
-    }
+    const claims = claimsOf(assertion);
+    if (claims === undefined) throw reject(400, 'invalid_request', 50027, 'JWT token is invalid or malformed.');
     const audiences = audiencesOf(claims);
     const match = application.federatedCredentials.find(
-      (credential) =>
-        credential.issuer === claims.iss &&
-        credential.subject === claims.sub &&
-        credential.audiences.some((audience) => audiences.includes(audience)),
+      (credential) => credential.issuer === claims.iss && credential.subject === claims.sub && credential.audiences.some((audience) => audiences.includes(audience)),
     );
     if (match === undefined) {
       throw reject(400, 'invalid_request', 70021, `No matching federated identity record found for presented assertion. Assertion Issuer: '${String(claims.iss)}'. Assertion Subject: '${String(claims.sub)}'. Assertion Audience: '${audiences.join(',')}'. ${DOCS}`);
@@ -281,24 +223,11 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
     } catch {
       throw reject(401, 'invalid_client', 50013, 'Assertion failed signature validation.');
     }
-    const issuedAt = Math.floor(now / 1000);
-    const accessToken = await new SignJWT({
-      aud: resource,
-      iss: `https://sts.windows.net/${tenantId}/`,
-      appid: application.clientId,
-      appidacr: '2',
-      idtyp: 'app',
-      oid: application.principalId,
-      sub: application.principalId,
-      tid: tenantId,
-      ver: '1.0',
-    })
-      .setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: signing.kid })
-      .setIssuedAt(issuedAt)
-      .setNotBefore(issuedAt)
-      .setExpirationTime(issuedAt + lifetimeSeconds)
-      .setJti(randomUUID())
-      .sign(signing.privateKey);
+    const iat = Math.floor(now / 1000);
+    const { clientId: appid, principalId: oid } = application;
+    const claimsIssued = { aud: resource, iss: `https://sts.windows.net/${tenantId}/`, appid, appidacr: '2', idtyp: 'app', oid, sub: oid, tid: tenantId, ver: '1.0' };
+    const times = { iat, nbf: iat, exp: iat + lifetimeSeconds, jti: randomUUID() };
+    const accessToken = await new SignJWT({ ...claimsIssued, ...times }).setProtectedHeader({ alg: 'RS256', typ: 'JWT', kid: signing.kid }).sign(signing.privateKey);
     return json(200, { token_type: 'Bearer', expires_in: lifetimeSeconds, ext_expires_in: lifetimeSeconds, access_token: accessToken });
   }
 
@@ -316,43 +245,18 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
           return json(200, { tenant_discovery_endpoint: metadataUrl, 'api-version': '1.1', metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }] });
         },
       },
-      {
-        service: 'metadata',
-        method: 'GET',
-        path: /^\/([^/]+)\/v2\.0\/\.well-known\/openid-configuration$/,
-        faults: false,
-        handle: ({ params: [tenant = ''] }) => (tenant === tenantId ? json(200, metadata()) : tenantNotFound(tenant).answer),
-      },
+      { service: 'metadata', method: 'GET', path: METADATA_PATH, faults: false, handle: ({ params: [tenant = ''] }) => (tenant === tenantId ? json(200, metadata()) : tenantNotFound(tenant).answer) },
       { service: 'keys', method: 'GET', path: `/${tenantId}/discovery/v2.0/keys`, faults: false, handle: () => json(200, { keys: [signing.publicJwk] }) },
-      {
-        service: 'token',
-        method: 'POST',
-        path: /^\/([^/]+)\/oauth2\/v2\.0\/token$/,
-        handle: ({ body, params: [tenant = ''] }) => issueToken(new URLSearchParams(body), tenant),
-      },
+      { service: 'token', method: 'POST', path: /^\/([^/]+)\/oauth2\/v2\.0\/token$/, handle: ({ body, params: [tenant = ''] }) => issueToken(new URLSearchParams(body), tenant) },
     ],
     notFound: (request) => json(404, { error: 'not_found', error_description: `Mock Entra ID does not serve ${request.method} ${request.url.pathname}.` }),
     record(request, name) {
       if (name !== 'token') return undefined;
       const form = new URLSearchParams(request.body);
-      const entry: MockEntraTokenRequest = {
-        tenantId: request.params[0] ?? '',
-        clientId: form.get('client_id') ?? undefined,
-        scope: form.get('scope') ?? undefined,
-        assertionClaims: undefined,
-        status: 200,
-        errorCode: undefined,
-      };
-      try {
-        entry.assertionClaims = decodeJwt(form.get('client_assertion') ?? '');
-      } catch {
-        // recorded as undefined; the token endpoint answers AADSTS50027
-      }
-      return entry;
+      const assertionClaims = claimsOf(form.get('client_assertion') ?? '');
+      return { tenantId: request.params[0] ?? '', clientId: form.get('client_id') ?? undefined, scope: form.get('scope') ?? undefined, assertionClaims, status: 200, errorCode: undefined };
     },
-    finish(entry, answer) {
-      entry.status = answer?.status ?? 0;
-    },
+    finish: recordStatus,
     renderFailure(given) {
       const failure = given as MockEntraFailure;
       const transient = failure.status >= 500;
@@ -379,4 +283,13 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
     jwks: () => ({ keys: [signing.publicJwk] }),
     ...mockLifecycle(service, listening),
   };
+}
+
+/** The claims of a JWT, decoded without verification, or `undefined` when it is none. */
+function claimsOf(token: string): JWTPayload | undefined {
+  try {
+    return decodeJwt(token);
+  } catch {
+    return undefined;
+  }
 }

@@ -1,46 +1,29 @@
 import { randomUUID } from 'node:crypto';
-import { UNAUTHENTICATED, googleError, googleFailure } from './gcp.js';
+import { UNAUTHENTICATED, googleError, googleFailure, recordStatus } from './cloud.js';
 import type { MockGcp } from './gcp.js';
 import { MockRejection, bearerToken, createMockService, json, mockLifecycle } from './mock-service.js';
 import type { MockAnswer, MockFailure, MockLifecycle, MockRequest } from './mock-service.js';
 
 const DEFAULT_PAGE_SIZE = 100_000;
+const PROJECT = '^/bigquery/v2/projects/([^/]+)';
 /** A bucket name GCS would never accept (uppercase, underscores), so the probe can never read a real object. */
 const PROBE_PATH = '/storage/v1/b/SKYPORTEN_BIGQUERY_TOKEN_PROBE/o/probe';
 
-/** A cell value of a mock table. The column type is inferred from the values: see {@link createMockBigQuery}. */
+/** A cell value of a mock table; the column type is inferred: string STRING, integer/bigint INTEGER, number FLOAT, boolean, Date TIMESTAMP, bytes. */
 export type MockBigQueryValue = string | number | bigint | boolean | Date | Uint8Array | null;
 
 /** One row of a mock table: column name to value. */
 export type MockBigQueryRow = Record<string, MockBigQueryValue>;
 
-/**
- * Decides whether a bearer token may call the mock: `true` for a Google access token it should accept.
- *
- * @example
- * ```ts
- * const verifyAccessToken: MockBigQueryTokenVerifier = (token) => token === 'test-token';
- * ```
- */
+/** Decides whether a bearer token may call the mock: `true` for a Google access token it should accept. */
 export type MockBigQueryTokenVerifier = (accessToken: string) => boolean | Promise<boolean>;
 
-/**
- * What a queued fault answers instead of the real handler (after the token check): the package's one failure
- * shape, rendered as Google's error JSON unless `body` is given.
- *
- * @example
- * ```ts
- * bigQuery.failNext({ status: 503, count: 2 });
- * ```
- */
+/** A fault for `failNext` (it applies after the token check), rendered as Google's error JSON unless `body` is given. */
 export type MockBigQueryFailure = MockFailure<'bigquery'>;
 
 /** Options of {@link createMockBigQuery}. */
 export interface MockBigQueryOptions {
-  /**
-   * Who issued the access tokens the mock accepts: a {@link MockGcp} (its Storage endpoint is asked whether it
-   * knows the token, see {@link createMockBigQuery}), or a function that decides.
-   */
+  /** Who issued the access tokens the mock accepts: a {@link MockGcp} (whose Storage API is asked about each token), or a function that decides. */
   gcp: Pick<MockGcp, 'storageEndpoint'> | MockBigQueryTokenVerifier;
   /** Tables by full name, `project.dataset.table`, each a list of rows. @default {} */
   datasets?: Record<string, MockBigQueryRow[]> | undefined;
@@ -74,14 +57,7 @@ export interface MockBigQueryCounters {
 export interface MockBigQuery extends MockLifecycle<MockBigQueryRequest, MockBigQueryFailure> {
   /** `http://127.0.0.1:<port>`: pass as the BigQuery client's `apiEndpoint`. */
   endpoint: string;
-  /**
-   * The options that point a `@google-cloud/bigquery` client at this mock in one spread: `apiEndpoint`.
-   *
-   * @example
-   * ```ts
-   * const bigquery = new BigQuery({ ...bigQueryMock.clientOptions(), authClient, projectId: 'consumer' });
-   * ```
-   */
+  /** What points a `@google-cloud/bigquery` client at this mock in one spread, e.g. `new BigQuery({ ...bigQuery.clientOptions(), authClient })`. */
   clientOptions(): {
     /** The mock's BigQuery API URL. */
     apiEndpoint: string;
@@ -102,17 +78,12 @@ interface Table {
   rows: MockBigQueryRow[];
 }
 
-interface QueryResult {
-  columns: Column[];
-  rows: MockBigQueryRow[];
-}
-
 interface Job {
   projectId: string;
   jobId: string;
   location: string;
   query: string;
-  result: QueryResult;
+  result: Table;
   createdAtMs: number;
 }
 
@@ -121,29 +92,7 @@ function queryError(status: number, reason: string, message: string): MockReject
   return new MockRejection(googleError(status, status === 404 ? 'NOT_FOUND' : status === 409 ? 'ALREADY_EXISTS' : 'INVALID_ARGUMENT', message, reason));
 }
 
-/**
- * Starts a local simulation of the BigQuery REST API surface that `@google-cloud/bigquery`'s `query()` and
- * `createQueryJob()` use: `jobs.query` (`POST /bigquery/v2/projects/{project}/queries`), `jobs.insert`,
- * `jobs.get` and `jobs.getQueryResults` (with `maxResults`/`pageToken` paging). It understands one SQL shape:
- * `SELECT * | column[, column...] FROM \`project.dataset.table\` [LIMIT n]` (`dataset.table` means the job's
- * project). Column types are inferred from the rows: string STRING, safe integer or bigint INTEGER, other
- * number FLOAT, boolean BOOLEAN, Date TIMESTAMP, Uint8Array BYTES.
- *
- * Every request must carry a bearer token that `options.gcp` accepts. Given a {@link MockGcp}, the mock asks
- * its Storage API with the token (one GET of an object that cannot exist, which counts in
- * `gcp.counters.storageCalls`): a 401 there means the GCP mock did not issue the token or it has expired. The
- * mock models no dataset IAM: any token the GCP mock accepts may read every table.
- *
- * @example
- * ```ts
- * const bigQueryMock = await createMockBigQuery({
- *   gcp, // from createMockGcp
- *   datasets: { 'data-provider.shared.trips': [{ line: 'L1', passengers: 42 }] },
- * });
- * const bigquery = new BigQuery({ authClient, projectId: 'consumer', apiEndpoint: bigQueryMock.endpoint });
- * const [rows] = await bigquery.query('SELECT * FROM `data-provider.shared.trips` LIMIT 10');
- * ```
- */
+/** Starts a local simulation of the BigQuery REST calls `query()` and `createQueryJob()` make, for one SQL shape; see the package README. */
 export async function createMockBigQuery(options: MockBigQueryOptions): Promise<MockBigQuery> {
   const verifyAccessToken = typeof options.gcp === 'function' ? options.gcp : probeStorage(options.gcp.storageEndpoint);
   const defaultLocation = options.location ?? 'US';
@@ -160,33 +109,24 @@ export async function createMockBigQuery(options: MockBigQueryOptions): Promise<
     tables.set(name, { columns: inferColumns(name, rows), rows });
   }
 
-  function runQuery(projectId: string, sql: string): QueryResult {
+  function runQuery(projectId: string, sql: string): Table {
     const match = /^\s*SELECT\s+(\*|[A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)\s+FROM\s+`([^`]+)`(?:\s+LIMIT\s+(\d+))?\s*;?\s*$/i.exec(sql);
     if (match?.[1] === undefined || match[2] === undefined) {
-      throw queryError(
-        400,
-        'invalidQuery',
-        'The BigQuery mock understands only SELECT * | column[, column...] FROM `project.dataset.table` [LIMIT n].',
-      );
+      throw queryError(400, 'invalidQuery', 'The BigQuery mock understands only SELECT * | column[, column...] FROM `project.dataset.table` [LIMIT n].');
     }
-    const parts = match[2].split('.');
-    const name = parts.length === 2 ? `${projectId}.${match[2]}` : match[2];
+    const name = match[2].split('.').length === 2 ? `${projectId}.${match[2]}` : match[2];
     const table = tables.get(name);
     if (table === undefined) {
       const [project = '', dataset = '', tableName = ''] = name.split('.');
       throw queryError(404, 'notFound', `Not found: Table ${project}:${dataset}.${tableName} was not found in location ${defaultLocation}`);
     }
-    let columns = table.columns;
-    if (match[1] !== '*') {
-      columns = match[1].split(',').map((column) => {
-        const wanted = column.trim();
-        const found = table.columns.find((candidate) => candidate.name.toLowerCase() === wanted.toLowerCase());
-        if (found === undefined) throw queryError(400, 'invalidQuery', `Unrecognized name: ${wanted} at [1:8]`);
-        return found;
-      });
-    }
-    const limit = match[3] === undefined ? table.rows.length : Number(match[3]);
-    return { columns, rows: table.rows.slice(0, limit) };
+    const columns = match[1] === '*' ? table.columns : match[1].split(',').map((column) => {
+      const wanted = column.trim();
+      const found = table.columns.find((candidate) => candidate.name.toLowerCase() === wanted.toLowerCase());
+      if (found === undefined) throw queryError(400, 'invalidQuery', `Unrecognized name: ${wanted} at [1:8]`);
+      return found;
+    });
+    return { columns, rows: table.rows.slice(0, match[3] === undefined ? table.rows.length : Number(match[3])) };
   }
 
   function createJob(projectId: string, sql: string, location: string | undefined, jobId: string = `job_${randomUUID().replaceAll('-', '')}`): Job {
@@ -232,64 +172,48 @@ export async function createMockBigQuery(options: MockBigQueryOptions): Promise<
     return page;
   }
 
-  function route(request: MockRequest): MockAnswer {
-    const { method, url } = request;
-    const match = /^\/bigquery\/v2\/projects\/([^/]+)\/(queries|jobs)(?:\/([^/]+))?$/.exec(url.pathname);
-    if (match?.[1] === undefined) {
-      return googleError(404, 'NOT_FOUND', `The BigQuery mock does not serve ${method} ${url.pathname}.`, 'notFound');
-    }
-    const projectId = decodeURIComponent(match[1]);
-    const collection = match[2];
-    const jobId = match[3] === undefined ? undefined : decodeURIComponent(match[3]);
-    const parameters = url.searchParams;
-    const maxResults = parameters.has('maxResults') ? Number(parameters.get('maxResults')) : undefined;
-    if (collection === 'queries' && jobId === undefined && method === 'POST') {
-      const fields = jsonOf(request) as { query?: unknown; maxResults?: unknown; location?: unknown; useLegacySql?: unknown };
-      const sql = typeof fields.query === 'string' ? fields.query : '';
-      counts.queries += 1;
-      if (fields.useLegacySql === true) return { ...legacySqlError(), log: { query: sql } };
-      const job = createJob(projectId, sql, typeof fields.location === 'string' ? fields.location : undefined);
-      return { ...json(200, resultPage(job, 'bigquery#queryResponse', typeof fields.maxResults === 'number' ? fields.maxResults : undefined, 0)), log: { query: sql } };
-    }
-    if (collection === 'queries' && jobId !== undefined && method === 'GET') {
-      const job = findJob(projectId, jobId);
-      const offset = Number(parameters.get('pageToken') ?? parameters.get('startIndex') ?? '0');
-      return json(200, resultPage(job, 'bigquery#getQueryResultsResponse', maxResults, Number.isSafeInteger(offset) ? offset : 0));
-    }
-    if (collection === 'jobs' && jobId === undefined && method === 'POST') {
-      const fields = jsonOf(request) as {
-        configuration?: { query?: { query?: unknown; useLegacySql?: unknown } };
-        jobReference?: { jobId?: unknown; location?: unknown };
-      };
-      const queryConfiguration = fields.configuration?.query;
-      if (queryConfiguration === undefined) {
-        return googleError(400, 'INVALID_ARGUMENT', 'The BigQuery mock runs query jobs only: configuration.query is required.', 'invalid');
-      }
-      const sql = typeof queryConfiguration.query === 'string' ? queryConfiguration.query : '';
-      counts.queries += 1;
-      if (queryConfiguration.useLegacySql === true) return { ...legacySqlError(), log: { query: sql } };
-      const requested = fields.jobReference;
-      const job = createJob(
-        projectId,
-        sql,
-        typeof requested?.location === 'string' ? requested.location : undefined,
-        typeof requested?.jobId === 'string' ? requested.jobId : undefined,
-      );
-      return { ...json(200, jobResource(job)), log: { query: sql } };
-    }
-    if (collection === 'jobs' && jobId !== undefined && method === 'GET') return json(200, jobResource(findJob(projectId, jobId)));
-    return googleError(405, 'INVALID_ARGUMENT', `The BigQuery mock does not serve ${method} ${url.pathname}.`, 'invalid');
+  function query(request: MockRequest): MockAnswer {
+    const projectId = request.params[0] ?? '';
+    const fields = jsonOf(request) as { query?: unknown; maxResults?: unknown; location?: unknown; useLegacySql?: unknown };
+    const sql = typeof fields.query === 'string' ? fields.query : '';
+    counts.queries += 1;
+    if (fields.useLegacySql === true) return { ...legacySqlError(), log: { query: sql } };
+    const job = createJob(projectId, sql, typeof fields.location === 'string' ? fields.location : undefined);
+    return { ...json(200, resultPage(job, 'bigquery#queryResponse', typeof fields.maxResults === 'number' ? fields.maxResults : undefined, 0)), log: { query: sql } };
+  }
+
+  function insertJob(request: MockRequest): MockAnswer {
+    const fields = jsonOf(request) as { configuration?: { query?: { query?: unknown; useLegacySql?: unknown } }; jobReference?: { jobId?: unknown; location?: unknown } };
+    const configuration = fields.configuration?.query;
+    if (configuration === undefined) return googleError(400, 'INVALID_ARGUMENT', 'The BigQuery mock runs query jobs only: configuration.query is required.', 'invalid');
+    const sql = typeof configuration.query === 'string' ? configuration.query : '';
+    counts.queries += 1;
+    if (configuration.useLegacySql === true) return { ...legacySqlError(), log: { query: sql } };
+    const { jobId, location } = fields.jobReference ?? {};
+    const job = createJob(request.params[0] ?? '', sql, typeof location === 'string' ? location : undefined, typeof jobId === 'string' ? jobId : undefined);
+    return { ...json(200, jobResource(job)), log: { query: sql } };
+  }
+
+  function getQueryResults({ params: [projectId = '', jobId = ''], url: { searchParams } }: MockRequest): MockAnswer {
+    const maxResults = searchParams.has('maxResults') ? Number(searchParams.get('maxResults')) : undefined;
+    const offset = Number(searchParams.get('pageToken') ?? searchParams.get('startIndex') ?? '0');
+    return json(200, resultPage(findJob(projectId, jobId), 'bigquery#getQueryResultsResponse', maxResults, Number.isSafeInteger(offset) ? offset : 0));
   }
 
   const service = createMockService<'bigquery', MockBigQueryRequest>({
     name: 'Mock BigQuery',
     defaultService: 'bigquery',
-    routes: [{ service: 'bigquery', path: /^\/.*$/, handle: route }],
+    routes: [
+      { service: 'bigquery', method: 'POST', path: new RegExp(`${PROJECT}/queries$`), handle: query },
+      { service: 'bigquery', method: 'GET', path: new RegExp(`${PROJECT}/queries/([^/]+)$`), handle: getQueryResults },
+      { service: 'bigquery', method: 'POST', path: new RegExp(`${PROJECT}/jobs$`), handle: insertJob },
+      { service: 'bigquery', method: 'GET', path: new RegExp(`${PROJECT}/jobs/([^/]+)$`), handle: ({ params: [projectId = '', jobId = ''] }) => json(200, jobResource(findJob(projectId, jobId))) },
+      { service: 'bigquery', path: new RegExp(`${PROJECT}/(queries|jobs)(/[^/]+)?$`), handle: unserved(405, 'INVALID_ARGUMENT', 'invalid') },
+      { service: 'bigquery', path: /^\/.*$/, handle: unserved(404, 'NOT_FOUND', 'notFound') },
+    ],
     notFound: () => googleError(404, 'NOT_FOUND', 'Not found.', 'notFound'),
     record: (request) => ({ method: request.method, path: request.url.pathname + request.url.search, status: 0 }),
-    finish(entry, answer) {
-      entry.status = answer?.status ?? 0;
-    },
+    finish: recordStatus,
     async guard(request) {
       const accessToken = bearerToken(request);
       if (accessToken !== undefined && (await verifyAccessToken(accessToken))) return undefined;
@@ -302,14 +226,7 @@ export async function createMockBigQuery(options: MockBigQueryOptions): Promise<
 
   return {
     endpoint: listening.url,
-    counters: {
-      get queries() {
-        return counts.queries;
-      },
-      get unauthenticated() {
-        return counts.unauthenticated;
-      },
-    },
+    counters: counts,
     putTable,
     clientOptions: () => ({ apiEndpoint: listening.url }),
     ...mockLifecycle(service, listening),
@@ -323,6 +240,10 @@ function probeStorage(storageEndpoint: string): MockBigQueryTokenVerifier {
     await response.body?.cancel();
     return response.status !== 401;
   };
+}
+
+function unserved(code: number, status: string, reason: string): (request: MockRequest) => MockAnswer {
+  return ({ method, url }) => googleError(code, status, `The BigQuery mock does not serve ${method} ${url.pathname}.`, reason);
 }
 
 function reference(job: Job): Record<string, string> {

@@ -1,16 +1,10 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify } from 'jose';
 import type { JWTPayload } from 'jose';
+import { json } from './mock-service.js';
+import type { MockAnswer, MockFailure } from './mock-service.js';
 
-/**
- * The OIDC issuer a cloud mock trusts: a `MockSkyporten`, or its `issuer` and `jwksUri`. Tokens are verified
- * against that JWKS, fetched over HTTP like the cloud does.
- *
- * @example
- * ```ts
- * const trusted: MockIssuerReference = { issuer: issuer.issuer, jwksUri: issuer.jwksUri };
- * ```
- */
+/** The OIDC issuer a cloud mock trusts: a `MockSkyporten`, or its `issuer` and `jwksUri` (fetched over HTTP, as the clouds do). */
 export interface MockIssuerReference {
   /** The issuer URL, compared with the token's `iss`. */
   issuer: string;
@@ -88,7 +82,31 @@ export function mintSecret(prefix: string, bytes: number, encoding: 'base64' | '
   return `${prefix}${randomBytes(bytes).toString(encoding)}`;
 }
 
+/** The `algorithm` digest of `content`, as hex or base64. @internal */
+export function digest(algorithm: 'md5' | 'sha256', content: string | Uint8Array, encoding: 'hex' | 'base64' = 'hex'): string {
+  return createHash(algorithm).update(content).digest(encoding);
+}
+
 /** An ISO 8601 instant in whole seconds (`2030-01-01T12:00:00Z`), as STS and IAM Credentials write expiry times. @internal */
 export function isoSeconds(ms: number): string {
   return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
+}
+
+/** Every cloud mock's `finish`: the log entry's `status` is its answer's (0 when it hung). @internal */
+export function recordStatus(entry: { status: number }, answer: MockAnswer | null): void {
+  entry.status = answer?.status ?? 0;
+}
+
+/** The 401 text of Google APIs for a missing, unknown or expired access token. @internal */
+export const UNAUTHENTICATED = 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.';
+
+/** Google's error JSON, `{ error: { code, message, status } }`; `reason` adds `errors: [{ message, domain, reason }]` (Storage, BigQuery). @internal */
+export function googleError(code: number, status: string | undefined, message: string, reason?: string): MockAnswer {
+  const errors = reason === undefined ? {} : { errors: [{ message, domain: 'global', reason }] };
+  return json(code, { error: { code, message, ...errors, ...(status === undefined ? {} : { status }) } });
+}
+
+/** A queued failure as a Google API renders it: `status` `code` (default `UNAVAILABLE` for 5xx, else `FAILED_PRECONDITION`). @internal */
+export function googleFailure({ status, code, message }: MockFailure, reason?: string): MockAnswer {
+  return googleError(status, code ?? (status >= 500 ? 'UNAVAILABLE' : 'FAILED_PRECONDITION'), message ?? `Injected failure (HTTP ${status}).`, reason);
 }

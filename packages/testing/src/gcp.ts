@@ -1,37 +1,22 @@
-import { createHash } from 'node:crypto';
 import type { JWTPayload } from 'jose';
-import { ObjectStore, createSubjectTokenVerifier, isoSeconds, mintSecret } from './cloud.js';
-import type { MockIssuerReference } from './cloud.js';
+import { ObjectStore, createSubjectTokenVerifier, digest, googleError, googleFailure, isoSeconds, mintSecret, recordStatus, UNAUTHENTICATED } from './cloud.js';
+import type { MockIssuerReference, SubjectTokenProblem } from './cloud.js';
 import { bearerToken, createMockService, json, liveCounters, mockLifecycle } from './mock-service.js';
 import type { MockAnswer, MockFailure, MockLifecycle, MockRequest } from './mock-service.js';
 
 const TOKEN_EXCHANGE_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:token-exchange';
 const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 const SUBJECT_TOKEN_TYPES = ['urn:ietf:params:oauth:token-type:jwt', 'urn:ietf:params:oauth:token-type:id_token'];
-const MAX_FEDERATED_TOKEN_SECONDS = 3600;
-const MAX_SERVICE_ACCOUNT_TOKEN_SECONDS = 3600;
+const MAX_TOKEN_SECONDS = 3600;
 const DELEGATE = /^projects\/-\/serviceAccounts\/([^/]+@[^/]+)$/;
+const IMPERSONATION_PATH = /^\/v1\/projects\/-\/serviceAccounts\/([^/:]+):generateAccessToken$/;
 
 /** A service of the mock whose next answers can be replaced with `failNext`. */
 export type MockGcpService = 'sts' | 'iamcredentials' | 'storage' | 'tokeninfo';
 
 /**
- * One IAM binding of the mock: `{ serviceAccountEmail, principalSet }` lets the member impersonate the service
- * account (`roles/iam.workloadIdentityUser`, or `roles/iam.serviceAccountTokenCreator` for a service account
- * member); `{ bucket, principalSet }` lets it read the bucket directly. `principalSet` is the member, written as
- * in `gcloud ... --member`:
- * `principalSet://iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/P/attribute.clientaccess/client::0192:123456789::entur:skyporten.demo`,
- * `principal://iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/P/subject/0192:123456789`
- * `principalSet://iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/P/*`, or, for a delegation
- * chain (`generateAccessToken` with `delegates`), `serviceAccount:<email>` of the previous service account.
- *
- * @example
- * ```ts
- * const bindings: MockGcpBinding[] = [
- *   { serviceAccountEmail: 'hop@demo.iam.gserviceaccount.com', principalSet: `${gcp.poolPrincipalPrefix}/*` },
- *   { serviceAccountEmail: 'reader@demo.iam.gserviceaccount.com', principalSet: 'serviceAccount:hop@demo.iam.gserviceaccount.com' },
- * ];
- * ```
+ * One IAM binding: who (`principalSet`, a member as in `gcloud ... --member`, or `serviceAccount:<email>` for a
+ * `delegates` hop) may impersonate a service account, or read a bucket directly. See the package README.
  */
 export type MockGcpBinding =
   | {
@@ -62,11 +47,7 @@ export interface MockGcpOptions {
   providerId?: string | undefined;
   /** The provider's allowed audiences: the `resource` consumers ask Maskinporten for. */
   allowedAudiences: string[];
-  /**
-   * The provider's attribute condition. Real GCP takes a CEL expression; here it is a function of the mapped
-   * attributes (`google.subject`, `attribute.maskinportenscope`, `attribute.clientaccess`) and the token's claims.
-   * @default accept every token
-   */
+  /** The provider's attribute condition (a CEL expression on GCP): a function of the mapped attributes and the claims. @default accept every token */
   attributeCondition?: ((attributes: MockGcpAttributes, claims: JWTPayload) => boolean) | undefined;
   /** IAM bindings: who may impersonate which service account, and who may read which bucket directly. @default [] */
   bindings?: MockGcpBinding[] | undefined;
@@ -104,16 +85,7 @@ export interface MockGcpRequest {
   details?: Record<string, unknown>;
 }
 
-/**
- * What a queued fault answers instead of the real handler: the package's one failure shape. Without `body`,
- * Google's error JSON `{ error: { code, message, status } }`, `status` being `code` (default `UNAVAILABLE` for
- * 5xx, else `FAILED_PRECONDITION`); a string `body` is sent as JSON text.
- *
- * @example
- * ```ts
- * gcp.failNext({ service: 'iamcredentials', status: 503, count: 2 });
- * ```
- */
+/** A fault for `failNext`, e.g. `gcp.failNext({ service: 'iamcredentials', status: 503 })`: Google's error JSON, `status` `code` (default `UNAVAILABLE` for 5xx, else `FAILED_PRECONDITION`). */
 export type MockGcpFailure = MockFailure<MockGcpService>;
 
 /** A running mock of GCP STS, IAM Credentials and the Storage JSON API. */
@@ -126,19 +98,7 @@ export interface MockGcp extends Omit<MockLifecycle<MockGcpRequest, MockGcpFailu
   iamCredentialsUrl: string;
   /** `${endpoint}`: pass as Storage `apiEndpoint` (with `useAuthWithCustomEndpoint: true`). */
   storageEndpoint: string;
-  /**
-   * `${endpoint}/tokeninfo`, standing in for `https://oauth2.googleapis.com/tokeninfo`: `GET ?access_token=`, or
-   * `POST` with the token as a form field or Bearer header (google-auth-library's `getTokenInfo`). For a token the
-   * mock issued and that has not expired it answers `{ azp, aud, sub, email, email_verified, scope, exp, expires_in,
-   * access_type }` (a service account token; strings, as Google answers) or `{ sub, scope, exp, expires_in }` (a
-   * federated one); else 400 `{ error: 'invalid_token', error_description: 'Invalid Value' }`.
-   *
-   * @example
-   * ```ts
-   * const info = await new OAuth2Client({ endpoints: { tokenInfoUrl: gcp.tokenInfoUrl } }).getTokenInfo(token);
-   * // info.email, info.scopes
-   * ```
-   */
+  /** `${endpoint}/tokeninfo`, standing in for `https://oauth2.googleapis.com/tokeninfo` for the tokens this mock issued. */
   tokenInfoUrl: string;
   /** `//iam.googleapis.com/projects/N/locations/global/workloadIdentityPools/P/providers/Q`. */
   audience: string;
@@ -152,15 +112,7 @@ export interface MockGcp extends Omit<MockLifecycle<MockGcpRequest, MockGcpFailu
   poolPrincipalPrefix: string;
   /** The impersonation URL for an email on this mock. */
   serviceAccountImpersonationUrl(email: string): string;
-  /**
-   * The options that point `@skyporten/gcp`'s `skyportenCredentials` (or an external_account config) at this
-   * mock in one spread: `audience`, `tokenUrl`, and `serviceAccountImpersonationUrl` when an email is given.
-   *
-   * @example
-   * ```ts
-   * const authClient = skyportenCredentials({ maskinporten, ...gcp.credentialOptions('reader@demo.iam.gserviceaccount.com') });
-   * ```
-   */
+  /** What points `@skyporten/gcp`'s `skyportenCredentials` (or an external_account config) at this mock in one spread. */
   credentialOptions(serviceAccountEmail?: string): {
     /** The workload identity provider the mock accepts. */
     audience: string;
@@ -169,15 +121,7 @@ export interface MockGcp extends Omit<MockLifecycle<MockGcpRequest, MockGcpFailu
     /** The mock's generateAccessToken URL for that service account, when one is given. */
     serviceAccountImpersonationUrl?: string;
   };
-  /**
-   * The options that point a `@google-cloud/storage` `Storage` client at this mock in one spread:
-   * `apiEndpoint` and `useAuthWithCustomEndpoint: true` (without it the client sends no token to a custom endpoint).
-   *
-   * @example
-   * ```ts
-   * const storage = new Storage({ ...gcp.storageOptions(), authClient, projectId: 'data-provider' });
-   * ```
-   */
+  /** What points a `@google-cloud/storage` `Storage` client at this mock in one spread. */
   storageOptions(): {
     /** The mock's Cloud Storage URL. */
     apiEndpoint: string;
@@ -205,30 +149,11 @@ interface IssuedToken {
   /** Federated tokens: `principal://…/subject/<google.subject>`. */
   principal?: string;
   serviceAccountEmail?: string;
-  /** The OAuth scopes granted. */
   scopes: string[];
   expiresAtMs: number;
 }
 
-/**
- * Starts local GCP endpoints that behave like the real ones for Skyporten: STS (`/v1/token`) verifies the Skyporten
- * token against the issuer's JWKS and the provider's issuer and allowed audiences, applies the attribute mapping
- * `google.subject=assertion.consumer.ID`, `attribute.maskinportenscope=assertion.scope`,
- * `attribute.clientaccess="client::"+consumer.ID+"::"+scope`; IAM Credentials `generateAccessToken` allows only
- * bound principals; Storage serves objects to tokens the mock issued.
- *
- * @example
- * ```ts
- * const issuer = await createMockSkyporten();
- * const gcp = await createMockGcp({
- *   issuer,
- *   allowedAudiences: ['https://skyporten.example.org'],
- *   bindings: [{ serviceAccountEmail: 'reader@demo.iam.gserviceaccount.com',
- *                principalSet: 'principalSet://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/skyporten/attribute.clientaccess/client::0192:991825827::entur:skyporten.demo' }],
- *   buckets: { 'demo-bucket': { 'hello.txt': 'Hello' } },
- * });
- * ```
- */
+/** Starts local GCP STS, IAM Credentials, Storage and tokeninfo endpoints that apply GCP's rules to Skyporten tokens. */
 export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
   const projectNumber = options.projectNumber ?? '123456789012';
   const poolId = options.poolId ?? 'skyporten';
@@ -240,7 +165,6 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
   const poolName = `projects/${projectNumber}/locations/global/workloadIdentityPools/${poolId}`;
   const audience = `//iam.googleapis.com/${poolName}/providers/${providerId}`;
   const poolPrincipalPrefix = `principalSet://iam.googleapis.com/${poolName}`;
-  const principalPrefix = `principal://iam.googleapis.com/${poolName}`;
   const bindings = options.bindings ?? [];
   const store = new ObjectStore(options.buckets);
   const systemClock = options.clock ?? Date.now;
@@ -255,25 +179,18 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
     return token;
   }
 
-  function callerOf(request: MockRequest): IssuedToken | undefined {
-    const token = bearerToken(request);
-    const record = token === undefined ? undefined : tokens.get(token);
+  function liveToken(token: string | null | undefined): IssuedToken | undefined {
+    const record = token === null || token === undefined ? undefined : tokens.get(token);
     return record !== undefined && record.expiresAtMs > now() ? record : undefined;
   }
 
   async function exchangeToken(request: MockRequest): Promise<MockAnswer> {
     const fields = stsFields(request);
-    const details: Record<string, unknown> = { ...fields };
-    delete details.subject_token;
+    const { subject_token: subjectToken, ...details } = fields as Record<string, unknown>;
     const fail = (error: string, description: string): MockAnswer => ({ ...oauthError(400, error, description), log: { details } });
-    if (fields.grant_type !== TOKEN_EXCHANGE_GRANT_TYPE) {
-      return fail('invalid_request', `Invalid value for "grant_type". Expected "${TOKEN_EXCHANGE_GRANT_TYPE}".`);
-    }
-    if (fields.requested_token_type !== ACCESS_TOKEN_TYPE) {
-      return fail('invalid_request', `Invalid value for "requested_token_type". Expected "${ACCESS_TOKEN_TYPE}".`);
-    }
-    if (!SUBJECT_TOKEN_TYPES.includes(fields.subject_token_type ?? '')) {
-      return fail('invalid_request', 'Invalid value for "subject_token_type". Expected "urn:ietf:params:oauth:token-type:jwt".');
+    const expected = { grant_type: [TOKEN_EXCHANGE_GRANT_TYPE], requested_token_type: [ACCESS_TOKEN_TYPE], subject_token_type: SUBJECT_TOKEN_TYPES };
+    for (const [field, allowed] of Object.entries(expected)) {
+      if (!allowed.includes(fields[field] ?? '')) return fail('invalid_request', `Invalid value for "${field}". Expected "${allowed[0]}".`);
     }
     if (fields.audience !== audience) {
       return fail(
@@ -281,42 +198,36 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
         'The target service indicated by the "audience" parameters is invalid. This might either be because the pool or provider is disabled or deleted or because it doesn\'t exist.',
       );
     }
-    const { problem, claims, audiences } = await verifyToken(fields.subject_token ?? '');
-    switch (problem) {
-      case 'malformed':
-        return fail('invalid_grant', 'Unable to parse the ID Token.');
-      case 'issuer':
-        return fail('invalid_grant', `The issuer in ID Token ${String(claims.iss)} does not match the expected ones: ${options.issuer.issuer}.`);
-      case 'expired':
-        return fail('invalid_grant', `ID Token expired at ${String(claims.exp)}; the current time is ${Math.floor(now() / 1000)}.`);
-      case 'signature':
-        return fail('invalid_grant', 'Invalid ID Token: the signature could not be verified with the provider\'s JWKS.');
-      case 'audience':
-        return fail('invalid_grant', `The audience in ID Token [${audiences.join(', ')}] does not match the expected audience.`);
-      case undefined:
+    const { problem, claims, audiences } = await verifyToken(typeof subjectToken === 'string' ? subjectToken : '');
+    if (problem !== undefined) {
+      const messages: Record<SubjectTokenProblem, string> = {
+        malformed: 'Unable to parse the ID Token.',
+        issuer: `The issuer in ID Token ${String(claims.iss)} does not match the expected ones: ${options.issuer.issuer}.`,
+        expired: `ID Token expired at ${String(claims.exp)}; the current time is ${Math.floor(now() / 1000)}.`,
+        signature: 'Invalid ID Token: the signature could not be verified with the provider\'s JWKS.',
+        audience: `The audience in ID Token [${audiences.join(', ')}] does not match the expected audience.`,
+      };
+      return fail('invalid_grant', messages[problem]);
     }
     const attributes = mapAttributes(claims);
     const subject = attributes['google.subject'];
     if (subject === undefined || subject === '') {
       return fail('invalid_grant', 'The mapped attribute google.subject must not be empty: the ID Token has no consumer.ID claim.');
     }
-    if (Buffer.byteLength(subject) > 127) {
-      return fail('invalid_grant', 'The mapped attribute google.subject exceeds the 127 byte limit.');
-    }
+    if (Buffer.byteLength(subject) > 127) return fail('invalid_grant', 'The mapped attribute google.subject exceeds the 127 byte limit.');
     if (options.attributeCondition !== undefined && !options.attributeCondition(attributes, claims)) {
       return fail('unauthorized_client', 'The given credential is rejected by the attribute condition.');
     }
-    const members = new Set<string>([`${principalPrefix}/subject/${subject}`, `${poolPrincipalPrefix}/*`]);
+    const principal = `principal://iam.googleapis.com/${poolName}/subject/${subject}`;
+    const members = new Set<string>([principal, `${poolPrincipalPrefix}/*`]);
     for (const [key, value] of Object.entries(attributes)) {
       if (key.startsWith('attribute.')) members.add(`${poolPrincipalPrefix}/${key}/${value}`);
     }
-    const remainingSeconds = Math.floor(((claims.exp ?? 0) * 1000 - now()) / 1000);
-    const expiresIn = Math.max(1, Math.min(MAX_FEDERATED_TOKEN_SECONDS, remainingSeconds));
-    const principal = `${principalPrefix}/subject/${subject}`;
+    const expiresIn = Math.max(1, Math.min(MAX_TOKEN_SECONDS, Math.floor(((claims.exp ?? 0) * 1000 - now()) / 1000)));
     const scopes = (fields.scope ?? '').split(/\s+/).filter(Boolean);
     const accessToken = issueToken({ kind: 'federated', members, principal, scopes, expiresAtMs: now() + expiresIn * 1000 }, 'mock-federated');
-    details.principal = principal;
-    return { ...json(200, { access_token: accessToken, issued_token_type: ACCESS_TOKEN_TYPE, token_type: 'Bearer', expires_in: expiresIn }), log: { details } };
+    const body = { access_token: accessToken, issued_token_type: ACCESS_TOKEN_TYPE, token_type: 'Bearer', expires_in: expiresIn };
+    return { ...json(200, body), log: { details: { ...details, principal } } };
   }
 
   function generateAccessToken(request: MockRequest): MockAnswer {
@@ -325,7 +236,7 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
     const parsed = request.json as { scope?: unknown; lifetime?: unknown; delegates?: unknown };
     const details = { serviceAccountEmail: email, scope: parsed.scope, lifetime: parsed.lifetime, delegates: parsed.delegates };
     const fail = (code: number, status: string, message: string): MockAnswer => ({ ...googleError(code, status, message), log: { details } });
-    const caller = callerOf(request);
+    const caller = liveToken(bearerToken(request));
     if (caller === undefined) return fail(401, 'UNAUTHENTICATED', UNAUTHENTICATED);
     const delegates = parsed.delegates ?? [];
     if (!Array.isArray(delegates) || !delegates.every((item) => typeof item === 'string' && DELEGATE.test(item))) {
@@ -341,29 +252,26 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
     if (!Array.isArray(parsed.scope) || parsed.scope.length === 0) return fail(400, 'INVALID_ARGUMENT', 'Scope required.');
     let lifetimeSeconds = options.accessTokenLifetimeSeconds ?? 3600;
     if (parsed.lifetime !== undefined) {
-      const match = /^(\d+(?:\.\d+)?)s$/.exec(String(parsed.lifetime));
-      if (match?.[1] === undefined) return fail(400, 'INVALID_ARGUMENT', 'Invalid value at \'lifetime\'.');
-      const asked = Number(match[1]);
-      if (asked > MAX_SERVICE_ACCOUNT_TOKEN_SECONDS) return fail(400, 'INVALID_ARGUMENT', 'The lifetime requested is more than the maximum of 3600s.');
+      const asked = Number(/^(\d+(?:\.\d+)?)s$/.exec(String(parsed.lifetime))?.[1] ?? Number.NaN);
+      if (Number.isNaN(asked)) return fail(400, 'INVALID_ARGUMENT', 'Invalid value at \'lifetime\'.');
+      if (asked > MAX_TOKEN_SECONDS) return fail(400, 'INVALID_ARGUMENT', 'The lifetime requested is more than the maximum of 3600s.');
       lifetimeSeconds = Math.min(lifetimeSeconds, asked);
     }
     const expiresAtMs = now() + lifetimeSeconds * 1000;
-    const scopes = parsed.scope.map(String);
-    const accessToken = issueToken({ kind: 'service-account', members: new Set(), serviceAccountEmail: email, scopes, expiresAtMs }, 'mock-sa');
+    const accessToken = issueToken({ kind: 'service-account', members: new Set(), serviceAccountEmail: email, scopes: parsed.scope.map(String), expiresAtMs }, 'mock-sa');
     // Whole seconds, as the real service answers ("2026-01-01T12:00:00Z"): gcloud's parser refuses fractions.
     return { ...json(200, { accessToken, expireTime: isoSeconds(expiresAtMs) }), log: { details } };
   }
 
-  /** Google's tokeninfo for the mock's own tokens: who the token is for, its scopes and remaining lifetime. */
   function tokenInfo(request: MockRequest): MockAnswer {
-    const token = request.url.searchParams.get('access_token') ?? request.form.get('access_token') ?? bearerToken(request);
-    const record = token === null || token === undefined ? undefined : tokens.get(token);
+    const record = liveToken(request.url.searchParams.get('access_token') ?? request.form.get('access_token') ?? bearerToken(request));
     const expiresIn = record === undefined ? 0 : Math.floor((record.expiresAtMs - now()) / 1000);
     if (record === undefined || expiresIn <= 0) return oauthError(400, 'invalid_token', 'Invalid Value');
     const common = { scope: record.scopes.join(' '), exp: String(Math.floor(record.expiresAtMs / 1000)), expires_in: String(expiresIn) };
     if (record.kind === 'federated') return json(200, { sub: record.principal, ...common });
     const email = record.serviceAccountEmail ?? '';
-    const id = serviceAccountUniqueId(email);
+    // A stable 21-digit stand-in for the service account's unique id.
+    const id = `1${BigInt(`0x${digest('sha256', email).slice(0, 16)}`).toString().padStart(20, '0').slice(0, 20)}`;
     return json(200, { azp: id, aud: id, sub: id, email, email_verified: 'true', ...common, access_type: 'online' });
   }
 
@@ -373,7 +281,7 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
     if (method !== 'GET' || match?.[1] === undefined) {
       return googleError(404, 'NOT_FOUND', `The mock serves GET of objects only, not ${method} ${url.pathname}.`);
     }
-    const caller = callerOf(request);
+    const caller = liveToken(bearerToken(request));
     if (caller === undefined) return googleError(401, undefined, 'Invalid Credentials', 'authError');
     const bucket = decodeURIComponent(match[1]);
     const objectName = match[2] === undefined ? undefined : decodeURIComponent(match[2]);
@@ -395,8 +303,8 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
     const content = objects?.get(objectName);
     if (content === undefined) return googleError(404, undefined, `No such object: ${bucket}/${objectName}`, 'notFound');
     if (url.searchParams.get('alt') !== 'media') return json(200, objectResource(bucket, objectName, content));
-    const headers = { 'content-type': 'application/octet-stream', 'x-goog-hash': `crc32c=${crc32cBase64(content)},md5=${md5Base64(content)}`, 'x-goog-stored-content-length': String(content.byteLength) };
-    return { status: 200, headers, body: content };
+    const hash = `crc32c=${crc32cBase64(content)},md5=${digest('md5', content, 'base64')}`;
+    return { status: 200, headers: { 'content-type': 'application/octet-stream', 'x-goog-hash': hash, 'x-goog-stored-content-length': String(content.byteLength) }, body: content };
   }
 
   const service = createMockService<MockGcpService, MockGcpRequest>({
@@ -407,15 +315,12 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
       { service: 'sts', path: '/v1/token', handle: () => oauthError(405, 'invalid_request', 'Use POST.') },
       { service: 'iamcredentials', method: 'POST', path: IMPERSONATION_PATH, handle: generateAccessToken },
       { service: 'iamcredentials', path: IMPERSONATION_PATH, handle: () => googleError(405, 'INVALID_ARGUMENT', 'Use POST.') },
-      { service: 'tokeninfo', method: 'GET', path: '/tokeninfo', handle: tokenInfo },
-      { service: 'tokeninfo', method: 'POST', path: '/tokeninfo', handle: tokenInfo },
+      { service: 'tokeninfo', method: ['GET', 'POST'], path: '/tokeninfo', handle: tokenInfo },
       { service: 'storage', path: /^\/.*$/, handle: storage },
     ],
     notFound: () => googleError(404, 'NOT_FOUND', 'Not found.'),
     record: (request, name) => ({ service: name, method: request.method, path: loggedPath(request.url), status: 0 }),
-    finish(entry, answer) {
-      entry.status = answer?.status ?? 0;
-    },
+    finish: recordStatus,
     renderFailure: (failure) => googleFailure(failure),
   });
   const listening = await service.listen();
@@ -444,11 +349,6 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
     ...mockLifecycle(service, listening, () => tokens.clear()),
   };
 }
-
-const IMPERSONATION_PATH = /^\/v1\/projects\/-\/serviceAccounts\/([^/:]+):generateAccessToken$/;
-
-/** The 401 text of Google APIs for a missing, unknown or expired access token. @internal */
-export const UNAUTHENTICATED = 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.';
 
 /** The attribute mapping Skyporten's documentation gives for GCP providers. */
 function mapAttributes(claims: JWTPayload): MockGcpAttributes {
@@ -481,42 +381,9 @@ function oauthError(status: number, error: string, description: string): MockAns
   return json(status, { error, error_description: description });
 }
 
-/**
- * Google's error JSON, `{ error: { code, message, status } }`; with `reason`, also `errors: [{ message, domain, reason }]`
- * (Storage, BigQuery), and Storage's have no `status`. @internal
- */
-export function googleError(code: number, status: string | undefined, message: string, reason?: string): MockAnswer {
-  const errors = reason === undefined ? {} : { errors: [{ message, domain: 'global', reason }] };
-  return json(code, { error: { code, message, ...errors, ...(status === undefined ? {} : { status }) } });
-}
-
-/** A queued failure as a Google API renders it: `status` `code` (default `UNAVAILABLE` for 5xx, else `FAILED_PRECONDITION`). @internal */
-export function googleFailure({ status, code, message }: MockFailure, reason?: string): MockAnswer {
-  return googleError(status, code ?? (status >= 500 ? 'UNAVAILABLE' : 'FAILED_PRECONDITION'), message ?? `Injected failure (HTTP ${status}).`, reason);
-}
-
 function objectResource(bucket: string, name: string, content: Uint8Array): Record<string, unknown> {
-  return {
-    kind: 'storage#object',
-    id: `${bucket}/${name}/1`,
-    name,
-    bucket,
-    generation: '1',
-    metageneration: '1',
-    contentType: 'application/octet-stream',
-    size: String(content.byteLength),
-    md5Hash: md5Base64(content),
-    crc32c: crc32cBase64(content),
-  };
-}
-
-/** A stable 21-digit stand-in for a service account's unique id (what tokeninfo answers as `azp` and `aud`). */
-function serviceAccountUniqueId(email: string): string {
-  return `1${BigInt(`0x${createHash('sha256').update(email).digest('hex').slice(0, 16)}`).toString().padStart(20, '0').slice(0, 20)}`;
-}
-
-function md5Base64(content: Uint8Array): string {
-  return createHash('md5').update(content).digest('base64');
+  const hashes = { md5Hash: digest('md5', content, 'base64'), crc32c: crc32cBase64(content) };
+  return { kind: 'storage#object', id: `${bucket}/${name}/1`, name, bucket, generation: '1', metageneration: '1', contentType: 'application/octet-stream', size: String(content.byteLength), ...hashes };
 }
 
 const crc32cTable = Uint32Array.from({ length: 256 }, (_, index) => {
