@@ -14,6 +14,7 @@ const JWT_BEARER_GRANT_TYPE = 'urn:ietf:params:oauth:grant-type:jwt-bearer';
 const GRANT_ALGORITHMS = ['RS256', 'RS384', 'RS512'];
 const DEFAULT_DELEGATION_SOURCE = 'https://tt02.altinn.no/';
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' };
+const UNANSWERED = { status: null, error: null, errorDescription: null, mpCode: null, fault: null, accessToken: null };
 
 /** Options of `createMockSkyporten` (a loopback server) and `createMockSkyportenHandlers` (msw handlers). */
 export interface MockSkyportenOptions {
@@ -506,12 +507,7 @@ export function createIssuerEngine(options: MockSkyportenOptions, issuer: string
             body: request.body,
             parameters: Object.fromEntries(request.form),
             ...decodeGrant(request.form.get('assertion')),
-            status: null,
-            error: null,
-            errorDescription: null,
-            mpCode: null,
-            fault: null,
-            accessToken: null,
+            ...UNANSWERED,
           },
     finish(entry, answer, fault) {
       entry.status = answer?.status ?? null;

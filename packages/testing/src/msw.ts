@@ -35,9 +35,14 @@ const NULL_BODY_STATUSES = new Set([204, 205, 304]);
  */
 export function createMockSkyportenHandlers(options: MockSkyportenOptions = {}): MockSkyportenHandlers {
   const issuer = applyTrailingSlash(options.issuer ?? DEFAULT_HANDLERS_ISSUER, options.trailingSlash ?? options.issuer?.endsWith('/'));
-  if (!URL.canParse(issuer)) throw new TypeError(`Option issuer must be an absolute URL such as "${DEFAULT_HANDLERS_ISSUER}", got "${issuer}".`);
+  let origin: string;
+  try {
+    origin = new URL(issuer).origin;
+  } catch (cause) {
+    throw new TypeError(`Option issuer must be an absolute URL such as "${DEFAULT_HANDLERS_ISSUER}", got "${issuer}".`, { cause });
+  }
   const { controls, service } = createIssuerEngine(options, issuer);
-  const handler = http.all(`${new URL(issuer).origin}/*`, async ({ request }) => {
+  const handler = http.all(`${origin}/*`, async ({ request }) => {
     const answer = await service.handle({ method: request.method, url: new URL(request.url), headers: request.headers, body: await request.text() });
     if (answer === null) return Response.error();
     const body = NULL_BODY_STATUSES.has(answer.status) || request.method === 'HEAD' ? null : String(answer.body ?? '');

@@ -2,11 +2,7 @@ import { createServer, request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { listenOnLoopback } from './mock-service.js';
 
-/**
- * A forwarding HTTP proxy on loopback, as started by {@link createTestProxy}.
- *
- * @public
- */
+/** A forwarding HTTP proxy on loopback, as started by {@link createTestProxy}. */
 export interface TestProxy {
   /** The proxy's URL, for `HTTP_PROXY` / `HTTPS_PROXY`, e.g. `http://127.0.0.1:41234`. */
   url: string;
@@ -17,10 +13,8 @@ export interface TestProxy {
 }
 
 /**
- * Starts a forwarding HTTP proxy on 127.0.0.1 that tunnels `CONNECT` (what undici's proxy agents and
- * corporate proxies use, for https and http alike) and forwards absolute-form requests, recording each
- * request line. Use it to test that code honours `HTTP_PROXY` / `HTTPS_PROXY` — the SDK does, Node's own
- * fetch does not.
+ * Starts a forwarding HTTP proxy on 127.0.0.1 that tunnels `CONNECT` and forwards absolute-form requests,
+ * recording each request line: for tests that code honours `HTTP_PROXY` / `HTTPS_PROXY`.
  *
  * @example
  * ```ts
@@ -30,7 +24,6 @@ export interface TestProxy {
  * expect(proxy.requests).toContain(`CONNECT ${issuer.url.host}`);
  * await proxy.close();
  * ```
- * @public
  */
 export async function createTestProxy(): Promise<TestProxy> {
   const requests: string[] = [];
@@ -60,5 +53,5 @@ export async function createTestProxy(): Promise<TestProxy> {
     clientSocket.on('error', () => upstream.destroy());
   });
   const listening = await listenOnLoopback(server);
-  return { url: `http://127.0.0.1:${listening.port}`, requests, close: () => listening.close() };
+  return { url: listening.url, requests, close: listening.close };
 }
