@@ -18,24 +18,14 @@ type ClientOptions = Pick<SkyportenCredentialsOptions, 'scopes' | 'delegates' | 
 /** Options of {@link createSubjectTokenSupplier}. @public */
 export interface SubjectTokenSupplierOptions {
   /** Force a fresh Skyporten token when the cached one has less than this many seconds left. @default 0 */
-  minimumLifetimeSeconds?: number;
+  minimumLifetimeSeconds?: number | undefined;
   /** Current time in milliseconds. @default Date.now */
-  clock?: Clock;
+  clock?: Clock | undefined;
   /** Called with the decoded claims (never the token) of each subject token handed out, e.g. for error hints. */
-  onToken?: (decoded: DecodedSkyportenToken) => void;
+  onToken?: ((decoded: DecodedSkyportenToken) => void) | undefined;
 }
 
-/**
- * The `getSubjectToken` google-auth-library calls before each STS exchange: the Maskinporten client's (cached)
- * Skyporten token, checked to carry an audience.
- *
- * @example
- * ```ts
- * new IdentityPoolClient({ audience, subject_token_type, subject_token_supplier: createSubjectTokenSupplier(maskinportenClient) });
- * ```
- * @throws ConfigError naming `resource` when the token has no `aud`.
- * @public
- */
+/** An `IdentityPoolClient`'s `subject_token_supplier`: the client's (cached) Skyporten token. @throws ConfigError naming `resource` when it has no `aud`. @public */
 export function createSubjectTokenSupplier(maskinporten: MaskinportenClient, options: SubjectTokenSupplierOptions = {}): SubjectTokenSupplier {
   const clock = options.clock ?? systemClock;
   const minimumMs = (options.minimumLifetimeSeconds ?? 0) * 1000;
@@ -52,18 +42,7 @@ export function createSubjectTokenSupplier(maskinporten: MaskinportenClient, opt
   };
 }
 
-/**
- * An `IdentityPoolClient` whose subject token comes from Maskinporten: GCP failures become `CloudExchangeError`s
- * with hints, an expired subject token is retried once with a fresh one, and through a retryable refresh failure
- * the current token is handed out until its safety margin (see the README).
- *
- * @example
- * ```ts
- * const authClient = skyportenCredentials({ audience, serviceAccountEmail }); // a SkyportenIdentityPoolClient
- * const { token } = await authClient.getAccessToken(); // a Google access token
- * ```
- * @public
- */
+/** The `IdentityPoolClient` {@link skyportenCredentials} returns: subject tokens from Maskinporten, hinted errors, outages bridged (see the README). @public */
 export class SkyportenIdentityPoolClient extends IdentityPoolClient {
   /** The Maskinporten client that supplies subject tokens. */
   readonly maskinporten: MaskinportenClient;
@@ -82,14 +61,10 @@ export class SkyportenIdentityPoolClient extends IdentityPoolClient {
   constructor(maskinporten: MaskinportenClient, federation: ResolvedFederation, options: ClientOptions = {}) {
     const delegates = resolveDelegates(options.delegates, federation);
     const context: ExchangeContext = { federation, delegates, subject: undefined };
+    const { clock = systemClock, logger } = options;
     const federated = federation.serviceAccountImpersonationUrl === undefined;
-    const subject_token_supplier = createSubjectTokenSupplier(maskinporten, {
-      minimumLifetimeSeconds: federated ? FEDERATED.minimumLifetimeSeconds : 0,
-      clock: options.clock ?? systemClock,
-      onToken: (decoded) => {
-        context.subject = decoded;
-      },
-    });
+    const minimumLifetimeSeconds = federated ? FEDERATED.minimumLifetimeSeconds : 0;
+    const subject_token_supplier = createSubjectTokenSupplier(maskinporten, { minimumLifetimeSeconds, clock, onToken: (subject) => Object.assign(context, { subject }) });
     // With delegates, google-auth-library's own impersonation (which cannot send them) is left out: #throughChain does it.
     const fields = externalAccountFields(delegates.length > 0 ? { ...federation, serviceAccountImpersonationUrl: undefined } : federation, options.tokenLifetimeSeconds);
     const eager = federated ? { eagerRefreshThresholdMillis: FEDERATED.eagerRefreshThresholdMillis } : {};
@@ -101,14 +76,8 @@ export class SkyportenIdentityPoolClient extends IdentityPoolClient {
     this.#chainSource = delegates.length > 0 ? new IdentityPoolClient({ ...fields, scopes: [CLOUD_PLATFORM_SCOPE], subject_token_supplier }) : undefined;
     this.#context = context;
     this.#options = options;
-    this.#cache = createRefreshingCache(() => this.#load(), {
-      clock: options.clock ?? systemClock,
-      logger: options.logger,
-      name: 'the Google access token',
-      safetyMarginSeconds: options.safetyMarginSeconds ?? 60,
-      refreshWindowSeconds: 0,
-      keepOnRetryableFailure: true,
-    });
+    const policy = { safetyMarginSeconds: options.safetyMarginSeconds ?? 60, refreshWindowSeconds: 0, keepOnRetryableFailure: true };
+    this.#cache = createRefreshingCache(() => this.#load(), { clock, logger, name: 'the Google access token', ...policy });
   }
 
   /** Injects a token, as google-auth-library allows; the kept one is forgotten. */

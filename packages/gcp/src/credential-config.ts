@@ -49,18 +49,7 @@ export interface GcpExternalAccountConfig {
   };
 }
 
-/**
- * The `external_account` credential configuration that lets gcloud and Google's SDKs in any language run the
- * Skyporten CLI for a subject token; pure, to `JSON.stringify` (see the README).
- *
- * @example
- * ```ts
- * const config = gcpCredentialConfig({ audience: { projectNumber: '123456789012', poolId: 'skyporten', providerId: 'maskinporten' }, serviceAccountEmail });
- * await writeFile('skyporten-gcp.json', JSON.stringify(config, null, 2)); // for GOOGLE_APPLICATION_CREDENTIALS
- * ```
- * @throws ConfigError when an option is missing or malformed.
- * @public
- */
+/** The credential configuration for gcloud and Google's SDKs in any language, to `JSON.stringify` (see the README). @throws ConfigError on a bad option. @public */
 export function gcpCredentialConfig(options: GcpCredentialConfigOptions = {}): GcpExternalAccountConfig {
   const federation = resolveFederation(options);
   const command = options.command ?? DEFAULT_EXECUTABLE_COMMAND;
@@ -120,15 +109,7 @@ export type GcpExecutableResponse =
       message: string;
     };
 
-/**
- * A Skyporten token, or a failure, as an executable credential source response: print its `JSON.stringify`.
- *
- * @example
- * ```ts
- * process.stdout.write(JSON.stringify(gcpExecutableResponse(await createMaskinportenClient().getToken())));
- * ```
- * @public
- */
+/** A Skyporten token, or a failure, as an executable credential source response: print its `JSON.stringify`. @public */
 export function gcpExecutableResponse(result: { accessToken: string; expiresAt: Date } | { code: string; message: string }): GcpExecutableResponse {
   if (!('accessToken' in result)) return { version: 1, success: false, code: result.code, message: result.message };
   const expiration_time = Math.floor(result.expiresAt.getTime() / 1000);

@@ -21,20 +21,8 @@ export interface SkyportenCredentialsOptions extends GcpFederationOptions {
 }
 
 /**
- * Google Cloud credentials from Skyporten: an external-account `AuthClient` for any `@google-cloud/*` client. Each
- * refresh exchanges the cached Skyporten token at GCP STS and (with `serviceAccountEmail`) impersonates the data
- * provider's service account; caching, outages and running without impersonation are described in the README.
- *
- * @example
- * ```ts
- * const storage = new Storage({
- *   authClient: skyportenCredentials({
- *     maskinporten: { environment: 'test', clientId, scope: 'entur:skyporten.demo', resource: 'https://skyporten.entur.org', key },
- *     audience: '//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/skyporten/providers/maskinporten',
- *     serviceAccountEmail: 'reader@data-provider.iam.gserviceaccount.com',
- *   }),
- * });
- * ```
+ * Google Cloud credentials from Skyporten: an `AuthClient` for any `@google-cloud/*` client, e.g.
+ * `new Storage({ authClient: skyportenCredentials({ audience, serviceAccountEmail }) })` (see the README).
  * @throws ConfigError when an option is missing or malformed (checked here, before any request).
  * @public
  */

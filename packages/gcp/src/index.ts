@@ -1,12 +1,8 @@
-export { CLOUD_PLATFORM_SCOPE, createSubjectTokenSupplier, SkyportenIdentityPoolClient, type SubjectTokenSupplierOptions } from './client.js';
+export { CLOUD_PLATFORM_SCOPE, createSubjectTokenSupplier, SkyportenIdentityPoolClient } from './client.js';
+export type { SubjectTokenSupplierOptions } from './client.js';
 export { skyportenCredentials, type SkyportenCredentialsOptions } from './credentials.js';
-export {
-  DEFAULT_EXECUTABLE_COMMAND,
-  gcpCredentialConfig,
-  gcpExecutableResponse,
-  type GcpCredentialConfigOptions,
-  type GcpExecutableResponse,
-  type GcpExternalAccountConfig,
-} from './credential-config.js';
+export { DEFAULT_EXECUTABLE_COMMAND, gcpCredentialConfig, gcpExecutableResponse } from './credential-config.js';
+export type { GcpCredentialConfigOptions, GcpExecutableResponse, GcpExternalAccountConfig } from './credential-config.js';
 export { clientAccessPrincipalSet } from './errors.js';
-export { GCP_ENVIRONMENT_VARIABLES, workloadIdentityAudience, type GcpFederationOptions, type ResolvedFederation, type WorkloadIdentityProvider } from './options.js';
+export { GCP_ENVIRONMENT_VARIABLES, workloadIdentityAudience } from './options.js';
+export type { GcpFederationOptions, ResolvedFederation, WorkloadIdentityProvider } from './options.js';

@@ -62,17 +62,7 @@ const PART_RULES = [
   ['providerId', ...ID_RULE],
 ] as const;
 
-/**
- * Builds the STS audience from its parts, validating each.
- *
- * @example
- * ```ts
- * workloadIdentityAudience({ projectNumber: '123456789012', poolId: 'skyporten', providerId: 'maskinporten' });
- * // '//iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/skyporten/providers/maskinporten'
- * ```
- * @throws ConfigError naming `audience` when a part is malformed.
- * @public
- */
+/** The STS audience (`//iam.googleapis.com/projects/...`) built from its parts. @throws ConfigError naming the malformed part. @public */
 export function workloadIdentityAudience(provider: WorkloadIdentityProvider): string {
   return parseAudience(provider).audience;
 }
@@ -93,7 +83,7 @@ function parseAudience(value: string | WorkloadIdentityProvider): { audience: st
   for (const [field, pattern, what, hint] of PART_RULES) {
     const part: unknown = value[field];
     if (typeof part !== 'string' || !pattern.test(part)) {
-      throw new ConfigError(`audience.${field}`, `audience.${field} must be ${what}, got "${String(part)}".`, hint === undefined ? {} : { hint });
+      throw new ConfigError(`audience.${field}`, `audience.${field} must be ${what}, got "${String(part)}".`, { hint });
     }
   }
   const { projectNumber, poolId, providerId } = value;
@@ -101,13 +91,13 @@ function parseAudience(value: string | WorkloadIdentityProvider): { audience: st
   return { audience, provider: { projectNumber, poolId, providerId } };
 }
 
-function checkUrl(field: string, value: string): URL {
+function checkUrl(field: string, value: string): string {
   const url = URL.canParse(value) ? new URL(value) : undefined;
   if (url === undefined) throw new ConfigError(field, `${field} "${value}" is not an absolute URL.`);
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
     throw new ConfigError(field, `${field} must use https (http is allowed only on loopback, for tests), got "${value}".`);
   }
-  return url;
+  return value;
 }
 
 /** Validates the federation options once, where the factory is called. @internal */
@@ -123,24 +113,22 @@ export function resolveFederation(options: GcpFederationOptions): ResolvedFedera
   if (!/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(universeDomain)) {
     throw new ConfigError('universeDomain', `universeDomain must be a domain such as "googleapis.com", got "${universeDomain}".`);
   }
-  const tokenUrl = options.tokenUrl ?? `https://sts.${universeDomain}/v1/token`;
-  checkUrl('tokenUrl', tokenUrl);
+  const tokenUrl = checkUrl('tokenUrl', options.tokenUrl ?? `https://sts.${universeDomain}/v1/token`);
   let serviceAccountEmail = options.serviceAccountEmail ?? (env[GCP_ENVIRONMENT_VARIABLES.serviceAccountEmail]?.trim() || undefined);
   if (serviceAccountEmail !== undefined && !EMAIL_PATTERN.test(serviceAccountEmail)) {
     throw new ConfigError('serviceAccountEmail', `serviceAccountEmail "${serviceAccountEmail}" is not an email address.`, { hint: `${EMAIL_HINT}.` });
   }
   let serviceAccountImpersonationUrl = options.serviceAccountImpersonationUrl;
   if (serviceAccountImpersonationUrl !== undefined) {
-    const path = checkUrl('serviceAccountImpersonationUrl', serviceAccountImpersonationUrl).pathname;
-    const named = /\/serviceAccounts\/([^/:]+):generateAccessToken$/.exec(path)?.[1];
-    if (named === undefined || serviceAccountImpersonationUrl.length > 256) {
-      const message = 'serviceAccountImpersonationUrl must end in /projects/-/serviceAccounts/<EMAIL>:generateAccessToken and be at most 256 characters.';
-      throw new ConfigError('serviceAccountImpersonationUrl', message);
+    const path = new URL(checkUrl('serviceAccountImpersonationUrl', serviceAccountImpersonationUrl)).pathname;
+    const named = decodeURIComponent(/\/serviceAccounts\/([^/:]+):generateAccessToken$/.exec(path)?.[1] ?? '');
+    if (named === '' || serviceAccountImpersonationUrl.length > 256) {
+      throw new ConfigError('serviceAccountImpersonationUrl', 'serviceAccountImpersonationUrl must end in /projects/-/serviceAccounts/<EMAIL>:generateAccessToken and be at most 256 characters.');
     }
-    if (serviceAccountEmail !== undefined && decodeURIComponent(named) !== serviceAccountEmail) {
-      throw new ConfigError('serviceAccountImpersonationUrl', `serviceAccountImpersonationUrl names ${decodeURIComponent(named)}, but serviceAccountEmail is ${serviceAccountEmail}.`);
+    if (serviceAccountEmail !== undefined && named !== serviceAccountEmail) {
+      throw new ConfigError('serviceAccountImpersonationUrl', `serviceAccountImpersonationUrl names ${named}, but serviceAccountEmail is ${serviceAccountEmail}.`);
     }
-    serviceAccountEmail = decodeURIComponent(named);
+    serviceAccountEmail = named;
   } else if (serviceAccountEmail !== undefined) {
     serviceAccountImpersonationUrl = `https://iamcredentials.${universeDomain}/v1/projects/-/serviceAccounts/${serviceAccountEmail}:generateAccessToken`;
   }
