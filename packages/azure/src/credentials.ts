@@ -1,9 +1,34 @@
-import { ClientAssertionCredential, type AccessToken, type GetTokenOptions, type TokenCredential } from '@azure/identity';
+import { ClientAssertionCredential, type AccessToken, type ClientAssertionCredentialOptions, type GetTokenOptions, type TokenCredential } from '@azure/identity';
 import { isLoopbackHost, type MaskinportenClient } from '@skyporten/core';
-import { CloudExchangeError, createKeyedCache, decodeSkyportenToken, isRetryable, logEvent } from '@skyporten/core/adapter';
-import { requireAudience, resolveMaskinportenClient, systemClock, type Expiring } from '@skyporten/core/adapter';
-import { createFailureRecorder, translateEntraError } from './errors.js';
-import { resolveEntraSettings, type SkyportenCredentialsOptions } from './options.js';
+import { checkNumber, CloudExchangeError, ConfigError, createKeyedCache, decodeSkyportenToken, isRetryable, logEvent } from '@skyporten/core/adapter';
+import { requireAudience, resolveMaskinportenClient, systemClock, type Clock, type Expiring, type LoadContext } from '@skyporten/core/adapter';
+import type { Logger, MaskinportenClientOrOptions } from '@skyporten/core/adapter';
+import { failureOf, recordFailures, translateEntraError, type EntraFailure } from './errors.js';
+
+/** The public Azure cloud's Entra ID, the default `authorityHost`. @public */
+export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
+
+/** Options of {@link skyportenCredentials}; `ClientAssertionCredential`'s own options are passed on. @public */
+export interface SkyportenCredentialsOptions extends Omit<ClientAssertionCredentialOptions, 'authorityHost'> {
+  /** A Maskinporten client, or options for one (`resource` is required). @default options from the environment */
+  maskinporten?: MaskinportenClientOrOptions | undefined;
+  /** The Entra ID tenant (directory) id, a GUID, or a verified domain. @default `AZURE_TENANT_ID` */
+  tenantId?: string | undefined;
+  /** The client id (not the principal id) of the managed identity or app registration. @default `AZURE_CLIENT_ID` */
+  clientId?: string | undefined;
+  /** Entra ID's host, for sovereign clouds or a local mock; https only. @default `AZURE_AUTHORITY_HOST`, else {@link DEFAULT_AUTHORITY_HOST} */
+  authorityHost?: string | undefined;
+  /** Skip MSAL's instance discovery (a request to Microsoft). @default true for a loopback `authorityHost`, else false */
+  disableInstanceDiscovery?: boolean;
+  /** After a retryable failure, keep the last token until this many seconds before expiry (see the README). @default 60 */
+  safetyMarginSeconds?: number | undefined;
+  /** Receives debug and warn events; never a token. */
+  logger?: Logger | undefined;
+  /** Current time in milliseconds, for the safety margin. @default Date.now */
+  clock?: Clock | undefined;
+  /** Where left-out options are read from; `false` reads nothing. @default process.env */
+  env?: Record<string, string | undefined> | false;
+}
 
 /** A `TokenCredential` that signs in to Entra ID with a Skyporten token, for any `@azure/*` client. @public */
 export interface SkyportenTokenCredential extends TokenCredential {
@@ -24,74 +49,87 @@ export function createAssertionSupplier(maskinporten: MaskinportenClient): () =>
   let checked: string | undefined; // the last token found to have an audience: each token is decoded once
   return async () => {
     const accessToken = await maskinporten.getAccessToken();
-    if (accessToken !== checked) {
-      requireAudience(accessToken, 'Entra ID');
-      checked = accessToken;
-    }
+    if (accessToken !== checked) requireAudience(accessToken, 'Entra ID');
+    checked = accessToken;
     return accessToken;
   };
 }
 
 /** An Entra ID token as core's cache keeps it; `issuedAt` is when this token was first seen. */
 type CachedToken = Expiring & { token: AccessToken; issuedAt: Date };
+type TokenKey = { scopes: string[]; shared: GetTokenOptions };
+
+const GUID = /^[\da-f]{8}-[\da-f]{4}-[\da-f]{4}-[\da-f]{4}-[\da-f]{12}$/i;
+const DOMAIN = /^(?=.{1,253}$)([a-z\d]([a-z\d-]{0,61}[a-z\d])?\.)+[a-z]{2,63}$/i;
+const MULTI_TENANT = /^(common|organizations|consumers)$/i;
+
+function check(ok: boolean, field: string, message: string, hint?: string): void {
+  if (!ok) throw new ConfigError(field, message, { hint });
+}
 
 /** A `TokenCredential` for any `@azure/*` client, signing in to Entra ID with the Skyporten token (see the README). @public */
 export function skyportenCredentials(options: SkyportenCredentialsOptions = {}): SkyportenTokenCredential {
-  const { tenantId, clientId, authorityHost, safetyMarginSeconds, identityOptions } = resolveEntraSettings(options);
-  const { logger, clock = systemClock, env } = options;
-  const maskinporten = resolveMaskinportenClient(options.maskinporten, { env, clock, logger });
+  check(typeof options === 'object' && options !== null, 'options', 'skyportenCredentials takes an options object.');
+  const { maskinporten: maskinportenOption, logger, clock = systemClock, env: envOption, safetyMarginSeconds = 60, ...rest } = options;
+  const { tenantId: tenantOption, clientId: clientOption, authorityHost: hostOption, ...identityOptions } = rest;
+  checkNumber(safetyMarginSeconds, 'safetyMarginSeconds', { min: 0, max: Infinity });
+  const env = envOption === false ? {} : (envOption ?? process.env);
+  const read = (value: string | undefined, name: string, variable: string) =>
+    value === undefined && env[variable] !== undefined ? { value: env[variable].trim(), field: variable } : { value: value?.trim(), field: name };
+  const { value: tenantId = '', field: tenantField } = read(tenantOption, 'tenantId', 'AZURE_TENANT_ID');
+  check(tenantId !== '', tenantField, 'tenantId is required (or AZURE_TENANT_ID): the directory (tenant) id of the data provider\'s Entra ID, a GUID.');
+  check(!MULTI_TENANT.test(tenantId), tenantField, `tenantId "${tenantId}" is not a tenant: a federated credential lives in one tenant, so give its GUID.`);
+  const example = 'e.g. "72f988bf-86f1-41af-91ab-2d7cd011db47"';
+  check(GUID.test(tenantId) || DOMAIN.test(tenantId), tenantField, `tenantId "${tenantId}" is neither a GUID nor a domain name: use the directory (tenant) id, ${example}.`);
+  const { value: clientId = '', field: clientField } = read(clientOption, 'clientId', 'AZURE_CLIENT_ID');
+  const what = 'the client id of the managed identity or app registration that has the federated credential';
+  check(clientId !== '', clientField, `clientId is required (or AZURE_CLIENT_ID): ${what}.`);
+  check(GUID.test(clientId), clientField, `clientId "${clientId}" is not a GUID: use the managed identity's client id (a GUID), not its name or resource id.`);
+  const { value: host = DEFAULT_AUTHORITY_HOST, field: hostField } = read(hostOption, 'authorityHost', 'AZURE_AUTHORITY_HOST');
+  check(URL.canParse(host), hostField, `authorityHost "${host}" is not a URL: use e.g. "${DEFAULT_AUTHORITY_HOST}".`);
+  const hint = 'For a local mock, serve it over https and trust its certificate (see the @skyporten/azure README).';
+  check(new URL(host).protocol === 'https:', hostField, `authorityHost must use https (got "${host}"): @azure/identity refuses anything else.`, hint);
+  const authorityHost = host.replace(/\/+$/, '');
+  const maskinporten = resolveMaskinportenClient(maskinportenOption, { env: envOption, clock, logger });
   const supplyAssertion = createAssertionSupplier(maskinporten);
-  const recorder = createFailureRecorder();
+  const failures: EntraFailure[] = [];
   const inner = new ClientAssertionCredential(tenantId, clientId, supplyAssertion, {
     ...identityOptions,
-    // A local mock cannot answer instance discovery, which MSAL would otherwise send to Microsoft.
     disableInstanceDiscovery: identityOptions.disableInstanceDiscovery ?? isLoopbackHost(new URL(authorityHost).hostname),
     authorityHost,
-    additionalPolicies: [...(identityOptions.additionalPolicies ?? []), recorder.policy],
+    additionalPolicies: [...(identityOptions.additionalPolicies ?? []), recordFailures(failures)],
   });
 
   async function attempt(scopes: string[], getTokenOptions: GetTokenOptions): Promise<AccessToken> {
-    const since = recorder.nextSequence();
+    const after = failures.at(-1)?.sequence ?? -1;
     // The Skyporten token first: its errors keep their type, and a missing resource fails before Entra ID is called.
     const assertion = await supplyAssertion();
     return inner.getToken(scopes, getTokenOptions).catch((error: unknown) => {
-      throw translateEntraError(error, { tenantId, clientId, assertion: decodeSkyportenToken(assertion), ...recorder.failureOf(error, since) });
+      throw translateEntraError(error, { tenantId, clientId, assertion: decodeSkyportenToken(assertion), ...failureOf(failures, error, after) });
     });
   }
-
-  // One core cache per scopes/tenant: concurrent callers share one call to MSAL, which decides when to ask Entra ID.
-  const tokens = createKeyedCache(
-    async ({ scopes, shared }: { scopes: string[]; shared: GetTokenOptions }, { current }): Promise<CachedToken> => {
-      const token = await attempt(scopes, shared).catch((error: unknown) => {
-        if (!CloudExchangeError.isInstance(error) || error.cloudCode !== 'AADSTS700024') throw error;
-        logEvent(logger, 'warn', 'Entra ID found the Skyporten token outside its valid time range; retrying once with a fresh token', { cloudCode: error.cloudCode });
-        maskinporten.invalidate();
-        return attempt(scopes, shared);
-      }).catch((error: unknown) => {
-        const { code, cloudCode } = error as Partial<CloudExchangeError>;
-        logEvent(logger, 'warn', 'Entra ID token request failed', { code, cloudCode, isRetryable: isRetryable(error) });
-        throw error;
-      });
-      logEvent(logger, 'debug', 'Entra ID token ready', { tenantId, clientId, scopes, expiresOn: new Date(token.expiresOnTimestamp).toISOString() });
-      const last = current as CachedToken | undefined;
-      return { token, expiresAt: new Date(token.expiresOnTimestamp), issuedAt: last?.token.token === token.token ? last.issuedAt : new Date(clock()) };
-    },
-    {
-      clock,
-      logger,
-      safetyMarginSeconds,
-      name: 'Entra ID token',
-      refreshWindowSeconds: 0,
-      keepOnRetryableFailure: true,
-      keyOf: ({ scopes, shared }) => JSON.stringify([scopes, shared.tenantId ?? '', shared.claims ?? '', shared.enableCae === true]),
-    },
-  );
-
+  /** MSAL's answer (its cache, or Entra ID), once more with a fresh Skyporten token if Entra ID found it expired. */
+  async function load({ scopes, shared }: TokenKey, { current }: LoadContext): Promise<CachedToken> {
+    const token = await attempt(scopes, shared).catch((error: unknown) => {
+      if (!CloudExchangeError.isInstance(error) || error.cloudCode !== 'AADSTS700024') throw error;
+      logEvent(logger, 'warn', 'Entra ID found the Skyporten token outside its valid time range; retrying once with a fresh token', { cloudCode: error.cloudCode });
+      maskinporten.invalidate();
+      return attempt(scopes, shared);
+    }).catch((error: unknown) => {
+      const { code, cloudCode } = error as Partial<CloudExchangeError>;
+      logEvent(logger, 'warn', 'Entra ID token request failed', { code, cloudCode, isRetryable: isRetryable(error) });
+      throw error;
+    });
+    logEvent(logger, 'debug', 'Entra ID token ready', { tenantId, clientId, scopes, expiresOn: new Date(token.expiresOnTimestamp).toISOString() });
+    const last = current as CachedToken | undefined;
+    return { token, expiresAt: new Date(token.expiresOnTimestamp), issuedAt: last?.token.token === token.token ? last.issuedAt : new Date(clock()) };
+  }
+  const keyOf = ({ scopes, shared }: TokenKey) => JSON.stringify([scopes, shared.tenantId ?? '', shared.claims ?? '', shared.enableCae === true]);
+  // No refresh ahead (MSAL decides when to ask Entra ID); the kept token after a retryable failure is core's rule.
+  const tokens = createKeyedCache(load, { clock, logger, safetyMarginSeconds, name: 'Entra ID token', refreshWindowSeconds: 0, keepOnRetryableFailure: true, keyOf });
   async function getToken(scopes: string | string[], getTokenOptions: GetTokenOptions = {}): Promise<AccessToken> {
-    // The caller's abort signal only stops its own wait; the shared call goes on for the others.
-    const { abortSignal, ...shared } = getTokenOptions;
-    const signal = abortSignal as AbortSignal | undefined;
-    return (await tokens.get({ scopes: [scopes].flat().sort(), shared }, { forceRefresh: true, signal })).token;
+    const { abortSignal, ...shared } = getTokenOptions; // the caller's signal stops its own wait; the shared call goes on
+    return (await tokens.get({ scopes: [scopes].flat().sort(), shared }, { forceRefresh: true, signal: abortSignal as AbortSignal | undefined })).token;
   }
   return { tenantId, clientId, authorityHost, maskinporten, getToken };
 }

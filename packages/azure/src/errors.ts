@@ -3,7 +3,6 @@ import { CloudExchangeError, isTransientStatus, SkyportenError, type DecodedSkyp
 
 const MISMATCH =
   'No federated identity credential on the managed identity or app registration matches the Skyporten token: its issuer, subject and audience must equal the token\'s iss, sub and aud exactly (case-sensitive, trailing slash included).';
-const SUBJECT_CASE = `${MISMATCH} Here the subject differs (matching is case-sensitive).`;
 
 /** What to do about the Entra ID (AADSTS) errors a Skyporten credential meets, keyed by AADSTS code. @public */
 export const ENTRA_ERROR_HINTS: Readonly<Record<string, string>> = Object.freeze({
@@ -11,8 +10,8 @@ export const ENTRA_ERROR_HINTS: Readonly<Record<string, string>> = Object.freeze
   AADSTS700211: `${MISMATCH} Here the issuer differs.`,
   AADSTS700212: `${MISMATCH} Here the audience differs: it must be the resource (SKYPORTEN_RESOURCE) you ask Skyporten for.`,
   AADSTS700213: `${MISMATCH} Here the subject differs: it is "0192:<organisation number>;<scope>".`,
-  AADSTS7002137: SUBJECT_CASE,
-  AADSTS7002138: SUBJECT_CASE,
+  AADSTS7002137: `${MISMATCH} Here the subject differs (matching is case-sensitive).`,
+  AADSTS7002138: `${MISMATCH} Here the subject differs (matching is case-sensitive).`,
   AADSTS700024: 'The Skyporten token was outside its valid time range (exp/nbf) when Entra ID checked it: check this machine\'s clock (NTP), and do not hand out a token cached past its expiry.',
   AADSTS700016: 'Entra ID has no application with this client id in the tenant: use the managed identity\'s client id (AZURE_CLIENT_ID), not its principal (object) id, and check tenantId.',
   AADSTS90002: 'The tenant was not found: check tenantId (AZURE_TENANT_ID) and authorityHost (AZURE_AUTHORITY_HOST, for sovereign clouds).',
@@ -61,11 +60,7 @@ export interface EntraFailureContext {
   throttled?: boolean | undefined;
 }
 
-/**
- * Turns what `@azure/identity` throws into a `CloudExchangeError` with the AADSTS code as `cloudCode`, the HTTP
- * status (when known) and a hint; a `SkyportenError` passes through. For your own `ClientAssertionCredential`.
- * @public
- */
+/** Turns what `@azure/identity` throws into a `CloudExchangeError` with `cloudCode`, `status` and a hint; a `SkyportenError` passes through. @public */
 export function translateEntraError(error: unknown, context: EntraFailureContext): SkyportenError {
   if (SkyportenError.isInstance(error)) return error;
   const thrown = error as { name?: string; message?: string; statusCode?: number; code?: string; errorResponse?: { errorDescription?: string } };
@@ -77,14 +72,9 @@ export function translateEntraError(error: unknown, context: EntraFailureContext
   const networkCode = NETWORK_CODE.test(String(thrown.code)) ? thrown.code : undefined;
   // MSAL reports a failed connection to Entra ID as `network_error`, without the transport's code.
   const isRetryable = networkCode !== undefined || /\bnetwork_error\b/.test(message) || (status !== undefined && isTransientStatus(status));
-
   let hint = ENTRA_ERROR_HINTS[cloudCode ?? ''];
-  if (hint?.startsWith(MISMATCH) && assertion !== undefined) {
-    hint += ` The token has iss "${assertion.issuer}", sub "${assertion.subject ?? ''}", aud "${assertion.audience.join('", "')}".`;
-  }
-  if (context.throttled === true) {
-    hint = `After Entra ID answered ${status ?? '429/5xx'}, MSAL repeats that answer without asking Entra ID again for a while (60 s by default); try again after that.`;
-  }
+  if (hint?.startsWith(MISMATCH) && assertion !== undefined) hint += ` The token has iss "${assertion.issuer}", sub "${assertion.subject ?? ''}", aud "${assertion.audience.join('", "')}".`;
+  if (context.throttled === true) hint = `After Entra ID answered ${status ?? '429/5xx'}, MSAL repeats that answer without asking Entra ID again for a while (60 s by default); try again after that.`;
   if (hint === undefined && isRetryable) hint = 'Entra ID or the network failed; trying again later may succeed.';
   if (hint === undefined && /endpoints_resolution_error/.test(message)) {
     hint = 'Entra ID\'s metadata could not be fetched: check authorityHost, the network and proxy settings, and that its TLS certificate is trusted. Against anything but Microsoft\'s hosts, set disableInstanceDiscovery: true.';
@@ -94,14 +84,9 @@ export function translateEntraError(error: unknown, context: EntraFailureContext
   return new CloudExchangeError('azure', `Entra ID did not issue a token for ${where}: ${reason}`, { status, cloudCode, hint, cause: error, isRetryable });
 }
 
-/**
- * A pipeline policy for `@azure/identity`'s HTTP client recording failed responses (4xx/5xx, whose bodies carry no
- * secret), and `failureOf`, which finds the one behind an error (see the README on why MSAL's errors need it).
- */
-export function createFailureRecorder() {
-  const failures: EntraFailure[] = [];
-  let sequence = 0;
-  const policy: NonNullable<ClientAssertionCredentialOptions['additionalPolicies']>[number] = {
+/** A pipeline policy adding the {@link EntraFailure} of each failed (4xx/5xx) response to `failures` (see the README on why). */
+export function recordFailures(failures: EntraFailure[]): NonNullable<ClientAssertionCredentialOptions['additionalPolicies']>[number] {
+  return {
     position: 'perRetry',
     policy: {
       name: 'skyportenEntraFailureRecorder',
@@ -113,31 +98,24 @@ export function createFailureRecorder() {
           body = Object(JSON.parse(response.bodyAsText ?? '')) as Record<string, unknown>;
         } catch {}
         const description = stringOrUndefined(body.error_description);
-        const codes = Array.isArray(body.error_codes) && typeof body.error_codes[0] === 'number' ? `AADSTS${body.error_codes[0]}` : undefined;
+        const aadsts = aadstsCode(description) ?? (Array.isArray(body.error_codes) && typeof body.error_codes[0] === 'number' ? `AADSTS${body.error_codes[0]}` : undefined);
+        const sequence = (failures.at(-1)?.sequence ?? -1) + 1;
         const correlationId = request.headers.get('client-request-id');
-        const path = new URL(request.url).pathname;
-        failures.push({ sequence: sequence++, status: response.status, path, error: stringOrUndefined(body.error), aadsts: aadstsCode(description) ?? codes, description, correlationId });
+        failures.push({ sequence, status: response.status, path: new URL(request.url).pathname, error: stringOrUndefined(body.error), aadsts, description, correlationId });
         if (failures.length > 20) failures.shift();
         return response;
       },
     },
   };
-  return {
-    policy,
-    /** The sequence number the next failure will get: pass it to `failureOf` to see only later failures. */
-    nextSequence: () => sequence,
-    /**
-     * The newest failure since `since`, preferring the correlation id in MSAL's message; else, when no request failed,
-     * the 429/5xx whose description the message repeats (MSAL's throttling replays it without a request).
-     */
-    failureOf(error: unknown, since: number): { failure: EntraFailure | undefined; throttled: boolean } {
-      const message = error instanceof Error ? error.message : String(error);
-      const correlationId = /Correlation ID: ([\da-f]{8}-[\da-f]{4}-[\da-f]{4}-[\da-f]{4}-[\da-f]{12})/i.exec(message)?.[1];
-      const recent = failures.filter((failure) => failure.sequence >= since);
-      const found = recent.findLast((failure) => correlationId !== undefined && failure.correlationId === correlationId) ?? recent.at(-1);
-      if (found !== undefined) return { failure: found, throttled: false };
-      const replayed = failures.findLast((failure) => (failure.status === 429 || failure.status >= 500) && failure.description !== undefined && message.includes(failure.description));
-      return { failure: replayed, throttled: replayed !== undefined };
-    },
-  };
+}
+
+/** The failure behind `error`: the newest after `after` (by MSAL's correlation id if it has one), else a 429/5xx MSAL's throttle replays. */
+export function failureOf(failures: readonly EntraFailure[], error: unknown, after: number): { failure: EntraFailure | undefined; throttled: boolean } {
+  const message = error instanceof Error ? error.message : String(error);
+  const correlationId = /Correlation ID: ([\da-f]{8}-[\da-f]{4}-[\da-f]{4}-[\da-f]{4}-[\da-f]{12})/i.exec(message)?.[1];
+  const recent = failures.filter((failure) => failure.sequence > after);
+  const found = recent.findLast((failure) => correlationId !== undefined && failure.correlationId === correlationId) ?? recent.at(-1);
+  if (found !== undefined) return { failure: found, throttled: false };
+  const replayed = failures.findLast((failure) => (failure.status === 429 || failure.status >= 500) && failure.description !== undefined && message.includes(failure.description));
+  return { failure: replayed, throttled: replayed !== undefined };
 }

@@ -1,3 +1,3 @@
-export { createAssertionSupplier, skyportenCredentials, type SkyportenTokenCredential } from './credentials.js';
-export { ENTRA_ERROR_HINTS, translateEntraError, type EntraFailure, type EntraFailureContext } from './errors.js';
-export { DEFAULT_AUTHORITY_HOST, type SkyportenCredentialsOptions } from './options.js';
+export * from './credentials.js';
+export { ENTRA_ERROR_HINTS, translateEntraError } from './errors.js';
+export type { EntraFailure, EntraFailureContext } from './errors.js';
