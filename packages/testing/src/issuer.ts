@@ -218,6 +218,10 @@ function authenticationFailed(text: string, code: MpCode): never {
   return reject('invalid_grant', `Invalid assertion. Client authentication failed. ${text}`, code);
 }
 
+function methodNotAllowed(request: MockRequest): MockAnswer {
+  return oauthJson(405, { error: 'invalid_request', error_description: `Method ${request.method} not allowed` }, { allow: 'GET, HEAD' });
+}
+
 function isAbsoluteUri(value: string): boolean {
   return /^[a-z][a-z0-9+.-]*:/i.test(value) && !value.includes('#') && URL.canParse(value);
 }
@@ -325,6 +329,7 @@ async function registerClient(clients: Map<string, ClientRecord>, options: Regis
 }
 
 type IssuerService = 'token' | 'metadata' | 'jwks';
+type IssuerEngine = { controls: MockIssuerControls; service: MockService<IssuerService, RecordedTokenRequest> };
 
 /**
  * The mock issuer on the mock-service primitive, for the loopback server and the msw handlers alike: routes,
@@ -332,7 +337,7 @@ type IssuerService = 'token' | 'metadata' | 'jwks';
  *
  * @internal
  */
-export function createIssuerEngine(options: MockSkyportenOptions, issuer: string): { controls: MockIssuerControls; service: MockService<IssuerService, RecordedTokenRequest> } {
+export function createIssuerEngine(options: MockSkyportenOptions, issuer: string): IssuerEngine {
   const settings = resolveSettings(options, issuer);
   const signingKey = generateIssuerSigningKey();
   const clients = new Map<string, ClientRecord>();
@@ -483,7 +488,7 @@ export function createIssuerEngine(options: MockSkyportenOptions, issuer: string
     const path = new URL(url).pathname;
     return [
       { service: name, method: ['GET', 'HEAD'], path, faults: false, handle: () => oauthJson(200, value(), { 'cache-control': 'public, max-age=60' }) },
-      { service: name, path, faults: false, handle: (request) => oauthJson(405, { error: 'invalid_request', error_description: `Method ${request.method} not allowed` }, { allow: 'GET, HEAD' }) },
+      { service: name, path, faults: false, handle: methodNotAllowed },
     ];
   };
   const tokenPath = new URL(urls.tokenEndpoint).pathname;

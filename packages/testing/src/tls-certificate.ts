@@ -77,7 +77,9 @@ const rsaKey = (): KeyObject => generateKeyPairSync('rsa', { modulusLength: 2048
 export function createTestCertificate(options: TestCertificateOptions): string {
   const orgNo = normaliseOrganisationNumber(options.orgNo);
   if (orgNo === null) {
-    throw new TypeError(`createTestCertificate: orgNo "${options.orgNo}" is not a valid Norwegian organisation number (9 digits, modulus 11), e.g. "991825827".`);
+    throw new TypeError(
+      `createTestCertificate: orgNo "${options.orgNo}" is not a valid Norwegian organisation number (9 digits, modulus 11), e.g. "991825827".`,
+    );
   }
   const subjectKey = options.privateKey === undefined ? rsaKey() : toPrivateKeyObject(options.privateKey);
   const now = Date.now();
@@ -161,5 +163,6 @@ export function organisationNumberOf(certificate: X509Certificate): string | nul
     const line = certificate.subject.split('\n').find((candidate) => names.includes(candidate.slice(0, candidate.indexOf('='))));
     return line?.slice(line.indexOf('=') + 1);
   };
-  return attribute('serialNumber')?.match(/^(?:NTRNO-)?(\d{9})$/)?.[1] ?? attribute('organizationIdentifier', '2.5.4.97')?.match(/^NTRNO-(\d{9})$/)?.[1] ?? null;
+  const fromSerial = attribute('serialNumber')?.match(/^(?:NTRNO-)?(\d{9})$/)?.[1];
+  return fromSerial ?? attribute('organizationIdentifier', '2.5.4.97')?.match(/^NTRNO-(\d{9})$/)?.[1] ?? null;
 }
