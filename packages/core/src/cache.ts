@@ -36,7 +36,7 @@ export interface RefreshingCacheOptions extends RefreshPolicy {
   name: string;
   /** Called when a background refresh starts (for metrics). A plain cache hit calls nothing: it must cost nothing. */
   onEvent?: ((event: 'refresh') => void) | undefined;
-  /** On a retryable failure of a fetch a caller waits for, hand out the still-usable current value (docs/reliability.md). @default false */
+  /** On a retryable failure of a fetch a caller waits for, hand out the still-usable current value (core README). @default false */
   keepOnRetryableFailure?: boolean | undefined;
 }
 
@@ -91,13 +91,7 @@ export function timingOf(value: Expiring, storedAt: number, policy: Policy): Tim
 
 /**
  * Caches one expiring value fetched by `load`: one shared fetch, background refresh ahead of expiry, never
- * handed out within the safety margin, failures never cached (docs/reliability.md).
- *
- * @example
- * ```ts
- * const cache = createRefreshingCache(() => fetchCredentials(), { clock: Date.now, name: 'credentials' });
- * const credentials = await cache.get();
- * ```
+ * handed out within the safety margin, failures never cached (core README).
  * @public
  */
 export function createRefreshingCache<T extends Expiring>(
@@ -225,16 +219,7 @@ export interface KeyedCache<K, T extends Expiring> {
   readonly size: number;
 }
 
-/**
- * A keyed family of refresh-ahead caches, each with the same policy: single flight per key, LRU-bounded.
- *
- * @example
- * ```ts
- * const tokens = createKeyedCache((scopes: string[]) => fetchToken(scopes), { clock: Date.now, name: 'Entra ID token' });
- * const token = await tokens.get(['https://storage.azure.com/.default']);
- * ```
- * @public
- */
+/** A keyed family of refresh-ahead caches, each with the same policy: single flight per key, LRU-bounded. @public */
 export function createKeyedCache<K, T extends Expiring>(
   load: (key: K, context: LoadContext) => Promise<T>,
   options: KeyedCacheOptions<K>,
@@ -259,15 +244,7 @@ export function createKeyedCache<K, T extends Expiring>(
   };
 }
 
-/**
- * Waits for a promise shared with other callers, or rejects with `ABORTED` when this caller's signal fires.
- *
- * @example
- * ```ts
- * return waitWithSignal(sharedRequest, options.abortSignal);
- * ```
- * @public
- */
+/** Waits for a promise shared with other callers, or rejects with `ABORTED` when this caller's signal fires. @public */
 export function waitWithSignal<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (!signal) return promise;
   return new Promise<T>((resolve, reject) => {

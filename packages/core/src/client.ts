@@ -332,11 +332,6 @@ export function createMaskinportenClient(options: MaskinportenClientOptions = {}
 
 /**
  * True for an object made by {@link createMaskinportenClient} (or anything with a `getToken`).
- *
- * @example
- * ```ts
- * const client = isMaskinportenClient(options.maskinporten) ? options.maskinporten : createMaskinportenClient(options.maskinporten);
- * ```
  * @public
  */
 export function isMaskinportenClient(value: unknown): value is MaskinportenClient {
@@ -359,11 +354,6 @@ export interface InheritedClientOptions {
 /**
  * The client given as it is, or a new one from the options (or the environment) with the adapter's `env`,
  * `clock` and `logger` where the options leave them out.
- *
- * @example
- * ```ts
- * const client = resolveMaskinportenClient(options.maskinporten, { env: options.env, logger: options.logger });
- * ```
  * @public
  */
 export function resolveMaskinportenClient(value?: MaskinportenClientOrOptions, inherited: InheritedClientOptions = {}): MaskinportenClient {
@@ -372,15 +362,7 @@ export function resolveMaskinportenClient(value?: MaskinportenClientOrOptions, i
   return createMaskinportenClient({ ...Object.fromEntries(defined.map((name) => [name, inherited[name]])), ...value });
 }
 
-/**
- * Fetches and validates an issuer's `/.well-known/openid-configuration` (its `issuer` must equal the given one exactly).
- *
- * @example
- * ```ts
- * const { token_endpoint } = await discoverIssuer('https://test.sky.maskinporten.no');
- * ```
- * @public
- */
+/** Fetches and validates an issuer's `/.well-known/openid-configuration` (its `issuer` must equal the given one exactly). @public */
 export function discoverIssuer(
   issuer: string,
   options: { fetch?: typeof globalThis.fetch; timeout?: number; signal?: AbortSignal; logger?: Logger } = {},

@@ -79,12 +79,6 @@ function proxyFromEnvironment(): Promise<unknown> | undefined {
 /**
  * The one outbound request path (docs/security.md): no redirects, every body capped, one deadline per attempt
  * over headers and body, HTTPS_PROXY honoured; one attempt (wrap it in `withRetry` to retry).
- *
- * @example
- * ```ts
- * const http = createHttpClient({ timeoutMs: 10_000 });
- * const answer = await http('https://target.example/token', { method: 'post', body: new URLSearchParams({ a: '1' }) });
- * ```
  * @public
  */
 export function createHttpClient(settings: HttpSettings): HttpClient {

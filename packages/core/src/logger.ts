@@ -13,15 +13,7 @@ export interface Logger {
 /** The levels a {@link Logger} may have. @public */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
-/**
- * Calls `logger[level]` if it exists, prefixing `[skyporten]`, details first for pino and bunyan; a throwing logger is ignored.
- *
- * @example
- * ```ts
- * logEvent(options.logger, 'info', 'AWS credentials obtained', { roleArn });
- * ```
- * @public
- */
+/** Calls `logger[level]` if it exists, prefixing `[skyporten]`, details first for pino and bunyan; a throwing logger is ignored. @public */
 export function logEvent(logger: Logger | undefined, level: LogLevel, message: string, details?: Record<string, unknown>): void {
   const method = logger?.[level];
   if (typeof method !== 'function') return;

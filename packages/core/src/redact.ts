@@ -5,11 +5,6 @@ const jwkPrivatePattern = /"(d|p|q|dp|dq|qi)"\s*:\s*"[\w-]+"/g;
 /**
  * Replaces anything that looks like a JWT (grant or access token), a PEM block or the private members of a
  * JWK with a placeholder. Applied to every message the SDK produces and to server text it quotes.
- *
- * @example
- * ```ts
- * logger.warn(redact(`upstream said: ${responseText}`)); // a JWT in it becomes "[redacted JWT]"
- * ```
  * @public
  */
 export function redact(text: string): string {

@@ -30,15 +30,7 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
   deadlineMs: 60_000,
 });
 
-/**
- * Turns the `retry` option (settings, a retry count, or `false` for none) into a full policy.
- *
- * @example
- * ```ts
- * resolveRetryPolicy(2); // { ...DEFAULT_RETRY_POLICY, limit: 2 }
- * ```
- * @public
- */
+/** Turns the `retry` option (settings, a retry count, or `false` for none) into a full policy. @public */
 export function resolveRetryPolicy(retry?: RetryOptions | number | false): RetryPolicy {
   if (retry === false) return { ...DEFAULT_RETRY_POLICY, limit: 0 };
   if (typeof retry === 'number') return { ...DEFAULT_RETRY_POLICY, limit: retry };
@@ -119,13 +111,6 @@ function retryAfterOf(error: unknown): number | undefined {
  * Runs `operation` (again for each attempt, so a token request signs a fresh grant) until it succeeds, throws
  * something not retryable, or the limit or deadline is reached; then throws the last error. An error's
  * `retryAfterMs` (capped at `maxRetryAfterMs`) replaces the backoff delay.
- *
- * @example
- * ```ts
- * const answer = await withRetry(({ remainingMs }) => sendRequest({ url, timeoutMs: Math.min(10_000, remainingMs) }), {
- *   policy: resolveRetryPolicy(2),
- * });
- * ```
  * @public
  */
 export async function withRetry<T>(operation: (context: AttemptContext) => Promise<T>, options: WithRetryOptions = {}): Promise<T> {

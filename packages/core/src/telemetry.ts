@@ -1,26 +1,10 @@
-// Optional OpenTelemetry spans and metrics (docs/reliability.md); no-ops without `@opentelemetry/api`.
+// Optional OpenTelemetry spans and metrics (core README); no-ops without `@opentelemetry/api`.
 import { redact } from './redact.js';
 
 /** Span and metric attributes. @internal */
 export type Attributes = Record<string, string | number | boolean | undefined>;
 
-interface SpanLike {
-  setAttribute(key: string, value: string | number | boolean): unknown;
-  recordException(exception: Error): unknown;
-  setStatus(status: { code: number; message?: string }): unknown;
-  end(): void;
-}
-
-interface OpenTelemetryApi {
-  trace: { getTracer(name: string, version?: string): { startActiveSpan<T>(name: string, options: { attributes?: Attributes }, fn: (span: SpanLike) => T): T } };
-  metrics: {
-    getMeter(name: string, version?: string): {
-      createCounter(name: string, options?: { description?: string; unit?: string }): { add(value: number, attributes?: Attributes): void };
-      createHistogram(name: string, options?: { description?: string; unit?: string }): { record(value: number, attributes?: Attributes): void };
-    };
-  };
-  SpanStatusCode: { OK: number; ERROR: number };
-}
+type OpenTelemetryApi = typeof import('@opentelemetry/api');
 
 /** Counters the SDK reports. @internal */
 export type SkyportenMetric = 'refreshes' | 'failures' | 'token_requests';
@@ -103,15 +87,7 @@ export function telemetry(): Telemetry {
   return current;
 }
 
-/**
- * Runs `exchange` in an OpenTelemetry span `skyporten.<cloud>.exchange`, counting failures (a plain call without OpenTelemetry).
- *
- * @example
- * ```ts
- * const credentials = await traceCloudExchange('aws', { role: roleArn }, () => callSts());
- * ```
- * @public
- */
+/** Runs `exchange` in an OpenTelemetry span `skyporten.<cloud>.exchange`, counting failures (a plain call without OpenTelemetry). @public */
 export async function traceCloudExchange<T>(cloud: string, attributes: Record<string, string | number | boolean | undefined>, exchange: () => Promise<T>): Promise<T> {
   const hooks = await loadTelemetry();
   try {

@@ -119,11 +119,6 @@ export interface DecodedSkyportenToken {
 /**
  * Reads the claims of a Skyporten access token WITHOUT verifying it (to show or route on them); to trust
  * them, use {@link verifySkyportenToken}.
- *
- * @example
- * ```ts
- * const { consumerOrg, audience, expiresAt } = decodeSkyportenToken(await client.getAccessToken());
- * ```
  * @throws SkyportenError `TOKEN_INVALID` when the string is not a JWT.
  * @public
  */
@@ -189,11 +184,6 @@ const remoteKeySets = new Map<string, JWTVerifyGetKey>();
 /**
  * Verifies a Skyporten access token's signature against the issuer's JWKS (cached by jose) and its `iss`,
  * `aud` and `exp`, as a data provider's own API would.
- *
- * @example
- * ```ts
- * const verified = await verifySkyportenToken(token, { issuer: SKYPORTEN_TEST_ISSUER, audience: 'https://skyporten.example.org' });
- * ```
  * @throws SkyportenError `TOKEN_INVALID` with the reason.
  * @public
  */
@@ -227,11 +217,6 @@ export async function verifySkyportenToken(token: string, options: VerifySkyport
 
 /**
  * The decoded token, once it is known to carry an `aud` (from `resource`): a cloud would answer a vaguer error.
- *
- * @example
- * ```ts
- * const { audience, subject } = requireAudience(await client.getAccessToken(), 'AWS STS');
- * ```
  * @throws ConfigError naming `resource` when the token has no `aud`.
  * @public
  */

@@ -11,16 +11,7 @@ export function display(value: unknown): string {
 
 const scopePattern = /^[a-z0-9][a-z0-9_.-]*:[A-Za-z0-9_.:/-]+$/;
 
-/**
- * True when `scope` is one Maskinporten scope: `<prefix>:<name>`, e.g. `entur:skyporten.demo`.
- *
- * @example
- * ```ts
- * isValidScope('entur:skyporten.demo'); // true
- * isValidScope('entur:a entur:b'); // false: two scopes
- * ```
- * @public
- */
+/** True when `scope` is one Maskinporten scope: `<prefix>:<name>`, e.g. `entur:skyporten.demo`. @public */
 export function isValidScope(scope: string): boolean {
   return scopePattern.test(scope);
 }
@@ -111,15 +102,7 @@ export interface NumberRule {
   integer?: boolean;
 }
 
-/**
- * Checks an optional number option (`undefined` passes): a finite number in the rule's range, else a ConfigError.
- *
- * @example
- * ```ts
- * checkNumber(options.safetyMarginSeconds, 'safetyMarginSeconds', { min: 0, max: Infinity });
- * ```
- * @public
- */
+/** Checks an optional number option (`undefined` passes): a finite number in the rule's range, else a ConfigError. @public */
 export function checkNumber(value: unknown, field: string, rule: NumberRule): void {
   if (value === undefined) return;
   const ok = typeof value === 'number' && Number.isFinite(value) && value >= rule.min && value <= rule.max && (!rule.integer || Number.isInteger(value));
