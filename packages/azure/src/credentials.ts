@@ -55,10 +55,7 @@ export function createAssertionSupplier(maskinporten: MaskinportenClient): () =>
   };
 }
 
-/** An Entra ID token as core's cache keeps it; `issuedAt` is when this token was first seen. */
-type CachedToken = Expiring & { token: AccessToken; issuedAt: Date };
-type TokenKey = { scopes: string[]; shared: GetTokenOptions };
-
+type CachedToken = Expiring & { token: AccessToken; issuedAt: Date }; // issuedAt: when this token was first seen
 const GUID = /^[\da-f]{8}-[\da-f]{4}-[\da-f]{4}-[\da-f]{4}-[\da-f]{12}$/i;
 const DOMAIN = /^(?=.{1,253}$)([a-z\d]([a-z\d-]{0,61}[a-z\d])?\.)+[a-z]{2,63}$/i;
 const MULTI_TENANT = /^(common|organizations|consumers)$/i;
@@ -82,8 +79,7 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
   const example = 'e.g. "72f988bf-86f1-41af-91ab-2d7cd011db47"';
   check(GUID.test(tenantId) || DOMAIN.test(tenantId), tenantField, `tenantId "${tenantId}" is neither a GUID nor a domain name: use the directory (tenant) id, ${example}.`);
   const { value: clientId = '', field: clientField } = read(clientOption, 'clientId', 'AZURE_CLIENT_ID');
-  const what = 'the client id of the managed identity or app registration that has the federated credential';
-  check(clientId !== '', clientField, `clientId is required (or AZURE_CLIENT_ID): ${what}.`);
+  check(clientId !== '', clientField, 'clientId is required (or AZURE_CLIENT_ID): the client id of the managed identity or app registration that has the federated credential.');
   check(GUID.test(clientId), clientField, `clientId "${clientId}" is not a GUID: use the managed identity's client id (a GUID), not its name or resource id.`);
   const { value: host = DEFAULT_AUTHORITY_HOST, field: hostField } = read(hostOption, 'authorityHost', 'AZURE_AUTHORITY_HOST');
   check(URL.canParse(host), hostField, `authorityHost "${host}" is not a URL: use e.g. "${DEFAULT_AUTHORITY_HOST}".`);
@@ -99,17 +95,14 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
     authorityHost,
     additionalPolicies: [...(identityOptions.additionalPolicies ?? []), recordFailures(failures)],
   });
-
   async function attempt(scopes: string[], getTokenOptions: GetTokenOptions): Promise<AccessToken> {
     const after = failures.at(-1)?.sequence ?? -1;
-    // The Skyporten token first: its errors keep their type, and a missing resource fails before Entra ID is called.
-    const assertion = await supplyAssertion();
+    const assertion = await supplyAssertion(); // first: its errors keep their type, and no `resource` fails before Entra ID is called
     return inner.getToken(scopes, getTokenOptions).catch((error: unknown) => {
       throw translateEntraError(error, { tenantId, clientId, assertion: decodeSkyportenToken(assertion), ...failureOf(failures, error, after) });
     });
   }
-  /** MSAL's answer (its cache, or Entra ID), once more with a fresh Skyporten token if Entra ID found it expired. */
-  async function load({ scopes, shared }: TokenKey, { current }: LoadContext): Promise<CachedToken> {
+  async function load({ scopes, shared }: { scopes: string[]; shared: GetTokenOptions }, { current }: LoadContext): Promise<CachedToken> {
     const token = await attempt(scopes, shared).catch((error: unknown) => {
       if (!CloudExchangeError.isInstance(error) || error.cloudCode !== 'AADSTS700024') throw error;
       logEvent(logger, 'warn', 'Entra ID found the Skyporten token outside its valid time range; retrying once with a fresh token', { cloudCode: error.cloudCode });
@@ -124,7 +117,7 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
     const last = current as CachedToken | undefined;
     return { token, expiresAt: new Date(token.expiresOnTimestamp), issuedAt: last?.token.token === token.token ? last.issuedAt : new Date(clock()) };
   }
-  const keyOf = ({ scopes, shared }: TokenKey) => JSON.stringify([scopes, shared.tenantId ?? '', shared.claims ?? '', shared.enableCae === true]);
+  const keyOf = ({ scopes, shared }: Parameters<typeof load>[0]) => JSON.stringify([scopes, shared.tenantId ?? '', shared.claims ?? '', shared.enableCae === true]);
   // No refresh ahead (MSAL decides when to ask Entra ID); the kept token after a retryable failure is core's rule.
   const tokens = createKeyedCache(load, { clock, logger, safetyMarginSeconds, name: 'Entra ID token', refreshWindowSeconds: 0, keepOnRetryableFailure: true, keyOf });
   async function getToken(scopes: string | string[], getTokenOptions: GetTokenOptions = {}): Promise<AccessToken> {

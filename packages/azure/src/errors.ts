@@ -65,15 +65,14 @@ export function translateEntraError(error: unknown, context: EntraFailureContext
   if (SkyportenError.isInstance(error)) return error;
   const thrown = error as { name?: string; message?: string; statusCode?: number; code?: string; errorResponse?: { errorDescription?: string } };
   const message = stringOrUndefined(thrown.message) ?? String(error);
-  const { failure, assertion } = context;
-  const description = failure?.description ?? thrown.errorResponse?.errorDescription;
-  const cloudCode = failure?.aadsts ?? aadstsCode(description) ?? aadstsCode(message);
-  const status = failure?.status ?? (typeof thrown.statusCode === 'number' ? thrown.statusCode : undefined);
+  const description = context.failure?.description ?? thrown.errorResponse?.errorDescription;
+  const cloudCode = context.failure?.aadsts ?? aadstsCode(description) ?? aadstsCode(message);
+  const status = context.failure?.status ?? (typeof thrown.statusCode === 'number' ? thrown.statusCode : undefined);
   const networkCode = NETWORK_CODE.test(String(thrown.code)) ? thrown.code : undefined;
   // MSAL reports a failed connection to Entra ID as `network_error`, without the transport's code.
   const isRetryable = networkCode !== undefined || /\bnetwork_error\b/.test(message) || (status !== undefined && isTransientStatus(status));
   let hint = ENTRA_ERROR_HINTS[cloudCode ?? ''];
-  if (hint?.startsWith(MISMATCH) && assertion !== undefined) hint += ` The token has iss "${assertion.issuer}", sub "${assertion.subject ?? ''}", aud "${assertion.audience.join('", "')}".`;
+  if (hint?.startsWith(MISMATCH) && context.assertion !== undefined) hint += ` The token has iss "${context.assertion.issuer}", sub "${context.assertion.subject ?? ''}", aud "${context.assertion.audience.join('", "')}".`;
   if (context.throttled === true) hint = `After Entra ID answered ${status ?? '429/5xx'}, MSAL repeats that answer without asking Entra ID again for a while (60 s by default); try again after that.`;
   if (hint === undefined && isRetryable) hint = 'Entra ID or the network failed; trying again later may succeed.';
   if (hint === undefined && /endpoints_resolution_error/.test(message)) {
@@ -100,8 +99,7 @@ export function recordFailures(failures: EntraFailure[]): NonNullable<ClientAsse
         const description = stringOrUndefined(body.error_description);
         const aadsts = aadstsCode(description) ?? (Array.isArray(body.error_codes) && typeof body.error_codes[0] === 'number' ? `AADSTS${body.error_codes[0]}` : undefined);
         const sequence = (failures.at(-1)?.sequence ?? -1) + 1;
-        const correlationId = request.headers.get('client-request-id');
-        failures.push({ sequence, status: response.status, path: new URL(request.url).pathname, error: stringOrUndefined(body.error), aadsts, description, correlationId });
+        failures.push({ sequence, status: response.status, path: new URL(request.url).pathname, error: stringOrUndefined(body.error), aadsts, description, correlationId: request.headers.get('client-request-id') });
         if (failures.length > 20) failures.shift();
         return response;
       },
