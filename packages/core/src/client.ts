@@ -141,10 +141,8 @@ function checkOptions(options: MaskinportenClientOptions): void {
 }
 
 function noIssuer(): never {
-  throw new ConfigError(
-    'environment',
-    'No issuer: set environment: "test" or "prod" (or SKYPORTEN_ENV), or issuer (SKYPORTEN_ISSUER). There is no default, so a test key never reaches production by accident.',
-  );
+  const fix = 'set environment: "test" or "prod" (or SKYPORTEN_ENV), or issuer (SKYPORTEN_ISSUER)';
+  throw new ConfigError('environment', `No issuer: ${fix}. There is no default, so a test key never reaches production by accident.`);
 }
 
 /** The `onRetry` hook that logs each retry of `what` (without the error itself, which may quote a server). */
@@ -195,20 +193,12 @@ export function createMaskinportenClient(options: MaskinportenClientOptions = {}
   if (scope === undefined) {
     throw new ConfigError('scope', 'scope is required (or MASKINPORTEN_SCOPE): the scope(s) registered on the client, e.g. "entur:skyporten.demo".');
   }
-  const baseTemplate = buildGrantTemplate({
-    issuer,
-    clientId,
-    scope,
-    resource: values.resource,
-    consumerOrg: values.consumerOrg,
-    lifetimeSeconds: values.grantLifetimeSeconds,
-  });
+  const { resource, consumerOrg, grantLifetimeSeconds: lifetimeSeconds } = values;
+  const baseTemplate = buildGrantTemplate({ issuer, clientId, scope, resource, consumerOrg, lifetimeSeconds });
   const key = values.key;
   if (typeof key !== 'object' || key === null) {
-    throw new ConfigError(
-      'key',
-      'key is required: { privateKey, kid }, { privateKey, certificateChain }, { pkcs12 } or { sign } (or MASKINPORTEN_PRIVATE_KEY[_FILE] with MASKINPORTEN_KID).',
-    );
+    const shapes = '{ privateKey, kid }, { privateKey, certificateChain }, { pkcs12 } or { sign }';
+    throw new ConfigError('key', `key is required: ${shapes} (or MASKINPORTEN_PRIVATE_KEY[_FILE] with MASKINPORTEN_KID).`);
   }
   // Local keys are read now, so a bad key fails here rather than on the first request.
   const signer: Promise<GrantSigner> | GrantSigner = 'pkcs12' in key ? prepareSigner(key, clock) : prepareSignerSync(key, clock);
@@ -245,12 +235,9 @@ export function createMaskinportenClient(options: MaskinportenClientOptions = {}
       return token;
     } catch (error) {
       hooks.count('failures', attributes);
-      log(logger, 'error', 'token request failed', {
-        code: SkyportenError.isInstance(error) ? error.code : 'UNKNOWN',
-        mpCode: (error as { mpCode?: string }).mpCode,
-        status: (error as { status?: number }).status,
-        isRetryable: SkyportenError.isInstance(error) ? error.isRetryable : undefined,
-      });
+      const ours = SkyportenError.isInstance(error);
+      const { mpCode, status } = error as { mpCode?: string; status?: number };
+      log(logger, 'error', 'token request failed', { code: ours ? error.code : 'UNKNOWN', mpCode, status, isRetryable: ours ? error.isRetryable : undefined });
       throw error;
     }
   }
@@ -270,28 +257,21 @@ export function createMaskinportenClient(options: MaskinportenClientOptions = {}
       },
       { policy: retry, clock, onRetry: logRetries(logger, 'token request') },
     );
-    log(logger, 'info', 'token received', {
-      scope: token.scope,
-      expiresAt: token.expiresAt.toISOString(),
-      lifetimeSeconds: Math.round(token.lifetimeSeconds),
-    });
+    const { scope, expiresAt, lifetimeSeconds } = token;
+    log(logger, 'info', 'token received', { scope, expiresAt: expiresAt.toISOString(), lifetimeSeconds: Math.round(lifetimeSeconds) });
     return token;
   }
 
-  const cachePolicy = { refreshWindowSeconds: values.refreshAheadSeconds, safetyMarginSeconds: values.safetyMarginSeconds };
+  const { refreshAheadSeconds: refreshWindowSeconds, safetyMarginSeconds } = values;
+  const cacheOptions = { clock, logger, name: 'Skyporten token', refreshWindowSeconds, safetyMarginSeconds };
   const views = lruMap<MaskinportenClient>(values.maxCachedKeys);
 
   /** One client per (scope, resource, consumerOrg): its own cache, sharing signer, HTTP and metadata. */
   function makeView(template: GrantTemplate): MaskinportenClient {
     // Built once: the cache-hit path runs per call and must not allocate.
     const metricAttributes = { 'skyporten.issuer': issuer };
-    const cache = createRefreshingCache(() => requestToken(template, metricAttributes), {
-      clock,
-      logger,
-      name: 'Skyporten token',
-      onEvent: () => telemetry().count('refreshes', metricAttributes),
-      ...cachePolicy,
-    });
+    const onEvent = () => telemetry().count('refreshes', metricAttributes);
+    const cache = createRefreshingCache(() => requestToken(template, metricAttributes), { ...cacheOptions, onEvent });
     const view: MaskinportenClient = {
       // The cache's own function: a hit is one clock read and a settled promise, nothing in between.
       getToken: cache.get,
@@ -315,14 +295,8 @@ export function createMaskinportenClient(options: MaskinportenClientOptions = {}
 
   function viewFor(base: GrantTemplate, key: TokenKey): MaskinportenClient {
     if (typeof key !== 'object' || key === null) throw new ConfigError('with', 'with() takes { scope?, resource?, consumerOrg? }.');
-    const template = buildGrantTemplate({
-      issuer,
-      clientId: base.clientId,
-      scope: key.scope ?? base.scope,
-      resource: key.resource ?? base.resource,
-      consumerOrg: key.consumerOrg ?? base.consumerOrg,
-      lifetimeSeconds: base.lifetimeSeconds,
-    });
+    const { scope, resource, consumerOrg } = key;
+    const template = buildGrantTemplate({ ...base, scope: scope ?? base.scope, resource: resource ?? base.resource, consumerOrg: consumerOrg ?? base.consumerOrg });
     const id = JSON.stringify([template.scope, template.resource ?? null, template.consumerOrg ?? null]);
     return views.use(id, () => makeView(template));
   }
