@@ -1,5 +1,5 @@
-export { CLOUD_PLATFORM_SCOPE, createSubjectTokenSupplier, SkyportenIdentityPoolClient } from './client.js';
-export type { SubjectTokenSupplierOptions } from './client.js';
+export { CLOUD_PLATFORM_SCOPE, createSubjectTokenSupplier, SkyportenIdentityPoolClient } from './credentials.js';
+export type { SubjectTokenSupplierOptions } from './credentials.js';
 export { skyportenCredentials, type SkyportenCredentialsOptions } from './credentials.js';
 export { DEFAULT_EXECUTABLE_COMMAND, gcpCredentialConfig, gcpExecutableResponse } from './credential-config.js';
 export type { GcpCredentialConfigOptions, GcpExecutableResponse, GcpExternalAccountConfig } from './credential-config.js';
