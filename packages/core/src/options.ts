@@ -8,12 +8,13 @@ import type { KeyInput } from './keys.js';
 import { DEFAULT_RETRY_POLICY, resolveRetryPolicy, type RetryPolicy } from './retry.js';
 import { display } from './validation.js';
 
-const warned = new Set<string>();
+let warned = false;
 
-/** One DeprecationWarning per old option name and process (the old names work for one minor version). */
-function warnDeprecated(old: string, replacement: string): void {
-  if (warned.has(old)) return;
-  warned.add(old);
+/** One DeprecationWarning per process for `refreshWindowSeconds`, the old name of `refreshAheadSeconds` (works for one minor version). */
+function warnDeprecated(): void {
+  if (warned) return;
+  warned = true;
+  const [old, replacement] = ['refreshWindowSeconds', 'refreshAheadSeconds'];
   process.emitWarning(`The option ${old} is deprecated: use ${replacement} (same meaning). ${old} stops working in the next minor version.`, {
     type: 'DeprecationWarning',
     code: `SKYPORTEN_DEP_${old.toUpperCase()}`,
@@ -174,56 +175,38 @@ export function resolveClientOptions(options: ClientOptionsInput = {}, layers: O
   const describe = (origin: OptionOrigin): string =>
     origin.source === 'option' ? label(origin.from) : origin.source === 'config-file' ? `the config file's ${origin.from}` : origin.from;
 
-  const issuerLayers: [OptionSource, string | undefined, string][] = [
-    ['option', issuerOf(options, label, ''), options.environment !== undefined ? 'environment' : 'issuer'],
-    ['env', fromEnv.issuer as string | undefined, relevant[CLIENT_OPTION_VARIABLES.environment]?.trim() ? CLIENT_OPTION_VARIABLES.environment : CLIENT_OPTION_VARIABLES.issuer],
-    ['config-file', issuerOf(file, (option) => option, ' in the config file'), file.environment !== undefined ? 'environment' : 'issuer'],
-  ];
-  const [issuerSource, issuer, issuerFrom] = issuerLayers.find(([, value]) => value !== undefined) ?? [];
-  if (issuerSource !== undefined) sources.issuer = { source: issuerSource, from: issuerFrom! };
-
-  function pick(name: Exclude<OptionName, 'environment' | 'issuer'>): unknown {
-    const given = (options as Record<string, unknown>)[name];
-    if (given !== undefined) {
-      sources[name] = { source: 'option', from: name };
-      return given;
-    }
-    // A token endpoint from the environment needs the issuer from there too.
-    const envValue = name === 'tokenEndpoint' && sources.issuer?.source !== 'env' ? undefined : fromEnv[name];
-    if (envValue !== undefined) {
-      sources[name] = { source: 'env', from: CLIENT_OPTION_VARIABLES[name] };
-      return envValue;
-    }
-    const inFile = (file as Record<string, unknown>)[name];
-    if (inFile !== undefined) {
-      sources[name] = { source: 'config-file', from: name };
-      return inFile;
-    }
-    return undefined;
+  /** The value of the first layer that has one (`[source, value, its name there]`), recorded in `sources`. */
+  function first(name: ResolvedOptionName, candidates: [OptionSource, unknown, string][]): unknown {
+    const found = candidates.find(([, value]) => value !== undefined);
+    if (found !== undefined) sources[name] = { source: found[0], from: found[2] };
+    return found?.[1];
   }
-
-  function withDefault<K extends keyof typeof CLIENT_OPTION_DEFAULTS>(name: K): (typeof CLIENT_OPTION_DEFAULTS)[K] {
-    for (const [layer, source] of [[options, 'option'], [file, 'config-file']] as const) {
-      if (name === 'refreshAheadSeconds' && layer.refreshAheadSeconds === undefined && layer.refreshWindowSeconds !== undefined) {
-        warnDeprecated('refreshWindowSeconds', 'refreshAheadSeconds');
-        sources[name] = { source, from: 'refreshWindowSeconds' };
-        return layer.refreshWindowSeconds as (typeof CLIENT_OPTION_DEFAULTS)[K];
-      }
-      if (layer[name] !== undefined) {
-        sources[name] = { source, from: name };
-        return (name === 'retry' ? resolveRetryPolicy(layer.retry) : layer[name]) as (typeof CLIENT_OPTION_DEFAULTS)[K];
-      }
-    }
-    sources[name] = { source: 'default', from: 'default' };
-    return CLIENT_OPTION_DEFAULTS[name];
+  const issuer = first('issuer', [
+    ['option', issuerOf(options, label, ''), options.environment !== undefined ? 'environment' : 'issuer'],
+    ['env', fromEnv.issuer, relevant[CLIENT_OPTION_VARIABLES.environment]?.trim() ? CLIENT_OPTION_VARIABLES.environment : CLIENT_OPTION_VARIABLES.issuer],
+    ['config-file', issuerOf(file, (option) => option, ' in the config file'), file.environment !== undefined ? 'environment' : 'issuer'],
+  ]);
+  const pick = (name: Exclude<OptionName, 'environment' | 'issuer'>): unknown =>
+    first(name, [
+      ['option', (options as Record<string, unknown>)[name], name],
+      // A token endpoint from the environment needs the issuer from there too.
+      ['env', name === 'tokenEndpoint' && sources.issuer?.source !== 'env' ? undefined : fromEnv[name], CLIENT_OPTION_VARIABLES[name]],
+      ['config-file', (file as Record<string, unknown>)[name], name],
+    ]);
+  function withDefault(name: keyof typeof CLIENT_OPTION_DEFAULTS): unknown {
+    const value = first(name, [
+      ...([[options, 'option'], [file, 'config-file']] as const).flatMap(([layer, source]): [OptionSource, unknown, string][] => [
+        [source, name === 'retry' && layer.retry !== undefined ? resolveRetryPolicy(layer.retry) : layer[name], name],
+        [source, name === 'refreshAheadSeconds' ? layer.refreshWindowSeconds : undefined, 'refreshWindowSeconds'],
+      ]),
+      ['default', CLIENT_OPTION_DEFAULTS[name], 'default'],
+    ]);
+    if (sources[name]?.from === 'refreshWindowSeconds') warnDeprecated();
+    return value;
   }
 
   // In the order of ResolvedClientOptions, so `sources` lists them so.
-  const tokenEndpoint = pick('tokenEndpoint') as string | undefined;
-  const clientId = pick('clientId') as string | undefined;
-  const scope = pick('scope') as ResolvedClientOptions['scope'];
-  const resource = pick('resource') as ResolvedClientOptions['resource'];
-  const consumerOrg = pick('consumerOrg') as string | undefined;
+  const settings = Object.fromEntries((['tokenEndpoint', 'clientId', 'scope', 'resource', 'consumerOrg'] as const).map((name) => [name, pick(name)]));
 
   // The key material (a key given whole, a key file or the key's text) from the highest layer that has one;
   // its other parts each from their own highest layer.
@@ -261,21 +244,7 @@ export function resolveClientOptions(options: ClientOptionsInput = {}, layers: O
     }
   }
 
-  const values: ResolvedClientOptions = {
-    issuer,
-    tokenEndpoint,
-    clientId,
-    scope,
-    resource,
-    consumerOrg,
-    key,
-    keyParts,
-    timeout: withDefault('timeout'),
-    grantLifetimeSeconds: withDefault('grantLifetimeSeconds'),
-    refreshAheadSeconds: withDefault('refreshAheadSeconds'),
-    safetyMarginSeconds: withDefault('safetyMarginSeconds'),
-    maxCachedKeys: withDefault('maxCachedKeys'),
-    retry: withDefault('retry'),
-  };
+  const defaults = (Object.keys(CLIENT_OPTION_DEFAULTS) as (keyof typeof CLIENT_OPTION_DEFAULTS)[]).map((name) => [name, withDefault(name)]);
+  const values = { issuer, ...settings, key, keyParts, ...Object.fromEntries(defaults) } as ResolvedClientOptions;
   return { values, sources, readKey, describe };
 }
