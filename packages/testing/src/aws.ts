@@ -111,12 +111,7 @@ export interface MockAws extends MockLifecycle<RecordedAwsRequest, MockAwsFailur
   reset(): void;
 }
 
-interface StreamRecord {
-  partitionKey: string;
-  data: Uint8Array;
-  sequenceNumber: string;
-  arrivedAtSeconds: number;
-}
+type StreamRecord = ReturnType<MockAws['streamRecords']>[number] & { arrivedAtSeconds: number };
 
 interface Session {
   accessKeyId: string;
@@ -128,8 +123,6 @@ interface Session {
 
 /** XML content: text, nested elements, or an element repeated once per array item. */
 type XmlFields = { [name: string]: string | number | boolean | XmlFields | XmlFields[] };
-
-type ErrorRenderer = (status: number, code: string, message: string) => MockAnswer;
 
 const STS_NAMESPACE = 'https://sts.amazonaws.com/doc/2011-06-15/';
 const ROLE_ARN = /^arn:[a-z][\w-]*:iam::(\d{12}|):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,64})$/;
@@ -183,9 +176,7 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
     if (roleArn.length < 20 || roleArn.length > 2048) invalid.push(`Value '${roleArn}' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20`);
     if (!SESSION_NAME.test(sessionName)) invalid.push(`Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`);
     const duration = durationText === null ? 3600 : Number(durationText);
-    if (!Number.isInteger(duration) || duration < 900 || duration > 43200) {
-      invalid.push(`Value '${durationText}' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200`);
-    }
+    if (!Number.isInteger(duration) || duration < 900 || duration > 43200) invalid.push(`Value '${durationText}' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200`);
     return { roleArn, sessionName, invalid, duration };
   }
 
@@ -231,12 +222,8 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
     }
     const role = roles.get(roleArn);
     const allowed = role === undefined ? [] : typeof role.trustPolicy.sub === 'string' ? [role.trustPolicy.sub] : (role.trustPolicy.sub ?? []);
-    if (role === undefined || typeof claims.sub !== 'string' || !allowed.includes(claims.sub)) {
-      return stsError(403, 'AccessDenied', 'Not authorized to perform sts:AssumeRoleWithWebIdentity');
-    }
-    if (duration > (role.maxSessionDurationSeconds ?? 43200)) {
-      return stsError(400, 'ValidationError', 'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.');
-    }
+    if (role === undefined || typeof claims.sub !== 'string' || !allowed.includes(claims.sub)) return stsError(403, 'AccessDenied', 'Not authorized to perform sts:AssumeRoleWithWebIdentity');
+    if (duration > (role.maxSessionDurationSeconds ?? 43200)) return stsError(400, 'ValidationError', 'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.');
     // The IAM OIDC provider "URL": host and path, no scheme, as in trust-policy condition keys.
     const provider = options.issuer.issuer.replace(/^https?:\/\//, '').replace(/\/$/, '');
     const session = issueSession(roleArn, sessionName, options.credentialLifetimeSeconds ?? duration);
@@ -270,9 +257,7 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
     const action = record.action;
     const { denied } = authenticate(request, record, 'kinesis');
     if (denied) return denied;
-    if (typeof request.json !== 'object' || request.json === null) {
-      return kinesisError(400, 'SerializationException', 'Start of structure or map found where not expected.');
-    }
+    if (typeof request.json !== 'object' || request.json === null) return kinesisError(400, 'SerializationException', 'Start of structure or map found where not expected.');
     const input = request.json as Record<string, unknown>;
     const iterator = action === 'GetRecords' ? decodeIterator(input['ShardIterator']) : undefined;
     const arn = typeof input['StreamARN'] === 'string' ? input['StreamARN'] : undefined;
@@ -280,9 +265,7 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
     if (name !== undefined) record.streamName = name;
     if (action === 'GetRecords' && iterator === undefined) return kinesisError(400, 'InvalidArgumentException', 'Invalid ShardIterator.');
     const stream = name === undefined ? undefined : streams.get(name);
-    if (name === undefined || stream === undefined) {
-      return kinesisError(400, 'ResourceNotFoundException', `Stream ${name ?? '(none)'} under account ${accountId} not found.`);
-    }
+    if (name === undefined || stream === undefined) return kinesisError(400, 'ResourceNotFoundException', `Stream ${name ?? '(none)'} under account ${accountId} not found.`);
     const put = (entry: unknown): StreamRecord | string => {
       const { Data: data, PartitionKey: partitionKey } = (entry ?? {}) as { Data?: unknown; PartitionKey?: unknown };
       if (typeof data !== 'string' || typeof partitionKey !== 'string' || partitionKey === '') return 'Data (base64) and PartitionKey are required.';
@@ -429,7 +412,6 @@ function stsParameters(request: MockRequest): URLSearchParams {
   return request.form.has('Action') ? request.form : request.url.searchParams;
 }
 
-/** The operation a request asks for, as the request log names it. */
 function actionOf(request: MockRequest, service: MockAwsService): string {
   if (service === 'kinesis') return kinesisAction(request) ?? '';
   if (service === 'sts') return stsParameters(request).get('Action') ?? '';
@@ -446,16 +428,12 @@ function sequenceNumber(index: bigint): string {
 }
 
 function encodeIterator(stream: string, position: number): string {
-  return Buffer.from(JSON.stringify({ stream, position })).toString('base64url');
+  return Buffer.from(`${position}:${stream}`).toString('base64url');
 }
 
 function decodeIterator(value: unknown): { stream: string; position: number } | undefined {
-  try {
-    const parsed = JSON.parse(Buffer.from(String(value), 'base64url').toString()) as { stream?: unknown; position?: unknown };
-    return typeof parsed.stream === 'string' && typeof parsed.position === 'number' ? { stream: parsed.stream, position: parsed.position } : undefined;
-  } catch {
-    return undefined;
-  }
+  const [, position, stream] = /^(\d+):(.+)$/s.exec(Buffer.from(String(value), 'base64url').toString()) ?? [];
+  return stream === undefined ? undefined : { stream, position: Number(position) };
 }
 
 function kinesisJson(value: unknown): MockAnswer {
@@ -466,7 +444,6 @@ function kinesisError(status: number, code: string, message: string): MockAnswer
   return { status, headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': code }, body: JSON.stringify({ __type: code, message }), log: { errorCode: code } };
 }
 
-/** Elements, one a line, indented; text escaped. */
 function xmlOf(fields: XmlFields, indent: string): string {
   const element = (name: string, value: string | number | boolean | XmlFields): string =>
     typeof value === 'object'
@@ -496,7 +473,7 @@ function s3Error(status: number, code: string, message: string): MockAnswer {
   return xmlAnswer(status, 's3', 'Error', { Code: code, Message: message, RequestId: mintSecret('', 8, 'hex').toUpperCase(), HostId: mintSecret('', 24, 'base64') }, code);
 }
 
-const ERRORS: Record<MockAwsService, ErrorRenderer> = { sts: stsError, s3: s3Error, kinesis: kinesisError };
+const ERRORS: Record<MockAwsService, (status: number, code: string, message: string) => MockAnswer> = { sts: stsError, s3: s3Error, kinesis: kinesisError };
 
 function sameText(left: string, right: string): boolean {
   const a = Buffer.from(left);

@@ -122,18 +122,10 @@ const GUID = /^[\da-f]{8}-[\da-f]{4}-[\da-f]{4}-[\da-f]{4}-[\da-f]{12}$/i;
 
 /** Entra ID's error JSON, to throw from a handler: `AADSTS<code>: <text> Trace ID: … Correlation ID: … Timestamp: …`. */
 function rejection(status: number, error: string, aadstsCode: number, description: string, now: number): MockRejection {
-  const traceId = randomUUID();
-  const correlationId = randomUUID();
+  const ids = { trace_id: randomUUID(), correlation_id: randomUUID() };
   const timestamp = new Date(now).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
-  const body = {
-    error,
-    error_description: `AADSTS${aadstsCode}: ${description} Trace ID: ${traceId} Correlation ID: ${correlationId} Timestamp: ${timestamp}`,
-    error_codes: [aadstsCode],
-    timestamp,
-    trace_id: traceId,
-    correlation_id: correlationId,
-    error_uri: `https://login.microsoftonline.com/error?code=${aadstsCode}`,
-  };
+  const text = `AADSTS${aadstsCode}: ${description} Trace ID: ${ids.trace_id} Correlation ID: ${ids.correlation_id} Timestamp: ${timestamp}`;
+  const body = { error, error_description: text, error_codes: [aadstsCode], timestamp, ...ids, error_uri: `https://login.microsoftonline.com/error?code=${aadstsCode}` };
   return new MockRejection({ ...json(status, body), log: { errorCode: aadstsCode } });
 }
 
@@ -144,9 +136,7 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
   const lifetimeSeconds = options.accessTokenLifetimeSeconds ?? 3600;
   const clockSkewSeconds = options.clockSkewSeconds ?? 0;
   if (!GUID.test(tenantId)) throw new TypeError(`createMockEntraId: tenantId "${tenantId}" is not a GUID.`);
-  if (!Number.isFinite(lifetimeSeconds) || lifetimeSeconds < 1) {
-    throw new TypeError('createMockEntraId: accessTokenLifetimeSeconds must be a number >= 1.');
-  }
+  if (!Number.isFinite(lifetimeSeconds) || lifetimeSeconds < 1) throw new TypeError('createMockEntraId: accessTokenLifetimeSeconds must be a number >= 1.');
   const applications = options.applications.map((application) => ({ ...application, principalId: application.principalId ?? randomUUID() }));
   const tls = options.tls ?? createLocalTlsCertificate();
   const signing = generateIssuerSigningKey();
@@ -180,9 +170,7 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
     if (tenant !== tenantId) throw tenantNotFound(tenant);
     const reject = (status: number, error: string, code: number, description: string): MockRejection => rejection(status, error, code, description, clock());
     const missing = (name: string) => reject(400, 'invalid_request', 900144, `The request body must contain the following parameter: '${name}'.`);
-    if (form.get('grant_type') !== 'client_credentials') {
-      throw reject(400, 'unsupported_grant_type', 70003, 'The app requested an unsupported grant type.');
-    }
+    if (form.get('grant_type') !== 'client_credentials') throw reject(400, 'unsupported_grant_type', 70003, 'The app requested an unsupported grant type.');
     const clientId = form.get('client_id');
     if (!clientId) throw missing('client_id');
     const application = applications.find((candidate) => candidate.clientId === clientId);
@@ -197,17 +185,15 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
     if (resource === undefined || scope.includes(' ')) {
       throw reject(400, 'invalid_scope', 1002012, `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`);
     }
-    if (form.get('client_assertion_type') !== CLIENT_ASSERTION_TYPE || !form.get('client_assertion')) {
+    const assertion = form.get('client_assertion') ?? '';
+    if (form.get('client_assertion_type') !== CLIENT_ASSERTION_TYPE || !assertion) {
       throw reject(401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
     }
-    const assertion = form.get('client_assertion') ?? '';
     const claims = claimsOf(assertion);
     if (claims === undefined) throw reject(400, 'invalid_request', 50027, 'JWT token is invalid or malformed.');
     const audiences = audiencesOf(claims);
-    const match = application.federatedCredentials.find(
-      (credential) => credential.issuer === claims.iss && credential.subject === claims.sub && credential.audiences.some((audience) => audiences.includes(audience)),
-    );
-    if (match === undefined) {
+    const matches = (credential: MockFederatedCredential): boolean => credential.issuer === claims.iss && credential.subject === claims.sub && credential.audiences.some((audience) => audiences.includes(audience));
+    if (!application.federatedCredentials.some(matches)) {
       throw reject(400, 'invalid_request', 70021, `No matching federated identity record found for presented assertion. Assertion Issuer: '${String(claims.iss)}'. Assertion Subject: '${String(claims.sub)}'. Assertion Audience: '${audiences.join(',')}'. ${DOCS}`);
     }
     const now = clock();
@@ -262,9 +248,7 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
       const transient = failure.status >= 500;
       const error = failure.code ?? failure.error ?? (transient ? 'temporarily_unavailable' : 'invalid_request');
       const description = failure.message ?? failure.errorDescription;
-      if (description === undefined) {
-        return rejection(failure.status, error, transient ? 90033 : 90000, transient ? 'A transient error has occurred. Please try again.' : 'Injected failure.', clock()).answer;
-      }
+      if (description === undefined) return rejection(failure.status, error, transient ? 90033 : 90000, transient ? 'A transient error has occurred. Please try again.' : 'Injected failure.', clock()).answer;
       const code = /^AADSTS(\d+)/.exec(description)?.[1];
       return { ...json(failure.status, { error, error_description: description, error_codes: code === undefined ? [] : [Number(code)] }), log: { errorCode: code === undefined ? undefined : Number(code) } };
     },

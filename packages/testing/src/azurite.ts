@@ -20,10 +20,7 @@ export interface StartAzuriteOptions {
   tls: LocalTlsCertificate;
   /** Port for the Blob service. @default a free port */
   blobPort?: number | undefined;
-  /**
-   * The path of Azurite's `azurite-blob` script.
-   * @default resolved from the `azurite` package installed next to your project
-   */
+  /** The path of Azurite's `azurite-blob` script. @default resolved from the `azurite` package installed next to your project */
   azuriteBlobScript?: string | undefined;
   /** How long to wait for Azurite to listen, in milliseconds. @default 30000 */
   startTimeoutMs?: number | undefined;
@@ -41,10 +38,7 @@ export interface RunningAzurite {
   stop(): Promise<void>;
 }
 
-/**
- * Runs Azurite's script in a process that exits when its stdin closes, i.e. when this process ends, even
- * killed without calling stop(): Azurite is never left running, and its folder (the TLS key) is removed.
- */
+/** Runs Azurite's script in a process that exits (removing its folder, the TLS key) when its stdin closes: when this process ends, even killed. */
 const WATCHDOG = [
   "const folder = process.env.SKYPORTEN_AZURITE_FOLDER;",
   "process.on('exit', () => { try { require('node:fs').rmSync(folder, { recursive: true, force: true }); } catch {} });",
@@ -55,8 +49,7 @@ const WATCHDOG = [
 
 async function freePort(): Promise<number> {
   const probe = await listenOnLoopback(createServer() as unknown as Server);
-  await probe.close();
-  return probe.port;
+  return probe.close().then(() => probe.port);
 }
 
 function resolveBlobScript(): string {
@@ -70,20 +63,7 @@ function resolveBlobScript(): string {
   return join(dirname(packageJson), 'dist', 'src', 'blob', 'main.js');
 }
 
-/**
- * Starts Azurite's Blob service (from the `azurite` npm package, as a child process of this Node) on
- * `https://127.0.0.1:<port>` with `--oauth basic`, in-memory storage and no API-version check. With
- * `--oauth basic` Azurite accepts a Bearer token whose `iss` starts with `https://sts.windows.net/` and whose
- * `aud` is `https://storage.azure.com` (or the account's blob URL) and that is inside `nbf`..`exp`; it does
- * not check the signature. Tokens from `createMockEntraId` qualify.
- *
- * @example
- * ```ts
- * const azurite = await startAzurite({ tls: entra.tls });
- * afterAll(() => azurite.stop());
- * const seed = new BlobServiceClient(azurite.blobEndpoint, new StorageSharedKeyCredential(azurite.accountName, azurite.accountKey));
- * ```
- */
+/** Starts Azurite's Blob service (the `azurite` npm package, as a child process) on `https://127.0.0.1:<port>` with `--oauth basic`, in memory. */
 export async function startAzurite(options: StartAzuriteOptions): Promise<RunningAzurite> {
   const script = options.azuriteBlobScript ?? resolveBlobScript();
   const port = options.blobPort ?? (await freePort());
@@ -92,30 +72,16 @@ export async function startAzurite(options: StartAzuriteOptions): Promise<Runnin
   const keyPath = join(workFolder, 'key.pem');
   writeFileSync(certPath, options.tls.cert);
   writeFileSync(keyPath, options.tls.key, { mode: 0o600 });
-  const child = spawn(
-    process.execPath,
-    [
-      '--input-type=commonjs',
-      '-e',
-      WATCHDOG,
-      script,
-      '--oauth', 'basic',
-      '--cert', certPath,
-      '--key', keyPath,
-      '--inMemoryPersistence',
-      '--skipApiVersionCheck',
-      '--disableProductStyleUrl',
-      '--blobHost', '127.0.0.1',
-      '--blobPort', String(port),
-      '--silent',
-    ],
-    { cwd: workFolder, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, AZURITE_ACCOUNTS: undefined, SKYPORTEN_AZURITE_FOLDER: workFolder } },
-  );
+  const flags = ['--oauth', 'basic', '--cert', certPath, '--key', keyPath, '--inMemoryPersistence', '--skipApiVersionCheck', '--disableProductStyleUrl'];
+  const listen = ['--blobHost', '127.0.0.1', '--blobPort', String(port), '--silent'];
+  const env = { ...process.env, AZURITE_ACCOUNTS: undefined, SKYPORTEN_AZURITE_FOLDER: workFolder };
+  const child = spawn(process.execPath, ['--input-type=commonjs', '-e', WATCHDOG, script, ...flags, ...listen], { cwd: workFolder, stdio: 'pipe', env });
   let output = '';
+  const timeoutMs = options.startTimeoutMs ?? 30_000;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`startAzurite: Azurite did not start within ${options.startTimeoutMs ?? 30_000} ms.\n${output}`)), options.startTimeoutMs ?? 30_000);
+      const timer = setTimeout(() => reject(new Error(`startAzurite: Azurite did not start within ${timeoutMs} ms.\n${output}`)), timeoutMs);
       const onData = (chunk: Buffer) => {
         output += chunk.toString('utf8');
         if (/successfully listens on https?:\/\//.test(output)) {

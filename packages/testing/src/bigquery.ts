@@ -103,9 +103,7 @@ export async function createMockBigQuery(options: MockBigQueryOptions): Promise<
   const counts = { queries: 0, unauthenticated: 0 };
 
   function putTable(name: string, rows: MockBigQueryRow[]): void {
-    if (!/^[^.`\s]+\.[^.`\s]+\.[^.`\s]+$/.test(name)) {
-      throw new TypeError(`createMockBigQuery: table names are "project.dataset.table"; got "${name}".`);
-    }
+    if (!/^[^.`\s]+\.[^.`\s]+\.[^.`\s]+$/.test(name)) throw new TypeError(`createMockBigQuery: table names are "project.dataset.table"; got "${name}".`);
     tables.set(name, { columns: inferColumns(name, rows), rows });
   }
 
@@ -256,9 +254,7 @@ function inferColumns(tableName: string, rows: MockBigQueryRow[]): Column[] {
     for (const [name, value] of Object.entries(row)) {
       const type = valueType(tableName, name, value);
       const known = columns.get(name);
-      if (known !== undefined && type !== undefined && known !== type) {
-        throw new TypeError(`createMockBigQuery: column ${name} of ${tableName} holds both ${known} and ${type} values.`);
-      }
+      if (known !== undefined && type !== undefined && known !== type) throw new TypeError(`createMockBigQuery: column ${name} of ${tableName} holds both ${known} and ${type} values.`);
       columns.set(name, known ?? type);
     }
   }

@@ -9,6 +9,7 @@ const ACCESS_TOKEN_TYPE = 'urn:ietf:params:oauth:token-type:access_token';
 const SUBJECT_TOKEN_TYPES = ['urn:ietf:params:oauth:token-type:jwt', 'urn:ietf:params:oauth:token-type:id_token'];
 const MAX_TOKEN_SECONDS = 3600;
 const DELEGATE = /^projects\/-\/serviceAccounts\/([^/]+@[^/]+)$/;
+const INVALID_AUDIENCE = 'The target service indicated by the "audience" parameters is invalid. This might either be because the pool or provider is disabled or deleted or because it doesn\'t exist.';
 const IMPERSONATION_PATH = /^\/v1\/projects\/-\/serviceAccounts\/([^/:]+):generateAccessToken$/;
 
 /** A service of the mock whose next answers can be replaced with `failNext`. */
@@ -142,11 +143,9 @@ export interface MockGcp extends Omit<MockLifecycle<MockGcpRequest, MockGcpFailu
   reset(): void;
 }
 
+/** A token this mock issued: federated (from STS, with the `members` it carries) or for `serviceAccountEmail`. */
 interface IssuedToken {
-  kind: 'federated' | 'service-account';
-  /** Federated tokens: the principal identifiers they carry. */
   members: Set<string>;
-  /** Federated tokens: `principal://…/subject/<google.subject>`. */
   principal?: string;
   serviceAccountEmail?: string;
   scopes: string[];
@@ -192,12 +191,7 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
     for (const [field, allowed] of Object.entries(expected)) {
       if (!allowed.includes(fields[field] ?? '')) return fail('invalid_request', `Invalid value for "${field}". Expected "${allowed[0]}".`);
     }
-    if (fields.audience !== audience) {
-      return fail(
-        'invalid_target',
-        'The target service indicated by the "audience" parameters is invalid. This might either be because the pool or provider is disabled or deleted or because it doesn\'t exist.',
-      );
-    }
+    if (fields.audience !== audience) return fail('invalid_target', INVALID_AUDIENCE);
     const { problem, claims, audiences } = await verifyToken(typeof subjectToken === 'string' ? subjectToken : '');
     if (problem !== undefined) {
       const messages: Record<SubjectTokenProblem, string> = {
@@ -211,9 +205,7 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
     }
     const attributes = mapAttributes(claims);
     const subject = attributes['google.subject'];
-    if (subject === undefined || subject === '') {
-      return fail('invalid_grant', 'The mapped attribute google.subject must not be empty: the ID Token has no consumer.ID claim.');
-    }
+    if (!subject) return fail('invalid_grant', 'The mapped attribute google.subject must not be empty: the ID Token has no consumer.ID claim.');
     if (Buffer.byteLength(subject) > 127) return fail('invalid_grant', 'The mapped attribute google.subject exceeds the 127 byte limit.');
     if (options.attributeCondition !== undefined && !options.attributeCondition(attributes, claims)) {
       return fail('unauthorized_client', 'The given credential is rejected by the attribute condition.');
@@ -225,7 +217,7 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
     }
     const expiresIn = Math.max(1, Math.min(MAX_TOKEN_SECONDS, Math.floor(((claims.exp ?? 0) * 1000 - now()) / 1000)));
     const scopes = (fields.scope ?? '').split(/\s+/).filter(Boolean);
-    const accessToken = issueToken({ kind: 'federated', members, principal, scopes, expiresAtMs: now() + expiresIn * 1000 }, 'mock-federated');
+    const accessToken = issueToken({ members, principal, scopes, expiresAtMs: now() + expiresIn * 1000 }, 'mock-federated');
     const body = { access_token: accessToken, issued_token_type: ACCESS_TOKEN_TYPE, token_type: 'Bearer', expires_in: expiresIn };
     return { ...json(200, body), log: { details: { ...details, principal } } };
   }
@@ -243,7 +235,7 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
       return fail(400, 'INVALID_ARGUMENT', "Invalid value at 'delegates': use [\"projects/-/serviceAccounts/EMAIL\", ...].");
     }
     // The chain: the caller must be granted on the first delegate, each delegate on the next, the last on `email`.
-    let members = caller.kind === 'federated' ? caller.members : new Set([`serviceAccount:${caller.serviceAccountEmail ?? ''}`]);
+    let members = caller.serviceAccountEmail === undefined ? caller.members : new Set([`serviceAccount:${caller.serviceAccountEmail}`]);
     for (const hop of [...(delegates as string[]).map((item) => item.replace(DELEGATE, '$1')), email]) {
       const granted = bindings.some((binding) => 'serviceAccountEmail' in binding && binding.serviceAccountEmail === hop && members.has(binding.principalSet));
       if (!granted) return fail(403, 'PERMISSION_DENIED', "Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).");
@@ -258,7 +250,7 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
       lifetimeSeconds = Math.min(lifetimeSeconds, asked);
     }
     const expiresAtMs = now() + lifetimeSeconds * 1000;
-    const accessToken = issueToken({ kind: 'service-account', members: new Set(), serviceAccountEmail: email, scopes: parsed.scope.map(String), expiresAtMs }, 'mock-sa');
+    const accessToken = issueToken({ members: new Set(), serviceAccountEmail: email, scopes: parsed.scope.map(String), expiresAtMs }, 'mock-sa');
     // Whole seconds, as the real service answers ("2026-01-01T12:00:00Z"): gcloud's parser refuses fractions.
     return { ...json(200, { accessToken, expireTime: isoSeconds(expiresAtMs) }), log: { details } };
   }
@@ -268,31 +260,23 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
     const expiresIn = record === undefined ? 0 : Math.floor((record.expiresAtMs - now()) / 1000);
     if (record === undefined || expiresIn <= 0) return oauthError(400, 'invalid_token', 'Invalid Value');
     const common = { scope: record.scopes.join(' '), exp: String(Math.floor(record.expiresAtMs / 1000)), expires_in: String(expiresIn) };
-    if (record.kind === 'federated') return json(200, { sub: record.principal, ...common });
-    const email = record.serviceAccountEmail ?? '';
+    const email = record.serviceAccountEmail;
+    if (email === undefined) return json(200, { sub: record.principal, ...common });
     // A stable 21-digit stand-in for the service account's unique id.
     const id = `1${BigInt(`0x${digest('sha256', email).slice(0, 16)}`).toString().padStart(20, '0').slice(0, 20)}`;
     return json(200, { azp: id, aud: id, sub: id, email, email_verified: 'true', ...common, access_type: 'online' });
   }
 
   function storage(request: MockRequest): MockAnswer {
-    const { method, url } = request;
-    const match = /^(?:\/download)?\/storage\/v1\/b\/([^/]+)\/o(?:\/(.+))?$/.exec(url.pathname);
-    if (method !== 'GET' || match?.[1] === undefined) {
-      return googleError(404, 'NOT_FOUND', `The mock serves GET of objects only, not ${method} ${url.pathname}.`);
-    }
+    const { url, params: [bucket = '', objectName = ''] } = request;
     const caller = liveToken(bearerToken(request));
     if (caller === undefined) return googleError(401, undefined, 'Invalid Credentials', 'authError');
-    const bucket = decodeURIComponent(match[1]);
-    const objectName = match[2] === undefined ? undefined : decodeURIComponent(match[2]);
-    const mayRead =
-      caller.kind === 'service-account' ||
-      bindings.some((binding) => 'bucket' in binding && binding.bucket === bucket && caller.members.has(binding.principalSet));
+    const mayRead = caller.serviceAccountEmail !== undefined || bindings.some((binding) => 'bucket' in binding && binding.bucket === bucket && caller.members.has(binding.principalSet));
     const who = caller.serviceAccountEmail ?? 'The federated principal';
     const denied = (permission: string, what: string): MockAnswer =>
       googleError(403, undefined, `${who} does not have ${permission} access to the Google Cloud Storage ${what}. Permission '${permission}' denied on resource (or it may not exist).`, 'forbidden');
     const objects = store.bucket(bucket);
-    if (objectName === undefined) {
+    if (objectName === '') {
       if (!mayRead) return denied('storage.objects.list', 'bucket');
       if (objects === undefined) return googleError(404, undefined, 'The specified bucket does not exist.', 'notFound');
       const prefix = url.searchParams.get('prefix') ?? '';
@@ -316,7 +300,8 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
       { service: 'iamcredentials', method: 'POST', path: IMPERSONATION_PATH, handle: generateAccessToken },
       { service: 'iamcredentials', path: IMPERSONATION_PATH, handle: () => googleError(405, 'INVALID_ARGUMENT', 'Use POST.') },
       { service: 'tokeninfo', method: ['GET', 'POST'], path: '/tokeninfo', handle: tokenInfo },
-      { service: 'storage', path: /^\/.*$/, handle: storage },
+      { service: 'storage', method: 'GET', path: /^(?:\/download)?\/storage\/v1\/b\/([^/]+)\/o(?:\/(.+))?$/, handle: storage },
+      { service: 'storage', path: /^\/.*$/, handle: ({ method, url }) => googleError(404, 'NOT_FOUND', `The mock serves GET of objects only, not ${method} ${url.pathname}.`) },
     ],
     notFound: () => googleError(404, 'NOT_FOUND', 'Not found.'),
     record: (request, name) => ({ service: name, method: request.method, path: loggedPath(request.url), status: 0 }),
@@ -364,10 +349,7 @@ function mapAttributes(claims: JWTPayload): MockGcpAttributes {
 
 /** Path and query for the request log, with a tokeninfo `access_token` parameter blanked out. */
 function loggedPath(url: URL): string {
-  if (!url.searchParams.has('access_token')) return url.pathname + url.search;
-  const copy = new URL(url);
-  copy.searchParams.set('access_token', 'redacted');
-  return copy.pathname + copy.search;
+  return url.pathname + url.search.replace(/([?&]access_token=)[^&]*/g, '$1redacted');
 }
 
 /** STS takes its fields as a form or, like the real service, as JSON (non-string values kept as JSON text). */
