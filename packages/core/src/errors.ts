@@ -70,10 +70,7 @@ export class SkyportenError extends Error {
   /** How long the server asked to wait before a retry (`Retry-After`), in ms; the retry policy honours it. */
   declare readonly retryAfterMs?: number;
 
-  /** The kind {@link SkyportenError.isInstance} matches for this class. @internal */
-  static readonly [kindKey]: string = 'SkyportenError';
-
-  constructor(code: SkyportenErrorCode, message: string, options: SkyportenErrorOptions = {}) {
+    constructor(code: SkyportenErrorCode, message: string, options: SkyportenErrorOptions = {}) {
     super(redact(message), options.cause === undefined ? undefined : { cause: sanitizeCause(options.cause) });
     const kinds = kindsOf(new.target);
     Object.defineProperty(this, marker, { value: true });
@@ -122,8 +119,6 @@ export class SkyportenError extends Error {
 
 /** An option or environment variable is missing or malformed (`CONFIG_INVALID`). @public */
 export class ConfigError extends SkyportenError {
-  /** The kind `isInstance` matches for this class. @internal */
-  static override readonly [kindKey]: string = 'ConfigError';
   /** The option path or environment variable at fault, e.g. `scope` or `MASKINPORTEN_CLIENT_ID`. */
   readonly field: string;
   constructor(field: string, message: string, options: SkyportenErrorOptions = {}) {
@@ -134,8 +129,6 @@ export class ConfigError extends SkyportenError {
 
 /** The private key or certificate chain cannot be used (`KEY_INVALID`, `CERTIFICATE_INVALID`). @public */
 export class KeyError extends SkyportenError {
-  /** The kind `isInstance` matches for this class. @internal */
-  static override readonly [kindKey]: string = 'KeyError';
   /** The option at fault, e.g. `key.privateKey` or `key.certificateChain`. */
   readonly field: string;
   constructor(code: 'KEY_INVALID' | 'CERTIFICATE_INVALID', field: string, message: string, options: SkyportenErrorOptions = {}) {
@@ -146,8 +139,6 @@ export class KeyError extends SkyportenError {
 
 /** The issuer's metadata could not be fetched or does not describe the configured issuer (`DISCOVERY_FAILED`). @public */
 export class DiscoveryError extends SkyportenError {
-  /** The kind `isInstance` matches for this class. @internal */
-  static override readonly [kindKey]: string = 'DiscoveryError';
   constructor(message: string, options: SkyportenErrorOptions = {}) {
     super('DISCOVERY_FAILED', message, options);
   }
@@ -155,8 +146,6 @@ export class DiscoveryError extends SkyportenError {
 
 /** The token endpoint refused the grant, kept failing, or answered nonsense; the fields come from its OAuth error. @public */
 export class TokenRequestError extends SkyportenError {
-  /** The kind `isInstance` matches for this class. @internal */
-  static override readonly [kindKey]: string = 'TokenRequestError';
   /** HTTP status of the last response, when there was one. */
   readonly status: number | undefined;
   /** OAuth `error`, e.g. `invalid_grant`. */
@@ -184,8 +173,6 @@ export class TokenRequestError extends SkyportenError {
 
 /** A request got no answer within the configured `timeout`, after every retry (`TIMEOUT`, retryable). @public */
 export class TimeoutError extends SkyportenError {
-  /** The kind `isInstance` matches for this class. @internal */
-  static override readonly [kindKey]: string = 'TimeoutError';
   constructor(message: string, options: SkyportenErrorOptions = {}) {
     super('TIMEOUT', message, { isRetryable: true, ...options });
   }
@@ -193,8 +180,6 @@ export class TimeoutError extends SkyportenError {
 
 /** The connection failed (DNS, refused, reset) after every retry (`NETWORK_ERROR`, retryable). @public */
 export class NetworkError extends SkyportenError {
-  /** The kind `isInstance` matches for this class. @internal */
-  static override readonly [kindKey]: string = 'NetworkError';
   constructor(message: string, options: SkyportenErrorOptions = {}) {
     super('NETWORK_ERROR', message, { isRetryable: true, ...options });
   }
@@ -216,8 +201,6 @@ export type CloudName = 'aws' | 'gcp' | 'azure';
 
 /** A cloud (AWS STS, GCP STS / IAM Credentials, Entra ID) refused or failed the token exchange; `hint` says what to check. @public */
 export class CloudExchangeError extends SkyportenError {
-  /** The kind `isInstance` matches for this class. @internal */
-  static override readonly [kindKey]: string = 'CloudExchangeError';
   /** Which cloud answered. */
   readonly cloud: CloudName;
   /** HTTP status of the cloud's answer, when there was one. */
@@ -236,3 +219,7 @@ export class CloudExchangeError extends SkyportenError {
     this.cloudCode = details.cloudCode;
   }
 }
+
+// Each class's kind, spelled out: a minifier may rename the classes themselves.
+const classKinds = { SkyportenError, ConfigError, KeyError, DiscoveryError, TokenRequestError, TimeoutError, NetworkError, CloudExchangeError };
+for (const [kind, type] of Object.entries(classKinds)) Object.defineProperty(type, kindKey, { value: kind });

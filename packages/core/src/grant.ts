@@ -62,14 +62,10 @@ export interface GrantTemplate {
 }
 
 /** @internal */
-export function buildGrantTemplate(options: {
-  issuer: string;
-  clientId: unknown;
-  scope: unknown;
-  resource?: unknown;
-  consumerOrg?: unknown;
-  lifetimeSeconds?: unknown;
-}, lifetimeField = 'grantLifetimeSeconds'): GrantTemplate {
+export function buildGrantTemplate(
+  options: { issuer: string } & { [K in 'clientId' | 'scope' | 'resource' | 'consumerOrg' | 'lifetimeSeconds']?: unknown },
+  lifetimeField = 'grantLifetimeSeconds',
+): GrantTemplate {
   const lifetime = options.lifetimeSeconds ?? CLIENT_OPTION_DEFAULTS.grantLifetimeSeconds;
   if (typeof lifetime !== 'number' || !Number.isInteger(lifetime) || lifetime < 1 || lifetime > MAX_GRANT_LIFETIME_SECONDS) {
     throw new ConfigError(lifetimeField, `${lifetimeField} must be a whole number from 1 to ${MAX_GRANT_LIFETIME_SECONDS} (Maskinporten rejects exp - iat > 120).`);
