@@ -11,7 +11,6 @@ export const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platf
 
 /** A Google access token as google-auth-library's external-account client returns it. */
 type GoogleToken = Awaited<ReturnType<IdentityPoolClient['refreshAccessTokenAsync']>>;
-type ClientOptions = Pick<SkyportenCredentialsOptions, 'scopes' | 'delegates' | 'tokenLifetimeSeconds' | 'safetyMarginSeconds' | 'logger' | 'clock'>;
 
 /** Options of {@link skyportenCredentials}; the README explains each. @public */
 export interface SkyportenCredentialsOptions extends GcpFederationOptions {
@@ -91,12 +90,12 @@ export class SkyportenIdentityPoolClient extends IdentityPoolClient {
   /** With delegates: the federated-only client that impersonates through the chain. */
   readonly #chainSource: IdentityPoolClient | undefined;
   readonly #context: ExchangeContext;
-  readonly #options: ClientOptions;
+  readonly #options: SkyportenCredentialsOptions;
   /** google-auth-library's token, held by core's cache only to be kept through an outage (it never refreshes ahead). */
   readonly #cache;
 
   /** Prefer {@link skyportenCredentials}, which validates options and reads the environment. */
-  constructor(maskinporten: MaskinportenClient, federation: ResolvedFederation, options: ClientOptions = {}) {
+  constructor(maskinporten: MaskinportenClient, federation: ResolvedFederation, options: Pick<SkyportenCredentialsOptions, 'scopes' | 'delegates' | 'tokenLifetimeSeconds' | 'safetyMarginSeconds' | 'logger' | 'clock'> = {}) {
     const delegates = resolveDelegates(options.delegates, federation);
     const context: ExchangeContext = { federation, delegates, subject: undefined };
     const { clock = systemClock, logger } = options;
