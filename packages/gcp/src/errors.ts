@@ -43,32 +43,29 @@ export function clientAccessPrincipalSet(pool: { projectNumber: string; poolId: 
   return `principalSet://iam.googleapis.com/projects/${pool.projectNumber}/locations/global/workloadIdentityPools/${pool.poolId}/attribute.clientaccess/client::${consumerId}::${scope}`;
 }
 
-/** Hints by `<sts|iam>:<status>:<cloudCode> <detail>` of a non-retryable failure, first match wins; `{name}` is filled in. */
+/** Hints for non-retryable failures by `sts:<cloudCode> <detail>` or `iam:<status>:<direct|chain>`, first match wins. */
 const HINTS: readonly (readonly [RegExp, string])[] = [
-  [/^sts:\d+:invalid_target /, 'GCP found no active pool provider {audience}: check the project NUMBER, pool id and provider id in the audience option with the data provider, and that the pool and provider are enabled.'],
-  [/^sts:\d+:unauthorized_client /, "The provider's attribute condition rejects {consumer} with scope {scope}: ask the data provider to include your organisation and scope."],
-  [/^sts:\d+:invalid_grant .*audience/is, "The provider's allowed audiences must contain the token's aud ({aud}): set resource (SKYPORTEN_RESOURCE) to the value the data provider configured, and check that audience names the right pool and provider."],
-  [/^sts:\d+:invalid_grant .*issuer/is, "The provider's issuer-uri must be the token's iss ({iss}) exactly, with no trailing slash for Skyporten; use the Skyporten issuer (not plain Maskinporten) of the environment the provider trusts."],
-  [/^sts:\d+:invalid_grant .*(expired|stale)/is, "GCP STS considers the Skyporten token expired: check this machine's clock (NTP); a token is valid for about 120 seconds."],
-  [/^sts:\d+:invalid_grant /, "GCP STS rejected the Skyporten token: the provider must trust the issuer's JWKS and map google.subject=assertion.consumer.ID."],
+  [/^sts:invalid_target /, 'GCP found no active pool provider {audience}: check the project NUMBER, pool id and provider id in the audience option with the data provider, and that the pool and provider are enabled.'],
+  [/^sts:unauthorized_client /, "The provider's attribute condition rejects {consumer} with scope {scope}: ask the data provider to include your organisation and scope."],
+  [/^sts:invalid_grant .*audience/is, "The provider's allowed audiences must contain the token's aud ({aud}): set resource (SKYPORTEN_RESOURCE) to the value the data provider configured, and check that audience names the right pool and provider."],
+  [/^sts:invalid_grant .*issuer/is, "The provider's issuer-uri must be the token's iss ({iss}) exactly, with no trailing slash for Skyporten; use the Skyporten issuer (not plain Maskinporten) of the environment the provider trusts."],
+  [/^sts:invalid_grant .*(expired|stale)/is, "GCP STS considers the Skyporten token expired: check this machine's clock (NTP); a token is valid for about 120 seconds."],
+  [/^sts:invalid_grant /, "GCP STS rejected the Skyporten token: the provider must trust the issuer's JWKS and map google.subject=assertion.consumer.ID."],
   [/^iam:401:/, 'IAM Credentials did not accept the federated token from STS; it may have expired, try again.'],
+  [/^iam:403:direct/, 'Grant roles/iam.workloadIdentityUser on {account} to {member} (the data provider does this), and check serviceAccountEmail.'],
+  [/^iam:403:chain/, 'Every hop must be granted (the data provider does this): roles/iam.workloadIdentityUser on {first} to {member}, then roles/iam.serviceAccountTokenCreator {hops}; check delegates and serviceAccountEmail.'],
   [/^iam:404:/, 'The service account {account} does not exist: check serviceAccountEmail with the data provider.'],
 ];
 
 function hintFor(key: string, { federation, subject, delegates }: ExchangeContext): string | undefined {
   const account = federation.serviceAccountEmail ?? 'the service account';
-  const member = clientAccessPrincipalSet(federation.provider, subject?.consumerId ?? '0192:<ORGANISATION NUMBER>', subject?.scope ?? '<SCOPE>');
   const chain = delegates.map((name) => name.replace('projects/-/serviceAccounts/', ''));
-  if (key.startsWith('iam:403:') && chain.length === 0) {
-    return `Grant roles/iam.workloadIdentityUser on ${account} to ${member} (the data provider does this), and check serviceAccountEmail.`;
-  }
-  if (key.startsWith('iam:403:')) {
-    const hops = chain.map((from, index) => `on ${chain[index + 1] ?? account} to serviceAccount:${from}`);
-    return `Every hop must be granted (the data provider does this): roles/iam.workloadIdentityUser on ${chain[0] ?? ''} to ${member}, then roles/iam.serviceAccountTokenCreator ${hops.join(', ')}; check delegates and serviceAccountEmail.`;
-  }
   const values: Record<string, string> = {
     audience: federation.audience,
-    account: federation.serviceAccountEmail ?? '',
+    account,
+    member: clientAccessPrincipalSet(federation.provider, subject?.consumerId ?? '0192:<ORGANISATION NUMBER>', subject?.scope ?? '<SCOPE>'),
+    first: chain[0] ?? '',
+    hops: chain.map((from, index) => `on ${chain[index + 1] ?? account} to serviceAccount:${from}`).join(', '),
     consumer: subject?.consumerId ?? 'this consumer',
     scope: subject?.scope ?? 'unknown',
     aud: subject?.audience.join(', ') ?? 'unknown',
@@ -91,7 +88,7 @@ export function toCloudExchangeError(error: unknown, context: ExchangeContext): 
   }
   const isRetryable = isTransientStatus(status);
   const what = fromSts ? 'GCP STS refused the token exchange' : `${service} failed${fromIam ? ` to impersonate ${serviceAccountEmail ?? 'the service account'}` : ''}`;
-  const key = `${fromSts ? 'sts' : fromIam ? 'iam' : 'gcp'}:${status}:${cloudCode ?? ''} ${detail ?? ''}`;
+  const key = fromSts ? `sts:${cloudCode ?? ''} ${detail ?? ''}` : `${fromIam ? 'iam' : 'gcp'}:${status}:${context.delegates.length > 0 ? 'chain' : 'direct'}`;
   const hint = isRetryable ? `${service} is unavailable; try again later.` : hintFor(key, context);
   const message = `${what} (HTTP ${status}${cloudCode ? `, ${cloudCode}` : ''})${detail ? `: ${detail}` : '.'}`;
   return new CloudExchangeError('gcp', message, { status, cloudCode, isRetryable, hint, cause: error });
