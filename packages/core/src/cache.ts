@@ -1,6 +1,7 @@
 import type { Clock } from './clock.js';
 import { SkyportenError } from './errors.js';
 import { log, type Logger } from './logger.js';
+import { isRetryable } from './retry.js';
 
 /** Anything with an expiry: a token, a set of cloud credentials. @public */
 export interface Expiring {
@@ -20,10 +21,8 @@ export interface RefreshPolicy {
 
 /** The defaults of {@link RefreshPolicy}: refresh 30 s ahead, never within 10 s of expiry (both scaled down for short lifetimes). @public */
 export const DEFAULT_REFRESH_POLICY = Object.freeze({
-  /** Refresh in the background this long before expiry. */
-  refreshWindowSeconds: 30,
-  /** Never hand out a value this close to expiry. */
-  safetyMarginSeconds: 10,
+  /** Refresh in the background this long before expiry. */ refreshWindowSeconds: 30,
+  /** Never hand out a value this close to expiry. */ safetyMarginSeconds: 10,
 });
 
 /** Options of {@link createRefreshingCache}. @public */
@@ -132,10 +131,9 @@ export function createRefreshingCache<T extends Expiring>(
     onEvent?.('refresh');
     fetchShared({}).catch((error: unknown) => {
       nextBackgroundAttempt = clock() + timing.retryCooldown;
-      log(logger, 'warn', `background refresh of ${name} failed; the current one stays in use until its safety margin`, {
-        code: SkyportenError.isInstance(error) ? error.code : undefined,
-        error: error instanceof Error ? error.message : String(error),
-      });
+      const code = SkyportenError.isInstance(error) ? error.code : undefined;
+      const details = { code, error: error instanceof Error ? error.message : String(error) };
+      log(logger, 'warn', `background refresh of ${name} failed; the current one stays in use until its safety margin`, details);
     });
   }
 
@@ -162,18 +160,14 @@ export function createRefreshingCache<T extends Expiring>(
   /** After a retryable failure, the current value while still usable (then a cool-down); else the failure. */
   function keepCurrent(error: unknown): T {
     const kept = usable();
-    if (kept === undefined || !SkyportenError.isInstance(error) || !error.isRetryable || error.code === 'ABORTED') throw error;
-    const cooldown = current!.timing.retryCooldown;
-    nextForcedAttempt = clock() + cooldown;
+    if (kept === undefined || !isRetryable(error)) throw error;
+    const nextAttemptInMs = current!.timing.retryCooldown;
+    nextForcedAttempt = clock() + nextAttemptInMs;
     if (warnedFor !== error) {
       warnedFor = error;
-      log(logger, 'warn', `refreshing ${name} failed; the current one stays in use until its safety margin`, {
-        code: error.code,
-        status: (error as { status?: number }).status,
-        cloudCode: (error as { cloudCode?: string }).cloudCode,
-        expiresAt: kept.expiresAt.toISOString(),
-        nextAttemptInMs: cooldown,
-      });
+      const { code, status, cloudCode } = error as SkyportenError & { status?: number; cloudCode?: string };
+      const details = { code, status, cloudCode, expiresAt: kept.expiresAt.toISOString(), nextAttemptInMs };
+      log(logger, 'warn', `refreshing ${name} failed; the current one stays in use until its safety margin`, details);
     }
     return kept;
   }

@@ -9,18 +9,18 @@ export type Environment = Readonly<Record<string, string | undefined>>;
 
 /** The one environment variable of each option and of each key part (decision 0016); {@link ENVIRONMENT_VARIABLES} describes them. @public */
 export const CLIENT_OPTION_VARIABLES = Object.freeze({
-  environment: 'SKYPORTEN_ENV',
-  issuer: 'SKYPORTEN_ISSUER',
-  tokenEndpoint: 'SKYPORTEN_TOKEN_ENDPOINT',
-  clientId: 'MASKINPORTEN_CLIENT_ID',
-  scope: 'MASKINPORTEN_SCOPE',
-  resource: 'SKYPORTEN_RESOURCE',
-  consumerOrg: 'MASKINPORTEN_CONSUMER_ORG',
-  keyFile: 'MASKINPORTEN_PRIVATE_KEY_FILE',
-  privateKey: 'MASKINPORTEN_PRIVATE_KEY',
-  kid: 'MASKINPORTEN_KID',
-  keyPassphrase: 'MASKINPORTEN_PRIVATE_KEY_PASSPHRASE',
-  certificateFile: 'MASKINPORTEN_CERTIFICATE_FILE',
+  /** `test` or `prod` (sets `environment`). */ environment: 'SKYPORTEN_ENV',
+  /** An issuer URL (sets `issuer`). */ issuer: 'SKYPORTEN_ISSUER',
+  /** The token endpoint (sets `tokenEndpoint`). */ tokenEndpoint: 'SKYPORTEN_TOKEN_ENDPOINT',
+  /** The Maskinporten client id (sets `clientId`). */ clientId: 'MASKINPORTEN_CLIENT_ID',
+  /** Scopes, space-separated (sets `scope`). */ scope: 'MASKINPORTEN_SCOPE',
+  /** Audiences, comma-separated (sets `resource`). */ resource: 'SKYPORTEN_RESOURCE',
+  /** The consumer organisation number (sets `consumerOrg`). */ consumerOrg: 'MASKINPORTEN_CONSUMER_ORG',
+  /** Path of the private key: PEM, JWK JSON or .p12/.pfx. */ keyFile: 'MASKINPORTEN_PRIVATE_KEY_FILE',
+  /** The private key itself: PEM or JWK JSON. */ privateKey: 'MASKINPORTEN_PRIVATE_KEY',
+  /** The key id registered on the client. */ kid: 'MASKINPORTEN_KID',
+  /** Passphrase of an encrypted PEM or a PKCS#12 file. */ keyPassphrase: 'MASKINPORTEN_PRIVATE_KEY_PASSPHRASE',
+  /** Path of the business certificate chain (PEM, leaf first). */ certificateFile: 'MASKINPORTEN_CERTIFICATE_FILE',
 } as const);
 
 const V = CLIENT_OPTION_VARIABLES;
@@ -28,18 +28,18 @@ type OptionVariable = (typeof CLIENT_OPTION_VARIABLES)[keyof typeof CLIENT_OPTIO
 
 /** Every environment variable the SDK reads, and what it sets. Adapters and the CLI read the same ones. @public */
 export const ENVIRONMENT_VARIABLES = Object.freeze({
-  SKYPORTEN_ENV: '`test` or `prod`: the Skyporten issuer of that environment',
-  SKYPORTEN_ISSUER: 'an issuer URL, exactly (instead of SKYPORTEN_ENV)',
-  SKYPORTEN_TOKEN_ENDPOINT: 'the token endpoint, skipping discovery',
-  MASKINPORTEN_CLIENT_ID: 'the Maskinporten client (integration) id',
-  MASKINPORTEN_KID: 'the key id registered on the client',
-  MASKINPORTEN_PRIVATE_KEY: 'the private key: PEM or JWK JSON',
-  MASKINPORTEN_PRIVATE_KEY_FILE: 'path to the private key: PEM, JWK JSON, or a .p12/.pfx file',
-  MASKINPORTEN_PRIVATE_KEY_PASSPHRASE: 'passphrase of an encrypted PEM key or of a PKCS#12 file',
-  MASKINPORTEN_CERTIFICATE_FILE: 'path to the business certificate chain (PEM, leaf first), sent as x5c',
-  MASKINPORTEN_SCOPE: 'scopes, space-separated',
-  SKYPORTEN_RESOURCE: 'the audience(s) the cloud expects, comma-separated',
-  MASKINPORTEN_CONSUMER_ORG: 'organisation number of the consumer a supplier acts for',
+  /** Sets `issuer`. */ SKYPORTEN_ENV: '`test` or `prod`: the Skyporten issuer of that environment',
+  /** Sets `issuer`. */ SKYPORTEN_ISSUER: 'an issuer URL, exactly (instead of SKYPORTEN_ENV)',
+  /** Sets `tokenEndpoint`. */ SKYPORTEN_TOKEN_ENDPOINT: 'the token endpoint, skipping discovery',
+  /** Sets `clientId`. */ MASKINPORTEN_CLIENT_ID: 'the Maskinporten client (integration) id',
+  /** Sets `key.kid`. */ MASKINPORTEN_KID: 'the key id registered on the client',
+  /** Sets `key.privateKey`. */ MASKINPORTEN_PRIVATE_KEY: 'the private key: PEM or JWK JSON',
+  /** Sets `key.privateKey` or `key.pkcs12`. */ MASKINPORTEN_PRIVATE_KEY_FILE: 'path to the private key: PEM, JWK JSON, or a .p12/.pfx file',
+  /** Sets `key.passphrase`. */ MASKINPORTEN_PRIVATE_KEY_PASSPHRASE: 'passphrase of an encrypted PEM key or of a PKCS#12 file',
+  /** Sets `key.certificateChain`. */ MASKINPORTEN_CERTIFICATE_FILE: 'path to the business certificate chain (PEM, leaf first), sent as x5c',
+  /** Sets `scope`. */ MASKINPORTEN_SCOPE: 'scopes, space-separated',
+  /** Sets `resource`. */ SKYPORTEN_RESOURCE: 'the audience(s) the cloud expects, comma-separated',
+  /** Sets `consumerOrg`. */ MASKINPORTEN_CONSUMER_ORG: 'organisation number of the consumer a supplier acts for',
 } as const satisfies Record<OptionVariable, string>); // every option's variable, and no other
 
 /** Options read from the environment (only those that are set). @public */

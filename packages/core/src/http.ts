@@ -87,34 +87,24 @@ export function createHttpClient(settings: HttpSettings): HttpClient {
     const dispatcher = settings.fetch ? undefined : await proxyFromEnvironment();
     const send = settings.fetch ?? globalThis.fetch;
     const timeoutMs = Math.max(1, Math.min(settings.timeoutMs, init.timeoutMs ?? Infinity));
-    const attempt = new AbortController();
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      attempt.abort();
-    }, timeoutMs);
-    const onCallerAbort = () => attempt.abort();
-    if (init.signal?.aborted) attempt.abort();
-    init.signal?.addEventListener('abort', onCallerAbort, { once: true });
+    const deadline = AbortSignal.timeout(timeoutMs);
+    const stop = init.signal === undefined ? deadline : AbortSignal.any([init.signal, deadline]);
     try {
       const response = await send(url, {
         method: init.method.toUpperCase(),
         // Never follow a redirect: a 307/308 would re-send the grant to wherever Location names.
         redirect: 'manual',
         headers: { accept: 'application/json', ...init.headers },
-        signal: attempt.signal,
+        signal: stop,
         ...(init.body === undefined ? {} : { body: init.body }),
         ...(dispatcher ? { dispatcher } : {}),
       } as RequestInit);
       refuseRedirect(response, url);
-      const body = await readCapped(response, url, attempt.signal, maxBytes);
+      const body = await readCapped(response, url, stop, maxBytes);
       return { status: response.status, headers: response.headers, body };
     } catch (error) {
       if (SkyportenError.isInstance(error)) throw error;
-      throw transportError(error, url, { timedOut, timeoutMs, callerAborted: init.signal?.aborted === true, attempts: init.attempt ?? 1 });
-    } finally {
-      clearTimeout(timer);
-      init.signal?.removeEventListener('abort', onCallerAbort);
+      throw transportError(error, url, { timedOut: deadline.aborted, timeoutMs, callerAborted: init.signal?.aborted === true, attempts: init.attempt ?? 1 });
     }
   };
 }

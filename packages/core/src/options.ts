@@ -34,18 +34,12 @@ export interface OptionOrigin {
 
 /** The one default of every option that has one (issuer, clientId, scope and key are required). @public */
 export const CLIENT_OPTION_DEFAULTS = Object.freeze({
-  /** Per-request timeout, ms. */
-  timeout: 10_000,
-  /** Seconds between a grant's `iat` and `exp`. */
-  grantLifetimeSeconds: 60,
-  /** Background refresh starts this long before expiry. */
-  refreshAheadSeconds: DEFAULT_REFRESH_POLICY.refreshWindowSeconds,
-  /** A token this close to expiry is not handed out. */
-  safetyMarginSeconds: DEFAULT_REFRESH_POLICY.safetyMarginSeconds,
-  /** Most `with()` views kept. */
-  maxCachedKeys: 10_000,
-  /** The retry policy. */
-  retry: DEFAULT_RETRY_POLICY,
+  /** Per-request timeout, ms. */ timeout: 10_000,
+  /** Seconds between a grant's `iat` and `exp`. */ grantLifetimeSeconds: 60,
+  /** Background refresh starts this long before expiry. */ refreshAheadSeconds: DEFAULT_REFRESH_POLICY.refreshWindowSeconds,
+  /** A token this close to expiry is not handed out. */ safetyMarginSeconds: DEFAULT_REFRESH_POLICY.safetyMarginSeconds,
+  /** Most `with()` views kept. */ maxCachedKeys: 10_000,
+  /** The retry policy. */ retry: DEFAULT_RETRY_POLICY,
 });
 
 /** The client options after merging the layers; defaults filled in. @public */

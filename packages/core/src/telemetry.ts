@@ -26,10 +26,7 @@ let loading: Promise<Telemetry> | undefined;
 const noopLoaded: Promise<Telemetry> = Promise.resolve(noop);
 
 function clean(attributes: Attributes | undefined): Attributes | undefined {
-  if (!attributes) return undefined;
-  const result: Attributes = {};
-  for (const [key, value] of Object.entries(attributes)) if (value !== undefined) result[key] = value;
-  return result;
+  return attributes && Object.fromEntries(Object.entries(attributes).filter(([, value]) => value !== undefined));
 }
 
 function fromApi(api: OpenTelemetryApi): Telemetry {
