@@ -111,17 +111,17 @@ export function createRefreshingCache<T extends Expiring>(
   function fetchShared(getOptions: GetOptions): Promise<T> {
     if (pending) return pending;
     const started = generation;
-    const attempt: Promise<T> = load({ options: getOptions, current: current?.value }).then(
-      (value) => {
-        if (started === generation) current = { value, timing: timingOf(value, clock(), policy), resolved: Promise.resolve(value) };
-        if (pending === attempt) pending = undefined;
-        return value;
-      },
-      (error: unknown) => {
-        if (pending === attempt) pending = undefined;
-        throw error;
-      },
-    );
+    const settle = () => {
+      if (pending === attempt) pending = undefined;
+    };
+    const attempt: Promise<T> = load({ options: getOptions, current: current?.value }).then((value) => {
+      if (started === generation) current = { value, timing: timingOf(value, clock(), policy), resolved: Promise.resolve(value) };
+      settle();
+      return value;
+    }, (error: unknown) => {
+      settle();
+      throw error;
+    });
     pending = attempt;
     return attempt;
   }

@@ -97,9 +97,7 @@ export class SkyportenError extends Error {
     const json: Record<string, unknown> = { name: this.name, code: this.code, message: this.message };
     if (this.hint !== undefined) json.hint = this.hint;
     json.isRetryable = this.isRetryable;
-    for (const key of Object.keys(this)) {
-      if (!(key in json) && key !== 'cause') json[key] = (this as unknown as Record<string, unknown>)[key];
-    }
+    for (const key of Object.keys(this)) if (!(key in json) && key !== 'cause') json[key] = (this as unknown as Record<string, unknown>)[key];
     return json;
   }
 

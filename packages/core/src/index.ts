@@ -26,7 +26,7 @@ export { CLIENT_OPTION_DEFAULTS, resolveClientOptions, type ClientOptionsInput, 
 export type { OptionOrigin, OptionSource, ResolvedClientOptions, ResolvedOptionName } from './options.js';
 export { redact } from './redact.js';
 export { decodeSkyportenToken, requireAudience, SkyportenToken, verifySkyportenToken } from './token.js';
-export type { DecodedSkyportenToken, SkyportenTokenClaims, VerifySkyportenTokenOptions } from './token.js';
+export type { DecodedSkyportenToken, SkyportenTokenClaims, SkyportenTokenOrganisation, VerifySkyportenTokenOptions } from './token.js';
 export { traceCloudExchange } from './telemetry.js';
 export { JWT_BEARER_GRANT_TYPE, MASKINPORTEN_ERROR_HINTS } from './token-request.js';
 export { isValidOrganisationNumber, isValidScope } from './validation.js';

@@ -245,6 +245,9 @@ function validateKid(kid: unknown): string | undefined {
   return kid;
 }
 
+const forgeMissing =
+  'Reading a .p12/.pfx file needs node-forge, an optional peer dependency of @skyporten/core: run `npm install node-forge`, or convert the file to PEM (openssl pkcs12 -in cert.p12 -nodes) and pass privateKey and certificateChain.';
+
 /** Reads key and chain from a PKCS#12 file with node-forge, an optional peer (Node cannot read PKCS#12 itself). */
 async function readPkcs12(data: Uint8Array, passphrase: string | undefined): Promise<{ privateKey: KeyObject; certificates: X509Certificate[] }> {
   if (!(data instanceof Uint8Array) || data.length === 0) {
@@ -253,11 +256,7 @@ async function readPkcs12(data: Uint8Array, passphrase: string | undefined): Pro
   const forge = await import('node-forge').then(
     (module) => module.default,
     (error: unknown) => {
-      throw keyError(
-        'key.pkcs12',
-        'Reading a .p12/.pfx file needs node-forge, an optional peer dependency of @skyporten/core: run `npm install node-forge`, or convert the file to PEM (openssl pkcs12 -in cert.p12 -nodes) and pass privateKey and certificateChain.',
-        error,
-      );
+      throw keyError('key.pkcs12', forgeMissing, error);
     },
   );
   const { oids } = forge.pki;

@@ -116,12 +116,8 @@ function variablesOf(option: string): string[] {
 
 /** The environment without the variables of options given explicitly: those are neither read (no key file opened) nor checked. */
 function relevantEnvironment(env: Environment, explicit: ClientOptionsInput): Environment {
-  const drop = new Set<string>();
-  for (const [option, given] of Object.entries(explicit)) {
-    if (given !== undefined) for (const variable of variablesOf(option)) drop.add(variable);
-  }
-  if (drop.size === 0) return env;
-  return Object.fromEntries(Object.entries(env).filter(([name]) => !drop.has(name)));
+  const drop = new Set(Object.entries(explicit).flatMap(([option, given]) => (given === undefined ? [] : variablesOf(option))));
+  return drop.size === 0 ? env : Object.fromEntries(Object.entries(env).filter(([name]) => !drop.has(name)));
 }
 
 /** The issuer named by one layer (`environment` or `issuer`, not both), or undefined. */

@@ -76,22 +76,20 @@ export interface SkyportenTokenClaims {
   /** Always `Bearer`. */
   token_type?: string;
   /** The organisation the token is for. */
-  consumer?: {
-    /** The identifier scheme, `iso6523-actorid-upis`. */
-    authority: string;
-    /** The ISO 6523 id, `0192:<organisation number>`. */
-    ID: string;
-  };
+  consumer?: SkyportenTokenOrganisation;
   /** The organisation that acts on the consumer's behalf, when the access is delegated. */
-  supplier?: {
-    /** The identifier scheme, `iso6523-actorid-upis`. */
-    authority: string;
-    /** The ISO 6523 id, `0192:<organisation number>`. */
-    ID: string;
-  };
+  supplier?: SkyportenTokenOrganisation;
   /** Where a delegation was registered (e.g. Altinn), when the access is delegated. */
   delegation_source?: string;
   [claim: string]: unknown;
+}
+
+/** An organisation named in a token's `consumer` or `supplier` claim. @public */
+export interface SkyportenTokenOrganisation {
+  /** The identifier scheme, `iso6523-actorid-upis`. */
+  authority: string;
+  /** The ISO 6523 id, `0192:<organisation number>`. */
+  ID: string;
 }
 
 /** A decoded token: the raw claims plus the fields people look for. @public */

@@ -24,9 +24,7 @@ export function normalizeScope(scope: unknown, field = 'scope'): string {
   } else if (Array.isArray(scope)) {
     items = scope.map((item, index) => {
       if (typeof item !== 'string') throw new ConfigError(field, `${field}[${index}] must be a string.`);
-      if (/\s/.test(item.trim())) {
-        throw new ConfigError(field, `${field}[${index}] "${item}" contains a space: give one scope per array item.`);
-      }
+      if (/\s/.test(item.trim())) throw new ConfigError(field, `${field}[${index}] "${item}" contains a space: give one scope per array item.`);
       return item.trim();
     });
   } else {
