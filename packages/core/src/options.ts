@@ -127,10 +127,8 @@ function issuerOf(layer: ClientOptionsInput, name: (option: string) => string, w
   }
   if (layer.environment !== undefined) {
     const issuer = SKYPORTEN_ISSUERS[layer.environment];
-    if (issuer === undefined) {
-      throw new ConfigError(name('environment'), `${name('environment')} "${display(layer.environment)}" is unknown: use "test" or "prod".`);
-    }
-    return issuer;
+    if (issuer !== undefined) return issuer;
+    throw new ConfigError(name('environment'), `${name('environment')} "${display(layer.environment)}" is unknown: use "test" or "prod".`);
   }
   return layer.issuer === undefined ? undefined : validateIssuer(layer.issuer, name('issuer'));
 }
@@ -202,15 +200,13 @@ export function resolveClientOptions(options: ClientOptionsInput = {}, layers: O
   // its other parts each from their own highest layer.
   const explicitKey = keyMaterialOf(options, label, '');
   const fileKey = keyMaterialOf(file, (option) => option, ' in the config file');
-  let wholeKey: KeyInput | undefined;
+  const fileKeyWins = explicitKey === undefined && fromEnv.keyFile === undefined && fromEnv.privateKey === undefined && fileKey === 'key';
+  const wholeKey = first('key', [
+    ['option', explicitKey === 'key' ? options.key : undefined, 'key'],
+    ['config-file', fileKeyWins ? file.key : undefined, 'key'],
+  ]) as KeyInput | undefined;
   const keyParts: KeyParts = {};
-  if (explicitKey === 'key') {
-    wholeKey = options.key;
-    sources.key = { source: 'option', from: 'key' };
-  } else if (explicitKey === undefined && fromEnv.keyFile === undefined && fromEnv.privateKey === undefined && fileKey === 'key') {
-    wholeKey = file.key;
-    sources.key = { source: 'config-file', from: 'key' };
-  } else {
+  if (wholeKey === undefined) {
     // An option's key file has dropped the environment's key text; the environment's key text beats the file's key file.
     const material = fromEnv.privateKey !== undefined ? 'privateKey' : 'keyFile';
     for (const part of [material, 'kid', 'keyPassphrase', 'certificateFile'] as const) {
@@ -220,10 +216,7 @@ export function resolveClientOptions(options: ClientOptionsInput = {}, layers: O
     }
   }
 
-  const names = (part: 'keyFile' | 'certificateFile') => {
-    const origin = sources[part];
-    return origin === undefined ? part : describe(origin);
-  };
+  const names = (part: 'keyFile' | 'certificateFile') => (sources[part] === undefined ? part : describe(sources[part]));
   const readKey = (): KeyInput | undefined => wholeKey ?? readKeyParts(keyParts, { keyFile: names('keyFile'), certificateFile: names('certificateFile') });
   let key = wholeKey;
   if (layers.readKeyFiles !== false && key === undefined) {
