@@ -1,4 +1,4 @@
-import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { ObjectStore, createSubjectTokenVerifier, digest, isoSeconds, mintSecret, recordStatus } from './cloud.js';
 import type { MockIssuerReference, SubjectTokenProblem } from './cloud.js';
 import { createMockService, mockLifecycle } from './mock-service.js';
@@ -165,50 +165,50 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
     };
   }
 
-  /** The RoleArn, RoleSessionName and DurationSeconds checks both STS actions make; `invalid` lists what failed. */
-  function sessionParameters(parameters: URLSearchParams, record: RecordedAwsRequest): { roleArn: string; sessionName: string; invalid: string[]; duration: number } {
-    const roleArn = parameters.get('RoleArn') ?? '';
-    const sessionName = parameters.get('RoleSessionName') ?? '';
+  /** The parameter checks of both STS actions, as one `ValidationError` listing every failure (or `undefined`). */
+  function validate(parameters: URLSearchParams, { action, roleArn = '', roleSessionName = '' }: RecordedAwsRequest): MockAnswer | undefined {
     const durationText = parameters.get('DurationSeconds');
-    record.roleArn = roleArn;
-    record.roleSessionName = sessionName;
-    const invalid: string[] = [];
-    if (roleArn.length < 20 || roleArn.length > 2048) invalid.push(`Value '${roleArn}' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20`);
-    if (!SESSION_NAME.test(sessionName)) invalid.push(`Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`);
-    const duration = durationText === null ? 3600 : Number(durationText);
-    if (!Number.isInteger(duration) || duration < 900 || duration > 43200) invalid.push(`Value '${durationText}' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200`);
-    return { roleArn, sessionName, invalid, duration };
+    const duration = Number(durationText ?? 3600);
+    const checks: [failed: boolean, message: string][] = [
+      [roleArn.length < 20 || roleArn.length > 2048, `Value '${roleArn}' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20`],
+      [!SESSION_NAME.test(roleSessionName), `Value '${roleSessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`],
+      [!Number.isInteger(duration) || duration < 900 || duration > 43200, `Value '${durationText}' at 'durationSeconds' failed to satisfy constraint: Member must have value between 900 and 43200`],
+      [action !== 'AssumeRole' && (parameters.get('WebIdentityToken') ?? '').length < 4, "Value at 'webIdentityToken' failed to satisfy constraint: Member must have length greater than or equal to 4"],
+    ];
+    const invalid = checks.filter(([failed]) => failed).map(([, message]) => message);
+    return invalid.length === 0 ? undefined : stsError(400, 'ValidationError', `${invalid.length} validation error${invalid.length > 1 ? 's' : ''} detected: ${invalid.join('; ')}`);
   }
 
-  function validationError(invalid: string[]): MockAnswer {
-    return stsError(400, 'ValidationError', `${invalid.length} validation error${invalid.length > 1 ? 's' : ''} detected: ${invalid.join('; ')}`);
-  }
-
-  /** `AssumeRole` (role chaining): signed with credentials this mock issued, for a role that trusts their role. */
-  function assumeRole(request: MockRequest, parameters: URLSearchParams, record: RecordedAwsRequest): MockAnswer {
-    const { roleArn, sessionName, invalid, duration } = sessionParameters(parameters, record);
-    const { caller, denied } = authenticate(request, record, 'sts');
-    if (denied) return denied;
-    if (invalid.length > 0) return validationError(invalid);
+  /** `AssumeRoleWithWebIdentity` and `AssumeRole` (role chaining: signed with credentials this mock issued, for a role that trusts their role). */
+  async function sts(request: MockRequest, record: RecordedAwsRequest): Promise<MockAnswer> {
+    const { action } = record;
+    const parameters = stsParameters(request);
+    if (action !== 'AssumeRoleWithWebIdentity' && action !== 'AssumeRole') return stsError(400, 'InvalidAction', `Could not find operation ${action} for version ${parameters.get('Version') ?? ''}`);
+    if (parameters.get('Version') !== '2011-06-15') return stsError(400, 'InvalidParameterValue', 'Version must be 2011-06-15');
+    const roleArn = (record.roleArn = parameters.get('RoleArn') ?? '');
+    const sessionName = (record.roleSessionName = parameters.get('RoleSessionName') ?? '');
+    const duration = Number(parameters.get('DurationSeconds') ?? 3600);
     const role = roles.get(roleArn);
-    const externalIdMatches = role?.trustPolicy.externalId === undefined || parameters.get('ExternalId') === role.trustPolicy.externalId;
-    if (role === undefined || !(role.trustPolicy.roles ?? []).includes(caller.roleArn) || !externalIdMatches) {
-      const [, account, callerRole] = ROLE_ARN.exec(caller.roleArn) ?? [];
-      return stsError(403, 'AccessDenied', `User: arn:aws:sts::${account}:assumed-role/${callerRole}/session is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`);
+    const lifetime = options.credentialLifetimeSeconds ?? duration;
+    if (action === 'AssumeRole') {
+      const { caller, denied } = authenticate(request, record, 'sts');
+      if (denied) return denied;
+      const invalid = validate(parameters, record);
+      if (invalid) return invalid;
+      const externalIdMatches = role?.trustPolicy.externalId === undefined || parameters.get('ExternalId') === role.trustPolicy.externalId;
+      if (role === undefined || !(role.trustPolicy.roles ?? []).includes(caller.roleArn) || !externalIdMatches) {
+        const [, account, callerRole] = ROLE_ARN.exec(caller.roleArn) ?? [];
+        return stsError(403, 'AccessDenied', `User: arn:aws:sts::${account}:assumed-role/${callerRole}/session is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`);
+      }
+      // AWS caps a chained session at one hour.
+      if (duration > Math.min(3600, role.maxSessionDurationSeconds ?? 43200)) {
+        return stsError(400, 'ValidationError', 'The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.');
+      }
+      return stsResponse('AssumeRole', issueSession(roleArn, sessionName, lifetime));
     }
-    // AWS caps a chained session at one hour.
-    if (duration > Math.min(3600, role.maxSessionDurationSeconds ?? 43200)) {
-      return stsError(400, 'ValidationError', 'The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.');
-    }
-    return stsResponse('AssumeRole', issueSession(roleArn, sessionName, options.credentialLifetimeSeconds ?? duration));
-  }
-
-  async function assumeRoleWithWebIdentity(parameters: URLSearchParams, record: RecordedAwsRequest): Promise<MockAnswer> {
-    const { roleArn, sessionName, invalid, duration } = sessionParameters(parameters, record);
-    const token = parameters.get('WebIdentityToken') ?? '';
-    if (token.length < 4) invalid.push("Value at 'webIdentityToken' failed to satisfy constraint: Member must have length greater than or equal to 4");
-    if (invalid.length > 0) return validationError(invalid);
-    const { problem, claims, audiences } = await verifyToken(token);
+    const invalid = validate(parameters, record);
+    if (invalid) return invalid;
+    const { problem, claims, audiences } = await verifyToken(parameters.get('WebIdentityToken') ?? '');
     if (typeof claims.sub === 'string') record.subject = claims.sub;
     if (problem !== undefined) {
       const messages: Record<SubjectTokenProblem, string> = {
@@ -220,13 +220,12 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
       };
       return stsError(400, problem === 'expired' ? 'ExpiredTokenException' : 'InvalidIdentityToken', messages[problem]);
     }
-    const role = roles.get(roleArn);
     const allowed = role === undefined ? [] : typeof role.trustPolicy.sub === 'string' ? [role.trustPolicy.sub] : (role.trustPolicy.sub ?? []);
     if (role === undefined || typeof claims.sub !== 'string' || !allowed.includes(claims.sub)) return stsError(403, 'AccessDenied', 'Not authorized to perform sts:AssumeRoleWithWebIdentity');
     if (duration > (role.maxSessionDurationSeconds ?? 43200)) return stsError(400, 'ValidationError', 'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.');
     // The IAM OIDC provider "URL": host and path, no scheme, as in trust-policy condition keys.
     const provider = options.issuer.issuer.replace(/^https?:\/\//, '').replace(/\/$/, '');
-    const session = issueSession(roleArn, sessionName, options.credentialLifetimeSeconds ?? duration);
+    const session = issueSession(roleArn, sessionName, lifetime);
     return stsResponse('AssumeRoleWithWebIdentity', { Audience: audiences[0] ?? '', Provider: provider, ...session, SubjectFromWebIdentityToken: claims.sub });
   }
 
@@ -238,9 +237,8 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
     const authorization = request.headers.get('authorization');
     const credential = /Credential=([^/,\s]+)\/([^,\s]+)/.exec(authorization ?? '');
     if (!authorization || !credential) return s3 ? deny(403, 'AccessDenied', 'Access Denied') : deny(400, 'MissingAuthenticationToken', 'Request is missing Authentication Token');
-    const accessKeyId = credential[1] ?? '';
-    record.accessKeyId = accessKeyId;
-    const session = sessions.get(accessKeyId);
+    record.accessKeyId = credential[1] ?? '';
+    const session = sessions.get(record.accessKeyId);
     if (!session && s3) return deny(403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.');
     if (!session) return sts ? deny(403, 'InvalidClientTokenId', INVALID_SECURITY_TOKEN) : deny(400, 'UnrecognizedClientException', INVALID_SECURITY_TOKEN);
     if (!sameText(request.headers.get('x-amz-security-token') ?? '', session.sessionToken)) {
@@ -266,26 +264,21 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
     if (action === 'GetRecords' && iterator === undefined) return kinesisError(400, 'InvalidArgumentException', 'Invalid ShardIterator.');
     const stream = name === undefined ? undefined : streams.get(name);
     if (name === undefined || stream === undefined) return kinesisError(400, 'ResourceNotFoundException', `Stream ${name ?? '(none)'} under account ${accountId} not found.`);
-    const put = (entry: unknown): StreamRecord | string => {
-      const { Data: data, PartitionKey: partitionKey } = (entry ?? {}) as { Data?: unknown; PartitionKey?: unknown };
-      if (typeof data !== 'string' || typeof partitionKey !== 'string' || partitionKey === '') return 'Data (base64) and PartitionKey are required.';
-      const record = { partitionKey, data: new Uint8Array(Buffer.from(data, 'base64')), sequenceNumber: sequenceNumber((sequence += 1n)), arrivedAtSeconds: clock() / 1000 };
-      stream.push(record);
-      return record;
-    };
     switch (action) {
-      case 'PutRecord': {
-        const added = put(input);
-        if (typeof added === 'string') return kinesisError(400, 'ValidationException', added);
-        return kinesisJson({ ShardId: SHARD_ID, SequenceNumber: added.sequenceNumber, EncryptionType: 'NONE' });
-      }
+      case 'PutRecord':
       case 'PutRecords': {
-        const entries = Array.isArray(input['Records']) ? input['Records'] : [];
+        const entries = (action === 'PutRecord' ? [input] : Array.isArray(input['Records']) ? input['Records'] : []) as ({ Data?: unknown; PartitionKey?: unknown } | null)[];
         if (entries.length === 0) return kinesisError(400, 'ValidationException', 'Records must hold 1 to 500 entries.');
-        const added = entries.map(put);
-        const invalid = added.find((item) => typeof item === 'string');
-        if (typeof invalid === 'string') return kinesisError(400, 'ValidationException', invalid);
-        return kinesisJson({ FailedRecordCount: 0, Records: (added as StreamRecord[]).map((item) => ({ ShardId: SHARD_ID, SequenceNumber: item.sequenceNumber })), EncryptionType: 'NONE' });
+        if (!entries.every((entry) => typeof entry?.Data === 'string' && typeof entry.PartitionKey === 'string' && entry.PartitionKey !== '')) {
+          return kinesisError(400, 'ValidationException', 'Data (base64) and PartitionKey are required.');
+        }
+        const added = entries.map((entry) => {
+          const data = new Uint8Array(Buffer.from(String(entry?.Data), 'base64'));
+          return { partitionKey: String(entry?.PartitionKey), data, sequenceNumber: sequenceNumber((sequence += 1n)), arrivedAtSeconds: clock() / 1000 };
+        });
+        stream.push(...added);
+        const records = added.map((item) => ({ ShardId: SHARD_ID, SequenceNumber: item.sequenceNumber }));
+        return kinesisJson(action === 'PutRecord' ? { ...records[0], EncryptionType: 'NONE' } : { FailedRecordCount: 0, Records: records, EncryptionType: 'NONE' });
       }
       case 'GetShardIterator': {
         if (input['ShardId'] !== SHARD_ID) return kinesisError(400, 'ResourceNotFoundException', `Shard ${String(input['ShardId'])} in stream ${name} under account ${accountId} does not exist`);
@@ -328,7 +321,7 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
     const { denied } = authenticate(request, record, 's3');
     if (denied) return denied;
     const [bucketName = '', ...keyParts] = request.url.pathname.slice(1).split('/').map(decodeURIComponent);
-    const bucket = store.bucket(bucketName);
+    const bucket = store.get(bucketName);
     if (!bucket) return s3Error(404, 'NoSuchBucket', 'The specified bucket does not exist');
     if (record.action === 'ListObjectsV2') return listObjects(bucketName, bucket, request.url.searchParams);
     const object = bucket.get(keyParts.join('/'));
@@ -351,15 +344,6 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
     const next = truncated ? { NextContinuationToken: Buffer.from(page.at(-1) ?? '').toString('base64url') } : {};
     const fields = { Name: name, Prefix: prefix, KeyCount: page.length, MaxKeys: maxKeys, IsTruncated: truncated, ...next, Contents: contents };
     return xmlAnswer(200, 's3', 'ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"', fields);
-  }
-
-  async function sts(request: MockRequest, record: RecordedAwsRequest): Promise<MockAnswer> {
-    const parameters = stsParameters(request);
-    if (record.action !== 'AssumeRoleWithWebIdentity' && record.action !== 'AssumeRole') {
-      return stsError(400, 'InvalidAction', `Could not find operation ${record.action} for version ${parameters.get('Version') ?? ''}`);
-    }
-    if (parameters.get('Version') !== '2011-06-15') return stsError(400, 'InvalidParameterValue', 'Version must be 2011-06-15');
-    return record.action === 'AssumeRole' ? assumeRole(request, parameters, record) : assumeRoleWithWebIdentity(parameters, record);
   }
 
   const service = createMockService<MockAwsService, RecordedAwsRequest>({
@@ -452,14 +436,12 @@ function xmlOf(fields: XmlFields, indent: string): string {
   return Object.entries(fields).flatMap(([name, value]) => (Array.isArray(value) ? value.map((item) => element(name, item)) : [element(name, value)])).join('');
 }
 
-/** An STS (`text/xml`) or S3 (`application/xml`, with the XML declaration) answer: `fields` inside `<root>`. */
 function xmlAnswer(status: number, service: 'sts' | 's3', root: string, fields: XmlFields, errorCode?: string): MockAnswer {
   const declaration = service === 's3' ? '<?xml version="1.0" encoding="UTF-8"?>\n' : '';
   const body = `${declaration}<${root}>\n${xmlOf(fields, '  ')}</${root.split(' ')[0]}>\n`;
   return { status, headers: { 'content-type': service === 's3' ? 'application/xml' : 'text/xml' }, body, ...(errorCode === undefined ? {} : { log: { errorCode } }) };
 }
 
-/** A successful STS answer: `result` inside `<{action}Result>`, with a request id. */
 function stsResponse(action: string, result: XmlFields): MockAnswer {
   return xmlAnswer(200, 'sts', `${action}Response xmlns="${STS_NAMESPACE}"`, { [`${action}Result`]: result, ResponseMetadata: { RequestId: randomUUID() } });
 }
@@ -475,10 +457,9 @@ function s3Error(status: number, code: string, message: string): MockAnswer {
 
 const ERRORS: Record<MockAwsService, (status: number, code: string, message: string) => MockAnswer> = { sts: stsError, s3: s3Error, kinesis: kinesisError };
 
+/** Compares in constant time (digests, so the lengths match too). */
 function sameText(left: string, right: string): boolean {
-  const a = Buffer.from(left);
-  const b = Buffer.from(right);
-  return a.length === b.length && timingSafeEqual(a, b);
+  return timingSafeEqual(createHash('sha256').update(left).digest(), createHash('sha256').update(right).digest());
 }
 
 /** RFC 3986 encoding as SigV4 wants it (encodeURIComponent leaves !'()* alone). */

@@ -269,7 +269,6 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
   };
 }
 
-/** The claims of a JWT, decoded without verification, or `undefined` when it is none. */
 function claimsOf(token: string): JWTPayload | undefined {
   try {
     return decodeJwt(token);

@@ -87,7 +87,6 @@ interface Job {
   createdAtMs: number;
 }
 
-/** A query the mock cannot answer, with BigQuery's status and reason, to throw from a handler. */
 function queryError(status: number, reason: string, message: string): MockRejection {
   return new MockRejection(googleError(status, status === 404 ? 'NOT_FOUND' : status === 409 ? 'ALREADY_EXISTS' : 'INVALID_ARGUMENT', message, reason));
 }
@@ -156,7 +155,7 @@ export async function createMockBigQuery(options: MockBigQueryOptions): Promise<
   function resultPage(job: Job, kind: string, maxResults: number | undefined, offset: number): Record<string, unknown> {
     const { columns, rows } = job.result;
     const end = Math.min(rows.length, offset + (maxResults ?? DEFAULT_PAGE_SIZE));
-    const page: Record<string, unknown> = {
+    return {
       kind,
       jobReference: reference(job),
       schema: { fields: columns.map((column) => ({ name: column.name, type: column.type, mode: 'NULLABLE' })) },
@@ -165,31 +164,23 @@ export async function createMockBigQuery(options: MockBigQueryOptions): Promise<
       totalBytesProcessed: '0',
       jobComplete: true,
       cacheHit: false,
+      ...(end < rows.length ? { pageToken: String(end) } : {}),
     };
-    if (end < rows.length) page.pageToken = String(end);
-    return page;
   }
 
-  function query(request: MockRequest): MockAnswer {
-    const projectId = request.params[0] ?? '';
-    const fields = jsonOf(request) as { query?: unknown; maxResults?: unknown; location?: unknown; useLegacySql?: unknown };
-    const sql = typeof fields.query === 'string' ? fields.query : '';
+  /** `jobs.query` (answering the first page of rows) and `jobs.insert` of a query job (answering the job). */
+  function startQuery(request: MockRequest, insert: boolean): MockAnswer {
+    type Settings = { query?: unknown; useLegacySql?: unknown; maxResults?: unknown; location?: unknown };
+    const fields = jsonOf(request) as Settings & { configuration?: { query?: Settings }; jobReference?: { jobId?: unknown; location?: unknown } };
+    const settings = insert ? fields.configuration?.query : fields;
+    if (settings === undefined) return googleError(400, 'INVALID_ARGUMENT', 'The BigQuery mock runs query jobs only: configuration.query is required.', 'invalid');
+    const sql = typeof settings.query === 'string' ? settings.query : '';
     counts.queries += 1;
-    if (fields.useLegacySql === true) return { ...legacySqlError(), log: { query: sql } };
-    const job = createJob(projectId, sql, typeof fields.location === 'string' ? fields.location : undefined);
-    return { ...json(200, resultPage(job, 'bigquery#queryResponse', typeof fields.maxResults === 'number' ? fields.maxResults : undefined, 0)), log: { query: sql } };
-  }
-
-  function insertJob(request: MockRequest): MockAnswer {
-    const fields = jsonOf(request) as { configuration?: { query?: { query?: unknown; useLegacySql?: unknown } }; jobReference?: { jobId?: unknown; location?: unknown } };
-    const configuration = fields.configuration?.query;
-    if (configuration === undefined) return googleError(400, 'INVALID_ARGUMENT', 'The BigQuery mock runs query jobs only: configuration.query is required.', 'invalid');
-    const sql = typeof configuration.query === 'string' ? configuration.query : '';
-    counts.queries += 1;
-    if (configuration.useLegacySql === true) return { ...legacySqlError(), log: { query: sql } };
-    const { jobId, location } = fields.jobReference ?? {};
+    if (settings.useLegacySql === true) return { ...legacySqlError(), log: { query: sql } };
+    const { jobId, location } = insert ? (fields.jobReference ?? {}) : { jobId: undefined, location: fields.location };
     const job = createJob(request.params[0] ?? '', sql, typeof location === 'string' ? location : undefined, typeof jobId === 'string' ? jobId : undefined);
-    return { ...json(200, jobResource(job)), log: { query: sql } };
+    const body = insert ? jobResource(job) : resultPage(job, 'bigquery#queryResponse', typeof fields.maxResults === 'number' ? fields.maxResults : undefined, 0);
+    return { ...json(200, body), log: { query: sql } };
   }
 
   function getQueryResults({ params: [projectId = '', jobId = ''], url: { searchParams } }: MockRequest): MockAnswer {
@@ -202,9 +193,9 @@ export async function createMockBigQuery(options: MockBigQueryOptions): Promise<
     name: 'Mock BigQuery',
     defaultService: 'bigquery',
     routes: [
-      { service: 'bigquery', method: 'POST', path: new RegExp(`${PROJECT}/queries$`), handle: query },
+      { service: 'bigquery', method: 'POST', path: new RegExp(`${PROJECT}/queries$`), handle: (request) => startQuery(request, false) },
       { service: 'bigquery', method: 'GET', path: new RegExp(`${PROJECT}/queries/([^/]+)$`), handle: getQueryResults },
-      { service: 'bigquery', method: 'POST', path: new RegExp(`${PROJECT}/jobs$`), handle: insertJob },
+      { service: 'bigquery', method: 'POST', path: new RegExp(`${PROJECT}/jobs$`), handle: (request) => startQuery(request, true) },
       { service: 'bigquery', method: 'GET', path: new RegExp(`${PROJECT}/jobs/([^/]+)$`), handle: ({ params: [projectId = '', jobId = ''] }) => json(200, jobResource(findJob(projectId, jobId))) },
       { service: 'bigquery', path: new RegExp(`${PROJECT}/(queries|jobs)(/[^/]+)?$`), handle: unserved(405, 'INVALID_ARGUMENT', 'invalid') },
       { service: 'bigquery', path: /^\/.*$/, handle: unserved(404, 'NOT_FOUND', 'notFound') },

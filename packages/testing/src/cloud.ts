@@ -55,25 +55,18 @@ export function createSubjectTokenVerifier(trusted: MockIssuerReference, audienc
 }
 
 /** Objects by bucket, then name, as the storage mocks (S3, GCS) serve them. @internal */
-export class ObjectStore {
-  readonly #buckets = new Map<string, Map<string, Uint8Array>>();
-
+export class ObjectStore extends Map<string, Map<string, Uint8Array>> {
   constructor(initial: Record<string, Record<string, string | Uint8Array>> = {}) {
+    super();
     for (const [bucket, objects] of Object.entries(initial)) {
       for (const [name, content] of Object.entries(objects)) this.put(bucket, name, content);
     }
   }
 
-  /** The objects of a bucket, or `undefined` when there is no such bucket. */
-  bucket(name: string): Map<string, Uint8Array> | undefined {
-    return this.#buckets.get(name);
-  }
-
   /** Adds or replaces an object, creating its bucket. */
   put(bucket: string, name: string, content: string | Uint8Array): void {
-    let objects = this.#buckets.get(bucket);
-    if (objects === undefined) this.#buckets.set(bucket, (objects = new Map()));
-    objects.set(name, typeof content === 'string' ? new TextEncoder().encode(content) : content);
+    if (!this.has(bucket)) this.set(bucket, new Map());
+    this.get(bucket)?.set(name, typeof content === 'string' ? new TextEncoder().encode(content) : content);
   }
 }
 

@@ -275,7 +275,7 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
     const who = caller.serviceAccountEmail ?? 'The federated principal';
     const denied = (permission: string, what: string): MockAnswer =>
       googleError(403, undefined, `${who} does not have ${permission} access to the Google Cloud Storage ${what}. Permission '${permission}' denied on resource (or it may not exist).`, 'forbidden');
-    const objects = store.bucket(bucket);
+    const objects = store.get(bucket);
     if (objectName === '') {
       if (!mayRead) return denied('storage.objects.list', 'bucket');
       if (objects === undefined) return googleError(404, undefined, 'The specified bucket does not exist.', 'notFound');
@@ -336,18 +336,15 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
 }
 
 /** The attribute mapping Skyporten's documentation gives for GCP providers. */
-function mapAttributes(claims: JWTPayload): MockGcpAttributes {
-  const consumer = claims.consumer as { ID?: unknown } | undefined;
-  const consumerId = typeof consumer?.ID === 'string' ? consumer.ID : undefined;
-  const scope = typeof claims.scope === 'string' ? claims.scope : undefined;
+function mapAttributes({ consumer, scope }: JWTPayload): MockGcpAttributes {
+  const id = (consumer as { ID?: unknown } | undefined)?.ID;
   const attributes: MockGcpAttributes = {};
-  if (consumerId !== undefined) attributes['google.subject'] = consumerId;
-  if (scope !== undefined) attributes['attribute.maskinportenscope'] = scope;
-  if (consumerId !== undefined && scope !== undefined) attributes['attribute.clientaccess'] = `client::${consumerId}::${scope}`;
+  if (typeof id === 'string') attributes['google.subject'] = id;
+  if (typeof scope === 'string') attributes['attribute.maskinportenscope'] = scope;
+  if (typeof id === 'string' && typeof scope === 'string') attributes['attribute.clientaccess'] = `client::${id}::${scope}`;
   return attributes;
 }
 
-/** Path and query for the request log, with a tokeninfo `access_token` parameter blanked out. */
 function loggedPath(url: URL): string {
   return url.pathname + url.search.replace(/([?&]access_token=)[^&]*/g, '$1redacted');
 }
@@ -368,17 +365,12 @@ function objectResource(bucket: string, name: string, content: Uint8Array): Reco
   return { kind: 'storage#object', id: `${bucket}/${name}/1`, name, bucket, generation: '1', metageneration: '1', contentType: 'application/octet-stream', size: String(content.byteLength), ...hashes };
 }
 
-const crc32cTable = Uint32Array.from({ length: 256 }, (_, index) => {
-  let value = index;
-  for (let bit = 0; bit < 8; bit += 1) value = value & 1 ? (value >>> 1) ^ 0x82f63b78 : value >>> 1;
-  return value >>> 0;
-});
-
-/** CRC32C (Castagnoli), big-endian, base64: the `crc32c` of GCS object metadata and `x-goog-hash`. */
+/** CRC32C (Castagnoli, bit by bit), big-endian, base64: the `crc32c` of GCS object metadata and `x-goog-hash`. */
 function crc32cBase64(content: Uint8Array): string {
   let crc = 0xffffffff;
-  for (const byte of content) crc = (crc32cTable[(crc ^ byte) & 0xff] ?? 0) ^ (crc >>> 8);
-  const bytes = Buffer.alloc(4);
-  bytes.writeUInt32BE((crc ^ 0xffffffff) >>> 0);
-  return bytes.toString('base64');
+  for (const byte of content) {
+    crc ^= byte;
+    for (let bit = 0; bit < 8; bit += 1) crc = crc & 1 ? (crc >>> 1) ^ 0x82f63b78 : crc >>> 1;
+  }
+  return Buffer.from(((crc ^ 0xffffffff) >>> 0).toString(16).padStart(8, '0'), 'hex').toString('base64');
 }
