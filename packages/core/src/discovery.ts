@@ -62,10 +62,8 @@ export function processDiscoveryResponse(
   if (invalid !== undefined) throw new DiscoveryError(`${where} is not a valid metadata document (${invalid}).`);
   const metadata = json as IssuerMetadata;
   if (metadata.issuer !== issuer) {
-    throw new DiscoveryError(
-      `The metadata says the issuer is "${metadata.issuer}", but "${issuer}" is configured. They must match exactly.`,
-      { hint: `Set issuer to "${metadata.issuer}" (mind the trailing slash).` },
-    );
+    const hint = `Set issuer to "${metadata.issuer}" (mind the trailing slash).`;
+    throw new DiscoveryError(`The metadata says the issuer is "${metadata.issuer}", but "${issuer}" is configured. They must match exactly.`, { hint });
   }
   checkTokenEndpointOrigin(metadata.token_endpoint, issuer, trustedOrigins);
   return metadata;
@@ -78,10 +76,9 @@ function checkTokenEndpointOrigin(tokenEndpoint: string, issuer: string, trusted
   if (endpoint === null) throw new DiscoveryError(`The metadata's token_endpoint "${tokenEndpoint}" is not a URL.`);
   if (endpoint.origin === issuerOrigin) return;
   if (endpoint.protocol === 'https:' && trustedOrigins.includes(endpoint.origin)) return;
-  throw new DiscoveryError(
-    `The metadata names a token endpoint on ${endpoint.origin}, not on the issuer's origin ${issuerOrigin}; the SDK does not send the grant there.`,
-    { hint: 'If that endpoint is right, set tokenEndpoint explicitly (discovery is then skipped).' },
-  );
+  const hint = 'If that endpoint is right, set tokenEndpoint explicitly (discovery is then skipped).';
+  const message = `The metadata names a token endpoint on ${endpoint.origin}, not on the issuer's origin ${issuerOrigin}; the SDK does not send the grant there.`;
+  throw new DiscoveryError(message, { hint });
 }
 
 /** Fetches and validates the issuer's metadata, with retries. @internal */

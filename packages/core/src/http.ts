@@ -67,11 +67,9 @@ function proxyFromEnvironment(): Promise<unknown> | undefined {
   if (env.NODE_USE_ENV_PROXY === '1' || process.execArgv.includes('--use-env-proxy')) return undefined;
   proxyAgentLoader.loaded ??= proxyAgentLoader.load().catch((error: unknown) => {
     proxyAgentLoader.loaded = undefined;
-    throw new ConfigError(
-      'HTTPS_PROXY',
-      'HTTPS_PROXY / HTTP_PROXY is set, but Node\'s fetch ignores it and undici (an optional peer dependency of @skyporten/core) is not installed.',
-      { cause: error, hint: 'Run Node with NODE_USE_ENV_PROXY=1 (Node >= 22.21 / 24.5), or `npm install undici`, or unset the proxy variables.' },
-    );
+    const hint = 'Run Node with NODE_USE_ENV_PROXY=1 (Node >= 22.21 / 24.5), or `npm install undici`, or unset the proxy variables.';
+    const message = 'HTTPS_PROXY / HTTP_PROXY is set, but Node\'s fetch ignores it and undici (an optional peer dependency of @skyporten/core) is not installed.';
+    throw new ConfigError('HTTPS_PROXY', message, { cause: error, hint });
   });
   return proxyAgentLoader.loaded;
 }

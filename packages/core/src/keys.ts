@@ -160,17 +160,12 @@ function certificateChainToX5c(certificates: X509Certificate[], privateKey: KeyO
   if (leaf === undefined) throw certificateError('key.certificateChain is empty.');
   if (privateKey !== undefined && !leaf.checkPrivateKey(privateKey)) {
     const matching = certificates.findIndex((certificate) => certificate.checkPrivateKey(privateKey));
-    throw certificateError(
-      matching > 0
-        ? `key.certificateChain is in the wrong order: certificate ${matching + 1} belongs to the private key, but the leaf must come first.`
-        : 'The first certificate in key.certificateChain does not belong to the private key: use the business certificate issued for this key.',
-    );
+    const wrongOrder = `key.certificateChain is in the wrong order: certificate ${matching + 1} belongs to the private key, but the leaf must come first.`;
+    throw certificateError(matching > 0 ? wrongOrder : 'The first certificate in key.certificateChain does not belong to the private key: use the business certificate issued for this key.');
   }
   for (let index = 0; index + 1 < certificates.length; index++) {
     if (!certificates[index]!.checkIssued(certificates[index + 1]!)) {
-      throw certificateError(
-        `key.certificateChain is not in order: certificate ${index + 2} did not issue certificate ${index + 1}. Put the leaf first, then its issuer, and so on.`,
-      );
+      throw certificateError(`key.certificateChain is not in order: certificate ${index + 2} did not issue certificate ${index + 1}. Put the leaf first, then its issuer, and so on.`);
     }
   }
   const now = clock();

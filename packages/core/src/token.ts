@@ -189,11 +189,8 @@ export async function verifySkyportenToken(token: string, options: VerifySkyport
   const jwksUri = options.jwksUri ?? issuerUrl(options.issuer, '/jwk');
   // jose is loaded only here: verification is the one place the SDK needs it.
   const { createRemoteJWKSet, jwtVerify } = await import('jose');
-  let keySet = remoteKeySets.get(jwksUri);
-  if (keySet === undefined) {
-    keySet = createRemoteJWKSet(new URL(jwksUri));
-    remoteKeySets.set(jwksUri, keySet);
-  }
+  const keySet = remoteKeySets.get(jwksUri) ?? createRemoteJWKSet(new URL(jwksUri));
+  remoteKeySets.set(jwksUri, keySet);
   try {
     const { payload } = await jwtVerify(token, keySet, {
       issuer: options.issuer,
@@ -207,9 +204,7 @@ export async function verifySkyportenToken(token: string, options: VerifySkyport
     return describe(payload as SkyportenTokenClaims);
   } catch (error) {
     const code = (error as { code?: string }).code;
-    throw new SkyportenError('TOKEN_INVALID', `The access token did not verify: ${(error as Error).message}${code ? ` (${code})` : ''}.`, {
-      cause: error,
-    });
+    throw new SkyportenError('TOKEN_INVALID', `The access token did not verify: ${(error as Error).message}${code ? ` (${code})` : ''}.`, { cause: error });
   }
 }
 
@@ -221,10 +216,8 @@ export async function verifySkyportenToken(token: string, options: VerifySkyport
 export function requireAudience(accessToken: string, cloud: string): DecodedSkyportenToken {
   const decoded = decodeSkyportenToken(accessToken);
   if (decoded.audience.length === 0) {
-    throw new ConfigError(
-      'resource',
-      `The Skyporten token has no aud, so ${cloud} cannot accept it: set resource (SKYPORTEN_RESOURCE) to the audience the data provider configured, e.g. "https://skyporten.example.org".`,
-    );
+    const fix = 'set resource (SKYPORTEN_RESOURCE) to the audience the data provider configured, e.g. "https://skyporten.example.org"';
+    throw new ConfigError('resource', `The Skyporten token has no aud, so ${cloud} cannot accept it: ${fix}.`);
   }
   return decoded;
 }
