@@ -201,9 +201,7 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
         return stsError(403, 'AccessDenied', `User: arn:aws:sts::${account}:assumed-role/${callerRole}/session is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`);
       }
       // AWS caps a chained session at one hour.
-      if (duration > Math.min(3600, role.maxSessionDurationSeconds ?? 43200)) {
-        return stsError(400, 'ValidationError', 'The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.');
-      }
+      if (duration > Math.min(3600, role.maxSessionDurationSeconds ?? 43200)) return stsError(400, 'ValidationError', 'The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.');
       return stsResponse('AssumeRole', issueSession(roleArn, sessionName, lifetime));
     }
     const invalid = validate(parameters, record);
@@ -245,9 +243,7 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
       return s3 ? deny(400, 'InvalidToken', 'The provided token is malformed or otherwise invalid.') : deny(400, 'UnrecognizedClientException', INVALID_SECURITY_TOKEN);
     }
     if (clock() >= session.expiresAt) return deny(400, s3 ? 'ExpiredToken' : 'ExpiredTokenException', 'The provided token has expired.');
-    if (verifySignatures && !signatureMatches(request, authorization, session.secretAccessKey, s3)) {
-      return deny(403, s3 || sts ? 'SignatureDoesNotMatch' : 'InvalidSignatureException', SIGNATURE_MISMATCH);
-    }
+    if (verifySignatures && !signatureMatches(request, authorization, session.secretAccessKey, s3)) return deny(403, s3 || sts ? 'SignatureDoesNotMatch' : 'InvalidSignatureException', SIGNATURE_MISMATCH);
     return { caller: session };
   }
 
@@ -392,9 +388,7 @@ function kinesisAction(request: MockRequest): string | undefined {
   return target?.startsWith(KINESIS_TARGET_PREFIX) ? target.slice(KINESIS_TARGET_PREFIX.length) : undefined;
 }
 
-function stsParameters(request: MockRequest): URLSearchParams {
-  return request.form.has('Action') ? request.form : request.url.searchParams;
-}
+const stsParameters = (request: MockRequest): URLSearchParams => request.form.has('Action') ? request.form : request.url.searchParams;
 
 function actionOf(request: MockRequest, service: MockAwsService): string {
   if (service === 'kinesis') return kinesisAction(request) ?? '';
@@ -407,26 +401,19 @@ function actionOf(request: MockRequest, service: MockAwsService): string {
 }
 
 /** Kinesis sequence numbers are decimal strings of up to 128 digits; these sort like their numbers. */
-function sequenceNumber(index: bigint): string {
-  return (10n ** 55n + index).toString();
-}
+const sequenceNumber = (index: bigint): string => (10n ** 55n + index).toString();
 
-function encodeIterator(stream: string, position: number): string {
-  return Buffer.from(`${position}:${stream}`).toString('base64url');
-}
+const encodeIterator = (stream: string, position: number): string => Buffer.from(`${position}:${stream}`).toString('base64url');
 
 function decodeIterator(value: unknown): { stream: string; position: number } | undefined {
   const [, position, stream] = /^(\d+):(.+)$/s.exec(Buffer.from(String(value), 'base64url').toString()) ?? [];
   return stream === undefined ? undefined : { stream, position: Number(position) };
 }
 
-function kinesisJson(value: unknown): MockAnswer {
-  return { status: 200, headers: { 'content-type': 'application/x-amz-json-1.1' }, body: JSON.stringify(value) };
-}
+const kinesisJson = (value: unknown): MockAnswer => ({ status: 200, headers: { 'content-type': 'application/x-amz-json-1.1' }, body: JSON.stringify(value) });
 
-function kinesisError(status: number, code: string, message: string): MockAnswer {
-  return { status, headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': code }, body: JSON.stringify({ __type: code, message }), log: { errorCode: code } };
-}
+const kinesisError = (status: number, code: string, message: string): MockAnswer =>
+  ({ status, headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-errortype': code }, body: JSON.stringify({ __type: code, message }), log: { errorCode: code } });
 
 function xmlOf(fields: XmlFields, indent: string): string {
   const element = (name: string, value: string | number | boolean | XmlFields): string =>
@@ -442,30 +429,23 @@ function xmlAnswer(status: number, service: 'sts' | 's3', root: string, fields: 
   return { status, headers: { 'content-type': service === 's3' ? 'application/xml' : 'text/xml' }, body, ...(errorCode === undefined ? {} : { log: { errorCode } }) };
 }
 
-function stsResponse(action: string, result: XmlFields): MockAnswer {
-  return xmlAnswer(200, 'sts', `${action}Response xmlns="${STS_NAMESPACE}"`, { [`${action}Result`]: result, ResponseMetadata: { RequestId: randomUUID() } });
-}
+const stsResponse = (action: string, result: XmlFields): MockAnswer => xmlAnswer(200, 'sts', `${action}Response xmlns="${STS_NAMESPACE}"`, { [`${action}Result`]: result, ResponseMetadata: { RequestId: randomUUID() } });
 
 function stsError(status: number, code: string, message: string): MockAnswer {
   const fields = { Error: { Type: status >= 500 ? 'Receiver' : 'Sender', Code: code, Message: message }, RequestId: randomUUID() };
   return xmlAnswer(status, 'sts', `ErrorResponse xmlns="${STS_NAMESPACE}"`, fields, code);
 }
 
-function s3Error(status: number, code: string, message: string): MockAnswer {
-  return xmlAnswer(status, 's3', 'Error', { Code: code, Message: message, RequestId: mintSecret('', 8, 'hex').toUpperCase(), HostId: mintSecret('', 24, 'base64') }, code);
-}
+const s3Error = (status: number, code: string, message: string): MockAnswer =>
+  xmlAnswer(status, 's3', 'Error', { Code: code, Message: message, RequestId: mintSecret('', 8, 'hex').toUpperCase(), HostId: mintSecret('', 24, 'base64') }, code);
 
 const ERRORS: Record<MockAwsService, (status: number, code: string, message: string) => MockAnswer> = { sts: stsError, s3: s3Error, kinesis: kinesisError };
 
 /** Compares in constant time (digests, so the lengths match too). */
-function sameText(left: string, right: string): boolean {
-  return timingSafeEqual(createHash('sha256').update(left).digest(), createHash('sha256').update(right).digest());
-}
+const sameText = (left: string, right: string): boolean => timingSafeEqual(createHash('sha256').update(left).digest(), createHash('sha256').update(right).digest());
 
 /** RFC 3986 encoding as SigV4 wants it (encodeURIComponent leaves !'()* alone). */
-function escapeUri(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`);
-}
+const escapeUri = (value: string): string => encodeURIComponent(value).replace(/[!'()*]/g, (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`);
 
 /** Recomputes a SigV4 signature (S3 signs the path as sent; other services encode it once more) and compares it. */
 function signatureMatches(request: MockRequest, authorization: string, secretAccessKey: string, s3: boolean): boolean {

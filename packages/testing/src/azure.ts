@@ -120,15 +120,6 @@ const DOCS = 'https://learn.microsoft.com/entra/workload-id/workload-identity-fe
 const METADATA_PATH = /^\/([^/]+)\/v2\.0\/\.well-known\/openid-configuration$/;
 const GUID = /^[\da-f]{8}-[\da-f]{4}-[\da-f]{4}-[\da-f]{4}-[\da-f]{12}$/i;
 
-/** Entra ID's error JSON, to throw from a handler: `AADSTS<code>: <text> Trace ID: … Correlation ID: … Timestamp: …`. */
-function rejection(status: number, error: string, aadstsCode: number, description: string, now: number): MockRejection {
-  const ids = { trace_id: randomUUID(), correlation_id: randomUUID() };
-  const timestamp = new Date(now).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
-  const text = `AADSTS${aadstsCode}: ${description} Trace ID: ${ids.trace_id} Correlation ID: ${ids.correlation_id} Timestamp: ${timestamp}`;
-  const body = { error, error_description: text, error_codes: [aadstsCode], timestamp, ...ids, error_uri: `https://login.microsoftonline.com/error?code=${aadstsCode}` };
-  return new MockRejection({ ...json(status, body), log: { errorCode: aadstsCode } });
-}
-
 /** Starts a mock Microsoft Entra ID (tenant and instance discovery, keys, v2.0 token endpoint) on `https://127.0.0.1:<random port>`. */
 export async function createMockEntraId(options: MockEntraIdOptions): Promise<MockEntraId> {
   const tenantId = options.tenantId ?? randomUUID();
@@ -142,6 +133,15 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
   const signing = generateIssuerSigningKey();
   const issuerKeys = createRemoteJWKSet(new URL(options.issuer.jwksUri));
   let authorityHost = '';
+
+  /** Entra ID's error JSON, to throw from a handler: `AADSTS<code>: <text> Trace ID: … Correlation ID: … Timestamp: …`. */
+  function reject(status: number, error: string, aadstsCode: number, description: string): MockRejection {
+    const ids = { trace_id: randomUUID(), correlation_id: randomUUID() };
+    const timestamp = new Date(clock()).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z');
+    const text = `AADSTS${aadstsCode}: ${description} Trace ID: ${ids.trace_id} Correlation ID: ${ids.correlation_id} Timestamp: ${timestamp}`;
+    const body = { error, error_description: text, error_codes: [aadstsCode], timestamp, ...ids, error_uri: `https://login.microsoftonline.com/error?code=${aadstsCode}` };
+    return new MockRejection({ ...json(status, body), log: { errorCode: aadstsCode } });
+  }
 
   function metadata(): Record<string, unknown> {
     const base = `${authorityHost}/${tenantId}`;
@@ -163,12 +163,11 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
   }
 
   function tenantNotFound(tenant: string): MockRejection {
-    return rejection(400, 'invalid_tenant', 90002, `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`, clock());
+    return reject(400, 'invalid_tenant', 90002, `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`);
   }
 
   async function issueToken(form: URLSearchParams, tenant: string): Promise<MockAnswer> {
     if (tenant !== tenantId) throw tenantNotFound(tenant);
-    const reject = (status: number, error: string, code: number, description: string): MockRejection => rejection(status, error, code, description, clock());
     const missing = (name: string) => reject(400, 'invalid_request', 900144, `The request body must contain the following parameter: '${name}'.`);
     if (form.get('grant_type') !== 'client_credentials') throw reject(400, 'unsupported_grant_type', 70003, 'The app requested an unsupported grant type.');
     const clientId = form.get('client_id');
@@ -186,9 +185,7 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
       throw reject(400, 'invalid_scope', 1002012, `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`);
     }
     const assertion = form.get('client_assertion') ?? '';
-    if (form.get('client_assertion_type') !== CLIENT_ASSERTION_TYPE || !assertion) {
-      throw reject(401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
-    }
+    if (form.get('client_assertion_type') !== CLIENT_ASSERTION_TYPE || !assertion) throw reject(401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
     const claims = claimsOf(assertion);
     if (claims === undefined) throw reject(400, 'invalid_request', 50027, 'JWT token is invalid or malformed.');
     const audiences = audiencesOf(claims);
@@ -248,7 +245,7 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
       const transient = failure.status >= 500;
       const error = failure.code ?? failure.error ?? (transient ? 'temporarily_unavailable' : 'invalid_request');
       const description = failure.message ?? failure.errorDescription;
-      if (description === undefined) return rejection(failure.status, error, transient ? 90033 : 90000, transient ? 'A transient error has occurred. Please try again.' : 'Injected failure.', clock()).answer;
+      if (description === undefined) return reject(failure.status, error, transient ? 90033 : 90000, transient ? 'A transient error has occurred. Please try again.' : 'Injected failure.').answer;
       const code = /^AADSTS(\d+)/.exec(description)?.[1];
       return { ...json(failure.status, { error, error_description: description, error_codes: code === undefined ? [] : [Number(code)] }), log: { errorCode: code === undefined ? undefined : Number(code) } };
     },

@@ -87,9 +87,8 @@ interface Job {
   createdAtMs: number;
 }
 
-function queryError(status: number, reason: string, message: string): MockRejection {
-  return new MockRejection(googleError(status, status === 404 ? 'NOT_FOUND' : status === 409 ? 'ALREADY_EXISTS' : 'INVALID_ARGUMENT', message, reason));
-}
+const queryError = (status: number, reason: string, message: string): MockRejection =>
+  new MockRejection(googleError(status, status === 404 ? 'NOT_FOUND' : status === 409 ? 'ALREADY_EXISTS' : 'INVALID_ARGUMENT', message, reason));
 
 /** Starts a local simulation of the BigQuery REST calls `query()` and `createQueryJob()` make, for one SQL shape; see the package README. */
 export async function createMockBigQuery(options: MockBigQueryOptions): Promise<MockBigQuery> {
@@ -235,9 +234,7 @@ function unserved(code: number, status: string, reason: string): (request: MockR
   return ({ method, url }) => googleError(code, status, `The BigQuery mock does not serve ${method} ${url.pathname}.`, reason);
 }
 
-function reference(job: Job): Record<string, string> {
-  return { projectId: job.projectId, jobId: job.jobId, location: job.location };
-}
+const reference = (job: Job): Record<string, string> => ({ projectId: job.projectId, jobId: job.jobId, location: job.location });
 
 function inferColumns(tableName: string, rows: MockBigQueryRow[]): Column[] {
   const columns = new Map<string, Column['type'] | undefined>();
@@ -271,9 +268,7 @@ function encodeValue(value: MockBigQueryValue | undefined): string | null {
   return String(value);
 }
 
-function legacySqlError(): MockAnswer {
-  return googleError(400, 'INVALID_ARGUMENT', 'The BigQuery mock speaks standard SQL only: leave useLegacySql unset or false.', 'invalidQuery');
-}
+const legacySqlError = (): MockAnswer => googleError(400, 'INVALID_ARGUMENT', 'The BigQuery mock speaks standard SQL only: leave useLegacySql unset or false.', 'invalidQuery');
 
 function jsonOf(request: MockRequest): unknown {
   if (request.json === undefined) throw queryError(400, 'parseError', 'Invalid JSON payload received.');

@@ -26,9 +26,7 @@ export interface SubjectTokenVerdict {
 }
 
 /** The `aud` claim as a list. @internal */
-export function audiencesOf(claims: JWTPayload): string[] {
-  return claims.aud === undefined ? [] : Array.isArray(claims.aud) ? claims.aud : [claims.aud];
-}
+export const audiencesOf = (claims: JWTPayload): string[] => claims.aud === undefined ? [] : Array.isArray(claims.aud) ? claims.aud : [claims.aud];
 
 /**
  * Checks a Skyporten token like AWS STS and GCP STS do: a JWT, from `trusted.issuer`, signed with a key of its
@@ -71,19 +69,15 @@ export class ObjectStore extends Map<string, Map<string, Uint8Array>> {
 }
 
 /** A fresh random credential: `prefix` and `bytes` random bytes in `encoding`. @internal */
-export function mintSecret(prefix: string, bytes: number, encoding: 'base64' | 'base64url' | 'hex' = 'base64url'): string {
-  return `${prefix}${randomBytes(bytes).toString(encoding)}`;
-}
+export const mintSecret = (prefix: string, bytes: number, encoding: 'base64' | 'base64url' | 'hex' = 'base64url'): string =>
+  `${prefix}${randomBytes(bytes).toString(encoding)}`;
 
 /** The `algorithm` digest of `content`, as hex or base64. @internal */
-export function digest(algorithm: 'md5' | 'sha256', content: string | Uint8Array, encoding: 'hex' | 'base64' = 'hex'): string {
-  return createHash(algorithm).update(content).digest(encoding);
-}
+export const digest = (algorithm: 'md5' | 'sha256', content: string | Uint8Array, encoding: 'hex' | 'base64' = 'hex'): string =>
+  createHash(algorithm).update(content).digest(encoding);
 
 /** An ISO 8601 instant in whole seconds (`2030-01-01T12:00:00Z`), as STS and IAM Credentials write expiry times. @internal */
-export function isoSeconds(ms: number): string {
-  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
-}
+export const isoSeconds = (ms: number): string => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 
 /** Every cloud mock's `finish`: the log entry's `status` is its answer's (0 when it hung). @internal */
 export function recordStatus(entry: { status: number }, answer: MockAnswer | null): void {
@@ -100,6 +94,5 @@ export function googleError(code: number, status: string | undefined, message: s
 }
 
 /** A queued failure as a Google API renders it: `status` `code` (default `UNAVAILABLE` for 5xx, else `FAILED_PRECONDITION`). @internal */
-export function googleFailure({ status, code, message }: MockFailure, reason?: string): MockAnswer {
-  return googleError(status, code ?? (status >= 500 ? 'UNAVAILABLE' : 'FAILED_PRECONDITION'), message ?? `Injected failure (HTTP ${status}).`, reason);
-}
+export const googleFailure = ({ status, code, message }: MockFailure, reason?: string): MockAnswer =>
+  googleError(status, code ?? (status >= 500 ? 'UNAVAILABLE' : 'FAILED_PRECONDITION'), message ?? `Injected failure (HTTP ${status}).`, reason);

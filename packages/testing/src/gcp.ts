@@ -211,10 +211,8 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
       return fail('unauthorized_client', 'The given credential is rejected by the attribute condition.');
     }
     const principal = `principal://iam.googleapis.com/${poolName}/subject/${subject}`;
-    const members = new Set<string>([principal, `${poolPrincipalPrefix}/*`]);
-    for (const [key, value] of Object.entries(attributes)) {
-      if (key.startsWith('attribute.')) members.add(`${poolPrincipalPrefix}/${key}/${value}`);
-    }
+    const attributeMembers = Object.entries(attributes).filter(([key]) => key.startsWith('attribute.')).map(([key, value]) => `${poolPrincipalPrefix}/${key}/${value}`);
+    const members = new Set([principal, `${poolPrincipalPrefix}/*`, ...attributeMembers]);
     const expiresIn = Math.max(1, Math.min(MAX_TOKEN_SECONDS, Math.floor(((claims.exp ?? 0) * 1000 - now()) / 1000)));
     const scopes = (fields.scope ?? '').split(/\s+/).filter(Boolean);
     const accessToken = issueToken({ members, principal, scopes, expiresAtMs: now() + expiresIn * 1000 }, 'mock-federated');
@@ -345,9 +343,7 @@ function mapAttributes({ consumer, scope }: JWTPayload): MockGcpAttributes {
   return attributes;
 }
 
-function loggedPath(url: URL): string {
-  return url.pathname + url.search.replace(/([?&]access_token=)[^&]*/g, '$1redacted');
-}
+const loggedPath = (url: URL): string => url.pathname + url.search.replace(/([?&]access_token=)[^&]*/g, '$1redacted');
 
 /** STS takes its fields as a form or, like the real service, as JSON (non-string values kept as JSON text). */
 function stsFields(request: MockRequest): Record<string, string | undefined> {
@@ -356,9 +352,7 @@ function stsFields(request: MockRequest): Record<string, string | undefined> {
   return Object.fromEntries(Object.entries(parsed).map(([key, value]) => [key, typeof value === 'string' ? value : JSON.stringify(value)]));
 }
 
-function oauthError(status: number, error: string, description: string): MockAnswer {
-  return json(status, { error, error_description: description });
-}
+const oauthError = (status: number, error: string, description: string): MockAnswer => json(status, { error, error_description: description });
 
 function objectResource(bucket: string, name: string, content: Uint8Array): Record<string, unknown> {
   const hashes = { md5Hash: digest('md5', content, 'base64'), crc32c: crc32cBase64(content) };
