@@ -1,6 +1,6 @@
 import type { Clock } from './clock.js';
 import { SkyportenError } from './errors.js';
-import { log, type Logger } from './logger.js';
+import { logEvent as log, type Logger } from './logger.js';
 import { isRetryable } from './retry.js';
 
 /** Anything with an expiry: a token, a set of cloud credentials. @public */

@@ -11,7 +11,7 @@ import { validateEndpoint, validateIssuer, type SkyportenEnvironment } from './i
 import { prepareSigner, prepareSignerSync, type GrantSigner, type KeyInput } from './keys.js';
 import { withRetry, type RetryEvent, type RetryOptions } from './retry.js';
 import { checkFunction, checkNumber, display, type NumberRule } from './validation.js';
-import { log, type Logger } from './logger.js';
+import { logEvent as log, type Logger } from './logger.js';
 import { loadTelemetry, telemetry, type Attributes } from './telemetry.js';
 import type { SkyportenToken } from './token.js';
 import { processTokenResponse, tokenRequest } from './token-request.js';

@@ -1,5 +1,5 @@
 import { randomUUID, sign } from 'node:crypto';
-import { epochSeconds, systemClock, type Clock } from './clock.js';
+import { systemClock, type Clock } from './clock.js';
 import { ConfigError } from './errors.js';
 import { CLIENT_OPTION_DEFAULTS } from './options.js';
 import { prepareSigner, type GrantSigner, type KeyInput } from './keys.js';
@@ -82,7 +82,7 @@ export function buildGrantTemplate(
 
 /** @internal */
 export function grantClaims(template: GrantTemplate, clock: Clock, generateId: () => string): JwtGrantClaims {
-  const iat = epochSeconds(clock);
+  const iat = Math.floor(clock() / 1000);
   const claims: JwtGrantClaims = {
     aud: template.issuer,
     iss: template.clientId,

@@ -39,6 +39,3 @@ function isObjectFirst(logger: Logger | undefined): boolean {
   }
   return known;
 }
-
-/** @internal */
-export const log = logEvent;

@@ -1,7 +1,7 @@
 import type { Clock } from './clock.js';
 import { TokenRequestError } from './errors.js';
 import { isTransientStatus, type HttpAnswer, type HttpClient } from './http.js';
-import { log, type Logger } from './logger.js';
+import { logEvent as log, type Logger } from './logger.js';
 import { parseRetryAfter } from './retry.js';
 import { decodeJwtPayload, SkyportenToken } from './token.js';
 
