@@ -127,7 +127,6 @@ type XmlFields = { [name: string]: string | number | boolean | XmlFields | XmlFi
 const STS_NAMESPACE = 'https://sts.amazonaws.com/doc/2011-06-15/';
 const ROLE_ARN = /^arn:[a-z][\w-]*:iam::(\d{12}|):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,64})$/;
 const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
-const KINESIS_TARGET_PREFIX = 'Kinesis_20131202.';
 const SHARD_ID = 'shardId-000000000000';
 const ANY_PATH = /^\/.*$/;
 const SIGNATURE_MISMATCH = 'The request signature we calculated does not match the signature you provided. Check your key and signing method.';
@@ -135,7 +134,7 @@ const INVALID_SECURITY_TOKEN = 'The security token included in the request is in
 
 /** Starts local AWS STS (Query protocol), S3 (path-style) and Kinesis (JSON 1.1) endpoints that apply AWS's rules to Skyporten tokens. */
 export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
-  const clock = options.clock ?? Date.now;
+  const { clock = Date.now, verifySignatures = true, accountId = '123456789012' } = options;
   const verifyToken = createSubjectTokenVerifier(options.issuer, options.clientIds, clock);
   const roles = new Map<string, MockAwsRole>();
   for (const role of options.roles) {
@@ -144,8 +143,6 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
   }
   const store = new ObjectStore(options.buckets);
   const sessions = new Map<string, Session>();
-  const verifySignatures = options.verifySignatures ?? true;
-  const accountId = options.accountId ?? '123456789012';
   const streams = new Map<string, StreamRecord[]>((options.streams ?? []).map((name) => [name, []]));
   let sequence = 0n;
 
@@ -383,10 +380,7 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
 
 const THROTTLING: Record<MockAwsService, string> = { sts: 'Throttling', s3: 'SlowDown', kinesis: 'ProvisionedThroughputExceededException' };
 
-function kinesisAction(request: MockRequest): string | undefined {
-  const target = request.headers.get('x-amz-target');
-  return target?.startsWith(KINESIS_TARGET_PREFIX) ? target.slice(KINESIS_TARGET_PREFIX.length) : undefined;
-}
+const kinesisAction = (request: MockRequest): string | undefined => /^Kinesis_20131202\.(.*)$/s.exec(request.headers.get('x-amz-target') ?? '')?.[1];
 
 const stsParameters = (request: MockRequest): URLSearchParams => request.form.has('Action') ? request.form : request.url.searchParams;
 
@@ -456,11 +450,8 @@ function signatureMatches(request: MockRequest, authorization: string, secretAcc
   const header = (name: string): string => request.headers.get(name === ':authority' ? 'host' : name) ?? '';
   const sentPath = request.url.pathname;
   const path = s3 ? sentPath : sentPath.split('/').map((segment) => escapeUri(segment)).join('/');
-  const canonicalQuery = [...new URLSearchParams(request.url.search)]
-    .map(([name, value]) => [escapeUri(name), escapeUri(value)] as const)
-    .sort(([a, aValue], [b, bValue]) => (a < b ? -1 : a > b ? 1 : aValue < bValue ? -1 : aValue > bValue ? 1 : 0))
-    .map(([name, value]) => `${name}=${value}`)
-    .join('&');
+  // The default sort compares the pairs as "name,value": by name, then value, as ',' sorts before all escapeUri emits.
+  const canonicalQuery = [...new URLSearchParams(request.url.search)].map(([name, value]) => [escapeUri(name), escapeUri(value)]).sort().map(([name, value]) => `${name}=${value}`).join('&');
   const canonicalHeaders = signedHeaderList.split(';').map((name) => `${name}:${header(name).trim().replace(/\s+/g, ' ')}\n`).join('');
   const payloadHash = header('x-amz-content-sha256') || digest('sha256', request.body);
   const canonicalRequest = [request.method, path, canonicalQuery, canonicalHeaders, signedHeaderList, payloadHash].join('\n');

@@ -116,16 +116,12 @@ export interface MockEntraId extends MockLifecycle<MockEntraTokenRequest, MockEn
 }
 
 const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
-const DOCS = 'https://learn.microsoft.com/entra/workload-id/workload-identity-federation';
 const METADATA_PATH = /^\/([^/]+)\/v2\.0\/\.well-known\/openid-configuration$/;
 const GUID = /^[\da-f]{8}-[\da-f]{4}-[\da-f]{4}-[\da-f]{4}-[\da-f]{12}$/i;
 
 /** Starts a mock Microsoft Entra ID (tenant and instance discovery, keys, v2.0 token endpoint) on `https://127.0.0.1:<random port>`. */
 export async function createMockEntraId(options: MockEntraIdOptions): Promise<MockEntraId> {
-  const tenantId = options.tenantId ?? randomUUID();
-  const clock = options.clock ?? Date.now;
-  const lifetimeSeconds = options.accessTokenLifetimeSeconds ?? 3600;
-  const clockSkewSeconds = options.clockSkewSeconds ?? 0;
+  const { tenantId = randomUUID(), clock = Date.now, accessTokenLifetimeSeconds: lifetimeSeconds = 3600, clockSkewSeconds = 0 } = options;
   if (!GUID.test(tenantId)) throw new TypeError(`createMockEntraId: tenantId "${tenantId}" is not a GUID.`);
   if (!Number.isFinite(lifetimeSeconds) || lifetimeSeconds < 1) throw new TypeError('createMockEntraId: accessTokenLifetimeSeconds must be a number >= 1.');
   const applications = options.applications.map((application) => ({ ...application, principalId: application.principalId ?? randomUUID() }));
@@ -181,18 +177,14 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
     const scope = form.get('scope');
     if (!scope) throw missing('scope');
     const resource = scope.endsWith('/.default') ? scope.slice(0, -'/.default'.length) : undefined;
-    if (resource === undefined || scope.includes(' ')) {
-      throw reject(400, 'invalid_scope', 1002012, `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`);
-    }
+    if (resource === undefined || scope.includes(' ')) throw reject(400, 'invalid_scope', 1002012, `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`);
     const assertion = form.get('client_assertion') ?? '';
     if (form.get('client_assertion_type') !== CLIENT_ASSERTION_TYPE || !assertion) throw reject(401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
     const claims = claimsOf(assertion);
     if (claims === undefined) throw reject(400, 'invalid_request', 50027, 'JWT token is invalid or malformed.');
     const audiences = audiencesOf(claims);
     const matches = (credential: MockFederatedCredential): boolean => credential.issuer === claims.iss && credential.subject === claims.sub && credential.audiences.some((audience) => audiences.includes(audience));
-    if (!application.federatedCredentials.some(matches)) {
-      throw reject(400, 'invalid_request', 70021, `No matching federated identity record found for presented assertion. Assertion Issuer: '${String(claims.iss)}'. Assertion Subject: '${String(claims.sub)}'. Assertion Audience: '${audiences.join(',')}'. ${DOCS}`);
-    }
+    if (!application.federatedCredentials.some(matches)) throw reject(400, 'invalid_request', 70021, `No matching federated identity record found for presented assertion. Assertion Issuer: '${String(claims.iss)}'. Assertion Subject: '${String(claims.sub)}'. Assertion Audience: '${audiences.join(',')}'. https://learn.microsoft.com/entra/workload-id/workload-identity-federation`);
     const now = clock();
     const nowSeconds = now / 1000;
     const expired = typeof claims.exp !== 'number' || nowSeconds > claims.exp + clockSkewSeconds;
@@ -201,11 +193,8 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
       const from = typeof claims.nbf === 'number' ? claims.nbf : claims.iat;
       throw reject(400, 'invalid_client', 700024, `Client assertion is not within its valid time range. Current time: ${new Date(now).toISOString()}, assertion valid from ${typeof from === 'number' ? new Date(from * 1000).toISOString() : 'unknown'}, expiry time of assertion ${typeof claims.exp === 'number' ? new Date(claims.exp * 1000).toISOString() : 'unknown'}. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .`);
     }
-    try {
-      await compactVerify(assertion, issuerKeys, { algorithms: ['RS256', 'RS384', 'RS512'] });
-    } catch {
-      throw reject(401, 'invalid_client', 50013, 'Assertion failed signature validation.');
-    }
+    const verified = await compactVerify(assertion, issuerKeys, { algorithms: ['RS256', 'RS384', 'RS512'] }).then(() => true, () => false);
+    if (!verified) throw reject(401, 'invalid_client', 50013, 'Assertion failed signature validation.');
     const iat = Math.floor(now / 1000);
     const { clientId: appid, principalId: oid } = application;
     const claimsIssued = { aud: resource, iss: `https://sts.windows.net/${tenantId}/`, appid, appidacr: '2', idtyp: 'app', oid, sub: oid, tid: tenantId, ver: '1.0' };
@@ -219,14 +208,8 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
     defaultService: 'token',
     routes: [
       {
-        service: 'instance-discovery',
-        method: 'GET',
-        path: '/common/discovery/instance',
-        faults: false,
-        handle: ({ url: { host } }) => {
-          const metadataUrl = `${authorityHost}/${tenantId}/v2.0/.well-known/openid-configuration`;
-          return json(200, { tenant_discovery_endpoint: metadataUrl, 'api-version': '1.1', metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }] });
-        },
+        service: 'instance-discovery', method: 'GET', path: '/common/discovery/instance', faults: false,
+        handle: ({ url: { host } }) => json(200, { tenant_discovery_endpoint: `${authorityHost}/${tenantId}/v2.0/.well-known/openid-configuration`, 'api-version': '1.1', metadata: [{ preferred_network: host, preferred_cache: host, aliases: [host] }] }),
       },
       { service: 'metadata', method: 'GET', path: METADATA_PATH, faults: false, handle: ({ params: [tenant = ''] }) => (tenant === tenantId ? json(200, metadata()) : tenantNotFound(tenant).answer) },
       { service: 'keys', method: 'GET', path: `/${tenantId}/discovery/v2.0/keys`, faults: false, handle: () => json(200, { keys: [signing.publicJwk] }) },

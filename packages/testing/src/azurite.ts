@@ -53,14 +53,12 @@ async function freePort(): Promise<number> {
 }
 
 function resolveBlobScript(): string {
-  const require = createRequire(pathToFileURL(join(process.cwd(), 'index.js')));
-  let packageJson: string;
   try {
-    packageJson = require.resolve('azurite/package.json');
+    const packageJson = createRequire(pathToFileURL(join(process.cwd(), 'index.js'))).resolve('azurite/package.json');
+    return join(dirname(packageJson), 'dist', 'src', 'blob', 'main.js');
   } catch {
     throw new Error('startAzurite: the "azurite" package is not installed. Run `npm i -D azurite`, or pass azuriteBlobScript.');
   }
-  return join(dirname(packageJson), 'dist', 'src', 'blob', 'main.js');
 }
 
 /** Starts Azurite's Blob service (the `azurite` npm package, as a child process) on `https://127.0.0.1:<port>` with `--oauth basic`, in memory. */

@@ -93,8 +93,7 @@ const queryError = (status: number, reason: string, message: string): MockReject
 /** Starts a local simulation of the BigQuery REST calls `query()` and `createQueryJob()` make, for one SQL shape; see the package README. */
 export async function createMockBigQuery(options: MockBigQueryOptions): Promise<MockBigQuery> {
   const verifyAccessToken = typeof options.gcp === 'function' ? options.gcp : probeStorage(options.gcp.storageEndpoint);
-  const defaultLocation = options.location ?? 'US';
-  const now = options.clock ?? Date.now;
+  const { location: defaultLocation = 'US', clock: now = Date.now } = options;
   const tables = new Map<string, Table>();
   for (const [name, rows] of Object.entries(options.datasets ?? {})) putTable(name, rows);
   const jobs = new Map<string, Job>();

@@ -154,9 +154,7 @@ interface IssuedToken {
 
 /** Starts local GCP STS, IAM Credentials, Storage and tokeninfo endpoints that apply GCP's rules to Skyporten tokens. */
 export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
-  const projectNumber = options.projectNumber ?? '123456789012';
-  const poolId = options.poolId ?? 'skyporten';
-  const providerId = options.providerId ?? 'maskinporten';
+  const { projectNumber = '123456789012', poolId = 'skyporten', providerId = 'maskinporten', bindings = [], clock: systemClock = Date.now } = options;
   if (!/^\d+$/.test(projectNumber)) throw new TypeError('createMockGcp: projectNumber must be digits, e.g. "123456789012".');
   if (!Array.isArray(options.allowedAudiences) || options.allowedAudiences.length === 0) {
     throw new TypeError('createMockGcp: allowedAudiences must list at least one audience, e.g. ["https://skyporten.example.org"].');
@@ -164,9 +162,7 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
   const poolName = `projects/${projectNumber}/locations/global/workloadIdentityPools/${poolId}`;
   const audience = `//iam.googleapis.com/${poolName}/providers/${providerId}`;
   const poolPrincipalPrefix = `principalSet://iam.googleapis.com/${poolName}`;
-  const bindings = options.bindings ?? [];
   const store = new ObjectStore(options.buckets);
-  const systemClock = options.clock ?? Date.now;
   let clockOffsetMs = 0;
   const now = (): number => systemClock() + clockOffsetMs;
   const verifyToken = createSubjectTokenVerifier(options.issuer, options.allowedAudiences, now);
@@ -207,9 +203,7 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
     const subject = attributes['google.subject'];
     if (!subject) return fail('invalid_grant', 'The mapped attribute google.subject must not be empty: the ID Token has no consumer.ID claim.');
     if (Buffer.byteLength(subject) > 127) return fail('invalid_grant', 'The mapped attribute google.subject exceeds the 127 byte limit.');
-    if (options.attributeCondition !== undefined && !options.attributeCondition(attributes, claims)) {
-      return fail('unauthorized_client', 'The given credential is rejected by the attribute condition.');
-    }
+    if (options.attributeCondition !== undefined && !options.attributeCondition(attributes, claims)) return fail('unauthorized_client', 'The given credential is rejected by the attribute condition.');
     const principal = `principal://iam.googleapis.com/${poolName}/subject/${subject}`;
     const attributeMembers = Object.entries(attributes).filter(([key]) => key.startsWith('attribute.')).map(([key, value]) => `${poolPrincipalPrefix}/${key}/${value}`);
     const members = new Set([principal, `${poolPrincipalPrefix}/*`, ...attributeMembers]);
@@ -325,9 +319,7 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
     credentialOptions: (email) => ({ audience, tokenUrl: `${endpoint}/v1/token`, ...(email === undefined ? {} : { serviceAccountImpersonationUrl: impersonationUrl(email) }) }),
     storageOptions: () => ({ apiEndpoint: endpoint, useAuthWithCustomEndpoint: true }),
     counters: liveCounters(service, { stsCalls: 'sts', generateAccessTokenCalls: 'iamcredentials', storageCalls: 'storage', tokenInfoCalls: 'tokeninfo' }),
-    setClockOffset(seconds) {
-      clockOffsetMs = seconds * 1000;
-    },
+    setClockOffset: (seconds) => void (clockOffsetMs = seconds * 1000),
     putObject: (bucket, name, content) => store.put(bucket, name, content),
     ...mockLifecycle(service, listening, () => tokens.clear()),
   };
