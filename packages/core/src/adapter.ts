@@ -19,3 +19,4 @@ export type { AttemptContext, RetryEvent, RetryOptions, RetryPolicy, WithRetryOp
 export { decodeSkyportenToken, requireAudience, type DecodedSkyportenToken } from './token.js';
 export { traceCloudExchange } from './telemetry.js';
 export { checkNumber, type NumberRule } from './validation.js';
+export { checkEndpoint, isSecureEndpoint } from './issuers.js';

@@ -61,7 +61,7 @@ export function validateEndpoint(value: string, field: string): URL {
   if (url === null) {
     throw new ConfigError(field, `${field} "${value}" is not a URL. Use environment: 'test' or 'prod', or e.g. "${SKYPORTEN_TEST_ISSUER}".`);
   }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
+  if (!isSecureEndpoint(url)) {
     throw new ConfigError(
       field,
       `${field} "${value}" must use https:// (plain http is only accepted for loopback hosts such as 127.0.0.1, for tests).`,
@@ -73,4 +73,17 @@ export function validateEndpoint(value: string, field: string): URL {
 /** The URL of a path under the issuer, whether or not the issuer ends with a slash. @internal */
 export function issuerUrl(issuer: string, path: string): string {
   return `${issuer.replace(/\/+$/, '')}${path}`;
+}
+
+/** https, or http on a loopback host (local mocks): the one rule for every endpoint the SDK sends a secret to. @internal */
+export function isSecureEndpoint(url: URL): boolean {
+  return url.protocol === 'https:' || (url.protocol === 'http:' && isLoopbackHost(url.hostname));
+}
+
+/** Checks an endpoint option by {@link isSecureEndpoint}'s rule and returns it parsed. @throws ConfigError naming `field`. @internal */
+export function checkEndpoint(field: string, value: string): URL {
+  const url = URL.parse(value);
+  if (url === null) throw new ConfigError(field, `${field} must be an absolute URL (got "${display(value)}").`);
+  if (!isSecureEndpoint(url)) throw new ConfigError(field, `${field} must use https (got "${url.origin}"); plain http is accepted only for loopback hosts (local mocks).`);
+  return url;
 }

@@ -1,5 +1,5 @@
-import { isLoopbackHost } from '@skyporten/core';
 import {
+  checkEndpoint as coreCheckEndpoint,
   ConfigError,
   createHttpClient,
   createRefreshingCache,
@@ -159,18 +159,8 @@ export interface TokenExchange {
   invalidate(): void;
 }
 
-/** Checks a target URL: https, or http on a loopback host only. @internal */
-export function checkEndpoint(field: string, value: string): URL {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigError(field, `${field} must be an absolute URL (got "${value}").`);
-  }
-  if (url.protocol === 'https:') return url;
-  if (url.protocol === 'http:' && isLoopbackHost(url.hostname)) return url;
-  throw new ConfigError(field, `${field} must use https (got "${url.origin}"); plain http is accepted only for loopback hosts (local mocks).`);
-}
+/** Checks a target URL: https, or http on a loopback host only (core's one rule). @internal */
+export const checkEndpoint: (field: string, value: string) => URL = coreCheckEndpoint;
 
 const REDIRECT_HINT =
   'Use the final token endpoint URL (for Databricks: https://<workspace>/oidc/v1/token; for Vault: the active node or its load balancer, not a standby).';
