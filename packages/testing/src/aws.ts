@@ -113,13 +113,7 @@ export interface MockAws extends MockLifecycle<RecordedAwsRequest, MockAwsFailur
 
 type StreamRecord = ReturnType<MockAws['streamRecords']>[number] & { arrivedAtSeconds: number };
 
-interface Session {
-  accessKeyId: string;
-  secretAccessKey: string;
-  sessionToken: string;
-  expiresAt: number;
-  roleArn: string;
-}
+type Session = Record<'accessKeyId' | 'secretAccessKey' | 'sessionToken' | 'roleArn', string> & { expiresAt: number };
 
 /** XML content: text, nested elements, or an element repeated once per array item. */
 type XmlFields = { [name: string]: string | number | boolean | XmlFields | XmlFields[] };
@@ -136,11 +130,9 @@ const INVALID_SECURITY_TOKEN = 'The security token included in the request is in
 export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
   const { clock = Date.now, verifySignatures = true, accountId = '123456789012' } = options;
   const verifyToken = createSubjectTokenVerifier(options.issuer, options.clientIds, clock);
-  const roles = new Map<string, MockAwsRole>();
-  for (const role of options.roles) {
-    if (!ROLE_ARN.test(role.roleArn)) throw new TypeError(`createMockAws: "${role.roleArn}" is not an IAM role ARN.`);
-    roles.set(role.roleArn, role);
-  }
+  const invalidRole = options.roles.find((role) => !ROLE_ARN.test(role.roleArn));
+  if (invalidRole) throw new TypeError(`createMockAws: "${invalidRole.roleArn}" is not an IAM role ARN.`);
+  const roles = new Map(options.roles.map((role) => [role.roleArn, role]));
   const store = new ObjectStore(options.buckets);
   const sessions = new Map<string, Session>();
   const streams = new Map<string, StreamRecord[]>((options.streams ?? []).map((name) => [name, []]));
@@ -355,9 +347,8 @@ export async function createMockAws(options: MockAwsOptions): Promise<MockAws> {
       ERRORS[name](status, code ?? (status === 400 || status === 429 ? THROTTLING[name] : status === 503 ? 'ServiceUnavailable' : 'InternalFailure'), message ?? (status === 400 || status === 429 ? 'Rate exceeded' : 'Service unavailable')),
     headers: () => ({ 'x-amzn-requestid': randomUUID() }),
   });
-  const listening = await service.listen();
   // The Kinesis client's default handler speaks HTTP/2 (cleartext here), so Kinesis has a port of its own.
-  const kinesisListening = await service.listen({ http2: true });
+  const [listening, kinesisListening] = await Promise.all([service.listen(), service.listen({ http2: true })]);
   const endpoint = listening.url;
   const kinesisEndpoint = kinesisListening.url;
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { SignJWT, compactVerify, createRemoteJWKSet, decodeJwt } from 'jose';
+import { SignJWT, compactVerify, createRemoteJWKSet } from 'jose';
 import type { JWK, JWTPayload } from 'jose';
-import { audiencesOf, recordStatus } from './cloud.js';
+import { audiencesOf, decodeClaims, recordStatus } from './cloud.js';
 import type { MockIssuerReference } from './cloud.js';
 import { generateIssuerSigningKey } from './keys.js';
 import { MockRejection, createMockService, json, liveCounters, mockLifecycle } from './mock-service.js';
@@ -158,9 +158,8 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
     };
   }
 
-  function tenantNotFound(tenant: string): MockRejection {
-    return reject(400, 'invalid_tenant', 90002, `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`);
-  }
+  const tenantNotFound = (tenant: string): MockRejection =>
+    reject(400, 'invalid_tenant', 90002, `Tenant '${tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`);
 
   async function issueToken(form: URLSearchParams, tenant: string): Promise<MockAnswer> {
     if (tenant !== tenantId) throw tenantNotFound(tenant);
@@ -180,7 +179,7 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
     if (resource === undefined || scope.includes(' ')) throw reject(400, 'invalid_scope', 1002012, `The provided value for scope ${scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`);
     const assertion = form.get('client_assertion') ?? '';
     if (form.get('client_assertion_type') !== CLIENT_ASSERTION_TYPE || !assertion) throw reject(401, 'invalid_client', 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.");
-    const claims = claimsOf(assertion);
+    const claims = decodeClaims(assertion);
     if (claims === undefined) throw reject(400, 'invalid_request', 50027, 'JWT token is invalid or malformed.');
     const audiences = audiencesOf(claims);
     const matches = (credential: MockFederatedCredential): boolean => credential.issuer === claims.iss && credential.subject === claims.sub && credential.audiences.some((audience) => audiences.includes(audience));
@@ -219,12 +218,11 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
     record(request, name) {
       if (name !== 'token') return undefined;
       const form = new URLSearchParams(request.body);
-      const assertionClaims = claimsOf(form.get('client_assertion') ?? '');
+      const assertionClaims = decodeClaims(form.get('client_assertion') ?? '');
       return { tenantId: request.params[0] ?? '', clientId: form.get('client_id') ?? undefined, scope: form.get('scope') ?? undefined, assertionClaims, status: 200, errorCode: undefined };
     },
     finish: recordStatus,
-    renderFailure(given) {
-      const failure = given as MockEntraFailure;
+    renderFailure(failure: MockEntraFailure) {
       const transient = failure.status >= 500;
       const error = failure.code ?? failure.error ?? (transient ? 'temporarily_unavailable' : 'invalid_request');
       const description = failure.message ?? failure.errorDescription;
@@ -247,12 +245,4 @@ export async function createMockEntraId(options: MockEntraIdOptions): Promise<Mo
     jwks: () => ({ keys: [signing.publicJwk] }),
     ...mockLifecycle(service, listening),
   };
-}
-
-function claimsOf(token: string): JWTPayload | undefined {
-  try {
-    return decodeJwt(token);
-  } catch {
-    return undefined;
-  }
 }

@@ -66,8 +66,7 @@ export async function startAzurite(options: StartAzuriteOptions): Promise<Runnin
   const script = options.azuriteBlobScript ?? resolveBlobScript();
   const port = options.blobPort ?? (await freePort());
   const workFolder = mkdtempSync(join(tmpdir(), 'skyporten-azurite-'));
-  const certPath = join(workFolder, 'cert.pem');
-  const keyPath = join(workFolder, 'key.pem');
+  const [certPath, keyPath] = ['cert.pem', 'key.pem'].map((name) => join(workFolder, name)) as [string, string];
   writeFileSync(certPath, options.tls.cert);
   writeFileSync(keyPath, options.tls.key, { mode: 0o600 });
   const flags = ['--oauth', 'basic', '--cert', certPath, '--key', keyPath, '--inMemoryPersistence', '--skipApiVersionCheck', '--disableProductStyleUrl'];
@@ -77,23 +76,18 @@ export async function startAzurite(options: StartAzuriteOptions): Promise<Runnin
   let output = '';
   const timeoutMs = options.startTimeoutMs ?? 30_000;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  let timer: NodeJS.Timeout | undefined;
   try {
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`startAzurite: Azurite did not start within ${timeoutMs} ms.\n${output}`)), timeoutMs);
+      timer = setTimeout(() => reject(new Error(`startAzurite: Azurite did not start within ${timeoutMs} ms.\n${output}`)), timeoutMs);
       const onData = (chunk: Buffer) => {
         output += chunk.toString('utf8');
-        if (/successfully listens on https?:\/\//.test(output)) {
-          clearTimeout(timer);
-          resolve();
-        }
+        if (/successfully listens on https?:\/\//.test(output)) resolve();
       };
       child.stdout.on('data', onData);
       child.stderr.on('data', onData);
-      child.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`startAzurite: Azurite exited (code ${String(code)}) before listening.\n${output}`));
-      });
-    });
+      child.once('exit', (code) => reject(new Error(`startAzurite: Azurite exited (code ${String(code)}) before listening.\n${output}`)));
+    }).finally(() => clearTimeout(timer));
   } catch (error) {
     child.kill();
     rmSync(workFolder, { recursive: true, force: true });
@@ -104,17 +98,15 @@ export async function startAzurite(options: StartAzuriteOptions): Promise<Runnin
     blobEndpoint: `https://127.0.0.1:${port}/${AZURITE_ACCOUNT_NAME}`,
     accountName: AZURITE_ACCOUNT_NAME,
     accountKey: AZURITE_ACCOUNT_KEY,
-    stop() {
-      stopping ??= (async () => {
+    stop: () =>
+      (stopping ??= (async () => {
         if (child.exitCode === null && child.signalCode === null) {
           child.kill('SIGTERM');
-          const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+          const killTimer = setTimeout(() => child.kill('SIGKILL'), 5000);
           await exited;
-          clearTimeout(timer);
+          clearTimeout(killTimer);
         }
         rmSync(workFolder, { recursive: true, force: true });
-      })();
-      return stopping;
-    },
+      })()),
   };
 }

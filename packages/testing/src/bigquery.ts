@@ -4,7 +4,6 @@ import type { MockGcp } from './gcp.js';
 import { MockRejection, bearerToken, createMockService, json, mockLifecycle } from './mock-service.js';
 import type { MockAnswer, MockFailure, MockLifecycle, MockRequest } from './mock-service.js';
 
-const DEFAULT_PAGE_SIZE = 100_000;
 const PROJECT = '^/bigquery/v2/projects/([^/]+)';
 /** A bucket name GCS would never accept (uppercase, underscores), so the probe can never read a real object. */
 const PROBE_PATH = '/storage/v1/b/SKYPORTEN_BIGQUERY_TOKEN_PROBE/o/probe';
@@ -78,12 +77,11 @@ interface Table {
   rows: MockBigQueryRow[];
 }
 
-interface Job {
+interface Job extends Table {
   projectId: string;
   jobId: string;
   location: string;
   query: string;
-  result: Table;
   createdAtMs: number;
 }
 
@@ -111,10 +109,8 @@ export async function createMockBigQuery(options: MockBigQueryOptions): Promise<
     }
     const name = match[2].split('.').length === 2 ? `${projectId}.${match[2]}` : match[2];
     const table = tables.get(name);
-    if (table === undefined) {
-      const [project = '', dataset = '', tableName = ''] = name.split('.');
-      throw queryError(404, 'notFound', `Not found: Table ${project}:${dataset}.${tableName} was not found in location ${defaultLocation}`);
-    }
+    const [project = '', dataset = '', tableName = ''] = name.split('.');
+    if (table === undefined) throw queryError(404, 'notFound', `Not found: Table ${project}:${dataset}.${tableName} was not found in location ${defaultLocation}`);
     const columns = match[1] === '*' ? table.columns : match[1].split(',').map((column) => {
       const wanted = column.trim();
       const found = table.columns.find((candidate) => candidate.name.toLowerCase() === wanted.toLowerCase());
@@ -126,7 +122,7 @@ export async function createMockBigQuery(options: MockBigQueryOptions): Promise<
 
   function createJob(projectId: string, sql: string, location: string | undefined, jobId: string = `job_${randomUUID().replaceAll('-', '')}`): Job {
     if (jobs.has(jobId)) throw queryError(409, 'duplicate', `Already Exists: Job ${projectId}:${location ?? defaultLocation}.${jobId}`);
-    const job: Job = { projectId, jobId, location: location ?? defaultLocation, query: sql, result: runQuery(projectId, sql), createdAtMs: now() };
+    const job: Job = { projectId, jobId, location: location ?? defaultLocation, query: sql, ...runQuery(projectId, sql), createdAtMs: now() };
     jobs.set(jobId, job);
     return job;
   }
@@ -151,8 +147,8 @@ export async function createMockBigQuery(options: MockBigQueryOptions): Promise<
 
   /** One page of a job's rows, as `jobs.query` and `jobs.getQueryResults` return them. */
   function resultPage(job: Job, kind: string, maxResults: number | undefined, offset: number): Record<string, unknown> {
-    const { columns, rows } = job.result;
-    const end = Math.min(rows.length, offset + (maxResults ?? DEFAULT_PAGE_SIZE));
+    const { columns, rows } = job;
+    const end = Math.min(rows.length, offset + (maxResults ?? 100_000));
     return {
       kind,
       jobReference: reference(job),
@@ -187,6 +183,7 @@ export async function createMockBigQuery(options: MockBigQueryOptions): Promise<
     return json(200, resultPage(findJob(projectId, jobId), 'bigquery#getQueryResultsResponse', maxResults, Number.isSafeInteger(offset) ? offset : 0));
   }
 
+  const getJob = ({ params: [projectId = '', jobId = ''] }: MockRequest): MockAnswer => json(200, jobResource(findJob(projectId, jobId)));
   const service = createMockService<'bigquery', MockBigQueryRequest>({
     name: 'Mock BigQuery',
     defaultService: 'bigquery',
@@ -194,7 +191,7 @@ export async function createMockBigQuery(options: MockBigQueryOptions): Promise<
       { service: 'bigquery', method: 'POST', path: new RegExp(`${PROJECT}/queries$`), handle: (request) => startQuery(request, false) },
       { service: 'bigquery', method: 'GET', path: new RegExp(`${PROJECT}/queries/([^/]+)$`), handle: getQueryResults },
       { service: 'bigquery', method: 'POST', path: new RegExp(`${PROJECT}/jobs$`), handle: (request) => startQuery(request, true) },
-      { service: 'bigquery', method: 'GET', path: new RegExp(`${PROJECT}/jobs/([^/]+)$`), handle: ({ params: [projectId = '', jobId = ''] }) => json(200, jobResource(findJob(projectId, jobId))) },
+      { service: 'bigquery', method: 'GET', path: new RegExp(`${PROJECT}/jobs/([^/]+)$`), handle: getJob },
       { service: 'bigquery', path: new RegExp(`${PROJECT}/(queries|jobs)(/[^/]+)?$`), handle: unserved(405, 'INVALID_ARGUMENT', 'invalid') },
       { service: 'bigquery', path: /^\/.*$/, handle: unserved(404, 'NOT_FOUND', 'notFound') },
     ],
@@ -229,9 +226,8 @@ function probeStorage(storageEndpoint: string): MockBigQueryTokenVerifier {
   };
 }
 
-function unserved(code: number, status: string, reason: string): (request: MockRequest) => MockAnswer {
-  return ({ method, url }) => googleError(code, status, `The BigQuery mock does not serve ${method} ${url.pathname}.`, reason);
-}
+const unserved = (code: number, status: string, reason: string) => ({ method, url }: MockRequest): MockAnswer =>
+  googleError(code, status, `The BigQuery mock does not serve ${method} ${url.pathname}.`, reason);
 
 const reference = (job: Job): Record<string, string> => ({ projectId: job.projectId, jobId: job.jobId, location: job.location });
 
@@ -241,7 +237,9 @@ function inferColumns(tableName: string, rows: MockBigQueryRow[]): Column[] {
     for (const [name, value] of Object.entries(row)) {
       const type = valueType(tableName, name, value);
       const known = columns.get(name);
-      if (known !== undefined && type !== undefined && known !== type) throw new TypeError(`createMockBigQuery: column ${name} of ${tableName} holds both ${known} and ${type} values.`);
+      if (known !== undefined && type !== undefined && known !== type) {
+        throw new TypeError(`createMockBigQuery: column ${name} of ${tableName} holds both ${known} and ${type} values.`);
+      }
       columns.set(name, known ?? type);
     }
   }
@@ -267,7 +265,8 @@ function encodeValue(value: MockBigQueryValue | undefined): string | null {
   return String(value);
 }
 
-const legacySqlError = (): MockAnswer => googleError(400, 'INVALID_ARGUMENT', 'The BigQuery mock speaks standard SQL only: leave useLegacySql unset or false.', 'invalidQuery');
+const legacySqlError = (): MockAnswer =>
+  googleError(400, 'INVALID_ARGUMENT', 'The BigQuery mock speaks standard SQL only: leave useLegacySql unset or false.', 'invalidQuery');
 
 function jsonOf(request: MockRequest): unknown {
   if (request.json === undefined) throw queryError(400, 'parseError', 'Invalid JSON payload received.');

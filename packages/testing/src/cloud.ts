@@ -28,6 +28,15 @@ export interface SubjectTokenVerdict {
 /** The `aud` claim as a list. @internal */
 export const audiencesOf = (claims: JWTPayload): string[] => claims.aud === undefined ? [] : Array.isArray(claims.aud) ? claims.aud : [claims.aud];
 
+/** The claims of a JWT, decoded without verification, or `undefined` when it is none. @internal */
+export function decodeClaims(token: string): JWTPayload | undefined {
+  try {
+    return decodeJwt(token);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Checks a Skyporten token like AWS STS and GCP STS do: a JWT, from `trusted.issuer`, signed with a key of its
  * JWKS (RS256/384/512), not expired by `now`, and with an audience in `audiences`. @internal
@@ -35,12 +44,8 @@ export const audiencesOf = (claims: JWTPayload): string[] => claims.aud === unde
 export function createSubjectTokenVerifier(trusted: MockIssuerReference, audiences: readonly string[], now: () => number): (token: string) => Promise<SubjectTokenVerdict> {
   const keySet = createRemoteJWKSet(new URL(trusted.jwksUri));
   return async (token) => {
-    let claims: JWTPayload;
-    try {
-      claims = decodeJwt(token);
-    } catch {
-      return { problem: 'malformed', claims: {}, audiences: [] };
-    }
+    let claims = decodeClaims(token);
+    if (claims === undefined) return { problem: 'malformed', claims: {}, audiences: [] };
     if (claims.iss !== trusted.issuer) return { problem: 'issuer', claims, audiences: audiencesOf(claims) };
     try {
       ({ payload: claims } = await jwtVerify(token, keySet, { issuer: trusted.issuer, algorithms: ['RS256', 'RS384', 'RS512'], currentDate: new Date(now()) }));
@@ -80,9 +85,7 @@ export const digest = (algorithm: 'md5' | 'sha256', content: string | Uint8Array
 export const isoSeconds = (ms: number): string => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 
 /** Every cloud mock's `finish`: the log entry's `status` is its answer's (0 when it hung). @internal */
-export function recordStatus(entry: { status: number }, answer: MockAnswer | null): void {
-  entry.status = answer?.status ?? 0;
-}
+export const recordStatus = (entry: { status: number }, answer: MockAnswer | null): void => void (entry.status = answer?.status ?? 0);
 
 /** The 401 text of Google APIs for a missing, unknown or expired access token. @internal */
 export const UNAUTHENTICATED = 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.';

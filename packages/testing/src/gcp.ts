@@ -208,8 +208,7 @@ export async function createMockGcp(options: MockGcpOptions): Promise<MockGcp> {
     const attributeMembers = Object.entries(attributes).filter(([key]) => key.startsWith('attribute.')).map(([key, value]) => `${poolPrincipalPrefix}/${key}/${value}`);
     const members = new Set([principal, `${poolPrincipalPrefix}/*`, ...attributeMembers]);
     const expiresIn = Math.max(1, Math.min(MAX_TOKEN_SECONDS, Math.floor(((claims.exp ?? 0) * 1000 - now()) / 1000)));
-    const scopes = (fields.scope ?? '').split(/\s+/).filter(Boolean);
-    const accessToken = issueToken({ members, principal, scopes, expiresAtMs: now() + expiresIn * 1000 }, 'mock-federated');
+    const accessToken = issueToken({ members, principal, scopes: (fields.scope ?? '').split(/\s+/).filter(Boolean), expiresAtMs: now() + expiresIn * 1000 }, 'mock-federated');
     const body = { access_token: accessToken, issued_token_type: ACCESS_TOKEN_TYPE, token_type: 'Bearer', expires_in: expiresIn };
     return { ...json(200, body), log: { details: { ...details, principal } } };
   }
