@@ -1,4 +1,5 @@
 import { checkNumber, ConfigError } from '@skyporten/core/adapter';
+import type { PluggableAuthClientOptions } from 'google-auth-library';
 import { resolveFederation, TOKEN_LIFETIME_RULE, type GcpFederationOptions, type ResolvedFederation } from './options.js';
 
 /** The command gcloud and other-language SDKs run to get a Skyporten token. @public */
@@ -16,38 +17,11 @@ export interface GcpCredentialConfigOptions extends GcpFederationOptions {
   tokenLifetimeSeconds?: number | undefined;
 }
 
-/** An `external_account` credential configuration with an executable source, as `gcloud ... create-cred-config` writes it. @public */
-export interface GcpExternalAccountConfig {
-  /** The Google Cloud universe, e.g. `googleapis.com`. */
-  universe_domain: string;
+/** An `external_account` credential configuration with an executable source, as `gcloud ... create-cred-config` writes it: google-auth-library's own `PluggableAuthClientOptions`. @public */
+export type GcpExternalAccountConfig = PluggableAuthClientOptions & {
   /** Always `external_account`: a workload identity federation credential. */
   type: 'external_account';
-  /** The workload identity pool provider's full resource name. */
-  audience: string;
-  /** Always the JWT token type: the Skyporten token is a JWT. */
-  subject_token_type: 'urn:ietf:params:oauth:token-type:jwt';
-  /** The STS token exchange endpoint. */
-  token_url: string;
-  /** The `generateAccessToken` URL of the service account to impersonate; absent without impersonation. */
-  service_account_impersonation_url?: string;
-  /** Settings of the impersonated token; absent to use the SDKs' default lifetime. */
-  service_account_impersonation?: {
-    /** Lifetime of the impersonated access token, in seconds. */
-    token_lifetime_seconds: number;
-  };
-  /** Where the SDKs get the subject token: by running a command. */
-  credential_source: {
-    /** The command that prints a {@link GcpExecutableResponse}. */
-    executable: {
-      /** The command line, run without a shell. */
-      command: string;
-      /** How long the SDKs wait for the command, in milliseconds. */
-      timeout_millis: number;
-      /** Where the command also writes its response, for the SDKs to reuse while unexpired. */
-      output_file?: string;
-    };
-  };
-}
+};
 
 /** The credential configuration for gcloud and Google's SDKs in any language, to `JSON.stringify` (see the README). @throws ConfigError on a bad option. @public */
 export function gcpCredentialConfig(options: GcpCredentialConfigOptions = {}): GcpExternalAccountConfig {

@@ -1,5 +1,5 @@
-import { isLoopbackHost, type Environment } from '@skyporten/core';
-import { ConfigError } from '@skyporten/core/adapter';
+import type { Environment } from '@skyporten/core';
+import { checkEndpoint, ConfigError } from '@skyporten/core/adapter';
 
 /** The parts of a workload identity pool provider's resource name; ask the data provider for them. @public */
 export interface WorkloadIdentityProvider {
@@ -91,15 +91,6 @@ function parseAudience(value: string | WorkloadIdentityProvider): { audience: st
   return { audience, provider: { projectNumber, poolId, providerId } };
 }
 
-function checkUrl(field: string, value: string): string {
-  const url = URL.canParse(value) ? new URL(value) : undefined;
-  if (url === undefined) throw new ConfigError(field, `${field} "${value}" is not an absolute URL.`);
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopbackHost(url.hostname))) {
-    throw new ConfigError(field, `${field} must use https (http is allowed only on loopback, for tests), got "${value}".`);
-  }
-  return value;
-}
-
 /** Validates the federation options once, where the factory is called. @internal */
 export function resolveFederation(options: GcpFederationOptions): ResolvedFederation {
   const env: Environment = options.env === false ? {} : (options.env ?? process.env);
@@ -113,14 +104,15 @@ export function resolveFederation(options: GcpFederationOptions): ResolvedFedera
   if (!/^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(universeDomain)) {
     throw new ConfigError('universeDomain', `universeDomain must be a domain such as "googleapis.com", got "${universeDomain}".`);
   }
-  const tokenUrl = checkUrl('tokenUrl', options.tokenUrl ?? `https://sts.${universeDomain}/v1/token`);
+  const tokenUrl = options.tokenUrl ?? `https://sts.${universeDomain}/v1/token`;
+  checkEndpoint('tokenUrl', tokenUrl);
   let serviceAccountEmail = options.serviceAccountEmail ?? (env[GCP_ENVIRONMENT_VARIABLES.serviceAccountEmail]?.trim() || undefined);
   if (serviceAccountEmail !== undefined && !EMAIL_PATTERN.test(serviceAccountEmail)) {
     throw new ConfigError('serviceAccountEmail', `serviceAccountEmail "${serviceAccountEmail}" is not an email address.`, { hint: `${EMAIL_HINT}.` });
   }
   let serviceAccountImpersonationUrl = options.serviceAccountImpersonationUrl;
   if (serviceAccountImpersonationUrl !== undefined) {
-    const path = new URL(checkUrl('serviceAccountImpersonationUrl', serviceAccountImpersonationUrl)).pathname;
+    const path = checkEndpoint('serviceAccountImpersonationUrl', serviceAccountImpersonationUrl).pathname;
     const named = decodeURIComponent(/\/serviceAccounts\/([^/:]+):generateAccessToken$/.exec(path)?.[1] ?? '');
     if (named === '' || serviceAccountImpersonationUrl.length > 256) {
       throw new ConfigError('serviceAccountImpersonationUrl', 'serviceAccountImpersonationUrl must end in /projects/-/serviceAccounts/<EMAIL>:generateAccessToken and be at most 256 characters.');
