@@ -17,13 +17,8 @@ const text = (value: unknown): string | undefined => (typeof value === 'string' 
 function unwrap(error: unknown) {
   const value = Object(error) as GaxiosLike;
   const status = [value.response?.status, value.status].find((candidate) => typeof candidate === 'number') as number | undefined;
-  let body = value.response?.data;
-  try {
-    body = typeof body === 'string' ? JSON.parse(body) : body;
-  } catch {
-    // not JSON: no codes to read
-  }
-  const { error: oauthError, error_description } = Object(body) as { error?: unknown; error_description?: unknown };
+  // Parsed already: every request here asks gaxios for JSON (a body that is not JSON stays a string, with no codes to read).
+  const { error: oauthError, error_description } = Object(value.response?.data) as { error?: unknown; error_description?: unknown };
   const google = Object(oauthError) as { status?: unknown; message?: unknown };
   const oauth = typeof oauthError === 'string';
   const url = value.config?.url ?? value.response?.config?.url;

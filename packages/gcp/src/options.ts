@@ -86,9 +86,7 @@ function parseAudience(value: string | WorkloadIdentityProvider): { audience: st
       throw new ConfigError(`audience.${field}`, `audience.${field} must be ${what}, got "${String(part)}".`, { hint });
     }
   }
-  const { projectNumber, poolId, providerId } = value;
-  const audience = `//iam.googleapis.com/projects/${projectNumber}/locations/global/workloadIdentityPools/${poolId}/providers/${providerId}`;
-  return { audience, provider: { projectNumber, poolId, providerId } };
+  return parseAudience(`//iam.googleapis.com/projects/${value.projectNumber}/locations/global/workloadIdentityPools/${value.poolId}/providers/${value.providerId}`);
 }
 
 /** Validates the federation options once, where the factory is called. @internal */
