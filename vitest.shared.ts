@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url';
+import { defineProject } from 'vitest/config';
 
 const packages = ['core', 'testing', 'aws', 'gcp', 'azure', 'exchange', 'cli'];
 
@@ -15,3 +16,19 @@ export const workspaceAliases = Object.fromEntries([
     fileURLToPath(new URL(`./packages/${name}/src/index.ts`, import.meta.url)),
   ]),
 ]);
+
+/**
+ * A package's test project: its `test/**\/*.test.ts` against the sibling sources, with 20 s per test, and its
+ * `*.test-d.ts` type tests when `typeTests` is set (they need the package's tsconfig.typecheck.json).
+ */
+export function packageProject(name: string, { typeTests = false }: { typeTests?: boolean } = {}) {
+  return defineProject({
+    resolve: { alias: workspaceAliases },
+    test: {
+      name,
+      include: ['test/**/*.test.ts'],
+      testTimeout: 20_000,
+      ...(typeTests ? { typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.typecheck.json' } } : {}),
+    },
+  });
+}

@@ -1,12 +1,3 @@
-import { defineProject } from 'vitest/config';
-import { workspaceAliases } from '../../vitest.shared.ts';
+import { packageProject } from '../../vitest.shared.ts';
 
-export default defineProject({
-  resolve: { alias: workspaceAliases },
-  test: {
-    name: 'core',
-    include: ['test/**/*.test.ts'],
-    testTimeout: 20_000,
-    typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.typecheck.json' },
-  },
-});
+export default packageProject('core', { typeTests: true });
