@@ -1,9 +1,9 @@
 import type { MaskinportenClient, SkyportenToken } from '@skyporten/core';
-import { checkNumber, ConfigError, createRefreshingCache, logEvent, requireAudience, resolveMaskinportenClient, systemClock, traceCloudExchange } from '@skyporten/core/adapter';
+import { checkNumber, CloudExchangeError, ConfigError, createRefreshingCache, logEvent, requireAudience, resolveMaskinportenClient, systemClock, traceCloudExchange } from '@skyporten/core/adapter';
 import type { Clock, DecodedSkyportenToken, Expiring, Logger, MaskinportenClientOrOptions } from '@skyporten/core/adapter';
 import { IdentityPoolClient, type Credentials, type SubjectTokenSupplier } from 'google-auth-library';
 import { externalAccountFields } from './credential-config.js';
-import { isExpiredSubjectToken, toCloudExchangeError, type ExchangeContext } from './errors.js';
+import { toCloudExchangeError, type ExchangeContext } from './errors.js';
 import { resolveDelegates, resolveFederation, TOKEN_LIFETIME_RULE, type GcpFederationOptions, type ResolvedFederation } from './options.js';
 
 /** The scope google-auth-library asks for when none is given. @public */
@@ -132,7 +132,8 @@ export class SkyportenIdentityPoolClient extends IdentityPoolClient {
   /** One refresh (exchange, then impersonation), once more with a fresh Skyporten token if STS says it expired. */
   async #load(): Promise<Expiring & { token: GoogleToken }> {
     const token = await this.#exchange().catch((error: unknown) => {
-      if (!isExpiredSubjectToken(error)) throw error;
+      // Only when STS said the subject token had expired: a fresh Skyporten token may succeed.
+      if (!CloudExchangeError.isInstance(error) || error.cloudCode !== 'invalid_grant' || !/expired|stale/i.test(error.message)) throw error;
       logEvent(this.#options.logger, 'warn', 'GCP STS says the Skyporten token has expired; retrying once with a fresh token');
       this.maskinporten.invalidate();
       return this.#exchange();
@@ -158,7 +159,6 @@ export class SkyportenIdentityPoolClient extends IdentityPoolClient {
       ...SkyportenIdentityPoolClient.RETRY_CONFIG,
       url: this.federation.serviceAccountImpersonationUrl ?? '',
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
       data: { delegates: this.delegates, scope: scopes, lifetime: `${tokenLifetimeSeconds}s` },
       responseType: 'json',
     });

@@ -88,8 +88,3 @@ export function toCloudExchangeError(error: unknown, context: ExchangeContext): 
   const message = `${what} (HTTP ${status}${cloudCode ? `, ${cloudCode}` : ''})${detail ? `: ${detail}` : '.'}`;
   return new CloudExchangeError('gcp', message, { status, cloudCode, isRetryable, hint, cause: error });
 }
-
-/** True when STS said the subject token had expired, so a fresh Skyporten token may succeed. @internal */
-export function isExpiredSubjectToken(error: unknown): boolean {
-  return CloudExchangeError.isInstance(error) && error.cloudCode === 'invalid_grant' && /expired|stale/i.test(error.message);
-}
