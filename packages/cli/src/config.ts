@@ -305,3 +305,13 @@ export function firstOf<T>(...values: Array<T | undefined>): T | undefined {
   }
   return undefined;
 }
+
+/** One cloud's flags on a command that serves several, without their prefix: `awsRoleArn` becomes `roleArn` for `aws`. */
+export function unprefixed<F extends object, P extends string>(flags: F, prefix: P): { [K in keyof F as K extends `${P}${infer R}` ? Uncapitalize<R> : never]?: F[K] } {
+  const picked: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(flags)) {
+    const rest = key.slice(prefix.length);
+    if (value !== undefined && key.startsWith(prefix) && /^[A-Z]/.test(rest)) picked[rest.charAt(0).toLowerCase() + rest.slice(1)] = value;
+  }
+  return picked as never;
+}

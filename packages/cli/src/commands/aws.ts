@@ -98,23 +98,6 @@ export async function getAwsCredentials(
   return (await createAwsCredentialSource(flags, settings, client, runtime)).get();
 }
 
-/** The AWS flags of a command that serves several clouds (`--aws-role-arn`, ...), without their prefix. */
-export function unprefixedAwsFlags(flags: {
-  awsRoleArn?: string;
-  awsRoleSessionName?: string;
-  awsDurationSeconds?: string;
-  awsRegion?: string;
-  awsStsEndpoint?: string;
-}): AwsFlags {
-  return {
-    ...(flags.awsRoleArn !== undefined ? { roleArn: flags.awsRoleArn } : {}),
-    ...(flags.awsRoleSessionName !== undefined ? { roleSessionName: flags.awsRoleSessionName } : {}),
-    ...(flags.awsDurationSeconds !== undefined ? { durationSeconds: flags.awsDurationSeconds } : {}),
-    ...(flags.awsRegion !== undefined ? { region: flags.awsRegion } : {}),
-    ...(flags.awsStsEndpoint !== undefined ? { stsEndpoint: flags.awsStsEndpoint } : {}),
-  };
-}
-
 /** Adds the flags of {@link AwsFlags} to a command, with a prefix (`aws-`) where the command serves several clouds. */
 export function addAwsOptions(command: Command, prefix = ''): Command {
   return command

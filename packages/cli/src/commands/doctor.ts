@@ -11,15 +11,15 @@ import {
   type MaskinportenClient,
   type OptionSource,
 } from '@skyporten/core';
-import { clientOptions, firstOf, flagAndVariable, type MaskinportenSettings, type Settings } from '../config.js';
+import { clientOptions, firstOf, flagAndVariable, unprefixed, type MaskinportenSettings, type Settings } from '../config.js';
 import { EXIT_CODES } from '../errors.js';
 import { createProxiedFetch, type ProxiedFetch } from '../http.js';
 import { json } from '../output.js';
 import { readPkcs12 } from '../pkcs12.js';
 import { isSkyportenSubject, skyportenSubject } from '../matching.js';
 import { addMaskinportenOptions, debugLogger, examples, flagsOf, settingsOf, type Runtime } from '../runtime.js';
-import { addAwsOptions, getAwsCredentials, unprefixedAwsFlags } from './aws.js';
-import { addGcpOptions, resolveGcpSettings, unprefixedGcpFlags, type GcpSettings } from './gcp.js';
+import { addAwsOptions, getAwsCredentials } from './aws.js';
+import { addGcpOptions, resolveGcpSettings, type GcpSettings } from './gcp.js';
 
 /** One line of the doctor's checklist. */
 export interface Check {
@@ -243,7 +243,7 @@ async function diagnose(command: Command, runtime: Runtime): Promise<Check[]> {
     if (awsRoleArn !== undefined) {
       try {
         const credentials = await getAwsCredentials(
-          unprefixedAwsFlags(flags),
+          unprefixed(flags, 'aws'),
           settings,
           client,
           runtime,
@@ -253,7 +253,7 @@ async function diagnose(command: Command, runtime: Runtime): Promise<Check[]> {
         add({ name: 'AWS STS AssumeRoleWithWebIdentity', status: 'fail', detail: message(error), fix: hint(error) ?? 'Check the role ARN and the trust policy.' });
       }
     }
-    const gcp = resolveGcpSettings(unprefixedGcpFlags(flags), settings, env);
+    const gcp = resolveGcpSettings(unprefixed(flags, 'gcp'), settings, env);
     if (gcp.audience !== undefined) await checkGcp({ ...gcp, audience: gcp.audience }, client, add);
     const azureFile = settings.file.azure ?? {};
     const tenantId = firstOf(flags.azureTenantId, env.AZURE_TENANT_ID, azureFile.tenantId);

@@ -4,12 +4,12 @@ import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { ConfigError } from '@skyporten/core';
-import { createClient, firstOf, settingsAsConfigFile, type MaskinportenSettings } from '../config.js';
+import { createClient, firstOf, settingsAsConfigFile, unprefixed, type MaskinportenSettings } from '../config.js';
 import { json, writeFileAtomic } from '../output.js';
 import { addMaskinportenOptions, debugLogger, examples, flagsOf, settingsOf, type Runtime } from '../runtime.js';
-import { addAwsOptions, createAwsCredentialSource, unprefixedAwsFlags, type AwsCredentialSource } from './aws.js';
+import { addAwsOptions, createAwsCredentialSource, type AwsCredentialSource } from './aws.js';
 import { keepTokenFile, type TokenFileKeeper } from './azure.js';
-import { addGcpOptions, buildCredentialConfig, executableCommand, unprefixedGcpFlags } from './gcp.js';
+import { addGcpOptions, buildCredentialConfig, executableCommand } from './gcp.js';
 
 interface ExecFlags {
   aws?: boolean;
@@ -160,7 +160,7 @@ export function registerExecCommand(program: Command, runtime: Runtime): void {
       const temporary = async () => (temporaryDirectory ??= await mkdtemp(join(tmpdir(), 'skyporten-exec-')));
       try {
         if (useAws) {
-          const source = await createAwsCredentialSource(unprefixedAwsFlags(flags), settings, client, runtime);
+          const source = await createAwsCredentialSource(unprefixed(flags, 'aws'), settings, client, runtime);
           const credentials = await source.get();
           for (const name of AWS_CONFLICTS) delete childEnv[name];
           if (flags.awsEnvKeys === true) {
@@ -178,7 +178,7 @@ export function registerExecCommand(program: Command, runtime: Runtime): void {
         if (useGcp) {
           const directory = await temporary();
           const config = await buildCredentialConfig(
-            { ...unprefixedGcpFlags(flags), executableOutputFile: join(directory, 'gcp-executable-response.json') },
+            { ...unprefixed(flags, 'gcp'), executableOutputFile: join(directory, 'gcp-executable-response.json') },
             settings,
             executableCommand(command, runtime, await writeExecutableConfig(settings.maskinporten, directory)),
             runtime,

@@ -110,21 +110,6 @@ export async function buildCredentialConfig(
   });
 }
 
-/** The GCP flags of a command that serves several clouds (`--gcp-audience`, ...), without their prefix. */
-export function unprefixedGcpFlags(flags: {
-  gcpAudience?: string;
-  gcpServiceAccount?: string;
-  gcpTokenUrl?: string;
-  gcpServiceAccountImpersonationUrl?: string;
-}): GcpFlags {
-  return {
-    ...(flags.gcpAudience !== undefined ? { audience: flags.gcpAudience } : {}),
-    ...(flags.gcpServiceAccount !== undefined ? { serviceAccount: flags.gcpServiceAccount } : {}),
-    ...(flags.gcpTokenUrl !== undefined ? { tokenUrl: flags.gcpTokenUrl } : {}),
-    ...(flags.gcpServiceAccountImpersonationUrl !== undefined ? { serviceAccountImpersonationUrl: flags.gcpServiceAccountImpersonationUrl } : {}),
-  };
-}
-
 /** Adds the GCP federation flags, with a prefix (`gcp-`) where the command serves several clouds. */
 export function addGcpOptions(command: Command, prefix = ''): Command {
   return command
