@@ -20,3 +20,4 @@ export { decodeSkyportenToken, requireAudience, type DecodedSkyportenToken } fro
 export { traceCloudExchange } from './telemetry.js';
 export { checkNumber, type NumberRule } from './validation.js';
 export { checkEndpoint, isSecureEndpoint } from './issuers.js';
+export { environmentOf, presentedTokens, withFreshTokenOnExpiry, type AdapterOptions, type PresentedToken } from './adapter-kit.js';
