@@ -1,7 +1,6 @@
 import { fromTemporaryCredentials, fromWebToken } from '@aws-sdk/credential-providers';
-import type { MaskinportenClient } from '@skyporten/core';
-import { CloudExchangeError, ConfigError, createRefreshingCache, logEvent, requireAudience, resolveMaskinportenClient } from '@skyporten/core/adapter';
-import type { DecodedSkyportenToken, GetOptions, MaskinportenClientOrOptions } from '@skyporten/core/adapter';
+import { CloudExchangeError, ConfigError, createRefreshingCache, logEvent, presentedTokens, resolveMaskinportenClient, withFreshTokenOnExpiry } from '@skyporten/core/adapter';
+import type { MaskinportenClientOrOptions } from '@skyporten/core/adapter';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
 import { DeferredConfigError, stsCodeOf, throwCloudExchangeError } from './errors.js';
 import { resolveSettings, type SkyportenCredentialsOptions, type SkyportenIdentityProperties } from './options.js';
@@ -11,16 +10,6 @@ export { type ChainedRole, type SkyportenCredentialsOptions, type SkyportenIdent
 /** The client configuration type of `fromTemporaryCredentials` (ours has a `maxAttempts` that may be `undefined`). */
 type TemporaryConfig = NonNullable<Parameters<typeof fromTemporaryCredentials>[0]['clientConfig']>;
 
-/** The client's current token, checked to carry an audience; each token is decoded once, however often it is asked for. */
-function audienceCheckedTokens(client: MaskinportenClient) {
-  let last: { token: string; decoded: DecodedSkyportenToken } | undefined;
-  return async (options?: GetOptions) => {
-    const token = await client.getAccessToken(options);
-    if (last?.token !== token) last = { token, decoded: requireAudience(token, 'AWS STS') };
-    return last;
-  };
-}
-
 /**
  * A source of Skyporten access tokens to present as AWS web identity tokens (e.g. to `fromWebToken`): each call
  * returns the client's current token, fetched or refreshed as needed, after checking that it carries an audience.
@@ -28,7 +17,7 @@ function audienceCheckedTokens(client: MaskinportenClient) {
  * @public
  */
 export function createWebIdentityTokenProvider(maskinporten?: MaskinportenClientOrOptions): (options?: { forceRefresh?: boolean; signal?: AbortSignal }) => Promise<string> {
-  const tokens = audienceCheckedTokens(resolveMaskinportenClient(maskinporten));
+  const tokens = presentedTokens(resolveMaskinportenClient(maskinporten), 'AWS STS');
   return async (options) => (await tokens(options)).token;
 }
 
@@ -53,7 +42,7 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
     return () => Promise.reject(new DeferredConfigError(error));
   }
   const { roleArn, chain, durationSeconds, client, clock, logger, ...settings } = resolved;
-  const tokens = audienceCheckedTokens(client);
+  const tokens = presentedTokens(client, 'AWS STS');
   // The latest call's properties, read by the load it starts: core's LoadContext lacks them on a background refresh.
   let properties: SkyportenIdentityProperties = {};
 
@@ -62,20 +51,14 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
     const clientConfig = settings.stsConfig(call.callerClientConfig);
     let presented = await tokens();
     const roleSessionName = settings.sessionName(presented.decoded);
-    const assume = () => {
+    const assume = async () => {
+      presented = await tokens();
       const provider = fromWebToken({ roleArn, roleSessionName, durationSeconds, webIdentityToken: presented.token, clientConfig });
       logEvent(logger, 'debug', 'calling AWS STS AssumeRoleWithWebIdentity', { roleArn, roleSessionName, subject: presented.decoded.subject });
       // The SDK's own type wants the resolved (function) form of callerClientConfig; ours also takes a string region.
       return provider(call as Parameters<typeof provider>[0]);
     };
-    let credentials = await assume()
-      .catch(async (error: unknown) => {
-        if (stsCodeOf(error) !== 'ExpiredTokenException') throw error;
-        logEvent(logger, 'info', 'AWS STS found the Skyporten token expired; retrying once with a fresh token');
-        client.invalidate();
-        presented = await tokens({ forceRefresh: true });
-        return assume();
-      })
+    let credentials = await withFreshTokenOnExpiry(client, 'AWS STS', (error) => stsCodeOf(error) === 'ExpiredTokenException', logger, assume)
       .catch((error: unknown) => throwCloudExchangeError(error, { roleArn, token: presented.decoded }));
     let via = roleArn;
     for (const link of chain) {

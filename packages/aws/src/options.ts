@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Environment } from '@skyporten/core';
-import { checkNumber, ConfigError, resolveMaskinportenClient, systemClock, type Clock, type DecodedSkyportenToken, type Logger, type MaskinportenClientOrOptions } from '@skyporten/core/adapter';
+import { checkNumber, ConfigError, environmentOf, resolveMaskinportenClient, systemClock, type AdapterOptions, type DecodedSkyportenToken } from '@skyporten/core/adapter';
 
 /** Settings of the STS client; anything else given here is passed on to the STS client's configuration as is. @public */
 export interface StsClientConfig {
@@ -26,9 +25,7 @@ export interface ChainedRole {
 }
 
 /** Options of {@link skyportenCredentials}; the package README explains each one at length. @public */
-export interface SkyportenCredentialsOptions {
-  /** The Maskinporten client, or options to create one; its `resource` must be in the AWS OIDC provider's client ID list. @default a client configured from the environment */
-  maskinporten?: MaskinportenClientOrOptions | undefined;
+export interface SkyportenCredentialsOptions extends AdapterOptions {
   /** The IAM role to assume, `arn:aws:iam::<account>:role/<name>` (with a custom STS endpoint any partition, account may be empty). @default `AWS_ROLE_ARN` */
   roleArn?: string | undefined;
   /** The session name, visible in the data provider's CloudTrail: 2-64 characters from `[\w+=,.@-]`. @default `AWS_ROLE_SESSION_NAME`, else `skyporten-<organisation number>-<8 hex digits>` */
@@ -45,12 +42,6 @@ export interface SkyportenCredentialsOptions {
   refreshWindowSeconds?: number | undefined;
   /** Never hand out credentials this close to expiry (at most a tenth of their lifetime; see the README's "Caching and refresh"). @default 300 */
   safetyMarginSeconds?: number | undefined;
-  /** Receives debug/info/warn events; never a token or a secret. */
-  logger?: Logger | undefined;
-  /** Current time in ms, for the credential cache (and the Maskinporten client when created here). @default Date.now */
-  clock?: Clock | undefined;
-  /** Where left-out options are read from; `false` reads nothing. @default process.env */
-  env?: Environment | false | undefined;
 }
 
 /** Identity properties the AWS SDK passes to a credential provider, plus `forceRefresh`. @public */
@@ -96,7 +87,7 @@ function refreshAheadSeconds({ credentialRefreshAheadSeconds: seconds, refreshWi
 
 /** The options of `skyportenCredentials`, validated (a {@link ConfigError} names the option at fault), with the environment and defaults filled in. */
 export function resolveSettings(options: SkyportenCredentialsOptions) {
-  const env: Environment = options.env === false ? {} : (options.env ?? process.env);
+  const env = environmentOf(options.env);
   const { region = env.AWS_REGION, endpoint = env.AWS_ENDPOINT_URL_STS, ...rest } = options.clientConfig ?? {};
   const customEndpoint = endpoint !== undefined && endpoint !== '';
   const roleArn = options.roleArn ?? env.AWS_ROLE_ARN;
@@ -104,6 +95,8 @@ export function resolveSettings(options: SkyportenCredentialsOptions) {
   const roleSessionName = options.roleSessionName ?? env.AWS_ROLE_SESSION_NAME;
   checkChars(roleSessionName || undefined, 'roleSessionName', 'roleSessionName (or AWS_ROLE_SESSION_NAME)', SESSION_NAME);
   checkNumber(options.durationSeconds, 'durationSeconds', { min: 900, max: 43200, integer: true });
+  checkNumber(options.credentialRefreshAheadSeconds, 'credentialRefreshAheadSeconds', { min: 0, max: Infinity });
+  checkNumber(options.safetyMarginSeconds, 'safetyMarginSeconds', { min: 0, max: Infinity });
   if (options.chain !== undefined && !Array.isArray(options.chain)) throw new ConfigError('chain', 'chain must be an array of { roleArn, roleSessionName?, durationSeconds?, externalId? }.');
   const chain = (options.chain ?? []).map((link: ChainedRole, index): ChainedRole => {
     const field = `chain[${index}]`;

@@ -155,6 +155,18 @@ describe('option validation, when credentials are first asked for (decision 0015
     expect(await deferred({ roleArn: ROLE_ARN, durationSeconds, env: false })).toMatchObject({ code: 'CONFIG_INVALID', field: 'durationSeconds' });
   });
 
+  it.each([
+    ['safetyMarginSeconds', -1],
+    ['safetyMarginSeconds', Number.NaN],
+    ['credentialRefreshAheadSeconds', -1],
+    ['credentialRefreshAheadSeconds', Number.POSITIVE_INFINITY],
+    ['credentialRefreshAheadSeconds', '600'],
+  ] as const)('rejects %s %s', async (field, value) => {
+    const error = await deferred({ roleArn: ROLE_ARN, [field]: value as number, env: false });
+    expect(error).toMatchObject({ code: 'CONFIG_INVALID', field });
+    expect(error.message).toContain(`${field} is invalid`);
+  });
+
   it.each(['a', 'has space', 'x'.repeat(65), 'slash/not-allowed'])('rejects roleSessionName %j', async (roleSessionName) => {
     expect(await deferred({ roleArn: ROLE_ARN, roleSessionName, env: false })).toMatchObject({ code: 'CONFIG_INVALID', field: 'roleSessionName' });
   });
