@@ -65,10 +65,7 @@ export function throwCloudExchangeError(error: unknown, context: Pick<Facts, 'ro
   throw new CloudExchangeError('aws', `${what} failed: ${stsCode}: ${stsMessage}`, { status, cloudCode: stsCode, cause: error, isRetryable, hint: hint ? hint(facts) : isRetryable ? retryHint : undefined });
 }
 
-/**
- * A `ConfigError` thrown when credentials are first asked for (decision 0015): a `CredentialsProviderError` with
- * `tryNextLink` (so `chain()` moves on), branded so `SkyportenError.isInstance` and `ConfigError.isInstance` match. @internal
- */
+/** A `ConfigError` as the `CredentialsProviderError` with `tryNextLink` (so `chain()` moves on) the first credentials call rejects with (decision 0015). @internal */
 export class DeferredConfigError extends CredentialsProviderError {
   readonly code = 'CONFIG_INVALID';
   readonly field: string;

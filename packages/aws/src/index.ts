@@ -11,8 +11,7 @@ export { type ChainedRole, type SkyportenCredentialsOptions, type SkyportenIdent
 type TemporaryConfig = NonNullable<Parameters<typeof fromTemporaryCredentials>[0]['clientConfig']>;
 
 /**
- * A source of Skyporten access tokens to present as AWS web identity tokens (e.g. to `fromWebToken`): each call
- * returns the client's current token, fetched or refreshed as needed, after checking that it carries an audience.
+ * Skyporten access tokens to present as AWS web identity tokens (e.g. to `fromWebToken`): the client's current one, checked to carry an audience.
  * @throws ConfigError naming `resource` when the token has no `aud`.
  * @public
  */
@@ -22,10 +21,8 @@ export function createWebIdentityTokenProvider(maskinporten?: MaskinportenClient
 }
 
 /**
- * AWS SDK v3 credentials from Skyporten: a Maskinporten access token is exchanged for temporary credentials of
- * `roleArn` with STS `AssumeRoleWithWebIdentity`, then, with `chain`, for each next role with `AssumeRole`. They
- * are cached and refreshed ahead of expiry; failures are `CloudExchangeError`s with a `hint`. Configuration errors
- * reject each call as a `CredentialsProviderError` that is also a `ConfigError`. The package README has the details.
+ * AWS SDK v3 credentials from Skyporten: a Maskinporten token exchanged with STS for `roleArn` (then each `chain` role), cached and
+ * refreshed; failures are `CloudExchangeError`s with a `hint`, bad options reject each call as a `ConfigError` (README: details).
  * @example
  * ```ts
  * const s3 = new S3Client({ region: 'eu-north-1', credentials: skyportenCredentials({ roleArn: 'arn:aws:iam::123456789012:role/skyporten-reader' }) });

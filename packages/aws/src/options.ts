@@ -106,7 +106,6 @@ export function resolveSettings(options: SkyportenCredentialsOptions) {
     checkChars(link.externalId, `${field}.externalId`, `${field}.externalId`, EXTERNAL_ID);
     return { ...link };
   });
-  const { clock = systemClock, logger } = options;
   const suffix = randomBytes(4).toString('hex');
   return {
     roleArn,
@@ -122,9 +121,9 @@ export function resolveSettings(options: SkyportenCredentialsOptions) {
       const callerRegion = async () => (typeof caller?.region === 'function' ? await caller.region() : caller?.region) || 'eu-north-1';
       return { ...rest, ...(endpoint === undefined ? {} : { endpoint }), region: region ?? callerRegion };
     },
-    client: resolveMaskinportenClient(options.maskinporten, { env: options.env, clock: options.clock, logger }),
-    clock,
-    logger,
+    client: resolveMaskinportenClient(options.maskinporten, { env: options.env, clock: options.clock, logger: options.logger }),
+    clock: options.clock ?? systemClock,
+    logger: options.logger,
     /** When the credential cache refreshes (core's rule caps both by the credentials' lifetime). */
     refresh: { refreshWindowSeconds: refreshAheadSeconds(options), safetyMarginSeconds: options.safetyMarginSeconds ?? 300 },
   };
