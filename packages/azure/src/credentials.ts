@@ -1,8 +1,8 @@
 import { ClientAssertionCredential, type AccessToken, type ClientAssertionCredentialOptions, type GetTokenOptions, type TokenCredential } from '@azure/identity';
 import { isLoopbackHost, type Environment, type MaskinportenClient } from '@skyporten/core';
 import { checkNumber, ConfigError, createKeyedCache, environmentOf, isRetryable, logEvent, presentedTokens, resolveMaskinportenClient } from '@skyporten/core/adapter';
-import { systemClock, withFreshTokenOnExpiry, type AdapterOptions, type CloudExchangeError, type Expiring, type LoadContext } from '@skyporten/core/adapter';
-import { failureOf, isExpiredAssertion, recordFailures, translateEntraError, type EntraFailure } from './errors.js';
+import { systemClock, withFreshTokenOnExpiry, type AdapterOptions, CloudExchangeError, type Expiring, type LoadContext } from '@skyporten/core/adapter';
+import { failureOf, recordFailures, translateEntraError, type EntraFailure } from './errors.js';
 
 /** The public Azure cloud's Entra ID, the default `authorityHost`. @public */
 export const DEFAULT_AUTHORITY_HOST = 'https://login.microsoftonline.com';
@@ -45,6 +45,7 @@ type CachedToken = Expiring & { token: AccessToken; issuedAt: Date }; // issuedA
 const GUID = /^[\da-f]{8}-[\da-f]{4}-[\da-f]{4}-[\da-f]{4}-[\da-f]{12}$/i;
 const DOMAIN = /^(?=.{1,253}$)([a-z\d]([a-z\d-]{0,61}[a-z\d])?\.)+[a-z]{2,63}$/i;
 const MULTI_TENANT = /^(common|organizations|consumers)$/i;
+const isExpiredAssertion = (error: unknown) => CloudExchangeError.isInstance(error) && error.cloudCode === 'AADSTS700024';
 
 function check(ok: boolean, field: string, message: string, hint?: string): void {
   if (!ok) throw new ConfigError(field, message, { hint });
@@ -93,14 +94,11 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
     });
   }
   async function load({ scopes, shared }: { scopes: string[]; shared: GetTokenOptions }, { current }: LoadContext): Promise<CachedToken> {
-    let token: AccessToken;
-    try {
-      token = await withFreshTokenOnExpiry(maskinporten, 'Entra ID', isExpiredAssertion, logger, () => attempt(scopes, shared));
-    } catch (error) {
+    const token = await withFreshTokenOnExpiry(maskinporten, 'Entra ID', isExpiredAssertion, logger, () => attempt(scopes, shared)).catch((error: unknown) => {
       const { code, cloudCode } = error as Partial<CloudExchangeError>;
       logEvent(logger, 'warn', 'Entra ID token request failed', { code, cloudCode, isRetryable: isRetryable(error) });
       throw error;
-    }
+    });
     logEvent(logger, 'debug', 'Entra ID token ready', { tenantId, clientId, scopes, expiresOn: new Date(token.expiresOnTimestamp).toISOString() });
     const last = current as CachedToken | undefined;
     return { token, expiresAt: new Date(token.expiresOnTimestamp), issuedAt: last?.token.token === token.token ? last.issuedAt : new Date(clock()) };

@@ -83,9 +83,6 @@ export function translateEntraError(error: unknown, context: EntraFailureContext
   return new CloudExchangeError('azure', `Entra ID did not issue a token for ${where}: ${reason}`, { status, cloudCode, hint, cause: error, isRetryable });
 }
 
-/** Entra ID's answer when the Skyporten token was outside its exp/nbf: worth one retry with a fresh token. */
-export const isExpiredAssertion = (error: unknown) => CloudExchangeError.isInstance(error) && error.cloudCode === 'AADSTS700024';
-
 /** A pipeline policy adding the {@link EntraFailure} of each failed (4xx/5xx) response to `failures` (see the README on why). */
 export function recordFailures(failures: EntraFailure[]): NonNullable<ClientAssertionCredentialOptions['additionalPolicies']>[number] {
   return {
