@@ -1,9 +1,9 @@
-import type { MaskinportenClient, SkyportenToken } from '@skyporten/core';
-import { checkNumber, CloudExchangeError, ConfigError, createRefreshingCache, logEvent, requireAudience, resolveMaskinportenClient, systemClock, traceCloudExchange } from '@skyporten/core/adapter';
-import type { Clock, DecodedSkyportenToken, Expiring, Logger, MaskinportenClientOrOptions } from '@skyporten/core/adapter';
+import type { MaskinportenClient } from '@skyporten/core';
+import { checkNumber, CloudExchangeError, ConfigError, createRefreshingCache, logEvent, presentedTokens, resolveMaskinportenClient, systemClock } from '@skyporten/core/adapter';
+import { traceCloudExchange, withFreshTokenOnExpiry, type AdapterOptions, type Clock, type DecodedSkyportenToken, type Expiring } from '@skyporten/core/adapter';
 import { IdentityPoolClient, type Credentials, type SubjectTokenSupplier } from 'google-auth-library';
 import { externalAccountFields } from './credential-config.js';
-import { toCloudExchangeError, type ExchangeContext } from './errors.js';
+import { throwCloudExchangeError, type ExchangeContext } from './errors.js';
 import { resolveDelegates, resolveFederation, TOKEN_LIFETIME_RULE, type GcpFederationOptions, type ResolvedFederation } from './options.js';
 
 /** The scope google-auth-library asks for when none is given. @public */
@@ -12,10 +12,11 @@ export const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platf
 /** A Google access token as google-auth-library's external-account client returns it. */
 type GoogleToken = Awaited<ReturnType<IdentityPoolClient['refreshAccessTokenAsync']>>;
 
+/** STS said the subject token had expired: a fresh Skyporten token may succeed. */
+const isExpiredSubject = (error: unknown) => CloudExchangeError.isInstance(error) && error.cloudCode === 'invalid_grant' && /expired|stale/i.test(error.message);
+
 /** Options of {@link skyportenCredentials}; the README explains each. @public */
-export interface SkyportenCredentialsOptions extends GcpFederationOptions {
-  /** The Maskinporten client, or options for one; its `resource` must be an audience the pool provider allows. @default createMaskinportenClient() from the environment */
-  maskinporten?: MaskinportenClientOrOptions | undefined;
+export interface SkyportenCredentialsOptions extends GcpFederationOptions, AdapterOptions {
   /** OAuth scopes of the Google access token. @default ["https://www.googleapis.com/auth/cloud-platform"] */
   scopes?: string[] | undefined;
   /** Lifetime of impersonated tokens, in seconds (600 to 43200; above 3600 needs an organisation policy); ignored without `serviceAccountEmail`. @default 3600 */
@@ -24,18 +25,9 @@ export interface SkyportenCredentialsOptions extends GcpFederationOptions {
   delegates?: readonly string[] | undefined;
   /** Through a refresh failing with a retryable error, keep handing out the current token until this many seconds before expiry. @default 60 */
   safetyMarginSeconds?: number | undefined;
-  /** Receives debug/warn events; never a token. */
-  logger?: Logger | undefined;
-  /** Current time in milliseconds, for the subject token's remaining lifetime and the safety margin. @default Date.now */
-  clock?: Clock | undefined;
 }
 
-/**
- * Google Cloud credentials from Skyporten: an `AuthClient` for any `@google-cloud/*` client, e.g.
- * `new Storage({ authClient: skyportenCredentials({ audience, serviceAccountEmail }) })` (see the README).
- * @throws ConfigError when an option is missing or malformed (checked here, before any request).
- * @public
- */
+/** Google Cloud credentials from Skyporten: an `AuthClient` for any `@google-cloud/*` client (see the README). @throws ConfigError on a missing or malformed option, before any request. @public */
 export function skyportenCredentials(options: SkyportenCredentialsOptions = {}): SkyportenIdentityPoolClient {
   const federation = resolveFederation(options);
   const { scopes } = options;
@@ -45,7 +37,7 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
   checkNumber(options.safetyMarginSeconds, 'safetyMarginSeconds', { min: 0, max: Infinity });
   checkNumber(options.tokenLifetimeSeconds, 'tokenLifetimeSeconds', TOKEN_LIFETIME_RULE);
   const delegates = resolveDelegates(options.delegates, federation); // before the key is read, like the other options
-  const maskinporten = resolveMaskinportenClient(options.maskinporten, { env: options.env, clock: options.clock, logger: options.logger });
+  const maskinporten = resolveMaskinportenClient(options.maskinporten, options);
   if (federation.serviceAccountEmail === undefined) {
     logEvent(options.logger, 'warn', 'No serviceAccountEmail: the federated token from GCP STS is used directly and expires with the Skyporten token (about 120 s)');
   }
@@ -64,17 +56,18 @@ export interface SubjectTokenSupplierOptions {
 
 /** An `IdentityPoolClient`'s `subject_token_supplier`: the client's (cached) Skyporten token. @throws ConfigError naming `resource` when it has no `aud`. @public */
 export function createSubjectTokenSupplier(maskinporten: MaskinportenClient, options: SubjectTokenSupplierOptions = {}): SubjectTokenSupplier {
-  const clock = options.clock ?? systemClock;
-  const minimumMs = (options.minimumLifetimeSeconds ?? 0) * 1000;
-  const decoded = new WeakMap<SkyportenToken, DecodedSkyportenToken>(); // each token once, however many exchanges present it
+  const { clock = systemClock, minimumLifetimeSeconds = 0 } = options;
+  const getAccessToken = async (): Promise<string> => {
+    const token = await maskinporten.getToken();
+    const forceRefresh = minimumLifetimeSeconds > 0 && token.expiresAt.getTime() - clock() < minimumLifetimeSeconds * 1000;
+    return forceRefresh ? (await maskinporten.getToken({ forceRefresh })).accessToken : token.accessToken;
+  };
+  const present = presentedTokens({ ...maskinporten, getAccessToken }, 'GCP STS');
   return {
     async getSubjectToken() {
-      let token = await maskinporten.getToken();
-      if (minimumMs > 0 && token.expiresAt.getTime() - clock() < minimumMs) token = await maskinporten.getToken({ forceRefresh: true });
-      const claims = decoded.get(token) ?? requireAudience(token.accessToken, 'GCP STS');
-      decoded.set(token, claims);
-      options.onToken?.(claims);
-      return token.accessToken;
+      const { token, decoded } = await present();
+      options.onToken?.(decoded);
+      return token;
     },
   };
 }
@@ -87,7 +80,7 @@ export class SkyportenIdentityPoolClient extends IdentityPoolClient {
   readonly federation: Readonly<ResolvedFederation>;
   /** The delegation chain to the service account, as `projects/-/serviceAccounts/<EMAIL>`; empty for none. */
   readonly delegates: readonly string[];
-  /** With delegates: the federated-only client that impersonates through the chain. */
+  /** With delegates: a federated-only client (scope cloud-platform, as IAM Credentials wants) that impersonates through the chain (README). */
   readonly #chainSource: IdentityPoolClient | undefined;
   readonly #context: ExchangeContext;
   readonly #options: SkyportenCredentialsOptions;
@@ -99,18 +92,14 @@ export class SkyportenIdentityPoolClient extends IdentityPoolClient {
     const delegates = resolveDelegates(options.delegates, federation);
     const context: ExchangeContext = { federation, delegates, subject: undefined };
     const { clock = systemClock, logger } = options;
+    // Federated only, the token lives as long as the Skyporten token: refresh 15 s ahead, from tokens with 45 s left (README).
     const federated = federation.serviceAccountImpersonationUrl === undefined;
-    // The federated token lives only as long as the Skyporten token (about 120 s): refresh 15 s ahead (not 5 min), from tokens with 45 s left.
-    const minimumLifetimeSeconds = federated ? 45 : 0;
-    const subject_token_supplier = createSubjectTokenSupplier(maskinporten, { minimumLifetimeSeconds, clock, onToken: (subject) => Object.assign(context, { subject }) });
-    // With delegates, google-auth-library's own impersonation (which cannot send them) is left out: #throughChain does it.
+    const subject_token_supplier = createSubjectTokenSupplier(maskinporten, { minimumLifetimeSeconds: federated ? 45 : 0, clock, onToken: (subject) => Object.assign(context, { subject }) });
     const fields = externalAccountFields(delegates.length > 0 ? { ...federation, serviceAccountImpersonationUrl: undefined } : federation, options.tokenLifetimeSeconds);
-    const eager = federated ? { eagerRefreshThresholdMillis: 15_000 } : {};
-    super({ ...fields, scopes: options.scopes ?? [CLOUD_PLATFORM_SCOPE], subject_token_supplier, ...eager });
+    super({ ...fields, scopes: options.scopes ?? [CLOUD_PLATFORM_SCOPE], subject_token_supplier, ...(federated ? { eagerRefreshThresholdMillis: 15_000 } : {}) });
     this.maskinporten = maskinporten;
     this.federation = federation;
     this.delegates = delegates;
-    // IAM Credentials wants a federated token for cloud-platform (or iam) whatever the target's scopes are.
     this.#chainSource = delegates.length > 0 ? new IdentityPoolClient({ ...fields, scopes: [CLOUD_PLATFORM_SCOPE], subject_token_supplier }) : undefined;
     this.#context = context;
     this.#options = options;
@@ -131,25 +120,15 @@ export class SkyportenIdentityPoolClient extends IdentityPoolClient {
 
   /** One refresh (exchange, then impersonation), once more with a fresh Skyporten token if STS says it expired. */
   async #load(): Promise<Expiring & { token: GoogleToken }> {
-    const token = await this.#exchange().catch((error: unknown) => {
-      // Only when STS said the subject token had expired: a fresh Skyporten token may succeed.
-      if (!CloudExchangeError.isInstance(error) || error.cloudCode !== 'invalid_grant' || !/expired|stale/i.test(error.message)) throw error;
-      logEvent(this.#options.logger, 'warn', 'GCP STS says the Skyporten token has expired; retrying once with a fresh token');
-      this.maskinporten.invalidate();
-      return this.#exchange();
-    });
-    return { token, expiresAt: new Date(token.expiry_date ?? Number.NaN) };
-  }
-
-  #exchange(): Promise<GoogleToken> {
     const { audience, serviceAccountEmail } = this.federation;
-    logEvent(this.#options.logger, 'debug', 'exchanging the Skyporten token at GCP STS', { audience, serviceAccountEmail, delegates: this.delegates.length });
     const source = this.#chainSource;
-    return traceCloudExchange('gcp', { audience, serviceAccountEmail }, () =>
-      (source === undefined ? super.refreshAccessTokenAsync() : this.#throughChain(source)).catch((error: unknown) => {
-        throw toCloudExchangeError(error, this.#context);
-      }),
-    );
+    const exchange = () => {
+      logEvent(this.#options.logger, 'debug', 'exchanging the Skyporten token at GCP STS', { audience, serviceAccountEmail, delegates: this.delegates.length });
+      const refresh = source === undefined ? super.refreshAccessTokenAsync() : this.#throughChain(source);
+      return refresh.catch((error: unknown) => throwCloudExchangeError(error, this.#context));
+    };
+    const token = await withFreshTokenOnExpiry(this.maskinporten, 'GCP STS', isExpiredSubject, this.#options.logger, () => traceCloudExchange('gcp', { audience, serviceAccountEmail }, exchange));
+    return { token, expiresAt: new Date(token.expiry_date ?? Number.NaN) };
   }
 
   /** `generateAccessToken` with the chain, sent as google-auth-library's `Impersonated` would (see the README). */

@@ -13,26 +13,6 @@ type GaxiosLike = { response?: { status?: unknown; data?: unknown; config?: { ur
 
 const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
 
-/** Status, URL and codes of a failure; STS answers OAuth errors, its front end and IAM Credentials Google's error JSON. */
-function unwrap(error: unknown) {
-  const value = Object(error) as GaxiosLike;
-  const status = [value.response?.status, value.status].find((candidate) => typeof candidate === 'number') as number | undefined;
-  // Parsed already: every request here asks gaxios for JSON (a body that is not JSON stays a string, with no codes to read).
-  const { error: oauthError, error_description } = Object(value.response?.data) as { error?: unknown; error_description?: unknown };
-  const google = Object(oauthError) as { status?: unknown; message?: unknown };
-  const oauth = typeof oauthError === 'string';
-  const url = value.config?.url ?? value.response?.config?.url;
-  return {
-    status,
-    oauth,
-    url: url === undefined ? undefined : String(url),
-    cloudCode: text(oauth ? oauthError : google.status),
-    detail: text(oauth ? error_description : google.message),
-    code: text(value.code),
-    message: text(value.message) ?? String(error),
-  };
-}
-
 /** The `principalSet` to grant for this consumer and scope, per Skyporten's `attribute.clientaccess` mapping (see the README). @public */
 export function clientAccessPrincipalSet(pool: { projectNumber: string; poolId: string }, consumerId: string, scope: string): string {
   return `principalSet://iam.googleapis.com/projects/${pool.projectNumber}/locations/global/workloadIdentityPools/${pool.poolId}/attribute.clientaccess/client::${consumerId}::${scope}`;
@@ -69,22 +49,31 @@ function hintFor(key: string, { federation, subject, delegates }: ExchangeContex
   return HINTS.find(([pattern]) => pattern.test(key))?.[1].replace(/\{(\w+)\}/g, (_, name: string) => values[name] ?? '');
 }
 
-/** What google-auth-library throws, as a `CloudExchangeError('gcp', ...)` with a hint; SkyportenErrors pass through. @internal */
-export function toCloudExchangeError(error: unknown, context: ExchangeContext): SkyportenError {
-  if (SkyportenError.isInstance(error)) return error;
-  const { status, oauth, url, cloudCode, detail, code, message: reason } = unwrap(error);
+/** Throws what google-auth-library threw as a `CloudExchangeError('gcp', ...)` with a hint; SkyportenErrors pass through. @internal */
+export function throwCloudExchangeError(error: unknown, context: ExchangeContext): never {
+  if (SkyportenError.isInstance(error)) throw error;
+  const value = Object(error) as GaxiosLike;
+  const status = [value.response?.status, value.status].find((candidate) => typeof candidate === 'number') as number | undefined;
+  // STS answers OAuth errors, its front end and IAM Credentials Google's error JSON, parsed already: every request here asks gaxios for JSON.
+  const { error: oauthError, error_description } = Object(value.response?.data) as { error?: unknown; error_description?: unknown };
+  const google = Object(oauthError) as { status?: unknown; message?: unknown };
+  const oauth = typeof oauthError === 'string';
+  const cloudCode = text(oauth ? oauthError : google.status);
+  const detail = text(oauth ? error_description : google.message);
+  const url = String(value.config?.url ?? value.response?.config?.url);
   const { tokenUrl, serviceAccountImpersonationUrl: iamUrl, serviceAccountEmail } = context.federation;
   const fromSts = oauth || url === tokenUrl;
-  const fromIam = url !== undefined && url === iamUrl;
+  const fromIam = url === iamUrl;
   const service = fromIam ? 'IAM Credentials' : fromSts ? 'GCP STS' : 'GCP';
   if (status === undefined) {
     const hint = `Check network access to ${fromIam ? iamUrl : tokenUrl} (and HTTPS_PROXY).`;
-    return new CloudExchangeError('gcp', `${service} could not be reached: ${code ?? reason}.`, { cloudCode: code, isRetryable: true, hint, cause: error });
+    const code = text(value.code);
+    throw new CloudExchangeError('gcp', `${service} could not be reached: ${code ?? text(value.message) ?? String(error)}.`, { cloudCode: code, isRetryable: true, hint, cause: error });
   }
   const isRetryable = isTransientStatus(status);
   const what = fromSts ? 'GCP STS refused the token exchange' : `${service} failed${fromIam ? ` to impersonate ${serviceAccountEmail ?? 'the service account'}` : ''}`;
   const key = fromSts ? `sts:${cloudCode ?? ''} ${detail ?? ''}` : `${fromIam ? 'iam' : 'gcp'}:${status}:${context.delegates.length > 0 ? 'chain' : 'direct'}`;
   const hint = isRetryable ? `${service} is unavailable; try again later.` : hintFor(key, context);
   const message = `${what} (HTTP ${status}${cloudCode ? `, ${cloudCode}` : ''})${detail ? `: ${detail}` : '.'}`;
-  return new CloudExchangeError('gcp', message, { status, cloudCode, isRetryable, hint, cause: error });
+  throw new CloudExchangeError('gcp', message, { status, cloudCode, isRetryable, hint, cause: error });
 }

@@ -1,6 +1,4 @@
-export { CLOUD_PLATFORM_SCOPE, createSubjectTokenSupplier, SkyportenIdentityPoolClient } from './credentials.js';
-export type { SubjectTokenSupplierOptions } from './credentials.js';
-export { skyportenCredentials, type SkyportenCredentialsOptions } from './credentials.js';
+export * from './credentials.js';
 export { DEFAULT_EXECUTABLE_COMMAND, gcpCredentialConfig, gcpExecutableResponse } from './credential-config.js';
 export type { GcpCredentialConfigOptions, GcpExecutableResponse, GcpExternalAccountConfig } from './credential-config.js';
 export { clientAccessPrincipalSet } from './errors.js';

@@ -1,5 +1,4 @@
-import type { Environment } from '@skyporten/core';
-import { checkEndpoint, ConfigError } from '@skyporten/core/adapter';
+import { checkEndpoint, ConfigError, environmentOf, type AdapterOptions } from '@skyporten/core/adapter';
 
 /** The parts of a workload identity pool provider's resource name; ask the data provider for them. @public */
 export interface WorkloadIdentityProvider {
@@ -12,7 +11,7 @@ export interface WorkloadIdentityProvider {
 }
 
 /** Where the data provider's workload identity federation lives ({@link skyportenCredentials}, {@link gcpCredentialConfig}). @public */
-export interface GcpFederationOptions {
+export interface GcpFederationOptions extends Pick<AdapterOptions, 'env'> {
   /** The pool provider, `//iam.googleapis.com/projects/<NUMBER>/locations/global/workloadIdentityPools/<POOL>/providers/<PROVIDER>`, or its parts. @default `SKYPORTEN_GCP_AUDIENCE` */
   audience?: string | WorkloadIdentityProvider | undefined;
   /** The service account to impersonate; without it the federated token is used directly (see the README). @default `SKYPORTEN_GCP_SERVICE_ACCOUNT_EMAIL`, else none */
@@ -23,8 +22,6 @@ export interface GcpFederationOptions {
   serviceAccountImpersonationUrl?: string | undefined;
   /** The Google Cloud universe. @default "googleapis.com" */
   universeDomain?: string | undefined;
-  /** Where left-out options are read from; `false` reads nothing. @default process.env */
-  env?: Environment | false | undefined;
 }
 
 /** The environment variables the GCP adapter reads when an option is left out. @public */
@@ -91,7 +88,7 @@ function parseAudience(value: string | WorkloadIdentityProvider): { audience: st
 
 /** Validates the federation options once, where the factory is called. @internal */
 export function resolveFederation(options: GcpFederationOptions): ResolvedFederation {
-  const env: Environment = options.env === false ? {} : (options.env ?? process.env);
+  const env = environmentOf(options.env);
   const rawAudience = options.audience ?? env[GCP_ENVIRONMENT_VARIABLES.audience];
   if (rawAudience === undefined || rawAudience === '') {
     const hint = 'e.g. //iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/skyporten/providers/maskinporten';
