@@ -1,6 +1,6 @@
 import { checkNumber, ConfigError } from '@skyporten/core/adapter';
 import type { PluggableAuthClientOptions } from 'google-auth-library';
-import { resolveFederation, TOKEN_LIFETIME_RULE, type GcpFederationOptions, type ResolvedFederation } from './options.js';
+import { resolveFederation, type GcpFederationOptions, type ResolvedFederation } from './options.js';
 
 /** The command gcloud and other-language SDKs run to get a Skyporten token. @public */
 export const DEFAULT_EXECUTABLE_COMMAND = 'npx skyporten gcp executable';
@@ -34,14 +34,11 @@ export function gcpCredentialConfig(options: GcpCredentialConfigOptions = {}): G
   if ((options as { delegates?: unknown }).delegates !== undefined) {
     throw new ConfigError('delegates', 'The external_account format has no field for delegates: configure a direct binding on serviceAccountEmail, or use skyportenCredentials({ delegates }) in Node.js.');
   }
-  const lifetime = options.tokenLifetimeSeconds;
-  checkNumber(lifetime, 'tokenLifetimeSeconds', TOKEN_LIFETIME_RULE);
-  if (lifetime !== undefined && federation.serviceAccountImpersonationUrl === undefined) {
+  if (options.tokenLifetimeSeconds !== undefined && federation.serviceAccountImpersonationUrl === undefined) {
     throw new ConfigError('tokenLifetimeSeconds', 'tokenLifetimeSeconds applies only to service account impersonation: set serviceAccountEmail too.');
   }
-  const outputFile = options.outputFile === undefined ? {} : { output_file: options.outputFile };
-  const executable = { command: command.trim(), timeout_millis: options.timeoutMillis ?? 30_000, ...outputFile };
-  return { ...externalAccountFields(federation, lifetime), credential_source: { executable } };
+  const executable = { command: command.trim(), timeout_millis: options.timeoutMillis ?? 30_000, ...(options.outputFile === undefined ? {} : { output_file: options.outputFile }) };
+  return { ...externalAccountFields(federation, options.tokenLifetimeSeconds), credential_source: { executable } };
 }
 
 /** What a credential configuration and `SkyportenIdentityPoolClient` share: the exchange and impersonation settings. @internal */

@@ -3,8 +3,8 @@ import { checkNumber, CloudExchangeError, ConfigError, createRefreshingCache, lo
 import { traceCloudExchange, withFreshTokenOnExpiry, type AdapterOptions, type Clock, type DecodedSkyportenToken, type Expiring } from '@skyporten/core/adapter';
 import { IdentityPoolClient, type Credentials, type SubjectTokenSupplier } from 'google-auth-library';
 import { externalAccountFields } from './credential-config.js';
-import { throwCloudExchangeError, type ExchangeContext } from './errors.js';
-import { resolveDelegates, resolveFederation, TOKEN_LIFETIME_RULE, type GcpFederationOptions, type ResolvedFederation } from './options.js';
+import { throwCloudExchangeError } from './errors.js';
+import { resolveDelegates, resolveFederation, type GcpFederationOptions, type ResolvedFederation } from './options.js';
 
 /** The scope google-auth-library asks for when none is given. @public */
 export const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
@@ -35,7 +35,6 @@ export function skyportenCredentials(options: SkyportenCredentialsOptions = {}):
     throw new ConfigError('scopes', 'scopes must be a non-empty array of OAuth scope URLs, e.g. ["https://www.googleapis.com/auth/devstorage.read_only"].');
   }
   checkNumber(options.safetyMarginSeconds, 'safetyMarginSeconds', { min: 0, max: Infinity });
-  checkNumber(options.tokenLifetimeSeconds, 'tokenLifetimeSeconds', TOKEN_LIFETIME_RULE);
   const delegates = resolveDelegates(options.delegates, federation); // before the key is read, like the other options
   const maskinporten = resolveMaskinportenClient(options.maskinporten, options);
   if (federation.serviceAccountEmail === undefined) {
@@ -82,7 +81,8 @@ export class SkyportenIdentityPoolClient extends IdentityPoolClient {
   readonly delegates: readonly string[];
   /** With delegates: a federated-only client (scope cloud-platform, as IAM Credentials wants) that impersonates through the chain (README). */
   readonly #chainSource: IdentityPoolClient | undefined;
-  readonly #context: ExchangeContext;
+  /** The claims of the last subject token handed out, for error hints. */
+  readonly #last: { subject?: DecodedSkyportenToken };
   readonly #options: SkyportenCredentialsOptions;
   /** google-auth-library's token, held by core's cache only to be kept through an outage (it never refreshes ahead). */
   readonly #cache;
@@ -90,21 +90,20 @@ export class SkyportenIdentityPoolClient extends IdentityPoolClient {
   /** Prefer {@link skyportenCredentials}, which validates options and reads the environment. */
   constructor(maskinporten: MaskinportenClient, federation: ResolvedFederation, options: Pick<SkyportenCredentialsOptions, 'scopes' | 'delegates' | 'tokenLifetimeSeconds' | 'safetyMarginSeconds' | 'logger' | 'clock'> = {}) {
     const delegates = resolveDelegates(options.delegates, federation);
-    const context: ExchangeContext = { federation, delegates, subject: undefined };
-    const { clock = systemClock, logger } = options;
+    const last: { subject?: DecodedSkyportenToken } = {};
     // Federated only, the token lives as long as the Skyporten token: refresh 15 s ahead, from tokens with 45 s left (README).
     const federated = federation.serviceAccountImpersonationUrl === undefined;
-    const subject_token_supplier = createSubjectTokenSupplier(maskinporten, { minimumLifetimeSeconds: federated ? 45 : 0, clock, onToken: (subject) => Object.assign(context, { subject }) });
+    const subject_token_supplier = createSubjectTokenSupplier(maskinporten, { minimumLifetimeSeconds: federated ? 45 : 0, clock: options.clock, onToken: (subject) => Object.assign(last, { subject }) });
     const fields = externalAccountFields(delegates.length > 0 ? { ...federation, serviceAccountImpersonationUrl: undefined } : federation, options.tokenLifetimeSeconds);
     super({ ...fields, scopes: options.scopes ?? [CLOUD_PLATFORM_SCOPE], subject_token_supplier, ...(federated ? { eagerRefreshThresholdMillis: 15_000 } : {}) });
     this.maskinporten = maskinporten;
     this.federation = federation;
     this.delegates = delegates;
     this.#chainSource = delegates.length > 0 ? new IdentityPoolClient({ ...fields, scopes: [CLOUD_PLATFORM_SCOPE], subject_token_supplier }) : undefined;
-    this.#context = context;
+    this.#last = last;
     this.#options = options;
     const policy = { safetyMarginSeconds: options.safetyMarginSeconds ?? 60, refreshWindowSeconds: 0, keepOnRetryableFailure: true };
-    this.#cache = createRefreshingCache(() => this.#load(), { clock, logger, name: 'the Google access token', ...policy });
+    this.#cache = createRefreshingCache(() => this.#load(), { clock: options.clock ?? systemClock, logger: options.logger, name: 'the Google access token', ...policy });
   }
 
   /** Injects a token, as google-auth-library allows; the kept one is forgotten. */
@@ -121,11 +120,10 @@ export class SkyportenIdentityPoolClient extends IdentityPoolClient {
   /** One refresh (exchange, then impersonation), once more with a fresh Skyporten token if STS says it expired. */
   async #load(): Promise<Expiring & { token: GoogleToken }> {
     const { audience, serviceAccountEmail } = this.federation;
-    const source = this.#chainSource;
     const exchange = () => {
       logEvent(this.#options.logger, 'debug', 'exchanging the Skyporten token at GCP STS', { audience, serviceAccountEmail, delegates: this.delegates.length });
-      const refresh = source === undefined ? super.refreshAccessTokenAsync() : this.#throughChain(source);
-      return refresh.catch((error: unknown) => throwCloudExchangeError(error, this.#context));
+      const refresh = this.#chainSource === undefined ? super.refreshAccessTokenAsync() : this.#throughChain(this.#chainSource);
+      return refresh.catch((error: unknown) => throwCloudExchangeError(error, this, this.#last.subject));
     };
     const token = await withFreshTokenOnExpiry(this.maskinporten, 'GCP STS', isExpiredSubject, this.#options.logger, () => traceCloudExchange('gcp', { audience, serviceAccountEmail }, exchange));
     return { token, expiresAt: new Date(token.expiry_date ?? Number.NaN) };

@@ -1,13 +1,6 @@
 import { CloudExchangeError, isTransientStatus, SkyportenError, type DecodedSkyportenToken } from '@skyporten/core/adapter';
 import type { ResolvedFederation } from './options.js';
 
-/** What the adapter knows when a GCP call fails (`subject`: the last Skyporten token's claims); never a token. @internal */
-export interface ExchangeContext {
-  federation: ResolvedFederation;
-  delegates: readonly string[];
-  subject: DecodedSkyportenToken | undefined;
-}
-
 /** A GaxiosError, or the plain Error google-auth-library wraps STS errors in. */
 type GaxiosLike = { response?: { status?: unknown; data?: unknown; config?: { url?: unknown } }; config?: { url?: unknown }; status?: unknown; code?: unknown; message?: unknown };
 
@@ -32,7 +25,27 @@ const HINTS: readonly (readonly [RegExp, string])[] = [
   [/^iam:404:/, 'The service account {account} does not exist: check serviceAccountEmail with the data provider.'],
 ];
 
-function hintFor(key: string, { federation, subject, delegates }: ExchangeContext): string | undefined {
+/** Throws what google-auth-library threw as a `CloudExchangeError('gcp', ...)` hinted from the client's settings and the last subject token's claims. @internal */
+export function throwCloudExchangeError(error: unknown, { federation, delegates }: { federation: ResolvedFederation; delegates: readonly string[] }, subject?: DecodedSkyportenToken): never {
+  if (SkyportenError.isInstance(error)) throw error;
+  const value = Object(error) as GaxiosLike;
+  const status = [value.response?.status, value.status].find((candidate) => typeof candidate === 'number') as number | undefined;
+  // STS answers OAuth errors, its front end and IAM Credentials Google's error JSON, parsed already: every request here asks gaxios for JSON.
+  const { error: oauthError, error_description } = Object(value.response?.data) as { error?: unknown; error_description?: unknown };
+  const google = Object(oauthError) as { status?: unknown; message?: unknown };
+  const oauth = typeof oauthError === 'string';
+  const cloudCode = text(oauth ? oauthError : google.status);
+  const detail = text(oauth ? error_description : google.message);
+  const url = String(value.config?.url ?? value.response?.config?.url);
+  const { tokenUrl, serviceAccountImpersonationUrl: iamUrl } = federation;
+  const fromSts = oauth || url === tokenUrl;
+  const fromIam = url === iamUrl;
+  const service = fromIam ? 'IAM Credentials' : fromSts ? 'GCP STS' : 'GCP';
+  if (status === undefined) {
+    const hint = `Check network access to ${fromIam ? iamUrl : tokenUrl} (and HTTPS_PROXY).`;
+    const code = text(value.code);
+    throw new CloudExchangeError('gcp', `${service} could not be reached: ${code ?? text(value.message) ?? String(error)}.`, { cloudCode: code, isRetryable: true, hint, cause: error });
+  }
   const account = federation.serviceAccountEmail ?? 'the service account';
   const chain = delegates.map((name) => name.replace('projects/-/serviceAccounts/', ''));
   const values: Record<string, string> = {
@@ -46,34 +59,10 @@ function hintFor(key: string, { federation, subject, delegates }: ExchangeContex
     aud: subject?.audience.join(', ') ?? 'unknown',
     iss: subject?.issuer ?? 'unknown',
   };
-  return HINTS.find(([pattern]) => pattern.test(key))?.[1].replace(/\{(\w+)\}/g, (_, name: string) => values[name] ?? '');
-}
-
-/** Throws what google-auth-library threw as a `CloudExchangeError('gcp', ...)` with a hint; SkyportenErrors pass through. @internal */
-export function throwCloudExchangeError(error: unknown, context: ExchangeContext): never {
-  if (SkyportenError.isInstance(error)) throw error;
-  const value = Object(error) as GaxiosLike;
-  const status = [value.response?.status, value.status].find((candidate) => typeof candidate === 'number') as number | undefined;
-  // STS answers OAuth errors, its front end and IAM Credentials Google's error JSON, parsed already: every request here asks gaxios for JSON.
-  const { error: oauthError, error_description } = Object(value.response?.data) as { error?: unknown; error_description?: unknown };
-  const google = Object(oauthError) as { status?: unknown; message?: unknown };
-  const oauth = typeof oauthError === 'string';
-  const cloudCode = text(oauth ? oauthError : google.status);
-  const detail = text(oauth ? error_description : google.message);
-  const url = String(value.config?.url ?? value.response?.config?.url);
-  const { tokenUrl, serviceAccountImpersonationUrl: iamUrl, serviceAccountEmail } = context.federation;
-  const fromSts = oauth || url === tokenUrl;
-  const fromIam = url === iamUrl;
-  const service = fromIam ? 'IAM Credentials' : fromSts ? 'GCP STS' : 'GCP';
-  if (status === undefined) {
-    const hint = `Check network access to ${fromIam ? iamUrl : tokenUrl} (and HTTPS_PROXY).`;
-    const code = text(value.code);
-    throw new CloudExchangeError('gcp', `${service} could not be reached: ${code ?? text(value.message) ?? String(error)}.`, { cloudCode: code, isRetryable: true, hint, cause: error });
-  }
+  const key = fromSts ? `sts:${cloudCode ?? ''} ${detail ?? ''}` : `${fromIam ? 'iam' : 'gcp'}:${status}:${delegates.length > 0 ? 'chain' : 'direct'}`;
   const isRetryable = isTransientStatus(status);
-  const what = fromSts ? 'GCP STS refused the token exchange' : `${service} failed${fromIam ? ` to impersonate ${serviceAccountEmail ?? 'the service account'}` : ''}`;
-  const key = fromSts ? `sts:${cloudCode ?? ''} ${detail ?? ''}` : `${fromIam ? 'iam' : 'gcp'}:${status}:${context.delegates.length > 0 ? 'chain' : 'direct'}`;
-  const hint = isRetryable ? `${service} is unavailable; try again later.` : hintFor(key, context);
+  const hint = isRetryable ? `${service} is unavailable; try again later.` : HINTS.find(([pattern]) => pattern.test(key))?.[1].replace(/\{(\w+)\}/g, (_, name: string) => values[name] ?? '');
+  const what = fromSts ? 'GCP STS refused the token exchange' : `${service} failed${fromIam ? ` to impersonate ${account}` : ''}`;
   const message = `${what} (HTTP ${status}${cloudCode ? `, ${cloudCode}` : ''})${detail ? `: ${detail}` : '.'}`;
   throw new CloudExchangeError('gcp', message, { status, cloudCode, isRetryable, hint, cause: error });
 }

@@ -1,4 +1,4 @@
-import { checkEndpoint, ConfigError, environmentOf, type AdapterOptions } from '@skyporten/core/adapter';
+import { checkEndpoint, checkNumber, ConfigError, environmentOf, type AdapterOptions } from '@skyporten/core/adapter';
 
 /** The parts of a workload identity pool provider's resource name; ask the data provider for them. @public */
 export interface WorkloadIdentityProvider {
@@ -86,8 +86,8 @@ function parseAudience(value: string | WorkloadIdentityProvider): { audience: st
   return parseAudience(`//iam.googleapis.com/projects/${value.projectNumber}/locations/global/workloadIdentityPools/${value.poolId}/providers/${value.providerId}`);
 }
 
-/** Validates the federation options once, where the factory is called. @internal */
-export function resolveFederation(options: GcpFederationOptions): ResolvedFederation {
+/** Validates the federation options (and `tokenLifetimeSeconds`, which both factories take) once, where the factory is called. @internal */
+export function resolveFederation(options: GcpFederationOptions & { tokenLifetimeSeconds?: number | undefined }): ResolvedFederation {
   const env = environmentOf(options.env);
   const rawAudience = options.audience ?? env[GCP_ENVIRONMENT_VARIABLES.audience];
   if (rawAudience === undefined || rawAudience === '') {
@@ -119,6 +119,7 @@ export function resolveFederation(options: GcpFederationOptions): ResolvedFedera
   } else if (serviceAccountEmail !== undefined) {
     serviceAccountImpersonationUrl = `https://iamcredentials.${universeDomain}/v1/projects/-/serviceAccounts/${serviceAccountEmail}:generateAccessToken`;
   }
+  checkNumber(options.tokenLifetimeSeconds, 'tokenLifetimeSeconds', { min: 600, max: 43_200, integer: true }); // above 3600 needs an organisation policy
   return { audience, provider, universeDomain, tokenUrl, serviceAccountEmail, serviceAccountImpersonationUrl };
 }
 
@@ -141,6 +142,3 @@ export function resolveDelegates(value: unknown, federation: ResolvedFederation)
   }
   return delegates;
 }
-
-/** `tokenLifetimeSeconds`: 600 to 43200 seconds (above 3600 needs an organisation policy). @internal */
-export const TOKEN_LIFETIME_RULE = { min: 600, max: 43_200, integer: true } as const;
