@@ -85,24 +85,35 @@ export function createHttpClient(settings: HttpSettings): HttpClient {
     const dispatcher = settings.fetch ? undefined : await proxyFromEnvironment();
     const send = settings.fetch ?? globalThis.fetch;
     const timeoutMs = Math.max(1, Math.min(settings.timeoutMs, init.timeoutMs ?? Infinity));
-    const deadline = AbortSignal.timeout(timeoutMs);
-    const stop = init.signal === undefined ? deadline : AbortSignal.any([init.signal, deadline]);
+    // A timer cleared when the attempt ends (AbortSignal.timeout would hold each request's state for timeoutMs).
+    const stop = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      stop.abort();
+    }, timeoutMs);
+    const onCallerAbort = () => stop.abort();
+    if (init.signal?.aborted) stop.abort();
+    init.signal?.addEventListener('abort', onCallerAbort, { once: true });
     try {
       const response = await send(url, {
         method: init.method.toUpperCase(),
         // Never follow a redirect: a 307/308 would re-send the grant to wherever Location names.
         redirect: 'manual',
         headers: { accept: 'application/json', ...init.headers },
-        signal: stop,
+        signal: stop.signal,
         ...(init.body === undefined ? {} : { body: init.body }),
         ...(dispatcher ? { dispatcher } : {}),
       } as RequestInit);
       refuseRedirect(response, url);
-      const body = await readCapped(response, url, stop, maxBytes);
+      const body = await readCapped(response, url, stop.signal, maxBytes);
       return { status: response.status, headers: response.headers, body };
     } catch (error) {
       if (SkyportenError.isInstance(error)) throw error;
-      throw transportError(error, url, { timedOut: deadline.aborted, timeoutMs, callerAborted: init.signal?.aborted === true, attempts: init.attempt ?? 1 });
+      throw transportError(error, url, { timedOut, timeoutMs, callerAborted: init.signal?.aborted === true, attempts: init.attempt ?? 1 });
+    } finally {
+      clearTimeout(timer);
+      init.signal?.removeEventListener('abort', onCallerAbort);
     }
   };
 }
