@@ -207,7 +207,7 @@ async function diagnose(command: Command, runtime: Runtime): Promise<Check[]> {
       decoded = decodeSkyportenToken(token.accessToken);
       add({ name: 'token obtained', status: 'pass', detail: `scope ${token.scope}, expires in ${Math.round((token.expiresAt.getTime() - clock()) / 1000)} s` });
     } catch (error) {
-      const detail = error instanceof TokenRequestError && error.mpCode !== undefined ? `${error.mpCode}: ${message(error)}` : message(error);
+      const detail = TokenRequestError.isInstance(error) && error.mpCode !== undefined ? `${error.mpCode}: ${message(error)}` : message(error);
       add({ name: 'token obtained', status: 'fail', detail, fix: hint(error) ?? 'See the message; run with --debug for details.' });
     }
   } else {
