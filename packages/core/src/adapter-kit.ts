@@ -31,7 +31,7 @@ export interface PresentedToken {
 }
 
 /** The client's current token, checked to carry an audience for `cloud`; each token is decoded once, however often it is asked for. @internal */
-export function presentedTokens(client: MaskinportenClient, cloud: string): (options?: GetOptions) => Promise<PresentedToken> {
+export function presentedTokens(client: Pick<MaskinportenClient, 'getAccessToken'>, cloud: string): (options?: GetOptions) => Promise<PresentedToken> {
   let last: PresentedToken | undefined;
   return async (options) => {
     const token = await client.getAccessToken(options);
@@ -41,7 +41,7 @@ export function presentedTokens(client: MaskinportenClient, cloud: string): (opt
 }
 
 /** Runs `exchange`, and once more after a fresh Skyporten token when `cloud` rejected the token as expired (`isExpired`). @internal */
-export function withFreshTokenOnExpiry<T>(client: MaskinportenClient, cloud: string, isExpired: (error: unknown) => boolean, logger: Logger | undefined, exchange: () => Promise<T>): Promise<T> {
+export function withFreshTokenOnExpiry<T>(client: Pick<MaskinportenClient, 'invalidate'>, cloud: string, isExpired: (error: unknown) => boolean, logger: Logger | undefined, exchange: () => Promise<T>): Promise<T> {
   return exchange().catch((error: unknown) => {
     if (!isExpired(error)) throw error;
     logEvent(logger, 'warn', `${cloud} found the Skyporten token expired; retrying once with a fresh token`);

@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import type { MaskinportenClient } from '@skyporten/core';
 import { ConfigError, environmentOf, presentedTokens, withFreshTokenOnExpiry } from '@skyporten/core/adapter';
 import { createMockSkyporten, type MockSkyporten } from '@skyporten/testing';
 import { rejectionOf } from './helpers.ts';
@@ -19,7 +18,7 @@ function clientOf(tokens: string[]) {
       index += 1;
     }),
   };
-  return client as typeof client & MaskinportenClient;
+  return client;
 }
 
 describe('presentedTokens', () => {

@@ -61,7 +61,7 @@ export function createSubjectTokenSupplier(maskinporten: MaskinportenClient, opt
     const forceRefresh = minimumLifetimeSeconds > 0 && token.expiresAt.getTime() - clock() < minimumLifetimeSeconds * 1000;
     return forceRefresh ? (await maskinporten.getToken({ forceRefresh })).accessToken : token.accessToken;
   };
-  const present = presentedTokens({ ...maskinporten, getAccessToken }, 'GCP STS');
+  const present = presentedTokens({ getAccessToken }, 'GCP STS');
   return {
     async getSubjectToken() {
       const { token, decoded } = await present();
